@@ -1,0 +1,477 @@
+//! `Client` and `ClientBuilder`: one registry, one connection pool, one token
+//! cache; the request loop that adds credentials and answers challenges; and the
+//! mapping of error responses onto [`ErrorKind`].
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use ureq::http::Response;
+use ureq::Body;
+
+use crate::auth::{self, is_loopback_host, lock, parse_all, Auth, Credentials, Scope};
+use crate::error::{Error, ErrorKind, Result};
+use crate::reference::{validate_domain, validate_repository};
+use crate::transport::{self, Request, Transport, TransportConfig};
+
+/// The default timeout for connecting, sending, and each read.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Error bodies are read up to this size for their message.
+const ERROR_BODY_CAP: u64 = 64 * 1024;
+/// Where Docker Hub's v2 API lives.
+const HUB_V2_HOST: &str = "registry-1.docker.io";
+
+/// Which API a client speaks, or should detect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Api {
+    /// Detect: v2 first (issue "v1 API" adds the fallback to v1).
+    #[default]
+    Auto,
+    /// The legacy Docker Registry v1 API.
+    V1,
+    /// Docker Registry v2 / OCI distribution.
+    V2,
+}
+
+/// The API a registry was found to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    /// Docker Registry v1.
+    V1,
+    /// Docker Registry v2 / OCI distribution.
+    V2,
+}
+
+/// A parsed registry address.
+#[derive(Debug, Clone)]
+struct Address {
+    /// `host[:port]` the API is reached at.
+    host: String,
+    /// `Some` when the user typed a scheme.
+    scheme: Option<&'static str>,
+    /// Docker Hub: one-word repositories get `library/`.
+    hub: bool,
+}
+
+impl Address {
+    fn parse(input: &str) -> Result<Address> {
+        let bad = |why: &str| Error::invalid(format!("invalid registry address {input:?}: {why}"));
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let (scheme, rest) = match s.split_once("://") {
+            Some((sch, rest)) if sch.eq_ignore_ascii_case("https") => (Some("https"), rest),
+            Some((sch, rest)) if sch.eq_ignore_ascii_case("http") => (Some("http"), rest),
+            Some(_) => return Err(bad("only http:// and https:// addresses are supported")),
+            None => (None, s),
+        };
+        let rest = rest.trim_end_matches('/');
+        let host = rest.strip_suffix("/v2").unwrap_or(rest);
+        if host.contains(['/', '?', '#', '@']) {
+            return Err(bad("expected host[:port], without a path or user"));
+        }
+        validate_domain(host).map_err(|why| bad(&why))?;
+        let lower = host.to_ascii_lowercase();
+        let hub = matches!(
+            lower.as_str(),
+            "docker.io" | "index.docker.io" | "registry-1.docker.io"
+        );
+        Ok(Address {
+            host: if hub { HUB_V2_HOST.to_string() } else { lower },
+            scheme,
+            hub,
+        })
+    }
+}
+
+/// Configures and builds a [`Client`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    address: String,
+    credentials: Credentials,
+    ca_file: Option<std::path::PathBuf>,
+    ca_pem: Option<Vec<u8>>,
+    insecure: bool,
+    timeout: Duration,
+    user_agent: String,
+    api: Api,
+}
+
+impl ClientBuilder {
+    /// A builder for the registry at `address`: `localhost:5000`, `docker.io`,
+    /// `https://host:port` or `http://host:port`.
+    pub fn new(address: &str) -> ClientBuilder {
+        ClientBuilder {
+            address: address.to_string(),
+            credentials: Credentials::Anonymous,
+            ca_file: None,
+            ca_pem: None,
+            insecure: false,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: format!("registry/{}", env!("CARGO_PKG_VERSION")),
+            api: Api::Auto,
+        }
+    }
+
+    /// Authenticate with a user name and password (HTTP Basic, or at the token server).
+    pub fn basic_auth(mut self, username: &str, password: &str) -> ClientBuilder {
+        self.credentials = Credentials::Basic {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        self
+    }
+
+    /// Send this bearer token on every request.
+    pub fn bearer_token(mut self, token: &str) -> ClientBuilder {
+        self.credentials = Credentials::Bearer(token.to_string());
+        self
+    }
+
+    /// Use these credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> ClientBuilder {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Trust the PEM certificates in this file instead of the built-in web PKI
+    /// roots. The file is read by [`build`](Self::build).
+    pub fn ca_file(mut self, path: impl AsRef<Path>) -> ClientBuilder {
+        self.ca_file = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Trust these PEM certificates instead of the built-in web PKI roots.
+    pub fn ca_pem(mut self, pem: &[u8]) -> ClientBuilder {
+        self.ca_pem = Some(pem.to_vec());
+        self
+    }
+
+    /// Allow plain HTTP: a bare address is tried over HTTPS first and over HTTP
+    /// when the registry does not speak TLS (loopback addresses always are).
+    pub fn insecure(mut self, allow_plain_http: bool) -> ClientBuilder {
+        self.insecure = allow_plain_http;
+        self
+    }
+
+    /// The timeout for connecting, sending a request, and each read (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header (default `registry/<version>`).
+    pub fn user_agent(mut self, user_agent: &str) -> ClientBuilder {
+        self.user_agent = user_agent.to_string();
+        self
+    }
+
+    /// Which API to speak (default: detect).
+    pub fn api(mut self, api: Api) -> ClientBuilder {
+        self.api = api;
+        self
+    }
+
+    /// Builds the client. Fails on a malformed address, an unreadable or empty
+    /// CA file, or a zero timeout.
+    pub fn build(self) -> Result<Client> {
+        let address = Address::parse(&self.address)?;
+        if self.timeout.is_zero() {
+            return Err(Error::invalid("the timeout must be greater than zero"));
+        }
+        if self.user_agent.is_empty() || self.user_agent.contains(['\r', '\n']) {
+            return Err(Error::invalid("the user agent must be one non-empty line"));
+        }
+        let ca_pem = match (&self.ca_file, self.ca_pem) {
+            (Some(path), _) => Some(std::fs::read(path).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read CA file {}: {e}", path.display()),
+                )
+            })?),
+            (None, pem) => pem,
+        };
+        let loopback = is_loopback_host(&address.host);
+        let transport = Transport::new(&TransportConfig {
+            timeout: self.timeout,
+            user_agent: self.user_agent,
+            ca_pem,
+            use_env_proxy: !loopback,
+        })
+        .map_err(|e| match &self.ca_file {
+            Some(p) => e.map_message(|m| format!("{m} ({})", p.display())),
+            None => e,
+        })?;
+        let plain_ok = self.insecure || address.scheme == Some("http") || loopback;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                auth: Auth::new(self.credentials, plain_ok),
+                base: Mutex::new(address.scheme.map(|s| format!("{s}://{}", address.host))),
+                probe_plain: self.insecure || loopback,
+                address,
+                transport,
+                api: self.api,
+            }),
+        })
+    }
+}
+
+/// A client for one registry. Cheap to clone; clones share the connection pool
+/// and the token cache; `Send + Sync`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    address: Address,
+    transport: Transport,
+    auth: Auth,
+    /// `scheme://host[:port]`, once known.
+    base: Mutex<Option<String>>,
+    /// A bare address may fall back to plain HTTP.
+    probe_plain: bool,
+    api: Api,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("registry", &self.inner.address.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder for the registry at `address`.
+    pub fn builder(address: &str) -> ClientBuilder {
+        ClientBuilder::new(address)
+    }
+
+    /// The `host[:port]` requests go to.
+    pub fn registry_host(&self) -> &str {
+        &self.inner.address.host
+    }
+
+    /// The API mode the client was built with.
+    pub fn api_mode(&self) -> Api {
+        self.inner.api
+    }
+
+    /// Fails with UNSUPPORTED unless the client may speak v2.
+    pub(crate) fn require_v2(&self) -> Result<()> {
+        match self.inner.api {
+            Api::V1 => Err(Error::new(
+                ErrorKind::Unsupported,
+                "this client was built for the v1 API, which this build does not implement yet",
+            )),
+            Api::Auto | Api::V2 => Ok(()),
+        }
+    }
+
+    /// Validates a repository name, adding `library/` to one-word Docker Hub names.
+    pub(crate) fn repo(&self, repo: &str) -> Result<String> {
+        let repo = if self.inner.address.hub && !repo.contains('/') {
+            format!("library/{repo}")
+        } else {
+            repo.to_string()
+        };
+        validate_repository(&repo)?;
+        Ok(repo)
+    }
+
+    /// `scheme://host[:port]`, probing HTTPS then HTTP for bare loopback (or
+    /// insecure) addresses the first time.
+    pub(crate) fn base(&self) -> Result<String> {
+        if let Some(b) = lock(&self.inner.base).clone() {
+            return Ok(b);
+        }
+        let host = &self.inner.address.host;
+        let https = format!("https://{host}");
+        let chosen = if !self.inner.probe_plain {
+            https
+        } else {
+            let t = &self.inner.transport;
+            match t.send(&Request::new("GET", format!("{https}/v2/")), None) {
+                Ok(_) => https,
+                Err(e) if e.kind() == ErrorKind::Timeout => return Err(e),
+                Err(tls_err) => {
+                    let http = format!("http://{host}");
+                    match t.send(&Request::new("GET", format!("{http}/v2/")), None) {
+                        // A TLS server answers a plain request with 400: keep the TLS error.
+                        Ok(r) if r.status().as_u16() != 400 => http,
+                        _ => return Err(tls_err),
+                    }
+                }
+            }
+        };
+        *lock(&self.inner.base) = Some(chosen.clone());
+        Ok(chosen)
+    }
+
+    /// Sends `req` with credentials for `scope`, answering one 401 challenge.
+    /// The response may have any status; see [`Client::check`].
+    pub(crate) fn execute(&self, req: &Request<'_>, scope: &Scope) -> Result<Response<Body>> {
+        let t = &self.inner.transport;
+        let a = &self.inner.auth;
+        let run = || -> Result<Response<Body>> {
+            let sent = a.upfront(t, scope)?;
+            let resp = t.send(req, sent.as_deref())?;
+            if resp.status().as_u16() != 401 {
+                return Ok(resp);
+            }
+            let challenges = parse_all(
+                resp.headers()
+                    .get_all("www-authenticate")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            );
+            match a.respond(t, &challenges, scope, sent.as_deref())? {
+                Some(h) => t.send(req, Some(&h)),
+                None => Ok(resp),
+            }
+        };
+        run().map_err(|e| self.redact(e))
+    }
+
+    /// Passes a 2xx response through; turns anything else into an error.
+    pub(crate) fn check(&self, resp: Response<Body>, what: &str) -> Result<Response<Body>> {
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(self.redact(status_error(resp, what)))
+        }
+    }
+
+    /// GET with credentials, then [`check`](Self::check).
+    pub(crate) fn get(&self, req: &Request<'_>, scope: &Scope, what: &str) -> Result<Response<Body>> {
+        let resp = self.execute(req, scope)?;
+        self.check(resp, what)
+    }
+
+    /// Removes every known password and token from an error's message.
+    pub(crate) fn redact(&self, e: Error) -> Error {
+        e.map_message(|m| self.inner.auth.redact(&m))
+    }
+}
+
+pub(crate) fn pull_scope(repo: &str) -> Scope {
+    auth::repo_scope(repo, "pull")
+}
+
+#[derive(Deserialize)]
+struct V2Errors {
+    errors: Vec<V2Error>,
+}
+
+#[derive(Deserialize)]
+struct V2Error {
+    code: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct V1Error {
+    error: String,
+}
+
+/// Maps a non-success response onto an [`Error`], reading the registry's
+/// `{"errors":[…]}` (v2) or `{"error":"…"}` (v1) body when there is one.
+pub(crate) fn status_error(resp: Response<Body>, what: &str) -> Error {
+    let status = resp.status().as_u16();
+    let insufficient_scope = parse_all(
+        resp.headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
+    .iter()
+    .any(|c| c.param("error") == Some("insufficient_scope"));
+    let body = transport::read_capped(resp, ERROR_BODY_CAP, what).unwrap_or_default();
+    let (code, server_message) = if let Ok(v2) = serde_json::from_slice::<V2Errors>(&body) {
+        match v2.errors.into_iter().next() {
+            Some(e) => (e.code, e.message),
+            None => (None, None),
+        }
+    } else if let Ok(v1) = serde_json::from_slice::<V1Error>(&body) {
+        (None, Some(v1.error))
+    } else {
+        let text = String::from_utf8_lossy(&body);
+        let line = text.lines().next().unwrap_or("").trim();
+        let line: String = line.chars().take(200).collect();
+        (None, (!line.is_empty()).then_some(line))
+    };
+    let kind = match (code.as_deref(), status) {
+        (_, 401) | (Some("UNAUTHORIZED"), _) if insufficient_scope => ErrorKind::Forbidden,
+        (Some(c), _) if c.ends_with("_UNKNOWN") => ErrorKind::NotFound,
+        (Some("UNAUTHORIZED"), _) | (_, 401) => ErrorKind::Unauthorized,
+        (Some("DENIED"), _) | (_, 403) => ErrorKind::Forbidden,
+        (Some("UNSUPPORTED"), _) | (_, 405) => ErrorKind::Unsupported,
+        (Some("TOOMANYREQUESTS"), _) | (_, 429) => ErrorKind::RateLimited,
+        (_, 404) => ErrorKind::NotFound,
+        (_, 500..=599) => ErrorKind::Server,
+        (_, 400..=499) => ErrorKind::InvalidArgument,
+        _ => ErrorKind::Protocol,
+    };
+    let mut message = format!("{what}: ");
+    match (&server_message, kind) {
+        (Some(m), _) => message.push_str(m),
+        (None, ErrorKind::Forbidden) if insufficient_scope => {
+            message.push_str("the credentials do not grant the needed scope")
+        }
+        (None, _) => message.push_str("unexpected answer"),
+    }
+    match &code {
+        Some(c) => message.push_str(&format!(" (HTTP {status}, {c})")),
+        None => message.push_str(&format!(" (HTTP {status})")),
+    }
+    Error::new(kind, message)
+        .with_http_status(status)
+        .with_code(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let a = Address::parse("localhost:5000").unwrap();
+        assert_eq!((a.host.as_str(), a.scheme, a.hub), ("localhost:5000", None, false));
+        let a = Address::parse("https://Quay.io/").unwrap();
+        assert_eq!((a.host.as_str(), a.scheme), ("quay.io", Some("https")));
+        let a = Address::parse("docker.io").unwrap();
+        assert_eq!((a.host.as_str(), a.hub), ("registry-1.docker.io", true));
+        let a = Address::parse("http://127.0.0.1:5000/v2/").unwrap();
+        assert_eq!((a.host.as_str(), a.scheme), ("127.0.0.1:5000", Some("http")));
+        for bad in ["", "ftp://x", "host/path", "user@host", "ho st", "host:port", "http://"] {
+            let e = Address::parse(bad).expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn hub_repositories_get_library() {
+        let c = Client::builder("docker.io").build().unwrap();
+        assert_eq!(c.repo("alpine").unwrap(), "library/alpine");
+        assert_eq!(c.repo("user/app").unwrap(), "user/app");
+        let c = Client::builder("localhost:5000").build().unwrap();
+        assert_eq!(c.repo("alpine").unwrap(), "alpine");
+        assert_eq!(c.repo("Bad").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn builder_rejects_bad_settings() {
+        let e = Client::builder("localhost").timeout(Duration::ZERO).build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let e = Client::builder("localhost").ca_file("/nonexistent/ca.pem").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(e.message().contains("/nonexistent/ca.pem"));
+        let e = Client::builder("localhost").ca_pem(b"not pem").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let e = Client::builder("localhost").user_agent("a\nb").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+}

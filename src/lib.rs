@@ -1,0 +1,37 @@
+//! A blocking Docker / OCI registry client, exported to C through `registry.h`.
+//!
+//! ```no_run
+//! use registry::Client;
+//!
+//! let client = Client::builder("localhost:5000").basic_auth("alice", "secret").build()?;
+//! client.ping()?;
+//! let tags = client.tags("team/app")?;
+//! let id = client.image_id("team/app", &tags[0])?;
+//! # Ok::<(), registry::Error>(())
+//! ```
+//!
+//! One [`Client`] talks to one registry; it is `Send + Sync` and cheap to
+//! clone, and its clones share one connection pool and one token cache. Bodies
+//! stream: only small JSON documents are read whole, each under a size cap.
+//!
+//! Everything `unsafe` lives in the `ffi` module; the rest of the crate
+//! forbids it.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod error;
+pub mod reference;
+mod transport;
+mod v2;
+
+pub use auth::Credentials;
+pub use client::{Api, ApiVersion, Client, ClientBuilder, DEFAULT_TIMEOUT};
+pub use error::{Error, ErrorKind, Result};
+pub use reference::{Digest, ManifestRef, Reference};
+pub use v2::{
+    LayerReader, Manifest, ManifestInfo, PingInfo, Platform, SearchResult, SearchResults,
+    MANIFEST_MEDIA_TYPES,
+};

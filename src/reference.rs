@@ -1,0 +1,494 @@
+//! Image references, repository names, tags and digests.
+//!
+//! The grammar is distribution's (`reference.go`, `regexp.go`, `normalize.go`),
+//! written out by hand: the crate has no regex dependency. Normalisation follows
+//! docker: `alpine` is `docker.io/library/alpine:latest`.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The domain docker uses for Docker Hub in references.
+pub const DOCKER_HUB: &str = "docker.io";
+
+const MAX_NAME_LEN: usize = 255;
+const MAX_TAG_LEN: usize = 128;
+
+/// A digest algorithm the client can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// `sha256`, 64 lower-case hex digits.
+    Sha256,
+    /// `sha512`, 128 lower-case hex digits.
+    Sha512,
+}
+
+impl Algorithm {
+    /// The name used in digests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+        }
+    }
+
+    fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 => 64,
+            Algorithm::Sha512 => 128,
+        }
+    }
+}
+
+/// A content digest such as `sha256:e3b0…`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Digest {
+    algorithm: Algorithm,
+    hex: String,
+}
+
+impl Digest {
+    /// Parses `algorithm:hex`. Only `sha256` and `sha512` with lower-case hex of
+    /// the right length are accepted; anything else is an InvalidArgument error.
+    pub fn parse(s: &str) -> Result<Digest> {
+        let bad = |why: &str| Error::invalid(format!("invalid digest {s:?}: {why}"));
+        let (alg, hex) = s
+            .split_once(':')
+            .ok_or_else(|| bad("expected algorithm:hex"))?;
+        let algorithm = match alg {
+            "sha256" => Algorithm::Sha256,
+            "sha512" => Algorithm::Sha512,
+            "" => return Err(bad("missing algorithm")),
+            _ => return Err(bad("unsupported algorithm (sha256 and sha512 are)")),
+        };
+        if hex.len() != algorithm.hex_len() {
+            return Err(bad(&format!(
+                "{} needs {} hex digits, got {}",
+                algorithm.name(),
+                algorithm.hex_len(),
+                hex.len()
+            )));
+        }
+        if !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(bad("hex part must be lower-case hexadecimal"));
+        }
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_string(),
+        })
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The hex part, without the algorithm.
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    fn from_parts(algorithm: Algorithm, hex: String) -> Digest {
+        Digest { algorithm, hex }
+    }
+}
+
+/// Hashes bytes as they flow, for the algorithm of an expected digest.
+pub(crate) enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    pub fn new(algorithm: Algorithm) -> Hasher {
+        use sha2::Digest as _;
+        match algorithm {
+            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    pub fn finish(self) -> Digest {
+        use sha2::Digest as _;
+        match self {
+            Hasher::Sha256(h) => Digest::from_parts(Algorithm::Sha256, format!("{:x}", h.finalize())),
+            Hasher::Sha512(h) => Digest::from_parts(Algorithm::Sha512, format!("{:x}", h.finalize())),
+        }
+    }
+
+    /// The digest of `bytes`.
+    pub fn digest(algorithm: Algorithm, bytes: &[u8]) -> Digest {
+        let mut h = Hasher::new(algorithm);
+        h.update(bytes);
+        h.finish()
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm.name(), self.hex)
+    }
+}
+
+/// Checks a repository path such as `team/app` against the distribution grammar:
+/// lower-case alphanumeric components separated by `/`, with single `.` or `_`,
+/// a double `__`, or runs of `-` inside a component, at most 255 characters.
+pub fn validate_repository(name: &str) -> Result<()> {
+    let bad = |why: String| Error::invalid(format!("invalid repository name {name:?}: {why}"));
+    if name.is_empty() {
+        return Err(bad("it is empty".into()));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(bad(format!("longer than {MAX_NAME_LEN} characters")));
+    }
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(bad("repository names must be lowercase".into()));
+    }
+    for component in name.split('/') {
+        if let Err(why) = check_path_component(component) {
+            return Err(bad(format!("component {component:?} {why}")));
+        }
+    }
+    Ok(())
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+fn check_path_component(c: &str) -> std::result::Result<(), &'static str> {
+    if c.is_empty() {
+        return Err("is empty");
+    }
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return Err("must start and end with a lower-case letter or digit");
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+        if !ok {
+            return Err("has an invalid separator (one '.', one '_', '__' or '-'s)");
+        }
+    }
+    Ok(())
+}
+
+/// Checks a tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn validate_tag(tag: &str) -> Result<()> {
+    let bad = |why: &str| Error::invalid(format!("invalid tag {tag:?}: {why}"));
+    let b = tag.as_bytes();
+    if b.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if b.len() > MAX_TAG_LEN {
+        return Err(bad("longer than 128 characters"));
+    }
+    let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+    if !word(b[0]) {
+        return Err(bad("must start with a letter, digit or '_'"));
+    }
+    if !b.iter().all(|&x| word(x) || x == b'.' || x == b'-') {
+        return Err(bad("only letters, digits, '_', '.' and '-' are allowed"));
+    }
+    Ok(())
+}
+
+/// What a manifest is addressed by: a tag or a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestRef {
+    /// A tag such as `v1`.
+    Tag(String),
+    /// A digest such as `sha256:…`.
+    Digest(Digest),
+}
+
+impl ManifestRef {
+    /// A string with a `:` is a digest, anything else a tag; both are validated.
+    pub fn parse(s: &str) -> Result<ManifestRef> {
+        if s.contains(':') {
+            Digest::parse(s).map(ManifestRef::Digest)
+        } else {
+            validate_tag(s)?;
+            Ok(ManifestRef::Tag(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for ManifestRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestRef::Tag(t) => f.write_str(t),
+            ManifestRef::Digest(d) => d.fmt(f),
+        }
+    }
+}
+
+/// A full image reference: `[domain/]repository[:tag][@digest]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    domain: String,
+    repository: String,
+    tag: Option<String>,
+    digest: Option<Digest>,
+}
+
+impl Reference {
+    /// Parses and normalises a reference the way docker does: the domain
+    /// defaults to `docker.io`, one-word Docker Hub repositories get `library/`,
+    /// and the tag defaults to `latest` when there is no digest.
+    pub fn parse(s: &str) -> Result<Reference> {
+        let bad = |why: &str| Error::invalid(format!("invalid reference {s:?}: {why}"));
+        if s.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let (rest, digest) = match s.split_once('@') {
+            Some((r, d)) => (r, Some(Digest::parse(d)?)),
+            None => (s, None),
+        };
+        // A tag is after the last ':' that follows the last '/' (a ':' before
+        // that belongs to a port).
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => {
+                let at = last_slash + i;
+                let tag = &rest[at + 1..];
+                validate_tag(tag)?;
+                (&rest[..at], Some(tag.to_string()))
+            }
+            None => (rest, None),
+        };
+        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad("a 64-hex string is an image id, not a name"));
+        }
+        let (domain, path) = split_domain(name);
+        validate_domain(&domain).map_err(|why| bad(&why))?;
+        let repository = if domain == DOCKER_HUB && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path.to_string()
+        };
+        validate_repository(&repository)?;
+        if domain.len() + 1 + repository.len() > MAX_NAME_LEN {
+            return Err(bad("name longer than 255 characters"));
+        }
+        let tag = match (tag, &digest) {
+            (None, None) => Some("latest".to_string()),
+            (t, _) => t,
+        };
+        Ok(Reference {
+            domain,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// The registry domain, `docker.io` for Docker Hub.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The repository path inside the registry, e.g. `library/alpine`.
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// The tag, if any (`latest` when neither tag nor digest was given).
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The digest, if any.
+    pub fn digest(&self) -> Option<&Digest> {
+        self.digest.as_ref()
+    }
+
+    /// What to fetch: the digest when there is one (docker ignores the tag
+    /// then), else the tag.
+    pub fn manifest_ref(&self) -> ManifestRef {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => ManifestRef::Digest(d.clone()),
+            (None, Some(t)) => ManifestRef::Tag(t.clone()),
+            (None, None) => ManifestRef::Tag("latest".into()),
+        }
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.domain, self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// docker's `splitDockerDomain`.
+fn split_domain(name: &str) -> (String, &str) {
+    match name.split_once('/') {
+        None => (DOCKER_HUB.to_string(), name),
+        Some((first, rest)) => {
+            let is_domain = first == "localhost"
+                || first.contains('.')
+                || first.contains(':')
+                || first.bytes().any(|b| b.is_ascii_uppercase());
+            if !is_domain {
+                (DOCKER_HUB.to_string(), name)
+            } else if first == "index.docker.io" {
+                (DOCKER_HUB.to_string(), rest)
+            } else {
+                (first.to_string(), rest)
+            }
+        }
+    }
+}
+
+/// `host[:port]` where host is a DNS name, an IPv4 address or `[IPv6]`.
+pub(crate) fn validate_domain(domain: &str) -> std::result::Result<(), String> {
+    let (host, port) = if let Some(v6) = domain.strip_prefix('[') {
+        let (inner, after) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("domain {domain:?} has an unclosed '['"))?;
+        if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+            return Err(format!("domain {domain:?} has an invalid IPv6 address"));
+        }
+        match after {
+            "" => (None, None),
+            p if p.starts_with(':') => (None, Some(&p[1..])),
+            _ => return Err(format!("domain {domain:?} has junk after ']'")),
+        }
+    } else {
+        match domain.rsplit_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(domain), None),
+        }
+    };
+    if let Some(p) = port {
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("domain {domain:?} has an invalid port"));
+        }
+    }
+    if let Some(h) = host {
+        if h.is_empty() {
+            return Err(format!("domain {domain:?} has an empty host"));
+        }
+        for comp in h.split('.') {
+            let b = comp.as_bytes();
+            let ok = !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|&x| x.is_ascii_alphanumeric() || x == b'-');
+            if !ok {
+                return Err(format!("domain {domain:?} has an invalid host name"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn docker_normalisation() {
+        let r = Reference::parse("alpine").unwrap();
+        assert_eq!(r.to_string(), "docker.io/library/alpine:latest");
+        let r = Reference::parse("user/app:1").unwrap();
+        assert_eq!(r.to_string(), "docker.io/user/app:1");
+        let r = Reference::parse("index.docker.io/user/app").unwrap();
+        assert_eq!(r.domain(), "docker.io");
+        assert_eq!(r.repository(), "user/app");
+        let r = Reference::parse("localhost/app").unwrap();
+        assert_eq!((r.domain(), r.repository()), ("localhost", "app"));
+        let s = format!("localhost:5000/a/b@sha256:{HEX}");
+        let r = Reference::parse(&s).unwrap();
+        assert_eq!(r.domain(), "localhost:5000");
+        assert_eq!(r.repository(), "a/b");
+        assert_eq!(r.tag(), None);
+        assert_eq!(r.to_string(), s);
+        let r = Reference::parse("myreg:5000/x:v2").unwrap();
+        assert_eq!((r.domain(), r.tag()), ("myreg:5000", Some("v2")));
+        let r = Reference::parse("[::1]:5000/x").unwrap();
+        assert_eq!(r.domain(), "[::1]:5000");
+    }
+
+    #[test]
+    fn rejects_what_distribution_rejects() {
+        for bad in [
+            "Alpine",
+            "docker.io/Team/app",
+            "a/../b",
+            "a..b",
+            "a/",
+            "-a",
+            "a_-b",
+            "a:",
+            "a:-tag",
+            "a@sha256:abc",
+            "a@md5:0123456789abcdef0123456789abcdef",
+            "a b",
+            HEX,
+        ] {
+            let e = Reference::parse(bad).expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+        }
+        let e = Reference::parse("Team/App").unwrap_err();
+        assert!(e.message().contains("lowercase"), "{}", e.message());
+        let e = validate_repository("a/../b").unwrap_err();
+        assert!(e.message().contains("\"..\""), "names the part: {}", e.message());
+        let long_tag = "t".repeat(129);
+        assert!(validate_tag(&long_tag).is_err());
+        assert!(validate_tag(&"t".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn separators() {
+        for ok in ["a.b", "a_b", "a__b", "a---b", "a/b/c", "0x"] {
+            validate_repository(ok).unwrap();
+        }
+        for bad in ["a___b", "a.-b", "a..b", "a._b", "", "a//b"] {
+            assert!(validate_repository(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn digests() {
+        let d = Digest::parse(&format!("sha256:{HEX}")).unwrap();
+        assert_eq!(d.algorithm(), Algorithm::Sha256);
+        assert_eq!(d.hex(), HEX);
+        assert!(Digest::parse(&format!("sha256:{}", HEX.to_uppercase())).is_err());
+        assert!(Digest::parse(&format!("sha512:{HEX}")).is_err());
+        assert!(Digest::parse(&format!("sha512:{HEX}{HEX}")).is_ok());
+        assert!(Digest::parse(HEX).is_err());
+        assert_eq!(Hasher::digest(Algorithm::Sha256, b"").hex(), HEX);
+        assert!(matches!(
+            ManifestRef::parse("v1").unwrap(),
+            ManifestRef::Tag(_)
+        ));
+        assert!(ManifestRef::parse("sha256:zz").is_err());
+    }
+}
