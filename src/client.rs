@@ -339,10 +339,19 @@ impl Client {
     /// Passes a 2xx response through; turns anything else into an error.
     pub(crate) fn check(&self, resp: Response<Body>, what: &str) -> Result<Response<Body>> {
         if resp.status().is_success() {
-            Ok(resp)
-        } else {
-            Err(self.redact(status_error(resp, what)))
+            return Ok(resp);
         }
+        let e = status_error(resp, what);
+        // An anonymous caller refused for lack of scope has no credentials, not wrong ones.
+        let e = if e.kind() == ErrorKind::Forbidden
+            && e.http_status() == Some(401)
+            && self.inner.auth.is_anonymous()
+        {
+            e.with_kind(ErrorKind::Unauthorized)
+        } else {
+            e
+        };
+        Err(self.redact(e))
     }
 
     /// GET with credentials, then [`check`](Self::check).

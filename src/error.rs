@@ -114,6 +114,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Error {
+        self.kind = kind;
+        self
+    }
+
     pub(crate) fn with_code(mut self, code: Option<String>) -> Error {
         self.code = code;
         self

@@ -136,6 +136,10 @@ impl Auth {
         }
     }
 
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self.credentials, Credentials::Anonymous)
+    }
+
     /// The `Authorization` value to send before any challenge, if the scheme is
     /// known (or a static token was given).
     pub fn upfront(&self, t: &Transport, scope: &Scope) -> Result<Option<String>> {

@@ -1,0 +1,152 @@
+//! Access to the real-registry fixtures of `ffi-tests/fixtures/registry.py`.
+//!
+//! Under `registry.py run` (as `make test` does) the `REGISTRY_TEST_*`
+//! variables are set and shared with the C, Ruby and Go suites; otherwise the
+//! first test that needs a mode starts `registry.py serve` for it, and the
+//! fixture stops by itself when this test process exits.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use registry::{Client, ClientBuilder};
+
+/// One running registry.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub mode: &'static str,
+    vars: HashMap<String, String>,
+}
+
+impl Fixture {
+    fn var(&self, suffix: &str) -> Option<String> {
+        let key = format!("REGISTRY_TEST_{}_{suffix}", self.mode.to_uppercase());
+        self.vars.get(&key).cloned()
+    }
+
+    pub fn addr(&self) -> String {
+        self.var("ADDR").expect("fixture has an address")
+    }
+
+    /// The read-write user, for modes with auth.
+    pub fn user(&self) -> Option<(String, String)> {
+        Some((self.var("USER")?, self.var("PASS")?))
+    }
+
+    /// The pull-only user (token mode).
+    pub fn ro_user(&self) -> Option<(String, String)> {
+        Some((self.var("RO_USER")?, self.var("RO_PASS")?))
+    }
+
+    pub fn ca(&self) -> Option<String> {
+        self.var("CA")
+    }
+
+    pub fn fact(&self, name: &str) -> String {
+        self.vars
+            .get(&format!("REGISTRY_TEST_{name}"))
+            .cloned()
+            .unwrap_or_else(|| panic!("fixture fact {name} missing"))
+    }
+
+    /// A builder with the CA (tls) already set, but no credentials.
+    pub fn anonymous(&self) -> ClientBuilder {
+        let b = Client::builder(&self.addr());
+        match self.ca() {
+            Some(ca) => b.ca_file(ca),
+            None => b,
+        }
+    }
+
+    /// A builder with the CA and the read-write user's credentials.
+    pub fn builder(&self) -> ClientBuilder {
+        let b = self.anonymous();
+        match self.user() {
+            Some((u, p)) => b.basic_auth(&u, &p),
+            None => b,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        self.builder().build().expect("client builds")
+    }
+
+    /// How many tokens the token server has issued to clients with this
+    /// User-Agent (token mode).
+    pub fn tokens_issued(&self, user_agent: &str) -> u64 {
+        let url = format!("{}?ua={user_agent}", self.fact("TOKEN_COUNT_URL"));
+        let body = ureq_get(&url);
+        let v: serde_json::Value = serde_json::from_str(&body).expect("count is JSON");
+        v["issued"].as_u64().expect("issued is a number")
+    }
+}
+
+/// A plain GET for fixture side channels.
+fn ureq_get(url: &str) -> String {
+    ureq::get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .body_mut()
+        .read_to_string()
+        .expect("body is text")
+}
+
+static STARTED: OnceLock<Mutex<HashMap<&'static str, Fixture>>> = OnceLock::new();
+
+/// The fixture for `mode` (anon, basic, token, tls), started on first use.
+pub fn fixture(mode: &'static str) -> Fixture {
+    let env: HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("REGISTRY_TEST_"))
+        .collect();
+    if env.contains_key(&format!("REGISTRY_TEST_{}_ADDR", mode.to_uppercase())) {
+        return Fixture { mode, vars: env };
+    }
+    let mut started = STARTED
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(f) = started.get(mode) {
+        return f.clone();
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/ffi-tests/fixtures/registry.py");
+    let dir = std::env::temp_dir().join(format!("registry-rs-{}-{mode}", std::process::id()));
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(["serve", "--mode", mode, "--dir"])
+        .arg(&dir)
+        .args(["--owner", &std::process::id().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 starts the fixture (is it installed?)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("fixture prints its settings");
+    assert!(
+        !line.trim().is_empty(),
+        "the {mode} fixture did not start; is docker-registry installed? (make deps)"
+    );
+    let vars: HashMap<String, String> = serde_json::from_str(&line).expect("settings are JSON");
+    // The child keeps running; it stops when this process exits.
+    std::mem::forget(child);
+    let f = Fixture { mode, vars };
+    started.insert(mode, f.clone());
+    f
+}
+
+/// A path in a fresh temporary directory.
+pub fn temp_path(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "registry-rs-out-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}

@@ -1,0 +1,244 @@
+//! The v2 read flows against a real distribution 2.8 registry, in each of the
+//! four fixture modes: anon, basic (htpasswd), token, tls.
+
+mod common;
+
+use std::io::Read;
+
+use common::{fixture, temp_path, Fixture};
+use registry::{ApiVersion, Client, ErrorKind, Platform};
+
+const APP: &str = "fixtures/app";
+const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const MISSING_BLOB: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+fn ping(f: &Fixture) {
+    let info = f.client().ping_info().unwrap();
+    assert_eq!(info.api, ApiVersion::V2);
+    assert_eq!(info.api_version_header.as_deref(), Some("registry/2.0"));
+}
+
+fn tags(f: &Fixture) {
+    let c = f.client();
+    assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
+    assert_eq!(c.tags("fixtures/multi").unwrap(), ["latest"]);
+    let e = c.tags("fixtures/missing").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert_eq!(e.code(), Some("NAME_UNKNOWN"));
+    assert_eq!(e.http_status(), Some(404));
+    let e = c.tags("Fixtures/App").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("lowercase"), "{e}");
+}
+
+fn catalog_and_search(f: &Fixture) {
+    let c = f.client();
+    let repos = c.catalog().unwrap();
+    for r in ["fixtures/app", "fixtures/multi", "fixtures/oci"] {
+        assert!(repos.iter().any(|x| x == r), "{r} in {repos:?}");
+    }
+    let found = c.search("MULTI", 25).unwrap();
+    assert_eq!(found.query, "MULTI");
+    assert_eq!(found.num_results, 1);
+    assert_eq!(found.results[0].name, "fixtures/multi");
+    assert_eq!(c.search("fixtures", 2).unwrap().results.len(), 2);
+    assert_eq!(c.search("no-such-thing", 0).unwrap().num_results, 0);
+}
+
+fn image_ids(f: &Fixture) {
+    let c = f.client();
+    let id = f.fact("IMAGE_ID");
+    assert_eq!(c.image_id(APP, "v1").unwrap(), id);
+    assert_eq!(c.image_id("fixtures/oci", "v1").unwrap(), id);
+    assert_eq!(c.image_id("fixtures/multi", "latest").unwrap(), id, "index: linux/amd64");
+    let arm = Platform {
+        architecture: "arm64".into(),
+        ..Platform::default()
+    };
+    assert_eq!(
+        c.image_id_for("fixtures/multi", "latest", &arm).unwrap(),
+        f.fact("ARM64_IMAGE_ID")
+    );
+    let s390 = Platform {
+        architecture: "s390x".into(),
+        ..Platform::default()
+    };
+    let e = c.image_id_for("fixtures/multi", "latest", &s390).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = c.image_id(APP, "v9").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert_eq!(e.code(), Some("MANIFEST_UNKNOWN"));
+    assert_eq!(c.image_id(APP, "bad tag").unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+fn manifests(f: &Fixture) {
+    let c = f.client();
+    let m = c.manifest(APP, "v1").unwrap();
+    assert_eq!(m.media_type, DOCKER_V2);
+    let by_digest = c.manifest(APP, &m.digest.to_string()).unwrap();
+    assert_eq!(by_digest, m);
+    let head = c.manifest_head(APP, "v1").unwrap();
+    assert_eq!(head.digest, m.digest);
+    assert_eq!(head.size, Some(m.body.len() as u64));
+    assert_eq!(head.media_type, DOCKER_V2);
+    assert_eq!(c.manifest("fixtures/oci", "v1").unwrap().media_type, OCI_MANIFEST);
+    assert_eq!(c.manifest("fixtures/multi", "latest").unwrap().media_type, OCI_INDEX);
+    let e = c.manifest(APP, MISSING_BLOB).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = c.manifest(APP, "sha256:nothex").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}
+
+fn blobs(f: &Fixture) {
+    let c = f.client();
+    let layer = f.fact("LAYER_DIGEST");
+    let size: u64 = f.fact("LAYER_SIZE").parse().unwrap();
+    assert!(c.blob_exists(APP, &layer).unwrap());
+    assert!(!c.blob_exists(APP, MISSING_BLOB).unwrap());
+
+    let mut r = c.layer(APP, &layer).unwrap();
+    assert_eq!(r.size(), Some(size));
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes).unwrap();
+    assert_eq!(bytes.len() as u64, size);
+
+    let path = temp_path("layer.tar.gz");
+    assert_eq!(c.layer_to_file(APP, &layer, &path).unwrap(), size);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+
+    let missing = temp_path("missing.tar.gz");
+    let e = c.layer_to_file(APP, MISSING_BLOB, &missing).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(!missing.exists());
+    let dir = missing.parent().unwrap();
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0, "no temporary file left");
+}
+
+/// Generates one test per mode for each flow.
+macro_rules! in_every_mode {
+    ($($flow:ident),*) => {
+        mod anon { $( #[test] fn $flow() { super::$flow(&super::fixture("anon")); } )* }
+        mod basic { $( #[test] fn $flow() { super::$flow(&super::fixture("basic")); } )* }
+        mod token { $( #[test] fn $flow() { super::$flow(&super::fixture("token")); } )* }
+        mod tls { $( #[test] fn $flow() { super::$flow(&super::fixture("tls")); } )* }
+    };
+}
+
+in_every_mode!(ping, tags, catalog_and_search, image_ids, manifests, blobs);
+
+#[test]
+fn basic_wrong_password_is_unauthorized_and_never_echoed() {
+    let f = fixture("basic");
+    let c = f.anonymous().basic_auth("alice", "wrong-pa55word").build().unwrap();
+    let e = c.tags(APP).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+    assert_eq!(e.http_status(), Some(401));
+    assert!(!e.message().contains("wrong-pa55word"));
+    let e = c.ping().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+}
+
+#[test]
+fn basic_anonymous_is_unauthorized() {
+    let f = fixture("basic");
+    let e = f.anonymous().build().unwrap().tags(APP).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+}
+
+#[test]
+fn token_wrong_password_is_unauthorized() {
+    let f = fixture("token");
+    let c = f.anonymous().basic_auth("alice", "wrong-pa55word").build().unwrap();
+    let e = c.tags(APP).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+    assert!(!e.message().contains("wrong-pa55word"));
+}
+
+#[test]
+fn token_anonymous_can_ping_but_not_read() {
+    let f = fixture("token");
+    let c = f.anonymous().build().unwrap();
+    assert_eq!(c.ping().unwrap(), ApiVersion::V2, "/v2/ needs no scope");
+    let e = c.tags(APP).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+}
+
+#[test]
+fn token_pull_only_user_reads_but_has_no_catalog() {
+    let f = fixture("token");
+    let (u, p) = f.ro_user().unwrap();
+    let c = f.anonymous().basic_auth(&u, &p).build().unwrap();
+    assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
+    assert_eq!(c.image_id(APP, "v1").unwrap(), f.fact("IMAGE_ID"));
+    let e = c.catalog().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Forbidden, "{e}");
+}
+
+#[test]
+fn token_is_fetched_once_per_scope_and_reused() {
+    let f = fixture("token");
+    let ua = "token-cache-test";
+    let c = f.builder().user_agent(ua).build().unwrap();
+    let before = f.tokens_issued(ua);
+    c.tags(APP).unwrap();
+    c.image_id(APP, "v1").unwrap();
+    assert!(c.blob_exists(APP, &f.fact("LAYER_DIGEST")).unwrap());
+    c.manifest(APP, "v2").unwrap();
+    c.tags(APP).unwrap();
+    assert_eq!(f.tokens_issued(ua) - before, 1, "five reads of one repository, one token");
+    c.tags("fixtures/oci").unwrap();
+    assert_eq!(f.tokens_issued(ua) - before, 2, "another repository, another scope");
+    // Clones share the cache.
+    c.clone().tags("fixtures/oci").unwrap();
+    assert_eq!(f.tokens_issued(ua) - before, 2);
+}
+
+#[test]
+fn tls_without_the_ca_is_a_tls_error() {
+    let f = fixture("tls");
+    let e = Client::builder(&f.addr()).build().unwrap().ping().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+    let e = Client::builder(&format!("https://{}", f.addr()))
+        .build()
+        .unwrap()
+        .tags(APP)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+}
+
+#[test]
+fn tls_by_name_and_explicit_scheme() {
+    let f = fixture("tls");
+    let port = f.addr().rsplit(':').next().unwrap().to_string();
+    let ca = f.ca().unwrap();
+    for addr in [format!("localhost:{port}"), format!("https://127.0.0.1:{port}")] {
+        let c = Client::builder(&addr).ca_file(&ca).build().unwrap();
+        assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{addr}");
+    }
+    // A plain-HTTP address to a TLS server does not silently work.
+    let c = Client::builder(&format!("http://{}", f.addr())).build().unwrap();
+    assert!(c.tags(APP).is_err());
+}
+
+#[test]
+fn one_client_many_threads() {
+    let f = fixture("token");
+    let c = f.client();
+    let id = f.fact("IMAGE_ID");
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let c = c.clone();
+            let id = id.clone();
+            std::thread::spawn(move || {
+                let tag = if i % 2 == 0 { "v1" } else { "v2" };
+                assert_eq!(c.image_id(APP, tag).unwrap(), id);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
