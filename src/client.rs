@@ -91,6 +91,7 @@ impl Address {
 pub struct ClientBuilder {
     address: String,
     credentials: Credentials,
+    docker_config: Option<Option<std::path::PathBuf>>,
     ca_file: Option<std::path::PathBuf>,
     ca_pem: Option<Vec<u8>>,
     insecure: bool,
@@ -106,6 +107,7 @@ impl ClientBuilder {
         ClientBuilder {
             address: address.to_string(),
             credentials: Credentials::Anonymous,
+            docker_config: None,
             ca_file: None,
             ca_pem: None,
             insecure: false,
@@ -133,6 +135,17 @@ impl ClientBuilder {
     /// Use these credentials.
     pub fn credentials(mut self, credentials: Credentials) -> ClientBuilder {
         self.credentials = credentials;
+        self
+    }
+
+    /// Take credentials from docker's `config.json` at `path`, or (with `None`)
+    /// at `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. Read by
+    /// [`build`](Self::build); credentials given to this builder win over the
+    /// file; a missing file means anonymous. The `auths` section is read
+    /// (`auth`, `username`/`password`, `registrytoken`); credential helpers are
+    /// not consulted yet.
+    pub fn docker_config(mut self, path: Option<&Path>) -> ClientBuilder {
+        self.docker_config = Some(path.map(Path::to_path_buf));
         self
     }
 
@@ -193,6 +206,15 @@ impl ClientBuilder {
             })?),
             (None, pem) => pem,
         };
+        let credentials = match (&self.credentials, &self.docker_config) {
+            (Credentials::Anonymous, Some(path)) => {
+                match path.clone().or_else(auth::config::default_path) {
+                    Some(p) => auth::config::credentials_for(&p, &address.host, address.hub)?,
+                    None => Credentials::Anonymous,
+                }
+            }
+            _ => self.credentials,
+        };
         let loopback = is_loopback_host(&address.host);
         let transport = Transport::new(&TransportConfig {
             timeout: self.timeout,
@@ -207,7 +229,7 @@ impl ClientBuilder {
         let plain_ok = self.insecure || address.scheme == Some("http") || loopback;
         Ok(Client {
             inner: Arc::new(Inner {
-                auth: Auth::new(self.credentials, plain_ok),
+                auth: Auth::new(credentials, plain_ok),
                 base: Mutex::new(address.scheme.map(|s| format!("{s}://{}", address.host))),
                 probe_plain: self.insecure || loopback,
                 address,
@@ -355,7 +377,12 @@ impl Client {
     }
 
     /// GET with credentials, then [`check`](Self::check).
-    pub(crate) fn get(&self, req: &Request<'_>, scope: &Scope, what: &str) -> Result<Response<Body>> {
+    pub(crate) fn get(
+        &self,
+        req: &Request<'_>,
+        scope: &Scope,
+        what: &str,
+    ) -> Result<Response<Body>> {
         let resp = self.execute(req, scope)?;
         self.check(resp, what)
     }
@@ -448,14 +475,28 @@ mod tests {
     #[test]
     fn addresses() {
         let a = Address::parse("localhost:5000").unwrap();
-        assert_eq!((a.host.as_str(), a.scheme, a.hub), ("localhost:5000", None, false));
+        assert_eq!(
+            (a.host.as_str(), a.scheme, a.hub),
+            ("localhost:5000", None, false)
+        );
         let a = Address::parse("https://Quay.io/").unwrap();
         assert_eq!((a.host.as_str(), a.scheme), ("quay.io", Some("https")));
         let a = Address::parse("docker.io").unwrap();
         assert_eq!((a.host.as_str(), a.hub), ("registry-1.docker.io", true));
         let a = Address::parse("http://127.0.0.1:5000/v2/").unwrap();
-        assert_eq!((a.host.as_str(), a.scheme), ("127.0.0.1:5000", Some("http")));
-        for bad in ["", "ftp://x", "host/path", "user@host", "ho st", "host:port", "http://"] {
+        assert_eq!(
+            (a.host.as_str(), a.scheme),
+            ("127.0.0.1:5000", Some("http"))
+        );
+        for bad in [
+            "",
+            "ftp://x",
+            "host/path",
+            "user@host",
+            "ho st",
+            "host:port",
+            "http://",
+        ] {
             let e = Address::parse(bad).expect_err(bad);
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
         }
@@ -468,19 +509,34 @@ mod tests {
         assert_eq!(c.repo("user/app").unwrap(), "user/app");
         let c = Client::builder("localhost:5000").build().unwrap();
         assert_eq!(c.repo("alpine").unwrap(), "alpine");
-        assert_eq!(c.repo("Bad").unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            c.repo("Bad").unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 
     #[test]
     fn builder_rejects_bad_settings() {
-        let e = Client::builder("localhost").timeout(Duration::ZERO).build().unwrap_err();
+        let e = Client::builder("localhost")
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        let e = Client::builder("localhost").ca_file("/nonexistent/ca.pem").build().unwrap_err();
+        let e = Client::builder("localhost")
+            .ca_file("/nonexistent/ca.pem")
+            .build()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Io);
         assert!(e.message().contains("/nonexistent/ca.pem"));
-        let e = Client::builder("localhost").ca_pem(b"not pem").build().unwrap_err();
+        let e = Client::builder("localhost")
+            .ca_pem(b"not pem")
+            .build()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        let e = Client::builder("localhost").user_agent("a\nb").build().unwrap_err();
+        let e = Client::builder("localhost")
+            .user_agent("a\nb")
+            .build()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     }
 }

@@ -191,9 +191,15 @@ impl Error {
 /// thing that tells them apart from a reset connection.
 fn is_tls_text(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    ["certificate", "handshake", "tls", "alert", "corrupt message"]
-        .iter()
-        .any(|w| t.contains(w))
+    [
+        "certificate",
+        "handshake",
+        "tls",
+        "alert",
+        "corrupt message",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 impl fmt::Display for Error {

@@ -23,6 +23,7 @@
 mod auth;
 mod client;
 mod error;
+pub mod ffi;
 pub mod reference;
 mod transport;
 mod v2;

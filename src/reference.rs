@@ -119,8 +119,12 @@ impl Hasher {
     pub fn finish(self) -> Digest {
         use sha2::Digest as _;
         match self {
-            Hasher::Sha256(h) => Digest::from_parts(Algorithm::Sha256, format!("{:x}", h.finalize())),
-            Hasher::Sha512(h) => Digest::from_parts(Algorithm::Sha512, format!("{:x}", h.finalize())),
+            Hasher::Sha256(h) => {
+                Digest::from_parts(Algorithm::Sha256, format!("{:x}", h.finalize()))
+            }
+            Hasher::Sha512(h) => {
+                Digest::from_parts(Algorithm::Sha512, format!("{:x}", h.finalize()))
+            }
         }
     }
 
@@ -459,7 +463,11 @@ mod tests {
         let e = Reference::parse("Team/App").unwrap_err();
         assert!(e.message().contains("lowercase"), "{}", e.message());
         let e = validate_repository("a/../b").unwrap_err();
-        assert!(e.message().contains("\"..\""), "names the part: {}", e.message());
+        assert!(
+            e.message().contains("\"..\""),
+            "names the part: {}",
+            e.message()
+        );
         let long_tag = "t".repeat(129);
         assert!(validate_tag(&long_tag).is_err());
         assert!(validate_tag(&"t".repeat(128)).is_ok());

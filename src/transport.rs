@@ -88,16 +88,18 @@ impl Transport {
         let mut url = req.url.clone();
         let follows = matches!(req.method, "GET" | "HEAD");
         for _ in 0..=MAX_REDIRECTS {
-            let mut b = http::Request::builder().method(req.method).uri(url.as_str());
+            let mut b = http::Request::builder()
+                .method(req.method)
+                .uri(url.as_str());
             for (k, v) in &req.headers {
                 b = b.header(*k, v.as_str());
             }
             if let Some(a) = authorization.filter(|_| origin_of(&url) == origin) {
                 b = b.header("Authorization", sensitive(a)?);
             }
-            let request = b
-                .body(())
-                .map_err(|e| Error::invalid(format!("cannot build request for {}: {e}", path_of(&url))))?;
+            let request = b.body(()).map_err(|e| {
+                Error::invalid(format!("cannot build request for {}: {e}", path_of(&url)))
+            })?;
             let resp = self
                 .agent
                 .run(request)
@@ -179,9 +181,15 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
 pub(crate) fn origin_of(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or(authority).to_ascii_lowercase();
+    let authority = authority
+        .rsplit('@')
+        .next()
+        .unwrap_or(authority)
+        .to_ascii_lowercase();
     let scheme = scheme.to_ascii_lowercase();
-    let has_port = authority.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']'));
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.contains(']'));
     match (scheme.as_str(), has_port) {
         ("https", false) => format!("https://{authority}:443"),
         ("http", false) => format!("http://{authority}:80"),
@@ -313,7 +321,10 @@ mod tests {
         );
         assert_eq!(resolve(base, "https://x/y?z"), "https://x/y?z");
         assert_eq!(resolve(base, "//cdn:9/b"), "http://cdn:9/b");
-        assert_eq!(resolve(base, "?page=2"), "http://127.0.0.1:5000/v2/_catalog?page=2");
+        assert_eq!(
+            resolve(base, "?page=2"),
+            "http://127.0.0.1:5000/v2/_catalog?page=2"
+        );
         assert_eq!(resolve(base, "next"), "http://127.0.0.1:5000/v2/next");
     }
 
@@ -341,7 +352,13 @@ mod tests {
 
     #[test]
     fn encodes_queries() {
-        assert_eq!(encode("repository:a/b:pull,push"), "repository%3Aa%2Fb%3Apull%2Cpush");
-        assert_eq!(add_query("http://h/p?_state=x", "digest", "sha256:1"), "http://h/p?_state=x&digest=sha256%3A1");
+        assert_eq!(
+            encode("repository:a/b:pull,push"),
+            "repository%3Aa%2Fb%3Apull%2Cpush"
+        );
+        assert_eq!(
+            add_query("http://h/p?_state=x", "digest", "sha256:1"),
+            "http://h/p?_state=x&digest=sha256%3A1"
+        );
     }
 }

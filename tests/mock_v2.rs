@@ -30,7 +30,10 @@ fn catalog_follows_opaque_links_across_pages() {
     let p1 = s.mock(|w, t| {
         w.method(GET).path("/v2/_catalog").query_param("n", "100");
         t.status(200)
-            .header("Link", format!("<{}>; rel=\"next\"", other.url("/opaque/x?cursor=a%2Fb")))
+            .header(
+                "Link",
+                format!("<{}>; rel=\"next\"", other.url("/opaque/x?cursor=a%2Fb")),
+            )
             .json_body(serde_json::json!({"repositories": ["a/one", "b/two"]}));
     });
     let p2 = other.mock(|w, t| {
@@ -41,7 +44,8 @@ fn catalog_follows_opaque_links_across_pages() {
     });
     let p3 = other.mock(|w, t| {
         w.method(GET).path("/page3").query_param("state", "zz=");
-        t.status(200).json_body(serde_json::json!({"repositories": null}));
+        t.status(200)
+            .json_body(serde_json::json!({"repositories": null}));
     });
     assert_eq!(client(&s).catalog().unwrap(), ["a/one", "b/two", "c/three"]);
     p1.assert_calls(1);
@@ -53,18 +57,24 @@ fn catalog_follows_opaque_links_across_pages() {
 fn tags_all_pages_null_is_empty_and_sorted() {
     let s = MockServer::start();
     s.mock(|w, t| {
-        w.method(GET).path("/v2/a/b/tags/list").query_param_missing("last");
+        w.method(GET)
+            .path("/v2/a/b/tags/list")
+            .query_param_missing("last");
         t.status(200)
             .header("Link", "</v2/a/b/tags/list?last=v2&n=2>; rel=\"next\"")
             .json_body(serde_json::json!({"name": "a/b", "tags": ["v2", "latest"]}));
     });
     s.mock(|w, t| {
-        w.method(GET).path("/v2/a/b/tags/list").query_param("last", "v2");
-        t.status(200).json_body(serde_json::json!({"name": "a/b", "tags": ["v1", "v2"]}));
+        w.method(GET)
+            .path("/v2/a/b/tags/list")
+            .query_param("last", "v2");
+        t.status(200)
+            .json_body(serde_json::json!({"name": "a/b", "tags": ["v1", "v2"]}));
     });
     s.mock(|w, t| {
         w.method(GET).path("/v2/empty/tags/list");
-        t.status(200).json_body(serde_json::json!({"name": "empty", "tags": null}));
+        t.status(200)
+            .json_body(serde_json::json!({"name": "empty", "tags": null}));
     });
     let c = client(&s);
     assert_eq!(c.tags("a/b").unwrap(), ["latest", "v1", "v2"]);
@@ -86,7 +96,13 @@ fn a_link_loop_is_a_protocol_error() {
 
 /// A registry at `s` whose tags/list for `repo` wants `Bearer <token>`, with
 /// its token server at `auth`.
-fn bearer_registry(s: &MockServer, auth: &MockServer, repo: &str, token: &str, scope_in_challenge: bool) {
+fn bearer_registry(
+    s: &MockServer,
+    auth: &MockServer,
+    repo: &str,
+    token: &str,
+    scope_in_challenge: bool,
+) {
     let challenge = if scope_in_challenge {
         format!(
             "Bearer realm=\"{}\",service=\"svc\",scope=\"repository:{repo}:pull\"",
@@ -98,7 +114,9 @@ fn bearer_registry(s: &MockServer, auth: &MockServer, repo: &str, token: &str, s
     let path = format!("/v2/{repo}/tags/list");
     let p = path.clone();
     s.mock(move |w, t| {
-        w.method(GET).path(p).header("authorization", format!("Bearer {token}"));
+        w.method(GET)
+            .path(p)
+            .header("authorization", format!("Bearer {token}"));
         t.status(200).json_body(serde_json::json!({"tags": ["ok"]}));
     });
     s.mock(move |w, t| {
@@ -122,9 +140,13 @@ fn token_servers_answering_access_token_or_token() {
                 .query_param("scope", "repository:a/b:pull")
                 .query_param("account", "alice")
                 .header_exists("authorization");
-            t.status(200).json_body(serde_json::json!({field: "T-123", "expires_in": 300}));
+            t.status(200)
+                .json_body(serde_json::json!({field: "T-123", "expires_in": 300}));
         });
-        let c = Client::builder(&s.url("")).basic_auth("alice", "pw").build().unwrap();
+        let c = Client::builder(&s.url(""))
+            .basic_auth("alice", "pw")
+            .build()
+            .unwrap();
         assert_eq!(c.tags("a/b").unwrap(), ["ok"], "{field}");
         assert_eq!(c.tags("a/b").unwrap(), ["ok"], "{field}");
         tok.assert_calls(1);
@@ -141,7 +163,8 @@ fn a_challenge_without_scope_uses_the_operation_scope() {
             .path("/token")
             .query_param("scope", "repository:team/app:pull")
             .header_missing("authorization");
-        t.status(200).json_body(serde_json::json!({"token": "anon-tok"}));
+        t.status(200)
+            .json_body(serde_json::json!({"token": "anon-tok"}));
     });
     assert_eq!(client(&s).tags("team/app").unwrap(), ["ok"]);
     tok.assert_calls(1);
@@ -156,7 +179,10 @@ fn the_token_server_refusing_is_unauthorized_without_the_password() {
         w.path("/token");
         t.status(401).body("bad password: hunter2-pw");
     });
-    let c = Client::builder(&s.url("")).basic_auth("alice", "hunter2-pw").build().unwrap();
+    let c = Client::builder(&s.url(""))
+        .basic_auth("alice", "hunter2-pw")
+        .build()
+        .unwrap();
     let e = c.tags("a").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     assert!(!e.message().contains("hunter2-pw"), "{e}");
@@ -172,7 +198,10 @@ fn secrets_echoed_by_a_hostile_server_are_redacted() {
             "message": "you sent Bearer static-T0KEN-value, and hunter2-pw"
         }]}));
     });
-    let c = Client::builder(&s.url("")).bearer_token("static-T0KEN-value").build().unwrap();
+    let c = Client::builder(&s.url(""))
+        .bearer_token("static-T0KEN-value")
+        .build()
+        .unwrap();
     let e = c.tags("a").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Forbidden, "{e}");
     assert_eq!(e.code(), Some("DENIED"));
@@ -195,9 +224,13 @@ fn insufficient_scope_with_credentials_is_forbidden() {
     });
     auth.mock(|w, t| {
         w.path("/token");
-        t.status(200).json_body(serde_json::json!({"token": "weak"}));
+        t.status(200)
+            .json_body(serde_json::json!({"token": "weak"}));
     });
-    let c = Client::builder(&s.url("")).basic_auth("bob", "pw").build().unwrap();
+    let c = Client::builder(&s.url(""))
+        .basic_auth("bob", "pw")
+        .build()
+        .unwrap();
     let e = c.tags("a").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Forbidden, "{e}");
     assert_eq!(e.http_status(), Some(401));
@@ -217,19 +250,31 @@ fn blob_redirect_to_another_host_drops_authorization() {
     });
     s.mock(move |w, t| {
         w.method(GET).path(path);
-        t.status(401).header("WWW-Authenticate", "Basic realm=\"r\"");
+        t.status(401)
+            .header("WWW-Authenticate", "Basic realm=\"r\"");
     });
     let clean = cdn.mock(|w, t| {
-        w.method(GET).path("/blob/abc").query_param("sig", "1").header_missing("authorization");
+        w.method(GET)
+            .path("/blob/abc")
+            .query_param("sig", "1")
+            .header_missing("authorization");
         t.status(200).body(BLOB);
     });
     let leaked = cdn.mock(|w, t| {
-        w.method(GET).path("/blob/abc").header_exists("authorization");
+        w.method(GET)
+            .path("/blob/abc")
+            .header_exists("authorization");
         t.status(400);
     });
-    let c = Client::builder(&s.url("")).basic_auth("alice", "pw").build().unwrap();
+    let c = Client::builder(&s.url(""))
+        .basic_auth("alice", "pw")
+        .build()
+        .unwrap();
     let mut bytes = Vec::new();
-    c.layer("a", &digest).unwrap().read_to_end(&mut bytes).unwrap();
+    c.layer("a", &digest)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
     assert_eq!(bytes, BLOB);
     clean.assert_calls(1);
     leaked.assert_calls(0);
@@ -245,18 +290,30 @@ fn a_blob_that_does_not_match_its_digest_leaves_no_file() {
     });
     let c = client(&s);
     let mut sink = Vec::new();
-    let e: registry::Error = c.layer("a", &digest).unwrap().read_to_end(&mut sink).unwrap_err().into();
+    let e: registry::Error = c
+        .layer("a", &digest)
+        .unwrap()
+        .read_to_end(&mut sink)
+        .unwrap_err()
+        .into();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
 
     let path = temp_path("blob");
     std::fs::write(&path, b"previous content").unwrap();
     let e = c.layer_to_file("a", &digest, &path).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
-    assert_eq!(std::fs::read(&path).unwrap(), b"previous content", "existing file untouched");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"previous content",
+        "existing file untouched"
+    );
     let fresh = temp_path("fresh");
     assert!(c.layer_to_file("a", &digest, &fresh).is_err());
     assert!(!fresh.exists());
-    assert_eq!(std::fs::read_dir(fresh.parent().unwrap()).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(fresh.parent().unwrap()).unwrap().count(),
+        0
+    );
 }
 
 /// A server that announces 1000 bytes, sends 10 and hangs up, `times` times.
@@ -265,7 +322,9 @@ fn truncating_server(times: usize) -> String {
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for _ in 0..times {
-            let Ok((mut conn, _)) = listener.accept() else { return };
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
             let mut buf = [0u8; 4096];
             let _ = conn.read(&mut buf);
             let _ = conn.write_all(
@@ -281,19 +340,30 @@ fn a_truncated_body_is_an_error_and_leaves_no_file() {
     let digest = digest_of(BLOB);
     let c = Client::builder(&truncating_server(2)).build().unwrap();
     let mut sink = Vec::new();
-    let e: registry::Error = c.layer("a", &digest).unwrap().read_to_end(&mut sink).unwrap_err().into();
+    let e: registry::Error = c
+        .layer("a", &digest)
+        .unwrap()
+        .read_to_end(&mut sink)
+        .unwrap_err()
+        .into();
     // ureq notices the short body before the digest check would.
     assert_eq!(e.kind(), ErrorKind::Network, "{e:?}");
     let path = temp_path("truncated");
     assert!(c.layer_to_file("a", &digest, &path).is_err());
     assert!(!path.exists());
-    assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+        0
+    );
 }
 
 #[test]
 fn json_over_the_cap_is_too_large_and_malformed_json_is_protocol() {
     let s = MockServer::start();
-    let huge = format!("{{\"schemaVersion\":2,\"pad\":\"{}\"}}", "x".repeat(5 << 20));
+    let huge = format!(
+        "{{\"schemaVersion\":2,\"pad\":\"{}\"}}",
+        "x".repeat(5 << 20)
+    );
     s.mock(|w, t| {
         w.path("/v2/a/manifests/big");
         t.status(200)
@@ -318,7 +388,10 @@ fn a_slow_server_times_out() {
         w.path("/v2/");
         t.status(200).delay(Duration::from_secs(3));
     });
-    let c = Client::builder(&s.url("")).timeout(Duration::from_millis(300)).build().unwrap();
+    let c = Client::builder(&s.url(""))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let e = c.ping().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
 }
@@ -366,6 +439,12 @@ fn manifest_by_digest_must_hash_to_it() {
             .body(body);
     });
     let c = client(&s);
-    assert_eq!(c.manifest("a", &wrong).unwrap_err().kind(), ErrorKind::DigestMismatch);
-    assert_eq!(c.manifest("a", "lying").unwrap_err().kind(), ErrorKind::DigestMismatch);
+    assert_eq!(
+        c.manifest("a", &wrong).unwrap_err().kind(),
+        ErrorKind::DigestMismatch
+    );
+    assert_eq!(
+        c.manifest("a", "lying").unwrap_err().kind(),
+        ErrorKind::DigestMismatch
+    );
 }

@@ -53,7 +53,11 @@ fn image_ids(f: &Fixture) {
     let id = f.fact("IMAGE_ID");
     assert_eq!(c.image_id(APP, "v1").unwrap(), id);
     assert_eq!(c.image_id("fixtures/oci", "v1").unwrap(), id);
-    assert_eq!(c.image_id("fixtures/multi", "latest").unwrap(), id, "index: linux/amd64");
+    assert_eq!(
+        c.image_id("fixtures/multi", "latest").unwrap(),
+        id,
+        "index: linux/amd64"
+    );
     let arm = Platform {
         architecture: "arm64".into(),
         ..Platform::default()
@@ -66,12 +70,17 @@ fn image_ids(f: &Fixture) {
         architecture: "s390x".into(),
         ..Platform::default()
     };
-    let e = c.image_id_for("fixtures/multi", "latest", &s390).unwrap_err();
+    let e = c
+        .image_id_for("fixtures/multi", "latest", &s390)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let e = c.image_id(APP, "v9").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert_eq!(e.code(), Some("MANIFEST_UNKNOWN"));
-    assert_eq!(c.image_id(APP, "bad tag").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        c.image_id(APP, "bad tag").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
 }
 
 fn manifests(f: &Fixture) {
@@ -84,8 +93,14 @@ fn manifests(f: &Fixture) {
     assert_eq!(head.digest, m.digest);
     assert_eq!(head.size, Some(m.body.len() as u64));
     assert_eq!(head.media_type, DOCKER_V2);
-    assert_eq!(c.manifest("fixtures/oci", "v1").unwrap().media_type, OCI_MANIFEST);
-    assert_eq!(c.manifest("fixtures/multi", "latest").unwrap().media_type, OCI_INDEX);
+    assert_eq!(
+        c.manifest("fixtures/oci", "v1").unwrap().media_type,
+        OCI_MANIFEST
+    );
+    assert_eq!(
+        c.manifest("fixtures/multi", "latest").unwrap().media_type,
+        OCI_INDEX
+    );
     let e = c.manifest(APP, MISSING_BLOB).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let e = c.manifest(APP, "sha256:nothex").unwrap_err();
@@ -114,7 +129,11 @@ fn blobs(f: &Fixture) {
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(!missing.exists());
     let dir = missing.parent().unwrap();
-    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0, "no temporary file left");
+    assert_eq!(
+        std::fs::read_dir(dir).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
 }
 
 /// Generates one test per mode for each flow.
@@ -132,7 +151,11 @@ in_every_mode!(ping, tags, catalog_and_search, image_ids, manifests, blobs);
 #[test]
 fn basic_wrong_password_is_unauthorized_and_never_echoed() {
     let f = fixture("basic");
-    let c = f.anonymous().basic_auth("alice", "wrong-pa55word").build().unwrap();
+    let c = f
+        .anonymous()
+        .basic_auth("alice", "wrong-pa55word")
+        .build()
+        .unwrap();
     let e = c.tags(APP).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     assert_eq!(e.http_status(), Some(401));
@@ -151,7 +174,11 @@ fn basic_anonymous_is_unauthorized() {
 #[test]
 fn token_wrong_password_is_unauthorized() {
     let f = fixture("token");
-    let c = f.anonymous().basic_auth("alice", "wrong-pa55word").build().unwrap();
+    let c = f
+        .anonymous()
+        .basic_auth("alice", "wrong-pa55word")
+        .build()
+        .unwrap();
     let e = c.tags(APP).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     assert!(!e.message().contains("wrong-pa55word"));
@@ -188,9 +215,17 @@ fn token_is_fetched_once_per_scope_and_reused() {
     assert!(c.blob_exists(APP, &f.fact("LAYER_DIGEST")).unwrap());
     c.manifest(APP, "v2").unwrap();
     c.tags(APP).unwrap();
-    assert_eq!(f.tokens_issued(ua) - before, 1, "five reads of one repository, one token");
+    assert_eq!(
+        f.tokens_issued(ua) - before,
+        1,
+        "five reads of one repository, one token"
+    );
     c.tags("fixtures/oci").unwrap();
-    assert_eq!(f.tokens_issued(ua) - before, 2, "another repository, another scope");
+    assert_eq!(
+        f.tokens_issued(ua) - before,
+        2,
+        "another repository, another scope"
+    );
     // Clones share the cache.
     c.clone().tags("fixtures/oci").unwrap();
     assert_eq!(f.tokens_issued(ua) - before, 2);
@@ -199,7 +234,11 @@ fn token_is_fetched_once_per_scope_and_reused() {
 #[test]
 fn tls_without_the_ca_is_a_tls_error() {
     let f = fixture("tls");
-    let e = Client::builder(&f.addr()).build().unwrap().ping().unwrap_err();
+    let e = Client::builder(&f.addr())
+        .build()
+        .unwrap()
+        .ping()
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     let e = Client::builder(&format!("https://{}", f.addr()))
         .build()
@@ -214,12 +253,17 @@ fn tls_by_name_and_explicit_scheme() {
     let f = fixture("tls");
     let port = f.addr().rsplit(':').next().unwrap().to_string();
     let ca = f.ca().unwrap();
-    for addr in [format!("localhost:{port}"), format!("https://127.0.0.1:{port}")] {
+    for addr in [
+        format!("localhost:{port}"),
+        format!("https://127.0.0.1:{port}"),
+    ] {
         let c = Client::builder(&addr).ca_file(&ca).build().unwrap();
         assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{addr}");
     }
     // A plain-HTTP address to a TLS server does not silently work.
-    let c = Client::builder(&format!("http://{}", f.addr())).build().unwrap();
+    let c = Client::builder(&format!("http://{}", f.addr()))
+        .build()
+        .unwrap();
     assert!(c.tags(APP).is_err());
 }
 

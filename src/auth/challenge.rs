@@ -153,7 +153,9 @@ mod tests {
 
     #[test]
     fn distribution_forms() {
-        let c = parse(r#"Bearer realm="http://127.0.0.1:9/token",service="test-registry",scope="repository:test/a:pull,push",error="insufficient_scope""#);
+        let c = parse(
+            r#"Bearer realm="http://127.0.0.1:9/token",service="test-registry",scope="repository:test/a:pull,push",error="insufficient_scope""#,
+        );
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].scheme, "bearer");
         assert_eq!(c[0].param("realm"), Some("http://127.0.0.1:9/token"));
@@ -179,7 +181,10 @@ mod tests {
         let schemes: Vec<_> = c.iter().map(|c| c.scheme.as_str()).collect();
         assert_eq!(schemes, ["token", "basic", "token"]);
         let c = parse(r#"Bearer realm="r",scope="repository:m:push,pull repository:a:pull""#);
-        assert_eq!(c[0].scopes(), ["repository:m:push,pull", "repository:a:pull"]);
+        assert_eq!(
+            c[0].scopes(),
+            ["repository:m:push,pull", "repository:a:pull"]
+        );
         assert!(parse("").is_empty());
         assert!(parse(" , ").is_empty());
     }

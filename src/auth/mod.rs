@@ -8,6 +8,7 @@
 //! that N operations on one repository cost one token fetch.
 
 mod challenge;
+pub(crate) mod config;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,7 +51,10 @@ impl std::fmt::Debug for Credentials {
         match self {
             Credentials::Anonymous => f.write_str("Anonymous"),
             Credentials::Basic { username, .. } => {
-                write!(f, "Basic {{ username: {username:?}, password: <redacted> }}")
+                write!(
+                    f,
+                    "Basic {{ username: {username:?}, password: <redacted> }}"
+                )
             }
             Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
         }
@@ -352,10 +356,22 @@ mod tests {
 
     #[test]
     fn loopback() {
-        for h in ["localhost:5000", "127.0.0.1", "http://127.0.0.2:80", "[::1]:5000", "https://localhost"] {
+        for h in [
+            "localhost:5000",
+            "127.0.0.1",
+            "http://127.0.0.2:80",
+            "[::1]:5000",
+            "https://localhost",
+        ] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in ["example.com", "127.example.com", "10.0.0.1:5000", "[::2]:1", "localhost.evil"] {
+        for h in [
+            "example.com",
+            "127.example.com",
+            "10.0.0.1:5000",
+            "[::2]:1",
+            "localhost.evil",
+        ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }

@@ -120,7 +120,9 @@ impl Client {
             ManifestRef::Digest(d) => Some(d.clone()),
             ManifestRef::Tag(_) => announced.as_deref().and_then(|a| Digest::parse(a).ok()),
         };
-        let algorithm = expected.as_ref().map_or(Algorithm::Sha256, Digest::algorithm);
+        let algorithm = expected
+            .as_ref()
+            .map_or(Algorithm::Sha256, Digest::algorithm);
         let digest = Hasher::digest(algorithm, &body);
         if let Some(exp) = expected {
             if exp != digest {
@@ -132,9 +134,9 @@ impl Client {
         }
         let media_type = match content_type {
             Some(m) if m != "application/json" && m != "text/plain" => m,
-            _ => parse_doc(&body, &what)?
-                .media_type
-                .ok_or_else(|| Error::protocol(format!("{what}: the manifest has no media type")))?,
+            _ => parse_doc(&body, &what)?.media_type.ok_or_else(|| {
+                Error::protocol(format!("{what}: the manifest has no media type"))
+            })?,
         };
         Ok(Manifest {
             media_type,
@@ -187,7 +189,11 @@ impl Client {
         if let Some(entries) = doc.manifests.take() {
             let child = entries
                 .iter()
-                .find(|d| d.platform.as_ref().is_some_and(|p| platform_matches(p, platform)))
+                .find(|d| {
+                    d.platform
+                        .as_ref()
+                        .is_some_and(|p| platform_matches(p, platform))
+                })
                 .ok_or_else(|| {
                     Error::new(
                         ErrorKind::NotFound,
@@ -220,7 +226,10 @@ impl Client {
 fn platform_matches(p: &PlatformDoc, want: &Platform) -> bool {
     p.os == want.os
         && p.architecture == want.architecture
-        && want.variant.as_ref().is_none_or(|v| p.variant.as_ref() == Some(v))
+        && want
+            .variant
+            .as_ref()
+            .is_none_or(|v| p.variant.as_ref() == Some(v))
 }
 
 fn parse_doc(body: &[u8], what: &str) -> Result<ManifestDoc> {

@@ -198,7 +198,9 @@ impl Client {
                 None => return Ok(()),
             }
         }
-        Err(Error::protocol(format!("{what}: more than {MAX_PAGES} pages")))
+        Err(Error::protocol(format!(
+            "{what}: more than {MAX_PAGES} pages"
+        )))
     }
 }
 

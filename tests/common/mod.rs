@@ -111,7 +111,10 @@ pub fn fixture(mode: &'static str) -> Fixture {
     if let Some(f) = started.get(mode) {
         return f.clone();
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/ffi-tests/fixtures/registry.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/ffi-tests/fixtures/registry.py"
+    );
     let dir = std::env::temp_dir().join(format!("registry-rs-{}-{mode}", std::process::id()));
     let mut child = Command::new("python3")
         .arg(script)

@@ -1,0 +1,185 @@
+//! Credentials from docker's `config.json` (`auths` entries), found the way
+//! the docker CLI finds them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::Deserialize;
+
+use super::Credentials;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The key docker stores Docker Hub credentials under.
+const HUB_KEY: &str = "https://index.docker.io/v1/";
+
+#[derive(Deserialize, Default)]
+struct ConfigFile {
+    #[serde(default)]
+    auths: HashMap<String, AuthEntry>,
+}
+
+#[derive(Deserialize, Default)]
+struct AuthEntry {
+    auth: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    registrytoken: Option<String>,
+}
+
+/// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
+pub(crate) fn default_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        return Some(Path::new(&dir).join("config.json"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| Path::new(&h).join(".docker").join("config.json"))
+}
+
+/// The credentials `path` holds for `host` (`host[:port]`, or the Hub). A
+/// missing file or entry means anonymous; a malformed one is an error naming
+/// the file.
+pub(crate) fn credentials_for(path: &Path, host: &str, hub: bool) -> Result<Credentials> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::Anonymous),
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("cannot read docker config {}: {e}", path.display()),
+            ))
+        }
+    };
+    let bad =
+        |why: String| Error::invalid(format!("malformed docker config {}: {why}", path.display()));
+    let file: ConfigFile = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+    let key = if hub {
+        HUB_KEY.to_string()
+    } else {
+        host.to_ascii_lowercase()
+    };
+    let entry = file.auths.get(&key).or_else(|| {
+        let mut keys: Vec<_> = file.auths.keys().collect();
+        keys.sort(); // deterministic when several keys normalise alike
+        keys.into_iter()
+            .find(|k| normalise_key(k) == normalise_key(&key))
+            .and_then(|k| file.auths.get(k))
+    });
+    let Some(entry) = entry else {
+        return Ok(Credentials::Anonymous);
+    };
+    if let Some(tok) = entry.registrytoken.as_ref().filter(|t| !t.is_empty()) {
+        return Ok(Credentials::Bearer(tok.clone()));
+    }
+    if let Some(auth) = entry.auth.as_ref().filter(|a| !a.is_empty()) {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(auth.trim())
+            .map_err(|_| bad(format!("the auth field for {key} is not base64")))?;
+        let raw = String::from_utf8(raw)
+            .map_err(|_| bad(format!("the auth field for {key} is not UTF-8")))?;
+        let (user, pass) = raw
+            .split_once(':')
+            .filter(|(u, _)| !u.is_empty())
+            .ok_or_else(|| bad(format!("the auth field for {key} is not user:password")))?;
+        return Ok(Credentials::Basic {
+            username: user.to_string(),
+            password: pass.trim_end_matches('\0').to_string(),
+        });
+    }
+    match (&entry.username, &entry.password) {
+        (Some(u), Some(p)) if !u.is_empty() => Ok(Credentials::Basic {
+            username: u.clone(),
+            password: p.clone(),
+        }),
+        _ => Ok(Credentials::Anonymous),
+    }
+}
+
+/// docker's `ConvertToHostname`: strip the scheme and anything after the
+/// first `/`; Hub aliases become the Hub key.
+fn normalise_key(key: &str) -> String {
+    let k = key.split_once("://").map_or(key, |(_, r)| r);
+    let host = k.split('/').next().unwrap_or(k).to_ascii_lowercase();
+    match host.as_str() {
+        "docker.io" | "index.docker.io" | "registry-1.docker.io" => HUB_KEY.to_string(),
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(json: &str) -> PathBuf {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "registry-config-{}-{}.json",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&p, json).unwrap();
+        p
+    }
+
+    fn basic(c: Credentials) -> (String, String) {
+        match c {
+            Credentials::Basic { username, password } => (username, password),
+            other => panic!("expected basic, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn key_forms() {
+        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:pw:with:colons\0");
+        let p = write(&format!(
+            r#"{{"auths": {{
+                "https://myreg:5000/v1/": {{"auth": "{b64}"}},
+                "https://index.docker.io/v1/": {{"username": "hubuser", "password": "hubpw"}},
+                "tok.example": {{"registrytoken": "rt"}}
+            }}}}"#
+        ));
+        assert_eq!(
+            basic(credentials_for(&p, "myreg:5000", false).unwrap()),
+            ("alice".into(), "pw:with:colons".into())
+        );
+        assert_eq!(
+            basic(credentials_for(&p, "registry-1.docker.io", true).unwrap()).0,
+            "hubuser"
+        );
+        assert!(
+            matches!(credentials_for(&p, "tok.example", false).unwrap(), Credentials::Bearer(t) if t == "rt")
+        );
+        assert!(matches!(
+            credentials_for(&p, "other:1", false).unwrap(),
+            Credentials::Anonymous
+        ));
+    }
+
+    #[test]
+    fn missing_and_malformed_files() {
+        let missing = std::env::temp_dir().join("registry-no-such-config.json");
+        assert!(matches!(
+            credentials_for(&missing, "h", false).unwrap(),
+            Credentials::Anonymous
+        ));
+        let p = write("{ not json");
+        let e = credentials_for(&p, "h", false).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().contains(&p.display().to_string()), "{e}");
+        let p = write(r#"{"auths": {"h": {"auth": "!!!"}}}"#);
+        assert_eq!(
+            credentials_for(&p, "h", false).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        let no_colon = base64::engine::general_purpose::STANDARD.encode("nocolon");
+        let p = write(&format!(
+            r#"{{"auths": {{"h": {{"auth": "{no_colon}"}}}}}}"#
+        ));
+        assert_eq!(
+            credentials_for(&p, "h", false).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+}

@@ -1,0 +1,414 @@
+//! `registry_client_builder`, `registry_client` and the operations.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::{
+    arg_mut, arg_opt_str, arg_ref, arg_str, boundary, guard, new_string, registry_buf,
+    registry_error, registry_list, registry_reader, registry_status, REGISTRY_API_AUTO,
+    REGISTRY_API_V1, REGISTRY_API_V2,
+};
+use crate::client::{Api, ApiVersion, Client, ClientBuilder};
+use crate::error::{Error, Result};
+
+/// Collects settings for a client. Created by `registry_client_builder_new`,
+/// consumed by `registry_client_builder_build` (also when it fails) or freed
+/// with `registry_client_builder_free`. One owner at a time.
+pub struct registry_client_builder {
+    inner: Option<ClientBuilder>,
+}
+
+impl registry_client_builder {
+    fn update(&mut self, f: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Result<()> {
+        let b = self
+            .inner
+            .take()
+            .ok_or_else(|| Error::invalid("the builder was already used"))?;
+        self.inner = Some(f(b));
+        Ok(())
+    }
+}
+
+/// A client for one registry. Thread-safe: one handle may serve many threads at
+/// once. Freed with `registry_client_free` once no call is using it.
+pub struct registry_client {
+    inner: Client,
+}
+
+/// Starts a builder for the registry at `registry`: "localhost:5000",
+/// "docker.io", "https://host:port" or "http://host:port". A bare host means
+/// HTTPS; loopback hosts fall back to plain HTTP when they do not speak TLS.
+/// On success `*out` receives a builder the caller owns.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_new(
+    registry: *const c_char,
+    out: *mut *mut registry_client_builder,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let address = arg_str(registry, "registry")?;
+        let out = arg_mut(out, "out")?;
+        *out = Box::into_raw(Box::new(registry_client_builder {
+            inner: Some(ClientBuilder::new(address)),
+        }));
+        Ok(())
+    })
+}
+
+/// Authenticate with a user name and password (HTTP Basic, or at the token
+/// server). Both strings are copied.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_basic_auth(
+    b: *mut registry_client_builder,
+    user: *const c_char,
+    password: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let (user, password) = (arg_str(user, "user")?, arg_str(password, "password")?);
+        b.update(|x| x.basic_auth(user, password))
+    })
+}
+
+/// Send `token` as `Authorization: Bearer` on every request. Copied.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_bearer_token(
+    b: *mut registry_client_builder,
+    token: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let token = arg_str(token, "token")?;
+        b.update(|x| x.bearer_token(token))
+    })
+}
+
+/// Take credentials from docker's config.json at `path_or_null`, or with NULL
+/// from `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. The file is
+/// read by `registry_client_builder_build`: a missing file means anonymous, a
+/// malformed one fails the build with INVALID_ARGUMENT. Credentials set with
+/// `…_basic_auth` or `…_bearer_token` win over the file. Credential helpers
+/// (`credsStore`, `credHelpers`) are not consulted yet.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_docker_config(
+    b: *mut registry_client_builder,
+    path_or_null: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let path = arg_opt_str(path_or_null, "path")?;
+        b.update(|x| x.docker_config(path.map(std::path::Path::new)))
+    })
+}
+
+/// Trust the PEM certificates in `pem_path` instead of the built-in roots.
+/// The file is read by `registry_client_builder_build`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_ca_file(
+    b: *mut registry_client_builder,
+    pem_path: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let path = arg_str(pem_path, "pem_path")?;
+        b.update(|x| x.ca_file(path))
+    })
+}
+
+/// With `allow_plain_http`, a bare address is tried over HTTPS first and over
+/// plain HTTP when the registry does not speak TLS (as for loopback addresses).
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_insecure(
+    b: *mut registry_client_builder,
+    allow_plain_http: bool,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        arg_mut(b, "builder")?.update(|x| x.insecure(allow_plain_http))
+    })
+}
+
+/// The timeout in milliseconds for connecting, sending, and each read
+/// (default 30000). 0 is INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_timeout_ms(
+    b: *mut registry_client_builder,
+    ms: u64,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        if ms == 0 {
+            return Err(Error::invalid("the timeout must be greater than zero"));
+        }
+        b.update(|x| x.timeout(Duration::from_millis(ms)))
+    })
+}
+
+/// The User-Agent header (default "registry/<version>"). Copied.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_user_agent(
+    b: *mut registry_client_builder,
+    ua: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let ua = arg_str(ua, "ua")?;
+        b.update(|x| x.user_agent(ua))
+    })
+}
+
+/// Which API to speak: REGISTRY_API_AUTO (0), REGISTRY_API_V1 (1) or
+/// REGISTRY_API_V2 (2); anything else is INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_api(
+    b: *mut registry_client_builder,
+    api: u32,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let api = match api {
+            REGISTRY_API_AUTO => Api::Auto,
+            REGISTRY_API_V1 => Api::V1,
+            REGISTRY_API_V2 => Api::V2,
+            other => return Err(Error::invalid(format!("api {other} is not 0, 1 or 2"))),
+        };
+        b.update(|x| x.api(api))
+    })
+}
+
+/// Builds the client. Consumes `b`, also on failure: do not use or free it
+/// afterwards. On success `*out` receives a client the caller frees with
+/// `registry_client_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_build(
+    b: *mut registry_client_builder,
+    out: *mut *mut registry_client,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        if b.is_null() {
+            return Err(Error::new(
+                crate::ErrorKind::NullArgument,
+                "builder is NULL",
+            ));
+        }
+        let builder = Box::from_raw(b);
+        let out = arg_mut(out, "out")?;
+        let inner = builder
+            .inner
+            .ok_or_else(|| Error::invalid("the builder was already used"))?
+            .build()?;
+        *out = Box::into_raw(Box::new(registry_client { inner }));
+        Ok(())
+    })
+}
+
+/// Frees a builder that was not built. NULL does nothing.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_free(b: *mut registry_client_builder) {
+    guard((), || {
+        if !b.is_null() {
+            drop(Box::from_raw(b));
+        }
+    })
+}
+
+/// Frees a client. NULL does nothing. No other call may be using it.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_free(c: *mut registry_client) {
+    guard((), || {
+        if !c.is_null() {
+            drop(Box::from_raw(c));
+        }
+    })
+}
+
+/// Checks that the registry answers and accepts the credentials. On success
+/// `*api_out` (if not NULL) receives REGISTRY_API_V2 or REGISTRY_API_V1.
+#[no_mangle]
+pub unsafe extern "C" fn registry_ping(
+    c: *mut registry_client,
+    api_out: *mut u32,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let api = match c.inner.ping()? {
+            ApiVersion::V1 => REGISTRY_API_V1,
+            ApiVersion::V2 => REGISTRY_API_V2,
+        };
+        if let Some(out) = api_out.as_mut() {
+            *out = api;
+        }
+        Ok(())
+    })
+}
+
+/// Searches repository names for `term` (v2: the catalog, case-insensitive
+/// substring), at most `limit` results (0 = no limit). On success `*json_out`
+/// receives `{"query":…,"num_results":N,"results":[{"name":…,"description":…,
+/// "star_count":…,"is_official":…,"is_automated":…}]}`, freed with
+/// `registry_buf_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_search(
+    c: *mut registry_client,
+    term: *const c_char,
+    limit: u32,
+    json_out: *mut *mut registry_buf,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let term = arg_str(term, "term")?;
+        let out = arg_mut(json_out, "json_out")?;
+        let results = c.inner.search(term, limit as usize)?;
+        let json = serde_json::to_vec(&results)
+            .map_err(|e| Error::protocol(format!("cannot encode search results: {e}")))?;
+        *out = registry_buf::into_raw(json);
+        Ok(())
+    })
+}
+
+/// The tags of `repo`, sorted. On success `*out` receives a list freed with
+/// `registry_list_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_tags(
+    c: *mut registry_client,
+    repo: *const c_char,
+    out: *mut *mut registry_list,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let repo = arg_str(repo, "repo")?;
+        let out = arg_mut(out, "out")?;
+        *out = registry_list::into_raw(c.inner.tags(repo)?)?;
+        Ok(())
+    })
+}
+
+/// The image id of `repo:tag` (`tag` may also be a digest): v2, the config
+/// digest ("sha256:…"); for a multi-platform index, that of linux/amd64. On
+/// success `*id_out` receives a string freed with `registry_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_image_id(
+    c: *mut registry_client,
+    repo: *const c_char,
+    tag: *const c_char,
+    id_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let (repo, tag) = (arg_str(repo, "repo")?, arg_str(tag, "tag")?);
+        let out = arg_mut(id_out, "id_out")?;
+        *out = new_string(c.inner.image_id(repo, tag)?)?;
+        Ok(())
+    })
+}
+
+/// Whether the layer (blob digest) exists in `repo`. On success
+/// `*exists_out` receives true or false; a missing blob is not an error.
+#[no_mangle]
+pub unsafe extern "C" fn registry_layer_exists(
+    c: *mut registry_client,
+    repo: *const c_char,
+    layer: *const c_char,
+    exists_out: *mut bool,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let (repo, layer) = (arg_str(repo, "repo")?, arg_str(layer, "layer")?);
+        let out = arg_mut(exists_out, "exists_out")?;
+        *out = c.inner.blob_exists(repo, layer)?;
+        Ok(())
+    })
+}
+
+/// Opens a layer for streaming. On success `*out` receives a reader: call
+/// `registry_reader_read` until it returns 0 bytes, then
+/// `registry_reader_free`. The reader may outlive nothing: free it before
+/// freeing the client.
+#[no_mangle]
+pub unsafe extern "C" fn registry_layer_open(
+    c: *mut registry_client,
+    repo: *const c_char,
+    layer: *const c_char,
+    out: *mut *mut registry_reader,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let (repo, layer) = (arg_str(repo, "repo")?, arg_str(layer, "layer")?);
+        let out = arg_mut(out, "out")?;
+        *out = registry_reader::into_raw(c.inner.layer(repo, layer)?);
+        Ok(())
+    })
+}
+
+/// Downloads a layer to `path`. The bytes go to a temporary file beside `path`
+/// that is renamed to `path` only after the digest checked out: on any failure
+/// nothing is left at `path` (a file already there is kept as it was).
+#[no_mangle]
+pub unsafe extern "C" fn registry_layer_get_file(
+    c: *mut registry_client,
+    repo: *const c_char,
+    layer: *const c_char,
+    path: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let (repo, layer) = (arg_str(repo, "repo")?, arg_str(layer, "layer")?);
+        let path = arg_str(path, "path")?;
+        c.inner.layer_to_file(repo, layer, path).map(|_| ())
+    })
+}
+
+/// Fetches a manifest by tag or digest (v2 only). On success `*body_out`
+/// receives the exact bytes (free with `registry_buf_free`) and, when they are
+/// not NULL, `*media_type_out` and `*digest_out` receive strings freed with
+/// `registry_string_free`. The digest is checked against the body.
+#[no_mangle]
+pub unsafe extern "C" fn registry_manifest_get(
+    c: *mut registry_client,
+    repo: *const c_char,
+    reference: *const c_char,
+    body_out: *mut *mut registry_buf,
+    media_type_out: *mut *mut c_char,
+    digest_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let c = arg_ref(c, "client")?;
+        let (repo, reference) = (arg_str(repo, "repo")?, arg_str(reference, "reference")?);
+        let body = arg_mut(body_out, "body_out")?;
+        let m = c.inner.manifest(repo, reference)?;
+        let media_type = new_string(m.media_type)?;
+        let digest = match new_string(m.digest.to_string()) {
+            Ok(d) => d,
+            Err(e) => {
+                super::registry_string_free(media_type);
+                return Err(e);
+            }
+        };
+        *body = registry_buf::into_raw(m.body);
+        match media_type_out.as_mut() {
+            Some(out) => *out = media_type,
+            None => super::registry_string_free(media_type),
+        }
+        match digest_out.as_mut() {
+            Some(out) => *out = digest,
+            None => super::registry_string_free(digest),
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,70 @@
+//! `registry_reader`: a pull-style layer download, so that callers in Ruby and
+//! Go need no callbacks.
+
+use std::io::Read;
+
+use super::{arg_mut, boundary, guard, registry_error, registry_status};
+use crate::error::{Error, Result};
+use crate::v2::LayerReader;
+
+/// A layer being downloaded, from `registry_layer_open`. Read it with
+/// `registry_reader_read`, free it with `registry_reader_free`. It does not
+/// borrow the client: either may be freed first. One owner at a time.
+pub struct registry_reader {
+    inner: LayerReader,
+}
+
+impl registry_reader {
+    pub(crate) fn into_raw(inner: LayerReader) -> *mut registry_reader {
+        Box::into_raw(Box::new(registry_reader { inner }))
+    }
+}
+
+/// Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
+/// means the whole layer was read and its digest checked out; a digest that
+/// does not match fails with REGISTRY_STATUS_DIGEST_MISMATCH instead of
+/// returning 0. `cap` must be greater than 0. After a failure every further
+/// read fails the same way.
+#[no_mangle]
+pub unsafe extern "C" fn registry_reader_read(
+    r: *mut registry_reader,
+    buf: *mut u8,
+    cap: usize,
+    out_n: *mut usize,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let r = arg_mut(r, "reader")?;
+        if buf.is_null() {
+            return Err(Error::new(crate::ErrorKind::NullArgument, "buf is NULL"));
+        }
+        let out = arg_mut(out_n, "out_n")?;
+        if cap == 0 {
+            return Err(Error::invalid("cap must be greater than 0"));
+        }
+        let slice = std::slice::from_raw_parts_mut(buf, cap);
+        *out = read_once(&mut r.inner, slice)?;
+        Ok(())
+    })
+}
+
+fn read_once(r: &mut LayerReader, buf: &mut [u8]) -> Result<usize> {
+    loop {
+        match r.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Frees a reader, closing its connection if the layer was not read to the
+/// end. NULL does nothing.
+#[no_mangle]
+pub unsafe extern "C" fn registry_reader_free(r: *mut registry_reader) {
+    guard((), || {
+        if !r.is_null() {
+            drop(Box::from_raw(r));
+        }
+    })
+}
