@@ -1,0 +1,402 @@
+/*
+ * C tests of registry.h against the real-registry fixtures
+ * (ffi-tests/fixtures/registry.py run sets REGISTRY_TEST_*).
+ * Built with -Wall -Wextra -Werror; run under valgrind by `make test-c`.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registry.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (cond) {                                                          \
+            passed++;                                                        \
+        } else {                                                             \
+            failed++;                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fprintf(stderr, "\n");                                           \
+        }                                                                    \
+    } while (0)
+
+static const char *env(const char *name) {
+    const char *v = getenv(name);
+    return v ? v : "";
+}
+
+static char *envf(const char *mode, const char *suffix) {
+    static char key[128];
+    char upper[16];
+    size_t i;
+    for (i = 0; mode[i] && i < sizeof upper - 1; i++)
+        upper[i] = (char)(mode[i] - 32 * (mode[i] >= 'a' && mode[i] <= 'z'));
+    upper[i] = 0;
+    snprintf(key, sizeof key, "REGISTRY_TEST_%s_%s", upper, suffix);
+    return getenv(key);
+}
+
+/* Asserts status `want` and, for failures, a non-empty message; frees *errp
+ * and resets it. Takes a pointer so that *errp is read after the call that
+ * produced `got` (argument evaluation order is unspecified in C). */
+static void expect(registry_status got, registry_error **errp, registry_status want, const char *what) {
+    registry_error *err = *errp;
+    *errp = NULL;
+    CHECK(got == want, "%s: got %s, want %s (%s)", what, registry_status_name(got),
+          registry_status_name(want), err ? registry_error_message(err) : "no error");
+    if (want == REGISTRY_STATUS_OK) {
+        CHECK(err == NULL, "%s: err must be NULL on success", what);
+    } else {
+        CHECK(err != NULL, "%s: err must be set on failure", what);
+        if (err) {
+            CHECK(registry_error_status(err) == want, "%s: error status", what);
+            CHECK(strlen(registry_error_message(err)) > 0, "%s: empty message", what);
+        }
+    }
+    registry_error_free(err);
+}
+
+static registry_client *client_for(const char *mode, const char *user, const char *pass) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    expect(registry_client_builder_new(envf(mode, "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "builder_new");
+    err = NULL;
+    if (envf(mode, "CA")) {
+        expect(registry_client_builder_ca_file(b, envf(mode, "CA"), &err), &err, REGISTRY_STATUS_OK, "ca_file");
+        err = NULL;
+    }
+    if (user) {
+        expect(registry_client_builder_basic_auth(b, user, pass, &err), &err, REGISTRY_STATUS_OK, "basic_auth");
+        err = NULL;
+    }
+    expect(registry_client_builder_timeout_ms(b, 20000, &err), &err, REGISTRY_STATUS_OK, "timeout");
+    err = NULL;
+    expect(registry_client_builder_user_agent(b, "registry-c-tests", &err), &err, REGISTRY_STATUS_OK, "ua");
+    err = NULL;
+    expect(registry_client_builder_api(b, REGISTRY_API_AUTO, &err), &err, REGISTRY_STATUS_OK, "api");
+    err = NULL;
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    return c;
+}
+
+static void test_static_and_null_handling(void) {
+    registry_error *err = NULL;
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_list *list = NULL;
+    char *s = NULL;
+
+    CHECK(strlen(registry_version()) > 0, "version");
+    CHECK(strcmp(registry_status_name(REGISTRY_STATUS_NOT_FOUND), "NOT_FOUND") == 0, "name");
+    CHECK(strcmp(registry_status_name(REGISTRY_STATUS_PANIC), "PANIC") == 0, "name");
+    CHECK(strcmp(registry_status_name(99), "UNKNOWN") == 0, "unknown name");
+
+    /* Every free function accepts NULL. */
+    registry_error_free(NULL);
+    registry_client_builder_free(NULL);
+    registry_client_free(NULL);
+    registry_list_free(NULL);
+    registry_buf_free(NULL);
+    registry_reader_free(NULL);
+    registry_string_free(NULL);
+    /* Accessors accept NULL too. */
+    CHECK(registry_error_status(NULL) == REGISTRY_STATUS_OK, "status(NULL)");
+    CHECK(registry_error_message(NULL) == NULL, "message(NULL)");
+    CHECK(registry_error_code(NULL) == NULL, "code(NULL)");
+    CHECK(registry_error_http_status(NULL) == 0, "http(NULL)");
+    CHECK(registry_list_len(NULL) == 0 && registry_list_get(NULL, 0) == NULL, "list(NULL)");
+    CHECK(registry_buf_len(NULL) == 0 && registry_buf_data(NULL) == NULL, "buf(NULL)");
+
+    expect(registry_client_builder_new(NULL, &b, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "new(NULL)");
+    err = NULL;
+    CHECK(b == NULL, "out untouched on failure");
+    expect(registry_client_builder_new("localhost:1", NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "new(out NULL)");
+    CHECK(registry_client_builder_new(NULL, &b, NULL) == REGISTRY_STATUS_NULL_ARGUMENT, "err may be NULL");
+    err = NULL;
+    expect(registry_client_builder_basic_auth(NULL, "u", "p", &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "basic(NULL)");
+    err = NULL;
+    expect(registry_client_builder_build(NULL, &c, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "build(NULL)");
+    err = NULL;
+    expect(registry_tags(NULL, "a", &list, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "tags(NULL)");
+    err = NULL;
+    expect(registry_image_id(NULL, "a", "b", &s, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "image_id(NULL)");
+
+    /* Bad modes, timeouts, addresses and UTF-8. */
+    err = NULL;
+    expect(registry_client_builder_new("localhost:5000", &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    err = NULL;
+    expect(registry_client_builder_api(b, 7, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "api 7");
+    err = NULL;
+    expect(registry_client_builder_timeout_ms(b, 0, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "timeout 0");
+    err = NULL;
+    expect(registry_client_builder_user_agent(b, "\xff\xfe", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "ua utf8");
+    err = NULL;
+    expect(registry_client_builder_ca_file(b, "/nonexistent/ca.pem", &err), &err, REGISTRY_STATUS_OK, "ca_file");
+    err = NULL;
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_IO, "build: missing CA file");
+    CHECK(c == NULL, "no client on failure");
+    err = NULL;
+    expect(registry_client_builder_new("ftp://x", &b, &err), &err, REGISTRY_STATUS_OK, "new ftp");
+    err = NULL;
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "build ftp");
+    err = NULL;
+    expect(registry_client_builder_new("localhost:5000", &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    registry_client_builder_free(b);
+}
+
+static void test_docker_config(const char *mode) {
+    char dir[] = "/tmp/registry-c-config-XXXXXX";
+    char path[256];
+    FILE *f;
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_list *tags = NULL;
+    registry_error *err = NULL;
+
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    f = fopen(path, "w");
+    /* alice:s3cret-alice, under the host:port key docker writes */
+    fprintf(f, "{\"auths\":{\"%s\":{\"auth\":\"YWxpY2U6czNjcmV0LWFsaWNl\"}}}", envf(mode, "ADDR"));
+    fclose(f);
+    expect(registry_client_builder_new(envf(mode, "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    err = NULL;
+    expect(registry_client_builder_docker_config(b, path, &err), &err, REGISTRY_STATUS_OK, "docker_config");
+    err = NULL;
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    err = NULL;
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "tags via config.json");
+    CHECK(registry_list_len(tags) == 2, "two tags");
+    registry_list_free(tags);
+    registry_client_free(c);
+
+    f = fopen(path, "w");
+    fprintf(f, "{ not json");
+    fclose(f);
+    err = NULL;
+    expect(registry_client_builder_new(envf(mode, "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    err = NULL;
+    expect(registry_client_builder_docker_config(b, path, &err), &err, REGISTRY_STATUS_OK, "docker_config");
+    err = NULL;
+    c = NULL;
+    CHECK(registry_client_builder_build(b, &c, &err) == REGISTRY_STATUS_INVALID_ARGUMENT, "malformed config");
+    CHECK(err && strstr(registry_error_message(err), path) != NULL, "message names the file");
+    registry_error_free(err);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_read_flows(const char *mode) {
+    registry_client *c = client_for(mode, envf(mode, "USER"), envf(mode, "PASS"));
+    registry_error *err = NULL;
+    registry_list *tags = NULL;
+    registry_buf *buf = NULL;
+    registry_reader *r = NULL;
+    char *id = NULL, *media = NULL, *digest = NULL;
+    uint32_t api = 0;
+    bool exists = false;
+    const char *layer = env("REGISTRY_TEST_LAYER_DIGEST");
+    const char *missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    long size = atol(env("REGISTRY_TEST_LAYER_SIZE"));
+    char path[256];
+    struct stat st;
+
+    fprintf(stderr, "# C read flows, %s mode\n", mode);
+    expect(registry_ping(c, &api, &err), &err, REGISTRY_STATUS_OK, "ping");
+    CHECK(api == REGISTRY_API_V2, "api %u", api);
+
+    err = NULL;
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "tags");
+    CHECK(registry_list_len(tags) == 2, "len %zu", registry_list_len(tags));
+    CHECK(strcmp(registry_list_get(tags, 0), "v1") == 0 && strcmp(registry_list_get(tags, 1), "v2") == 0, "tags");
+    CHECK(registry_list_get(tags, 2) == NULL, "NULL past the end");
+    registry_list_free(tags);
+
+    err = NULL;
+    tags = NULL;
+    CHECK(registry_tags(c, "fixtures/missing", &tags, &err) == REGISTRY_STATUS_NOT_FOUND, "missing repo");
+    CHECK(tags == NULL, "out untouched");
+    CHECK(err && registry_error_http_status(err) == 404, "http 404");
+    CHECK(err && registry_error_code(err) && strcmp(registry_error_code(err), "NAME_UNKNOWN") == 0, "code");
+    registry_error_free(err);
+    err = NULL;
+    expect(registry_tags(c, "Bad/Name", &tags, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "bad name");
+    err = NULL;
+    expect(registry_tags(c, "\xc3\x28", &tags, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "bad utf-8");
+
+    err = NULL;
+    expect(registry_image_id(c, "fixtures/app", "v1", &id, &err), &err, REGISTRY_STATUS_OK, "image_id");
+    CHECK(id && strcmp(id, env("REGISTRY_TEST_IMAGE_ID")) == 0, "id %s", id ? id : "(null)");
+    registry_string_free(id);
+    id = NULL;
+    err = NULL;
+    expect(registry_image_id(c, "fixtures/multi", "latest", &id, &err), &err, REGISTRY_STATUS_OK, "index id");
+    CHECK(id && strcmp(id, env("REGISTRY_TEST_IMAGE_ID")) == 0, "amd64 entry");
+    registry_string_free(id);
+    id = NULL;
+    err = NULL;
+    expect(registry_image_id(c, "fixtures/app", "nope", &id, &err), &err, REGISTRY_STATUS_NOT_FOUND, "missing tag");
+    CHECK(id == NULL, "out untouched");
+
+    err = NULL;
+    expect(registry_manifest_get(c, "fixtures/oci", "v1", &buf, &media, &digest, &err), &err, REGISTRY_STATUS_OK, "manifest");
+    CHECK(registry_buf_len(buf) > 0 && registry_buf_data(buf)[0] == '{', "body");
+    CHECK(media && strcmp(media, "application/vnd.oci.image.manifest.v1+json") == 0, "media %s", media);
+    CHECK(digest && strncmp(digest, "sha256:", 7) == 0, "digest");
+    registry_buf_free(buf);
+    registry_string_free(media);
+    err = NULL;
+    buf = NULL;
+    expect(registry_manifest_get(c, "fixtures/oci", digest, &buf, NULL, NULL, &err), &err, REGISTRY_STATUS_OK, "by digest, NULL outs");
+    registry_buf_free(buf);
+    registry_string_free(digest);
+
+    err = NULL;
+    expect(registry_layer_exists(c, "fixtures/app", layer, &exists, &err), &err, REGISTRY_STATUS_OK, "exists");
+    CHECK(exists, "layer exists");
+    err = NULL;
+    expect(registry_layer_exists(c, "fixtures/app", missing, &exists, &err), &err, REGISTRY_STATUS_OK, "exists missing");
+    CHECK(!exists, "missing layer");
+    err = NULL;
+    expect(registry_layer_exists(c, "fixtures/app", "sha256:xyz", &exists, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "bad digest");
+
+    err = NULL;
+    expect(registry_layer_open(c, "fixtures/app", layer, &r, &err), &err, REGISTRY_STATUS_OK, "open");
+    {
+        uint8_t chunk[7000];
+        size_t n = 0;
+        long total = 0;
+        registry_status s;
+        do {
+            err = NULL;
+            s = registry_reader_read(r, chunk, sizeof chunk, &n, &err);
+            total += (long)n;
+        } while (s == REGISTRY_STATUS_OK && n > 0);
+        expect(s, &err, REGISTRY_STATUS_OK, "read to the end");
+        CHECK(total == size, "read %ld of %ld", total, size);
+        err = NULL;
+        expect(registry_reader_read(r, chunk, 0, &n, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "cap 0");
+        err = NULL;
+        expect(registry_reader_read(r, NULL, 5, &n, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "buf NULL");
+    }
+    registry_reader_free(r);
+    /* A reader freed before the end. */
+    err = NULL;
+    expect(registry_layer_open(c, "fixtures/app", layer, &r, &err), &err, REGISTRY_STATUS_OK, "open again");
+    registry_reader_free(r);
+
+    snprintf(path, sizeof path, "/tmp/registry-c-%d-%s.tar.gz", (int)getpid(), mode);
+    err = NULL;
+    expect(registry_layer_get_file(c, "fixtures/app", layer, path, &err), &err, REGISTRY_STATUS_OK, "get_file");
+    CHECK(stat(path, &st) == 0 && st.st_size == size, "file size");
+    unlink(path);
+    err = NULL;
+    expect(registry_layer_get_file(c, "fixtures/app", missing, path, &err), &err, REGISTRY_STATUS_NOT_FOUND, "get_file missing");
+    CHECK(stat(path, &st) != 0, "no file after a failed download");
+
+    err = NULL;
+    expect(registry_search(c, "multi", 10, &buf, &err), &err, REGISTRY_STATUS_OK, "search");
+    {
+        char *json = malloc(registry_buf_len(buf) + 1);
+        memcpy(json, registry_buf_data(buf), registry_buf_len(buf));
+        json[registry_buf_len(buf)] = 0;
+        CHECK(strstr(json, "\"name\":\"fixtures/multi\"") != NULL, "search json %s", json);
+        CHECK(strstr(json, "\"num_results\":1") != NULL, "num_results");
+        free(json);
+    }
+    registry_buf_free(buf);
+    registry_client_free(c);
+}
+
+static void test_wrong_password(const char *mode) {
+    registry_client *c = client_for(mode, envf(mode, "USER"), "wrong-pa55word");
+    registry_list *tags = NULL;
+    registry_error *err = NULL;
+    CHECK(registry_tags(c, "fixtures/app", &tags, &err) == REGISTRY_STATUS_UNAUTHORIZED, "wrong password");
+    CHECK(err && strstr(registry_error_message(err), "wrong-pa55word") == NULL, "password not echoed");
+    CHECK(err && registry_error_http_status(err) == 401, "http 401");
+    registry_error_free(err);
+    registry_client_free(c);
+}
+
+static void test_pull_only_user(void) {
+    registry_client *c = client_for("token", envf("token", "RO_USER"), envf("token", "RO_PASS"));
+    registry_list *tags = NULL;
+    registry_buf *buf = NULL;
+    registry_error *err = NULL;
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "ro tags");
+    registry_list_free(tags);
+    err = NULL;
+    expect(registry_search(c, "app", 0, &buf, &err), &err, REGISTRY_STATUS_FORBIDDEN, "ro catalog");
+    registry_client_free(c);
+}
+
+static registry_client *shared;
+
+static void *worker(void *arg) {
+    long ok = 0;
+    int i;
+    (void)arg;
+    for (i = 0; i < 3; i++) {
+        char *id = NULL;
+        if (registry_image_id(shared, "fixtures/app", i % 2 ? "v1" : "v2", &id, NULL) == REGISTRY_STATUS_OK &&
+            strcmp(id, env("REGISTRY_TEST_IMAGE_ID")) == 0)
+            ok++;
+        registry_string_free(id);
+    }
+    return (void *)ok;
+}
+
+static void test_threads(void) {
+    pthread_t t[4];
+    int i;
+    shared = client_for("token", envf("token", "USER"), envf("token", "PASS"));
+    for (i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, worker, NULL);
+    for (i = 0; i < 4; i++) {
+        void *ok;
+        pthread_join(t[i], &ok);
+        CHECK((long)ok == 3, "thread %d: %ld of 3", i, (long)ok);
+    }
+    registry_client_free(shared);
+}
+
+static void test_tls_without_ca(void) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    uint32_t api;
+    registry_client_builder_new(envf("tls", "ADDR"), &b, NULL);
+    registry_client_builder_build(b, &c, NULL);
+    expect(registry_ping(c, &api, &err), &err, REGISTRY_STATUS_TLS, "tls without ca");
+    registry_client_free(c);
+}
+
+int main(void) {
+    const char *modes[] = {"anon", "basic", "token", "tls"};
+    size_t i;
+    test_static_and_null_handling();
+    for (i = 0; i < sizeof modes / sizeof *modes; i++) {
+        if (!envf(modes[i], "ADDR")) {
+            fprintf(stderr, "REGISTRY_TEST_%s_ADDR is not set: run under ffi-tests/fixtures/registry.py run\n", modes[i]);
+            failed++;
+            continue;
+        }
+        test_read_flows(modes[i]);
+    }
+    test_wrong_password("basic");
+    test_wrong_password("token");
+    test_docker_config("basic");
+    test_pull_only_user();
+    test_threads();
+    test_tls_without_ca();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
