@@ -93,7 +93,7 @@ test-c:
 	$(VALGRIND) ./$(CBUILD)/test_shared
 
 test-ruby:
-	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby -Iffi-tests/ruby/lib -e 'Dir["ffi-tests/ruby/test/*_test.rb"].sort.each { |f| require_relative f }'
+	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby -Iffi-tests/ruby/lib -e 'Dir["ffi-tests/ruby/test/*_test.rb"].sort.each { |f| load f }'
 
 test-go:
 	cd ffi-tests/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go test -count=1 ./...

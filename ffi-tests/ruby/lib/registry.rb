@@ -1,0 +1,273 @@
+# frozen_string_literal: true
+
+# Ruby wrapper of the `registry` C library (include/registry.h), through the
+# ffi gem. Set REGISTRY_LIB to the path of libregistry.so to choose the library;
+# otherwise the one built in this checkout (target/release) or the system's is
+# loaded.
+#
+#   c = Registry::Client.new("localhost:5000", username: "alice", password: "secret")
+#   c.tags("team/app")            # => ["v1", "v2"]
+#   c.image_id("team/app", "v1")  # => "sha256:..."
+#
+# A Client may be shared by many threads; network calls release the GVL.
+
+require "ffi"
+require "json"
+
+module Registry
+  # The raw C functions. Strings returned by the library are read and then
+  # freed with the library's own free functions (never libc free).
+  module Native
+    extend FFI::Library
+
+    built = File.expand_path("../../../target/release/libregistry.so", __dir__)
+    ffi_lib ENV["REGISTRY_LIB"] || (File.exist?(built) ? built : "registry")
+
+    typedef :uint32, :status
+    typedef :pointer, :err_out
+
+    attach_function :registry_version, [], :pointer
+    attach_function :registry_status_name, [:uint32], :pointer
+    attach_function :registry_error_status, [:pointer], :status
+    attach_function :registry_error_http_status, [:pointer], :uint16
+    attach_function :registry_error_message, [:pointer], :pointer
+    attach_function :registry_error_code, [:pointer], :pointer
+    attach_function :registry_error_free, [:pointer], :void
+
+    attach_function :registry_client_builder_new, %i[string pointer err_out], :status
+    attach_function :registry_client_builder_basic_auth, %i[pointer string string err_out], :status
+    attach_function :registry_client_builder_bearer_token, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_docker_config, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_ca_file, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_insecure, %i[pointer bool err_out], :status
+    attach_function :registry_client_builder_timeout_ms, %i[pointer uint64 err_out], :status
+    attach_function :registry_client_builder_user_agent, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_api, %i[pointer uint32 err_out], :status
+    attach_function :registry_client_builder_build, %i[pointer pointer err_out], :status, blocking: true
+    attach_function :registry_client_builder_free, [:pointer], :void
+    attach_function :registry_client_free, [:pointer], :void
+
+    attach_function :registry_ping, %i[pointer pointer err_out], :status, blocking: true
+    attach_function :registry_search, %i[pointer string uint32 pointer err_out], :status, blocking: true
+    attach_function :registry_tags, %i[pointer string pointer err_out], :status, blocking: true
+    attach_function :registry_image_id, %i[pointer string string pointer err_out], :status, blocking: true
+    attach_function :registry_layer_exists, %i[pointer string string pointer err_out], :status, blocking: true
+    attach_function :registry_layer_open, %i[pointer string string pointer err_out], :status, blocking: true
+    attach_function :registry_reader_read, %i[pointer pointer size_t pointer err_out], :status, blocking: true
+    attach_function :registry_reader_free, [:pointer], :void
+    attach_function :registry_layer_get_file, %i[pointer string string string err_out], :status, blocking: true
+    attach_function :registry_manifest_get,
+                    %i[pointer string string pointer pointer pointer err_out], :status, blocking: true
+
+    attach_function :registry_list_len, [:pointer], :size_t
+    attach_function :registry_list_get, %i[pointer size_t], :pointer
+    attach_function :registry_list_free, [:pointer], :void
+    attach_function :registry_buf_data, [:pointer], :pointer
+    attach_function :registry_buf_len, [:pointer], :size_t
+    attach_function :registry_buf_free, [:pointer], :void
+    attach_function :registry_string_free, [:pointer], :void
+  end
+
+  STATUS_NAMES = %i[
+    ok null_argument invalid_argument network timeout tls unauthorized forbidden
+    not_found unsupported rate_limited digest_mismatch protocol server io aborted
+    too_large panic
+  ].freeze
+
+  # Every failure of the library. #status is a Symbol such as :not_found;
+  # #http_status is 0 when no HTTP response was involved; #code is the
+  # registry's own error code (e.g. "MANIFEST_UNKNOWN") or nil.
+  class Error < StandardError
+    attr_reader :status, :http_status, :code
+
+    def initialize(message, status: :protocol, http_status: 0, code: nil)
+      super(message)
+      @status = status
+      @http_status = http_status
+      @code = code
+    end
+  end
+
+  # One subclass per status: Registry::NotFound, Registry::Unauthorized, ...
+  ERROR_CLASSES = STATUS_NAMES.drop(1).to_h do |name|
+    klass = Class.new(Error)
+    const_set(name.to_s.split("_").map(&:capitalize).join, klass)
+    [name, klass]
+  end.freeze
+
+  # The library version, e.g. "0.1.0".
+  def self.version
+    Native.registry_version.read_string
+  end
+
+  # Calls the block with an error out-param; raises the matching Error
+  # subclass unless it returned OK.
+  def self.call
+    err = FFI::MemoryPointer.new(:pointer)
+    status = yield err
+    raise error_from(err.read_pointer, status) unless status.zero?
+  end
+
+  def self.error_from(ptr, status)
+    name = STATUS_NAMES[status] || :panic
+    return ERROR_CLASSES.fetch(name).new("#{name} (no detail)", status: name) if ptr.null?
+
+    begin
+      message = Native.registry_error_message(ptr).read_string.force_encoding(Encoding::UTF_8)
+      code_ptr = Native.registry_error_code(ptr)
+      code = code_ptr.null? ? nil : code_ptr.read_string
+      ERROR_CLASSES.fetch(name).new(message, status: name, code: code,
+                                             http_status: Native.registry_error_http_status(ptr))
+    ensure
+      Native.registry_error_free(ptr)
+    end
+  end
+
+  # Reads and frees a char* the library returned.
+  def self.take_string(ptr)
+    ptr.read_string.force_encoding(Encoding::UTF_8)
+  ensure
+    Native.registry_string_free(ptr)
+  end
+
+  # Copies and frees a registry_buf.
+  def self.take_buf(ptr)
+    Native.registry_buf_data(ptr).read_bytes(Native.registry_buf_len(ptr))
+  ensure
+    Native.registry_buf_free(ptr)
+  end
+
+  # Copies and frees a registry_list.
+  def self.take_list(ptr)
+    Array.new(Native.registry_list_len(ptr)) do |i|
+      Native.registry_list_get(ptr, i).read_string.force_encoding(Encoding::UTF_8)
+    end
+  ensure
+    Native.registry_list_free(ptr)
+  end
+
+  Manifest = Struct.new(:body, :media_type, :digest)
+
+  # A client for one registry. Thread-safe.
+  class Client
+    API = { auto: 0, v1: 1, v2: 2 }.freeze
+    CHUNK = 64 * 1024
+
+    # registry: "localhost:5000", "docker.io", "https://host:port", ...
+    # docker_config: true for the default config.json, or a path.
+    def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
+                   ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil)
+      raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
+
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_client_builder_new(registry, out, e) }
+      builder = out.read_pointer
+      begin
+        configure(builder, username, password, token, docker_config, ca_file, insecure, api, timeout_ms, user_agent)
+      rescue StandardError
+        Native.registry_client_builder_free(builder)
+        raise
+      end
+      Registry.call { |e| Native.registry_client_builder_build(builder, out, e) }
+      @ptr = FFI::AutoPointer.new(out.read_pointer, Native.method(:registry_client_free))
+    end
+
+    # :v2 or :v1.
+    def ping
+      api = FFI::MemoryPointer.new(:uint32)
+      Registry.call { |e| Native.registry_ping(handle, api, e) }
+      API.key(api.read_uint32)
+    end
+
+    # The tags of repo, sorted.
+    def tags(repo)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_tags(handle, repo, out, e) }
+      Registry.take_list(out.read_pointer)
+    end
+
+    # v2: the config digest of tag's manifest ("sha256:...").
+    def image_id(repo, tag)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_image_id(handle, repo, tag, out, e) }
+      Registry.take_string(out.read_pointer)
+    end
+
+    def layer_exists?(repo, digest)
+      out = FFI::MemoryPointer.new(:bool)
+      Registry.call { |e| Native.registry_layer_exists(handle, repo, digest, out, e) }
+      out.read(:bool)
+    end
+
+    # Streams a layer: yields binary chunks, or returns the whole String
+    # without a block. The digest is checked before the end is reported.
+    def layer(repo, digest)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_layer_open(handle, repo, digest, out, e) }
+      reader = FFI::AutoPointer.new(out.read_pointer, Native.method(:registry_reader_free))
+      whole = block_given? ? nil : String.new(encoding: Encoding::BINARY)
+      buf = FFI::MemoryPointer.new(:uint8, CHUNK)
+      n = FFI::MemoryPointer.new(:size_t)
+      loop do
+        Registry.call { |e| Native.registry_reader_read(reader, buf, CHUNK, n, e) }
+        count = n.read(:size_t)
+        break if count.zero?
+
+        chunk = buf.read_bytes(count)
+        whole ? whole << chunk : yield(chunk)
+      end
+      whole
+    ensure
+      reader&.free
+    end
+
+    # Downloads a layer to path; nothing is left at path on failure.
+    def layer_to_file(repo, digest, path)
+      Registry.call { |e| Native.registry_layer_get_file(handle, repo, digest, path.to_s, e) }
+      path
+    end
+
+    # Repositories whose name contains term; a Hash of the search JSON.
+    def search(term, limit: 25)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_search(handle, term, limit, out, e) }
+      JSON.parse(Registry.take_buf(out.read_pointer))
+    end
+
+    # A Registry::Manifest (body, media_type, digest).
+    def manifest(repo, reference)
+      body = FFI::MemoryPointer.new(:pointer)
+      media = FFI::MemoryPointer.new(:pointer)
+      digest = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_manifest_get(handle, repo, reference, body, media, digest, e) }
+      Manifest.new(Registry.take_buf(body.read_pointer), Registry.take_string(media.read_pointer),
+                   Registry.take_string(digest.read_pointer))
+    end
+
+    # Frees the client now (it is also freed when garbage-collected).
+    def close
+      @ptr&.free
+      @ptr = nil
+    end
+
+    private
+
+    def handle
+      @ptr or raise IOError, "the client is closed"
+    end
+
+    def configure(builder, username, password, token, docker_config, ca_file, insecure, api, timeout_ms, user_agent)
+      Registry.call { |e| Native.registry_client_builder_basic_auth(builder, username, password.to_s, e) } if username
+      Registry.call { |e| Native.registry_client_builder_bearer_token(builder, token, e) } if token
+      if docker_config
+        path = docker_config == true ? nil : docker_config.to_s
+        Registry.call { |e| Native.registry_client_builder_docker_config(builder, path, e) }
+      end
+      Registry.call { |e| Native.registry_client_builder_ca_file(builder, ca_file.to_s, e) } if ca_file
+      Registry.call { |e| Native.registry_client_builder_insecure(builder, true, e) } if insecure
+      Registry.call { |e| Native.registry_client_builder_timeout_ms(builder, timeout_ms, e) } if timeout_ms
+      Registry.call { |e| Native.registry_client_builder_user_agent(builder, user_agent, e) } if user_agent
+      Registry.call { |e| Native.registry_client_builder_api(builder, API.fetch(api), e) }
+    end
+  end
+end
