@@ -1,0 +1,75 @@
+package registry
+
+// Status is a registry_status code from registry.h. The values never change.
+type Status uint32
+
+// The status codes, in the order of registry.h.
+const (
+	StatusOK Status = iota
+	StatusNullArgument
+	StatusInvalidArgument
+	StatusNetwork
+	StatusTimeout
+	StatusTLS
+	StatusUnauthorized
+	StatusForbidden
+	StatusNotFound
+	StatusUnsupported
+	StatusRateLimited
+	StatusDigestMismatch
+	StatusProtocol
+	StatusServer
+	StatusIO
+	StatusAborted
+	StatusTooLarge
+	StatusPanic
+)
+
+// Error is every failure of the library. Compare with errors.Is against the
+// Err* sentinels, or use errors.As to read the fields.
+type Error struct {
+	Status     Status
+	HTTPStatus int    // 0 when no HTTP response was involved
+	Code       string // the registry's own code, e.g. "MANIFEST_UNKNOWN"; "" if none
+	Message    string // never contains a password or a token
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return "registry: " + StatusName(e.Status)
+	}
+	return "registry: " + e.Message
+}
+
+// Is makes errors.Is(err, registry.ErrNotFound) true for every NOT_FOUND error.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok {
+		return false
+	}
+	if t.Message == "" && t.Code == "" && t.HTTPStatus == 0 {
+		return t.Status == e.Status
+	}
+	return t == e
+}
+
+// Sentinels, one per status, for errors.Is.
+var (
+	ErrNullArgument    = &Error{Status: StatusNullArgument}
+	ErrInvalidArgument = &Error{Status: StatusInvalidArgument}
+	ErrNetwork         = &Error{Status: StatusNetwork}
+	ErrTimeout         = &Error{Status: StatusTimeout}
+	ErrTLS             = &Error{Status: StatusTLS}
+	ErrUnauthorized    = &Error{Status: StatusUnauthorized}
+	ErrForbidden       = &Error{Status: StatusForbidden}
+	ErrNotFound        = &Error{Status: StatusNotFound}
+	ErrUnsupported     = &Error{Status: StatusUnsupported}
+	ErrRateLimited     = &Error{Status: StatusRateLimited}
+	ErrDigestMismatch  = &Error{Status: StatusDigestMismatch}
+	ErrProtocol        = &Error{Status: StatusProtocol}
+	ErrServer          = &Error{Status: StatusServer}
+	ErrIO              = &Error{Status: StatusIO}
+	ErrAborted         = &Error{Status: StatusAborted}
+	ErrTooLarge        = &Error{Status: StatusTooLarge}
+	ErrPanic           = &Error{Status: StatusPanic}
+)

@@ -1,0 +1,408 @@
+// Package registry is the Go wrapper of the registry C library
+// (include/registry.h): a blocking Docker/OCI registry client.
+//
+// A Client is safe for concurrent use by many goroutines. Errors travel as
+// values returned by each call (no thread-local state), so goroutines moving
+// between OS threads are fine.
+package registry
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo LDFLAGS: ${SRCDIR}/../../target/release/libregistry.a -lm -lrt -lpthread -lgcc_s -lutil -ldl
+#include <stdlib.h>
+#include "registry.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// API selects or reports the registry API version.
+type API uint32
+
+// API values, as in registry.h.
+const (
+	APIAuto API = C.REGISTRY_API_AUTO
+	APIV1   API = C.REGISTRY_API_V1
+	APIV2   API = C.REGISTRY_API_V2
+)
+
+// Version is the library version, e.g. "0.1.0".
+func Version() string { return C.GoString(C.registry_version()) }
+
+// StatusName is the static name of a status, e.g. "NOT_FOUND".
+func StatusName(s Status) string { return C.GoString(C.registry_status_name(C.uint32_t(s))) }
+
+// takeError converts and frees a registry_error.
+func takeError(status C.registry_status, err *C.registry_error) error {
+	if status == C.REGISTRY_STATUS_OK {
+		return nil
+	}
+	e := &Error{Status: Status(status)}
+	if err != nil {
+		e.Message = C.GoString(C.registry_error_message(err))
+		e.HTTPStatus = int(C.registry_error_http_status(err))
+		if code := C.registry_error_code(err); code != nil {
+			e.Code = C.GoString(code)
+		}
+		C.registry_error_free(err)
+	}
+	return e
+}
+
+// cstring copies s for C; the caller frees it. A NUL inside s would silently
+// cut the string short in C, so it is an error here.
+func cstring(s, name string) (*C.char, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, &Error{Status: StatusInvalidArgument, Message: name + " contains a NUL byte"}
+	}
+	return C.CString(s), nil
+}
+
+// cstrings copies several strings; free releases them all.
+func cstrings(pairs ...string) (out []*C.char, free func(), err error) {
+	free = func() {
+		for _, p := range out {
+			C.free(unsafe.Pointer(p))
+		}
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		p, e := cstring(pairs[i], pairs[i+1])
+		if e != nil {
+			free()
+			return nil, func() {}, e
+		}
+		out = append(out, p)
+	}
+	return out, free, nil
+}
+
+// Option configures NewClient.
+type Option func(b *C.registry_client_builder) error
+
+func withStrings(call func(b *C.registry_client_builder, s []*C.char, err **C.registry_error) C.registry_status, pairs ...string) Option {
+	return func(b *C.registry_client_builder) error {
+		s, free, err := cstrings(pairs...)
+		if err != nil {
+			return err
+		}
+		defer free()
+		var e *C.registry_error
+		return takeError(call(b, s, &e), e)
+	}
+}
+
+// WithBasicAuth authenticates with a user name and password.
+func WithBasicAuth(user, password string) Option {
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_basic_auth(b, s[0], s[1], e)
+	}, user, "user", password, "password")
+}
+
+// WithBearerToken sends token as a bearer token on every request.
+func WithBearerToken(token string) Option {
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_bearer_token(b, s[0], e)
+	}, token, "token")
+}
+
+// WithDockerConfig takes credentials from docker's config.json at path ("" for
+// $DOCKER_CONFIG/config.json, else ~/.docker/config.json).
+func WithDockerConfig(path string) Option {
+	if path == "" {
+		return func(b *C.registry_client_builder) error {
+			var e *C.registry_error
+			return takeError(C.registry_client_builder_docker_config(b, nil, &e), e)
+		}
+	}
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_docker_config(b, s[0], e)
+	}, path, "path")
+}
+
+// WithCAFile trusts the PEM certificates in path instead of the built-in roots.
+func WithCAFile(path string) Option {
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_ca_file(b, s[0], e)
+	}, path, "path")
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_user_agent(b, s[0], e)
+	}, ua, "user agent")
+}
+
+// WithInsecure allows plain HTTP when the registry does not speak TLS.
+func WithInsecure() Option {
+	return func(b *C.registry_client_builder) error {
+		var e *C.registry_error
+		return takeError(C.registry_client_builder_insecure(b, C.bool(true), &e), e)
+	}
+}
+
+// WithTimeout sets the connect, send and per-read timeout (default 30 s).
+func WithTimeout(d time.Duration) Option {
+	return func(b *C.registry_client_builder) error {
+		var e *C.registry_error
+		return takeError(C.registry_client_builder_timeout_ms(b, C.uint64_t(d.Milliseconds()), &e), e)
+	}
+}
+
+// WithAPI chooses the API instead of detecting it.
+func WithAPI(api API) Option {
+	return func(b *C.registry_client_builder) error {
+		var e *C.registry_error
+		return takeError(C.registry_client_builder_api(b, C.uint32_t(api), &e), e)
+	}
+}
+
+// Client talks to one registry. Safe for concurrent use; call Close when done.
+type Client struct {
+	mu sync.RWMutex // Close waits for calls in flight
+	c  *C.registry_client
+}
+
+// NewClient builds a client for addr: "localhost:5000", "docker.io",
+// "https://host:port" or "http://host:port".
+func NewClient(addr string, opts ...Option) (*Client, error) {
+	a, err := cstring(addr, "address")
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(a))
+	var b *C.registry_client_builder
+	var e *C.registry_error
+	if err := takeError(C.registry_client_builder_new(a, &b, &e), e); err != nil {
+		return nil, err
+	}
+	for _, opt := range opts {
+		if err := opt(b); err != nil {
+			C.registry_client_builder_free(b)
+			return nil, err
+		}
+	}
+	var c *C.registry_client
+	if err := takeError(C.registry_client_builder_build(b, &c, &e), e); err != nil {
+		return nil, err
+	}
+	client := &Client{c: c}
+	runtime.SetFinalizer(client, (*Client).Close)
+	return client, nil
+}
+
+// Close frees the client. Calls after Close fail with ErrInvalidArgument.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	C.registry_client_free(c.c)
+	c.c = nil
+	return nil
+}
+
+// do runs f with the live handle and the C copies of the given (value, name)
+// string pairs.
+func (c *Client) do(f func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status, pairs ...string) error {
+	s, free, err := cstrings(pairs...)
+	if err != nil {
+		return err
+	}
+	defer free()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.c == nil {
+		return &Error{Status: StatusInvalidArgument, Message: "the client is closed"}
+	}
+	var e *C.registry_error
+	return takeError(f(c.c, s, &e), e)
+}
+
+// Ping checks that the registry answers and accepts the credentials.
+func (c *Client) Ping() (API, error) {
+	var api C.uint32_t
+	err := c.do(func(h *C.registry_client, _ []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_ping(h, &api, e)
+	})
+	return API(api), err
+}
+
+// Tags lists the tags of repo, sorted.
+func (c *Client) Tags(repo string) ([]string, error) {
+	var out []string
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var list *C.registry_list
+		st := C.registry_tags(h, s[0], &list, e)
+		if st == C.REGISTRY_STATUS_OK {
+			defer C.registry_list_free(list)
+			n := C.registry_list_len(list)
+			out = make([]string, 0, int(n))
+			for i := C.size_t(0); i < n; i++ {
+				out = append(out, C.GoString(C.registry_list_get(list, i)))
+			}
+		}
+		return st
+	}, repo, "repo")
+	return out, err
+}
+
+// takeString converts and frees a string from the library.
+func takeString(p *C.char) string {
+	defer C.registry_string_free(p)
+	return C.GoString(p)
+}
+
+// takeBuf copies and frees a registry_buf.
+func takeBuf(b *C.registry_buf) []byte {
+	defer C.registry_buf_free(b)
+	return C.GoBytes(unsafe.Pointer(C.registry_buf_data(b)), C.int(C.registry_buf_len(b)))
+}
+
+// ImageID is the image id of repo:tag (v2: the config digest).
+func (c *Client) ImageID(repo, tag string) (string, error) {
+	var id string
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var out *C.char
+		st := C.registry_image_id(h, s[0], s[1], &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			id = takeString(out)
+		}
+		return st
+	}, repo, "repo", tag, "tag")
+	return id, err
+}
+
+// LayerExists reports whether the layer (blob) is in repo.
+func (c *Client) LayerExists(repo, digest string) (bool, error) {
+	var ok C.bool
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_layer_exists(h, s[0], s[1], &ok, e)
+	}, repo, "repo", digest, "digest")
+	return bool(ok), err
+}
+
+// LayerToFile downloads a layer to path; nothing is left at path on failure.
+func (c *Client) LayerToFile(repo, digest, path string) error {
+	return c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_layer_get_file(h, s[0], s[1], s[2], e)
+	}, repo, "repo", digest, "digest", path, "path")
+}
+
+// Manifest is a manifest as the registry stored it.
+type Manifest struct {
+	Body      []byte
+	MediaType string
+	Digest    string
+}
+
+// Manifest fetches a manifest by tag or digest (v2).
+func (c *Client) Manifest(repo, reference string) (*Manifest, error) {
+	var m *Manifest
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var body *C.registry_buf
+		var media, digest *C.char
+		st := C.registry_manifest_get(h, s[0], s[1], &body, &media, &digest, e)
+		if st == C.REGISTRY_STATUS_OK {
+			m = &Manifest{Body: takeBuf(body), MediaType: takeString(media), Digest: takeString(digest)}
+		}
+		return st
+	}, repo, "repo", reference, "reference")
+	return m, err
+}
+
+// SearchResult is one repository found by Search.
+type SearchResult struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	StarCount   int    `json:"star_count"`
+	IsOfficial  bool   `json:"is_official"`
+	IsAutomated bool   `json:"is_automated"`
+}
+
+// SearchResults is the answer of Search.
+type SearchResults struct {
+	Query      string         `json:"query"`
+	NumResults int            `json:"num_results"`
+	Results    []SearchResult `json:"results"`
+}
+
+// Search finds repositories whose name contains term (at most limit; 0 = all).
+func (c *Client) Search(term string, limit int) (*SearchResults, error) {
+	if limit < 0 || limit > int(^uint32(0)) {
+		return nil, &Error{Status: StatusInvalidArgument, Message: "limit out of range"}
+	}
+	var raw []byte
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var out *C.registry_buf
+		st := C.registry_search(h, s[0], C.uint32_t(limit), &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			raw = takeBuf(out)
+		}
+		return st
+	}, term, "term")
+	if err != nil {
+		return nil, err
+	}
+	var r SearchResults
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, &Error{Status: StatusProtocol, Message: "search JSON: " + err.Error()}
+	}
+	return &r, nil
+}
+
+// layerReader streams a layer; Read returns the digest error instead of io.EOF
+// when the bytes do not match.
+type layerReader struct {
+	mu sync.Mutex
+	r  *C.registry_reader
+}
+
+// OpenLayer opens a layer for streaming. Close the reader when done.
+func (c *Client) OpenLayer(repo, digest string) (io.ReadCloser, error) {
+	var r *C.registry_reader
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_layer_open(h, s[0], s[1], &r, e)
+	}, repo, "repo", digest, "digest")
+	if err != nil {
+		return nil, err
+	}
+	lr := &layerReader{r: r}
+	runtime.SetFinalizer(lr, (*layerReader).Close)
+	return lr, nil
+}
+
+func (l *layerReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.r == nil {
+		return 0, &Error{Status: StatusInvalidArgument, Message: "the reader is closed"}
+	}
+	var n C.size_t
+	var e *C.registry_error
+	st := C.registry_reader_read(l.r, (*C.uint8_t)(unsafe.Pointer(&p[0])), C.size_t(len(p)), &n, &e)
+	if err := takeError(st, e); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return int(n), nil
+}
+
+func (l *layerReader) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	C.registry_reader_free(l.r)
+	l.r = nil
+	return nil
+}
