@@ -13,13 +13,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repo = args.get(2).map_or("library/alpine", String::as_str);
     let tag = args.get(3).map_or("latest", String::as_str);
 
-    let client = registry::Client::builder(addr).docker_config(None).build()?;
+    let client = registry::Client::builder(addr)
+        .docker_config(None)
+        .build()?;
     println!("ping {addr}: {:?}", client.ping()?);
     println!("tags of {repo}: {}", client.tags(repo)?.join(" "));
     println!("image id of {repo}:{tag}: {}", client.image_id(repo, tag)?);
 
     let manifest = client.manifest(repo, tag)?;
-    println!("manifest: {} bytes of {}", manifest.body.len(), manifest.media_type);
+    println!(
+        "manifest: {} bytes of {}",
+        manifest.body.len(),
+        manifest.media_type
+    );
     let doc: serde_json::Value = serde_json::from_slice(&manifest.body)?;
     let layer = doc["layers"][0]["digest"]
         .as_str()

@@ -1,0 +1,7 @@
+module registry-example
+
+go 1.19
+
+require registry v0.0.0
+
+replace registry => ../../ffi-tests/go
