@@ -14,8 +14,8 @@
 //! clone, and its clones share one connection pool and one token cache. Bodies
 //! stream: only small JSON documents are read whole, each under a size cap.
 //!
-//! Everything `unsafe` lives in the `ffi` module; the rest of the crate
-//! forbids it.
+//! All raw-pointer code lives in the `ffi` module (the C ABI); the rest of
+//! the crate denies `unsafe_code`.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
