@@ -289,13 +289,7 @@ fn a_blob_that_does_not_match_its_digest_leaves_no_file() {
         t.status(200).body(b"other bytes entirely");
     });
     let c = client(&s);
-    let mut sink = Vec::new();
-    let e: registry::Error = c
-        .layer("a", &digest)
-        .unwrap()
-        .read_to_end(&mut sink)
-        .unwrap_err()
-        .into();
+    let e = read_error(&c, &digest);
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
 
     let path = temp_path("blob");
@@ -314,6 +308,16 @@ fn a_blob_that_does_not_match_its_digest_leaves_no_file() {
         std::fs::read_dir(fresh.parent().unwrap()).unwrap().count(),
         0
     );
+}
+
+/// Opens a blob, reads it to the end, and returns the error that must come.
+fn read_error(c: &Client, digest: &str) -> registry::Error {
+    let mut sink = Vec::new();
+    c.layer("a", digest)
+        .unwrap()
+        .read_to_end(&mut sink)
+        .unwrap_err()
+        .into()
 }
 
 /// A server that announces 1000 bytes, sends 10 and hangs up, `times` times.
@@ -339,13 +343,7 @@ fn truncating_server(times: usize) -> String {
 fn a_truncated_body_is_an_error_and_leaves_no_file() {
     let digest = digest_of(BLOB);
     let c = Client::builder(&truncating_server(2)).build().unwrap();
-    let mut sink = Vec::new();
-    let e: registry::Error = c
-        .layer("a", &digest)
-        .unwrap()
-        .read_to_end(&mut sink)
-        .unwrap_err()
-        .into();
+    let e = read_error(&c, &digest);
     // ureq notices the short body before the digest check would.
     assert_eq!(e.kind(), ErrorKind::Network, "{e:?}");
     let path = temp_path("truncated");

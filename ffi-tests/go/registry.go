@@ -47,6 +47,7 @@ func takeError(status C.registry_status, err *C.registry_error) error {
 	}
 	e := &Error{Status: Status(status)}
 	if err != nil {
+		e.Status = Status(C.registry_error_status(err))
 		e.Message = C.GoString(C.registry_error_message(err))
 		e.HTTPStatus = int(C.registry_error_http_status(err))
 		if code := C.registry_error_code(err); code != nil {

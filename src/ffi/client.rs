@@ -4,9 +4,9 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::{
-    arg_mut, arg_opt_str, arg_ref, arg_str, boundary, guard, new_string, registry_buf,
-    registry_error, registry_list, registry_reader, registry_status, REGISTRY_API_AUTO,
-    REGISTRY_API_V1, REGISTRY_API_V2,
+    arg_mut, arg_opt_str, arg_ref, arg_str, boundary, new_string, registry_buf, registry_error,
+    registry_list, registry_reader, registry_status, REGISTRY_API_AUTO, REGISTRY_API_V1,
+    REGISTRY_API_V2,
 };
 use crate::client::{Api, ApiVersion, Client, ClientBuilder};
 use crate::error::{Error, Result};
@@ -213,21 +213,13 @@ pub unsafe extern "C" fn registry_client_builder_build(
 /// Frees a builder that was not built. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_free(b: *mut registry_client_builder) {
-    guard((), || {
-        if !b.is_null() {
-            drop(Box::from_raw(b));
-        }
-    })
+    super::free_box(b)
 }
 
 /// Frees a client. NULL does nothing. No other call may be using it.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_free(c: *mut registry_client) {
-    guard((), || {
-        if !c.is_null() {
-            drop(Box::from_raw(c));
-        }
-    })
+    super::free_box(c)
 }
 
 /// Checks that the registry answers and accepts the credentials. On success

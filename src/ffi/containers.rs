@@ -45,11 +45,7 @@ pub unsafe extern "C" fn registry_list_get(
 /// Frees a list and its strings. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_list_free(list: *mut registry_list) {
-    guard((), || {
-        if !list.is_null() {
-            drop(Box::from_raw(list));
-        }
-    })
+    super::free_box(list)
 }
 
 /// Bytes: a JSON document or a manifest body. Owned by the caller, who frees
@@ -82,11 +78,7 @@ pub unsafe extern "C" fn registry_buf_len(buf: *const registry_buf) -> usize {
 /// Frees a buffer. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_buf_free(buf: *mut registry_buf) {
-    guard((), || {
-        if !buf.is_null() {
-            drop(Box::from_raw(buf));
-        }
-    })
+    super::free_box(buf)
 }
 
 /// Frees a string the library returned through a `char **` out-param. NULL

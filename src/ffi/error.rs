@@ -67,9 +67,5 @@ pub unsafe extern "C" fn registry_error_code(err: *const registry_error) -> *con
 /// Frees an error. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_error_free(err: *mut registry_error) {
-    guard((), || {
-        if !err.is_null() {
-            drop(Box::from_raw(err));
-        }
-    })
+    super::free_box(err)
 }

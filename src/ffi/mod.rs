@@ -147,6 +147,16 @@ fn null(name: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{name} is NULL"))
 }
 
+/// Frees a handle the library handed out with `Box::into_raw`; NULL does
+/// nothing. Used by every `registry_*_free`.
+pub(crate) unsafe fn free_box<T>(p: *mut T) {
+    guard((), || {
+        if !p.is_null() {
+            drop(Box::from_raw(p));
+        }
+    })
+}
+
 /// A shared reference from a pointer that must not be NULL.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     p.as_ref().ok_or_else(|| null(name))

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use super::{arg_mut, boundary, guard, registry_error, registry_status};
+use super::{arg_mut, boundary, registry_error, registry_status};
 use crate::error::{Error, Result};
 use crate::v2::LayerReader;
 
@@ -62,9 +62,5 @@ fn read_once(r: &mut LayerReader, buf: &mut [u8]) -> Result<usize> {
 /// end. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_reader_free(r: *mut registry_reader) {
-    guard((), || {
-        if !r.is_null() {
-            drop(Box::from_raw(r));
-        }
-    })
+    super::free_box(r)
 }
