@@ -13,7 +13,7 @@ use ureq::Body;
 use crate::auth::{self, is_loopback_host, lock, parse_all, Auth, Credentials, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reference::{validate_domain, validate_repository};
-use crate::transport::{self, Request, Transport, TransportConfig};
+use crate::transport::{self, Payload, Request, Transport, TransportConfig};
 
 /// The default timeout for connecting, sending, and each read.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,6 +41,17 @@ pub enum ApiVersion {
     V1,
     /// Docker Registry v2 / OCI distribution.
     V2,
+}
+
+/// The access a token grants (`Client::hub_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Pull (v2 scope `pull`; v1 index token `read`).
+    Read,
+    /// Push and pull (v2 `pull,push`; v1 `write`).
+    Write,
+    /// Delete (v2 `delete`; v1 `delete`).
+    Delete,
 }
 
 /// A parsed registry address.
@@ -336,12 +347,24 @@ impl Client {
     /// Sends `req` with credentials for `scope`, answering one 401 challenge.
     /// The response may have any status; see [`Client::check`].
     pub(crate) fn execute(&self, req: &Request<'_>, scope: &Scope) -> Result<Response<Body>> {
+        self.execute_with(req, scope, &mut Payload::Empty)
+    }
+
+    /// Like [`execute`](Self::execute) with a body. A stream cannot be sent
+    /// twice, so it only gets the credentials known up front: callers make a
+    /// bodiless request to the same scope first (as the upload POST is).
+    pub(crate) fn execute_with(
+        &self,
+        req: &Request<'_>,
+        scope: &Scope,
+        payload: &mut Payload<'_>,
+    ) -> Result<Response<Body>> {
         let t = &self.inner.transport;
         let a = &self.inner.auth;
-        let run = || -> Result<Response<Body>> {
+        let mut run = || -> Result<Response<Body>> {
             let sent = a.upfront(t, scope)?;
-            let resp = t.send(req, sent.as_deref())?;
-            if resp.status().as_u16() != 401 {
+            let resp = t.send_with(req, sent.as_deref(), payload)?;
+            if resp.status().as_u16() != 401 || !payload.replayable() {
                 return Ok(resp);
             }
             let challenges = parse_all(
@@ -351,11 +374,50 @@ impl Client {
                     .filter_map(|v| v.to_str().ok()),
             );
             match a.respond(t, &challenges, scope, sent.as_deref())? {
-                Some(h) => t.send(req, Some(&h)),
+                Some(h) => t.send_with(req, Some(&h), payload),
                 None => Ok(resp),
             }
         };
         run().map_err(|e| self.redact(e))
+    }
+
+    /// The bearer token the registry's token server grants these credentials
+    /// for `access` to `repo`, as used on the wire (from the cache when it
+    /// holds one). UNSUPPORTED when the registry does not use token auth.
+    pub fn hub_token(&self, repo: &str, access: Access) -> Result<String> {
+        self.require_v2()?;
+        let repo = self.repo(repo)?;
+        let actions = match access {
+            Access::Read => "pull",
+            Access::Write => "pull,push",
+            Access::Delete => "delete",
+        };
+        let scope = auth::repo_scope(&repo, actions);
+        let t = &self.inner.transport;
+        if let Some(tok) = self
+            .inner
+            .auth
+            .bearer_token(t, &scope)
+            .map_err(|e| self.redact(e))?
+        {
+            return Ok(tok);
+        }
+        // Learn the scheme from the registry's challenge (this fetches the token).
+        let resp = self.execute(
+            &Request::new("GET", format!("{}/v2/", self.base()?)),
+            &scope,
+        )?;
+        self.check(resp, "GET /v2/")?;
+        self.inner
+            .auth
+            .bearer_token(t, &scope)
+            .map_err(|e| self.redact(e))?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{} does not use token authentication", self.registry_host()),
+                )
+            })
     }
 
     /// Passes a 2xx response through; turns anything else into an error.

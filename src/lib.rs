@@ -29,7 +29,7 @@ mod transport;
 mod v2;
 
 pub use auth::Credentials;
-pub use client::{Api, ApiVersion, Client, ClientBuilder, DEFAULT_TIMEOUT};
+pub use client::{Access, Api, ApiVersion, Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use error::{Error, ErrorKind, Result};
 pub use reference::{Digest, ManifestRef, Reference};
 pub use v2::{

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
+use std::io::Read;
+
 use ureq::http::{self, HeaderValue, Response};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
-use ureq::{Agent, Body};
+use ureq::{Agent, Body, SendBody};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -25,6 +27,21 @@ pub(crate) struct TransportConfig {
 #[derive(Clone)]
 pub(crate) struct Transport {
     agent: Agent,
+}
+
+/// What a request sends: nothing, bytes that can be sent again after a
+/// challenge, or a stream that can be sent once.
+pub(crate) enum Payload<'b> {
+    Empty,
+    Bytes(&'b [u8]),
+    Stream(&'b mut dyn Read),
+}
+
+impl Payload<'_> {
+    /// Whether the request can be sent a second time.
+    pub fn replayable(&self) -> bool {
+        !matches!(self, Payload::Stream(_))
+    }
 }
 
 /// One request: everything needed to send it again after an auth challenge
@@ -80,10 +97,20 @@ impl Transport {
         })
     }
 
-    /// Sends `req` (no body), following redirects for GET and HEAD. The
-    /// `authorization` value goes to the request's origin only: a redirect to
-    /// another scheme, host or port drops it.
+    /// Sends `req` without a body; see [`send_with`](Self::send_with).
     pub fn send(&self, req: &Request<'_>, authorization: Option<&str>) -> Result<Response<Body>> {
+        self.send_with(req, authorization, &mut Payload::Empty)
+    }
+
+    /// Sends `req`, following redirects for GET and HEAD. The `authorization`
+    /// value goes to the request's origin only: a redirect to another scheme,
+    /// host or port drops it.
+    pub fn send_with(
+        &self,
+        req: &Request<'_>,
+        authorization: Option<&str>,
+        payload: &mut Payload<'_>,
+    ) -> Result<Response<Body>> {
         let origin = origin_of(&req.url);
         let mut url = req.url.clone();
         let follows = matches!(req.method, "GET" | "HEAD");
@@ -97,13 +124,19 @@ impl Transport {
             if let Some(a) = authorization.filter(|_| origin_of(&url) == origin) {
                 b = b.header("Authorization", sensitive(a)?);
             }
-            let request = b.body(()).map_err(|e| {
+            let what = || format!("{} {}", req.method, describe(&url));
+            let built = |e: http::Error| {
                 Error::invalid(format!("cannot build request for {}: {e}", path_of(&url)))
-            })?;
-            let resp = self
-                .agent
-                .run(request)
-                .map_err(|e| Error::from_ureq(e, &format!("{} {}", req.method, describe(&url))))?;
+            };
+            let result = match payload {
+                Payload::Empty => self.agent.run(b.body(()).map_err(built)?),
+                Payload::Bytes(bytes) => self.agent.run(b.body(*bytes).map_err(built)?),
+                Payload::Stream(reader) => self.agent.run(
+                    b.body(SendBody::from_reader(&mut **reader))
+                        .map_err(built)?,
+                ),
+            };
+            let resp = result.map_err(|e| Error::from_ureq(e, &what()))?;
             let status = resp.status().as_u16();
             if follows && matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(loc) = header(&resp, "location") {

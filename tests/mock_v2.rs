@@ -446,3 +446,101 @@ fn manifest_by_digest_must_hash_to_it() {
         ErrorKind::DigestMismatch
     );
 }
+
+#[test]
+fn upload_keeps_opaque_relative_locations_and_their_state() {
+    let s = MockServer::start();
+    let digest = digest_of(BLOB);
+    let post = s.mock(|w, t| {
+        w.method(POST).path("/v2/a/blobs/uploads/");
+        t.status(202)
+            .header("Location", "/upload/sess-1?_state=s%2B1");
+    });
+    let patch = s.mock(|w, t| {
+        w.method(PATCH)
+            .path("/upload/sess-1")
+            .query_param("_state", "s+1")
+            .header("content-type", "application/octet-stream")
+            .body(String::from_utf8(BLOB.to_vec()).unwrap());
+        t.status(202).header("Location", "sess-2?_state=s2");
+    });
+    let put = s.mock(|w, t| {
+        w.method(PUT)
+            .path("/upload/sess-2")
+            .query_param("_state", "s2")
+            .query_param("digest", digest.as_str());
+        t.status(201)
+            .header("Docker-Content-Digest", digest.as_str());
+    });
+    let got = client(&s).put_layer("a", &mut &BLOB[..], None).unwrap();
+    assert_eq!(got.to_string(), digest);
+    post.assert_calls(1);
+    patch.assert_calls(1);
+    put.assert_calls(1);
+}
+
+#[test]
+fn upload_is_skipped_when_the_blob_is_there() {
+    let s = MockServer::start();
+    let digest = digest_of(BLOB);
+    s.mock(|w, t| {
+        w.method("HEAD").path(format!("/v2/a/blobs/{digest}"));
+        t.status(200);
+    });
+    let post = s.mock(|w, t| {
+        w.method(POST);
+        t.status(500);
+    });
+    let mut never_read = std::io::repeat(0).take(0);
+    assert_eq!(
+        client(&s)
+            .put_layer("a", &mut never_read, Some(&digest))
+            .unwrap()
+            .to_string(),
+        digest
+    );
+    post.assert_calls(0);
+}
+
+#[test]
+fn a_registry_that_stores_another_digest_is_a_mismatch() {
+    let s = MockServer::start();
+    s.mock(|w, t| {
+        w.method(POST).path("/v2/a/blobs/uploads/");
+        t.status(202).header("Location", "/up/1");
+    });
+    s.mock(|w, t| {
+        w.method(PATCH).path("/up/1");
+        t.status(202);
+    });
+    s.mock(|w, t| {
+        w.method(PUT).path("/up/1");
+        t.status(201)
+            .header("Docker-Content-Digest", digest_of(b"else"));
+    });
+    let e = client(&s).put_layer("a", &mut &BLOB[..], None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
+}
+
+#[test]
+fn delete_tag_uses_oci_tag_delete_where_the_registry_allows_it() {
+    let s = MockServer::start();
+    let digest = digest_of(b"manifest");
+    s.mock(|w, t| {
+        w.method("HEAD").path("/v2/a/manifests/old");
+        t.status(200)
+            .header("Docker-Content-Digest", digest.as_str())
+            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+    });
+    let delete = s.mock(|w, t| {
+        w.method(DELETE).path("/v2/a/manifests/old");
+        t.status(202);
+    });
+    let fallback = s.mock(|w, t| {
+        w.method(POST);
+        t.status(500);
+    });
+    client(&s).delete_tag("a", "old").unwrap();
+    delete.assert_calls(1);
+    fallback.assert_calls(0);
+}

@@ -160,6 +160,21 @@ impl Auth {
         }
     }
 
+    /// A bearer token for `scope` when the registry uses token auth (or a
+    /// static token was given); `None` while no Bearer challenge was seen.
+    pub fn bearer_token(&self, t: &Transport, scope: &Scope) -> Result<Option<String>> {
+        if let Credentials::Bearer(tok) = &self.credentials {
+            return Ok(Some(tok.clone()));
+        }
+        let learned = lock(&self.learned).clone();
+        match learned {
+            Some(Scheme::Bearer { realm, service }) => self
+                .token(t, &realm, service.as_deref(), scope.clone(), false)
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Answers a 401's challenges: the `Authorization` value to retry with, or
     /// `None` when there is nothing better to send.
     pub fn respond(

@@ -3,10 +3,11 @@
 
 use serde::Deserialize;
 
+use crate::auth::repo_scope;
 use crate::client::{pull_scope, Client};
 use crate::error::{Error, ErrorKind, Result};
-use crate::reference::{Algorithm, Digest, Hasher, ManifestRef};
-use crate::transport::{self, header, Request};
+use crate::reference::{validate_tag, Algorithm, Digest, Hasher, ManifestRef};
+use crate::transport::{self, header, Payload, Request};
 
 /// Manifests are read up to 4 MiB (the size OCI asks registries to accept).
 const MANIFEST_CAP: u64 = 4 << 20;
@@ -234,4 +235,131 @@ fn platform_matches(p: &PlatformDoc, want: &Platform) -> bool {
 
 fn parse_doc(body: &[u8], what: &str) -> Result<ManifestDoc> {
     super::parse_json(body, what)
+}
+
+/// The media type of the throw-away manifest `delete_tag` parks a tag on.
+const THROWAWAY_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
+impl Client {
+    /// Stores a manifest under `reference` (a tag, or the body's own digest)
+    /// with `media_type` as its `Content-Type`. Returns the digest of `body`,
+    /// checked against the one the registry reports. All blobs it names must
+    /// already be in `repo`.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Result<Digest> {
+        self.require_v2()?;
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        if media_type.is_empty() || media_type.contains(['\r', '\n', ',']) {
+            return Err(Error::invalid(format!("invalid media type {media_type:?}")));
+        }
+        let algorithm = match &reference {
+            ManifestRef::Digest(d) => d.algorithm(),
+            ManifestRef::Tag(_) => Algorithm::Sha256,
+        };
+        let digest = Hasher::digest(algorithm, body);
+        if let ManifestRef::Digest(d) = &reference {
+            if *d != digest {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!("the manifest hashes to {digest}, not to the reference {d}"),
+                ));
+            }
+        }
+        let what = format!("PUT /v2/{repo}/manifests/{reference}");
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base()?);
+        let req = Request::new("PUT", url).header("Content-Type", media_type);
+        let resp = self.execute_with(
+            &req,
+            &super::upload::push_scope(&repo),
+            &mut Payload::Bytes(body),
+        )?;
+        let resp = self.check(resp, &what)?;
+        if let Some(reported) = header(&resp, "docker-content-digest") {
+            if Digest::parse(&reported).is_ok_and(|r| r.algorithm() == algorithm && r != digest) {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!("{what}: the registry reports {reported}, the bytes hash to {digest}"),
+                ));
+            }
+        }
+        Ok(digest)
+    }
+
+    /// Deletes the manifest with this digest (and so, on distribution, every
+    /// tag that points at it). A manifest already gone is NOT_FOUND.
+    pub fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
+        self.require_v2()?;
+        let repo = self.repo(repo)?;
+        let digest = Digest::parse(digest)?;
+        let what = format!("DELETE /v2/{repo}/manifests/{digest}");
+        let url = format!("{}/v2/{repo}/manifests/{digest}", self.base()?);
+        let resp = self.execute(&Request::new("DELETE", url), &repo_scope(&repo, "delete"))?;
+        self.check(resp, &what).map(|_| ())
+    }
+
+    /// Points `tag` at the manifest `image` (a tag or digest) names: its bytes
+    /// are stored again, unchanged, under `tag`, with their own media type. No
+    /// blob is copied. Returns the manifest digest.
+    pub fn set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<Digest> {
+        self.require_v2()?;
+        validate_tag(tag)?;
+        let m = self.manifest(repo, image)?;
+        self.put_manifest(repo, tag, &m.media_type, &m.body)
+    }
+
+    /// Removes `tag` and nothing else: other tags on the same image survive.
+    ///
+    /// Uses `DELETE …/manifests/<tag>` where the registry allows it (OCI).
+    /// Registries that refuse (distribution 2.8 answers 400 `DIGEST_INVALID`,
+    /// others 405) get the tag pointed at a small throw-away manifest made for
+    /// this call, which is then deleted by digest. That leaves one tiny empty
+    /// config blob (`{}`) in the repository for garbage collection. A missing
+    /// tag is NOT_FOUND.
+    pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
+        self.require_v2()?;
+        let repo = self.repo(repo)?;
+        validate_tag(tag)?;
+        self.manifest_head(&repo, tag)?; // NOT_FOUND for a missing tag
+        let what = format!("DELETE /v2/{repo}/manifests/{tag}");
+        let url = format!("{}/v2/{repo}/manifests/{tag}", self.base()?);
+        let resp = self.execute(&Request::new("DELETE", url), &repo_scope(&repo, "delete"))?;
+        let status = resp.status().as_u16();
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        if !matches!(status, 400 | 405) {
+            return self.check(resp, &what).map(|_| ());
+        }
+        // Refused: park the tag on a manifest nothing else uses, then delete that.
+        let config = b"{}";
+        let config_digest = self.put_layer(&repo, &mut &config[..], None)?;
+        let unique = format!(
+            "{tag} {} {}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        let body = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": THROWAWAY_CONFIG_MEDIA_TYPE,
+                "digest": config_digest.to_string(),
+                "size": config.len(),
+            },
+            "layers": [],
+            "annotations": { "org.opencontainers.image.description":
+                format!("placeholder that removed the tag {unique}") },
+        });
+        let body = serde_json::to_vec(&body).map_err(|e| Error::protocol(e.to_string()))?;
+        let digest = self.put_manifest(&repo, tag, OCI_MANIFEST, &body)?;
+        self.delete_manifest(&repo, &digest.to_string())
+    }
 }

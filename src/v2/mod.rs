@@ -3,6 +3,7 @@
 
 mod blob;
 mod manifest;
+mod upload;
 
 use std::collections::HashSet;
 
