@@ -77,6 +77,13 @@ typedef struct registry_reader registry_reader;
 // The values are never renumbered.
 typedef uint32_t registry_status;
 
+// Supplies upload bytes: write at most `cap` bytes into `buf`, store how many
+// in `*out_n`, and return 0; `*out_n == 0` means the end. Any other return
+// value aborts the upload (REGISTRY_STATUS_ABORTED, nothing committed). Called
+// on the calling thread, before the upload function returns; `buf` is
+// borrowed for the call only.
+typedef int32_t (*registry_read_fn)(void *userdata, uint8_t *buf, size_t cap, size_t *out_n);
+
 // Success.
 #define REGISTRY_STATUS_OK 0
 
@@ -287,6 +294,53 @@ registry_status registry_reader_read(registry_reader *r, uint8_t *buf, size_t ca
 // Frees a reader, closing its connection if the layer was not read to the
 // end. NULL does nothing.
 void registry_reader_free(registry_reader *r);
+
+// Uploads a layer whose bytes come from `read(userdata, …)` and, when
+// `digest_out` is not NULL, stores its digest there (free with
+// `registry_string_free`). The bytes stream straight to the registry and are
+// hashed on the way. v2: `layer_or_null` is NULL or the expected digest; with
+// it, a blob already there is not sent again (`read` is not called), and a
+// mismatch is REGISTRY_STATUS_DIGEST_MISMATCH with nothing committed. A
+// non-zero return from `read` is REGISTRY_STATUS_ABORTED, nothing committed.
+registry_status registry_layer_put(registry_client *c, const char *repo, const char *layer_or_null, registry_read_fn read, void *userdata, char **digest_out, registry_error **err);
+
+// Uploads the file at `path` as a layer; see `registry_layer_put`.
+registry_status registry_layer_put_file(registry_client *c, const char *repo, const char *layer_or_null, const char *path, char **digest_out, registry_error **err);
+
+// Mounts blob `digest` from repository `from` into `repo` without copying.
+// `*mounted_out` receives true when mounted, false when the registry could
+// not (then upload the blob instead).
+registry_status registry_blob_mount(registry_client *c, const char *repo, const char *digest, const char *from, bool *mounted_out, registry_error **err);
+
+// Stores a manifest (`len` bytes at `body`, stored byte for byte) under
+// `reference`, a tag or the body's own digest, with `media_type` as its
+// Content-Type (v2 only). When `digest_out` is not NULL it receives the
+// manifest digest (free with `registry_string_free`), checked against the
+// one the registry reports. `body` may be NULL only when `len` is 0.
+registry_status registry_manifest_put(registry_client *c, const char *repo, const char *reference, const char *media_type, const uint8_t *body, size_t len, char **digest_out, registry_error **err);
+
+// Deletes the manifest with this digest, and with it (on distribution) every
+// tag pointing at it (v2 only).
+registry_status registry_manifest_delete(registry_client *c, const char *repo, const char *digest, registry_error **err);
+
+// Points `tag` at the image `image` names (a tag or a digest). v2: the
+// manifest is stored again, byte for byte, under `tag`; no blob is copied.
+registry_status registry_set_tag(registry_client *c, const char *repo, const char *image, const char *tag, registry_error **err);
+
+// Removes `tag` and nothing else: other tags on the same image survive. v2:
+// `DELETE …/manifests/<tag>` where the registry allows it; registries that
+// refuse it (distribution 2.8 answers 400) get the tag pointed at a small
+// throw-away manifest that is then deleted by digest, leaving one tiny empty
+// config blob for garbage collection. A missing tag is
+// REGISTRY_STATUS_NOT_FOUND.
+registry_status registry_delete_tag(registry_client *c, const char *repo, const char *tag, registry_error **err);
+
+// The token the registry's token server grants the client's credentials for
+// `access` (REGISTRY_ACCESS_READ, _WRITE or _DELETE) to `repo`. v2: a bearer
+// token for scope pull, pull,push or delete; REGISTRY_STATUS_UNSUPPORTED when
+// the registry does not use token auth. `*token_out` receives a secret the
+// caller frees with `registry_string_free`.
+registry_status registry_hub_token(registry_client *c, const char *repo, uint32_t access, char **token_out, registry_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

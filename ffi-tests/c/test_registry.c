@@ -338,6 +338,155 @@ static void test_pull_only_user(void) {
     registry_client_free(c);
 }
 
+/* A read callback over a memory buffer; aborts with 7 after `abort_after` calls
+ * when that is not 0. */
+struct source {
+    const uint8_t *data;
+    size_t len, pos;
+    int calls, abort_after;
+};
+
+static int32_t read_source(void *userdata, uint8_t *buf, size_t cap, size_t *out_n) {
+    struct source *s = userdata;
+    size_t n = s->len - s->pos < cap ? s->len - s->pos : cap;
+    if (s->abort_after && ++s->calls > s->abort_after) return 7;
+    if (n > 1000) n = 1000; /* many small reads */
+    memcpy(buf, s->data + s->pos, n);
+    s->pos += n;
+    *out_n = n;
+    return 0;
+}
+
+/* Reads a whole layer into a new buffer; returns its length or -1. */
+static long read_layer(registry_client *c, const char *repo, const char *digest, uint8_t **out) {
+    registry_reader *r = NULL;
+    size_t cap = 1 << 16, len = 0, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (registry_layer_open(c, repo, digest, &r, NULL) != REGISTRY_STATUS_OK) {
+        free(buf);
+        return -1;
+    }
+    do {
+        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
+        if (registry_reader_read(r, buf + len, 4096, &n, NULL) != REGISTRY_STATUS_OK) {
+            registry_reader_free(r);
+            free(buf);
+            return -1;
+        }
+        len += n;
+    } while (n > 0);
+    registry_reader_free(r);
+    *out = buf;
+    return (long)len;
+}
+
+static void test_write_flows(const char *mode) {
+    registry_client *c = client_for(mode, envf(mode, "USER"), envf(mode, "PASS"));
+    registry_error *err = NULL;
+    registry_buf *manifest = NULL;
+    registry_list *tags = NULL;
+    char *digest = NULL, *file_digest = NULL, *media = NULL, *mdigest = NULL, *put_digest = NULL;
+    char repo[64], tags_repo[64], path[256];
+    uint8_t data[50000], *back = NULL;
+    struct source src = {data, sizeof data, 0, 0, 0};
+    bool yes = false;
+    size_t i;
+    FILE *f;
+    const char *wrong = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+    fprintf(stderr, "# C write flows, %s mode\n", mode);
+    snprintf(repo, sizeof repo, "c/uploads-%d", (int)getpid());
+    snprintf(tags_repo, sizeof tags_repo, "c/tags-%d", (int)getpid());
+    for (i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7 + mode[0]);
+
+    expect(registry_layer_put(c, repo, NULL, read_source, &src, &digest, &err), &err, REGISTRY_STATUS_OK, "layer_put");
+    CHECK(digest && strncmp(digest, "sha256:", 7) == 0, "digest");
+    CHECK(read_layer(c, repo, digest, &back) == (long)sizeof data && memcmp(back, data, sizeof data) == 0,
+          "read back what was put");
+    free(back);
+
+    snprintf(path, sizeof path, "/tmp/registry-c-up-%d", (int)getpid());
+    f = fopen(path, "wb");
+    fwrite(data, 1, sizeof data, f);
+    fclose(f);
+    expect(registry_layer_put_file(c, repo, digest, path, &file_digest, &err), &err, REGISTRY_STATUS_OK, "put_file");
+    CHECK(file_digest && strcmp(file_digest, digest) == 0, "same bytes, same digest");
+    registry_string_free(file_digest);
+    unlink(path);
+    expect(registry_layer_put_file(c, repo, NULL, path, NULL, &err), &err, REGISTRY_STATUS_IO, "put missing file");
+
+    src.pos = 0;
+    expect(registry_layer_put(c, repo, wrong, read_source, &src, NULL, &err), &err, REGISTRY_STATUS_DIGEST_MISMATCH, "mismatch");
+    expect(registry_layer_exists(c, repo, wrong, &yes, &err), &err, REGISTRY_STATUS_OK, "exists");
+    CHECK(!yes, "nothing committed under the expected digest");
+    src.pos = 0;
+    src.abort_after = 3;
+    data[0] ^= 0xff; /* other bytes, so the abort is not hidden by an existing blob */
+    expect(registry_layer_put(c, repo, NULL, read_source, &src, NULL, &err), &err, REGISTRY_STATUS_ABORTED, "abort");
+    expect(registry_layer_put(c, repo, NULL, NULL, &src, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "read NULL");
+    registry_string_free(digest);
+
+    /* An image in a repository of our own: mount the fixture's blobs, copy its manifest. */
+    expect(registry_blob_mount(c, tags_repo, env("REGISTRY_TEST_LAYER_DIGEST"), "fixtures/app", &yes, &err), &err,
+           REGISTRY_STATUS_OK, "mount layer");
+    CHECK(yes, "layer mounted");
+    expect(registry_blob_mount(c, tags_repo, env("REGISTRY_TEST_IMAGE_ID"), "fixtures/app", &yes, &err), &err,
+           REGISTRY_STATUS_OK, "mount config");
+    expect(registry_blob_mount(c, tags_repo, wrong, "fixtures/app", &yes, &err), &err, REGISTRY_STATUS_OK, "mount missing");
+    CHECK(!yes, "an unknown blob is not mounted");
+    expect(registry_manifest_get(c, "fixtures/app", "v1", &manifest, &media, &mdigest, &err), &err, REGISTRY_STATUS_OK, "get");
+    expect(registry_manifest_put(c, tags_repo, "v1", media, registry_buf_data(manifest), registry_buf_len(manifest),
+                                 &put_digest, &err), &err, REGISTRY_STATUS_OK, "manifest_put");
+    CHECK(put_digest && strcmp(put_digest, mdigest) == 0, "byte for byte");
+    registry_string_free(put_digest);
+    expect(registry_manifest_put(c, tags_repo, wrong, media, registry_buf_data(manifest), registry_buf_len(manifest),
+                                 NULL, &err), &err, REGISTRY_STATUS_DIGEST_MISMATCH, "put under another digest");
+    expect(registry_manifest_put(c, tags_repo, "v9", media, NULL, 5, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "body NULL");
+    registry_buf_free(manifest);
+    registry_string_free(media);
+
+    expect(registry_set_tag(c, tags_repo, "v1", "v2", &err), &err, REGISTRY_STATUS_OK, "set_tag");
+    expect(registry_set_tag(c, tags_repo, mdigest, "v3", &err), &err, REGISTRY_STATUS_OK, "set_tag by digest");
+    expect(registry_delete_tag(c, tags_repo, "v2", &err), &err, REGISTRY_STATUS_OK, "delete_tag");
+    expect(registry_tags(c, tags_repo, &tags, &err), &err, REGISTRY_STATUS_OK, "tags");
+    CHECK(registry_list_len(tags) == 2 && strcmp(registry_list_get(tags, 0), "v1") == 0 &&
+          strcmp(registry_list_get(tags, 1), "v3") == 0, "v1 and v3 survive");
+    registry_list_free(tags);
+    expect(registry_delete_tag(c, tags_repo, "v2", &err), &err, REGISTRY_STATUS_NOT_FOUND, "delete missing tag");
+    expect(registry_manifest_delete(c, tags_repo, mdigest, &err), &err, REGISTRY_STATUS_OK, "manifest_delete");
+    expect(registry_tags(c, tags_repo, &tags, &err), &err, REGISTRY_STATUS_OK, "tags after delete");
+    CHECK(registry_list_len(tags) == 0, "no tags left");
+    registry_list_free(tags);
+    registry_string_free(mdigest);
+    registry_client_free(c);
+}
+
+static void test_tokens_and_scopes(void) {
+    registry_client *c = client_for("token", envf("token", "USER"), envf("token", "PASS"));
+    registry_client *ro = client_for("token", envf("token", "RO_USER"), envf("token", "RO_PASS"));
+    registry_client *basic = client_for("basic", envf("basic", "USER"), envf("basic", "PASS"));
+    registry_error *err = NULL;
+    char *tok = NULL;
+    uint8_t data[10] = "0123456789";
+    struct source src = {data, sizeof data, 0, 0, 0};
+    uint32_t access;
+    for (access = REGISTRY_ACCESS_READ; access <= REGISTRY_ACCESS_DELETE; access++) {
+        expect(registry_hub_token(c, "fixtures/app", access, &tok, &err), &err, REGISTRY_STATUS_OK, "hub_token");
+        CHECK(tok && strchr(tok, '.') && strchr(strchr(tok, '.') + 1, '.'), "a JWT");
+        registry_string_free(tok);
+        tok = NULL;
+    }
+    expect(registry_hub_token(c, "fixtures/app", 9, &tok, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "access 9");
+    expect(registry_hub_token(basic, "fixtures/app", REGISTRY_ACCESS_READ, &tok, &err), &err, REGISTRY_STATUS_UNSUPPORTED,
+           "no token auth");
+    expect(registry_layer_put(ro, "c/denied", NULL, read_source, &src, NULL, &err), &err, REGISTRY_STATUS_FORBIDDEN,
+           "pull-only push");
+    expect(registry_delete_tag(ro, "fixtures/app", "v1", &err), &err, REGISTRY_STATUS_FORBIDDEN, "pull-only delete");
+    registry_client_free(c);
+    registry_client_free(ro);
+    registry_client_free(basic);
+}
+
 static registry_client *shared;
 
 static void *worker(void *arg) {
@@ -390,7 +539,9 @@ int main(void) {
             continue;
         }
         test_read_flows(modes[i]);
+        test_write_flows(modes[i]);
     }
+    test_tokens_and_scopes();
     test_wrong_password("basic");
     test_wrong_password("token");
     test_docker_config("basic");

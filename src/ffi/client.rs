@@ -32,7 +32,7 @@ impl registry_client_builder {
 /// A client for one registry. Thread-safe: one handle may serve many threads at
 /// once. Freed with `registry_client_free` once no call is using it.
 pub struct registry_client {
-    inner: Client,
+    pub(crate) inner: Client,
 }
 
 /// Starts a builder for the registry at `registry`: "localhost:5000",

@@ -13,6 +13,7 @@ mod client;
 mod containers;
 mod error;
 mod reader;
+mod write;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,6 +24,7 @@ pub use client::*;
 pub use containers::*;
 pub use error::*;
 pub use reader::*;
+pub use write::*;
 
 /// A status code: `REGISTRY_STATUS_OK` (0) or one of the failure codes below.
 /// The values are never renumbered.
