@@ -12,6 +12,7 @@
 # A Client may be shared by many threads; network calls release the GVL.
 
 require "ffi"
+require "English"
 require "json"
 
 module Registry
@@ -58,6 +59,18 @@ module Registry
     attach_function :registry_layer_get_file, %i[pointer string string string err_out], :status, blocking: true
     attach_function :registry_manifest_get,
                     %i[pointer string string pointer pointer pointer err_out], :status, blocking: true
+
+    callback :registry_read_fn, %i[pointer pointer size_t pointer], :int32
+    attach_function :registry_layer_put,
+                    %i[pointer string string registry_read_fn pointer pointer err_out], :status, blocking: true
+    attach_function :registry_layer_put_file, %i[pointer string string string pointer err_out], :status, blocking: true
+    attach_function :registry_blob_mount, %i[pointer string string string pointer err_out], :status, blocking: true
+    attach_function :registry_manifest_put,
+                    %i[pointer string string string pointer size_t pointer err_out], :status, blocking: true
+    attach_function :registry_manifest_delete, %i[pointer string string err_out], :status, blocking: true
+    attach_function :registry_set_tag, %i[pointer string string string err_out], :status, blocking: true
+    attach_function :registry_delete_tag, %i[pointer string string err_out], :status, blocking: true
+    attach_function :registry_hub_token, %i[pointer string uint32 pointer err_out], :status, blocking: true
 
     attach_function :registry_list_len, [:pointer], :size_t
     attach_function :registry_list_get, %i[pointer size_t], :pointer
@@ -242,6 +255,79 @@ module Registry
       Registry.call { |e| Native.registry_manifest_get(handle, repo, reference, body, media, digest, e) }
       Manifest.new(Registry.take_buf(body.read_pointer), Registry.take_string(media.read_pointer),
                    Registry.take_string(digest.read_pointer))
+    end
+
+    ACCESS = { read: 1, write: 2, delete: 3 }.freeze
+
+    # Uploads a layer from an IO (anything with #read) or a file path and
+    # returns its digest. With digest:, a blob already there is not sent again
+    # and other bytes raise DigestMismatch with nothing committed. An exception
+    # raised by the IO aborts the upload and is raised again here.
+    def put_layer(repo, io_or_path, digest: nil)
+      out = FFI::MemoryPointer.new(:pointer)
+      unless io_or_path.respond_to?(:read)
+        Registry.call { |e| Native.registry_layer_put_file(handle, repo, digest, io_or_path.to_s, out, e) }
+        return Registry.take_string(out.read_pointer)
+      end
+      failure = nil
+      reader = proc do |_userdata, buf, cap, out_n|
+        chunk = io_or_path.read(cap)
+        chunk = nil if chunk&.empty?
+        buf.put_bytes(0, chunk) if chunk
+        out_n.write(:size_t, chunk ? chunk.bytesize : 0)
+        0
+      rescue Exception => e # rubocop:disable Lint/RescueException -- must not unwind through C
+        failure = e
+        1
+      end
+      begin
+        Registry.call { |e| Native.registry_layer_put(handle, repo, digest, reader, nil, out, e) }
+      rescue Aborted
+        raise failure || $ERROR_INFO
+      end
+      Registry.take_string(out.read_pointer)
+    end
+
+    # Mounts blob digest from repository from into repo; false when the
+    # registry could not (upload it instead).
+    def mount_blob(repo, digest, from)
+      out = FFI::MemoryPointer.new(:bool)
+      Registry.call { |e| Native.registry_blob_mount(handle, repo, digest, from, out, e) }
+      out.read(:bool)
+    end
+
+    # Stores a manifest (a String, stored byte for byte) under a tag or its own
+    # digest; returns its digest.
+    def put_manifest(repo, reference, media_type, body)
+      bytes = FFI::MemoryPointer.from_string(body.b)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call do |e|
+        Native.registry_manifest_put(handle, repo, reference, media_type, bytes, body.bytesize, out, e)
+      end
+      Registry.take_string(out.read_pointer)
+    end
+
+    # Deletes a manifest by digest (and every tag on it).
+    def delete_manifest(repo, digest)
+      Registry.call { |e| Native.registry_manifest_delete(handle, repo, digest, e) }
+    end
+
+    # Points tag at image (a tag or a digest).
+    def set_tag(repo, image, tag)
+      Registry.call { |e| Native.registry_set_tag(handle, repo, image, tag, e) }
+    end
+
+    # Removes tag and nothing else.
+    def delete_tag(repo, tag)
+      Registry.call { |e| Native.registry_delete_tag(handle, repo, tag, e) }
+    end
+
+    # The token for :read, :write or :delete access to repo.
+    def hub_token(repo, access)
+      code = ACCESS.fetch(access) { raise InvalidArgument.new("unknown access #{access.inspect}", status: :invalid_argument) }
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_hub_token(handle, repo, code, out, e) }
+      Registry.take_string(out.read_pointer)
     end
 
     # Frees the client now (it is also freed when garbage-collected).

@@ -1,0 +1,71 @@
+# frozen_string_literal: true
+
+# The write flows through the Ruby wrapper, in repositories of its own.
+
+require "minitest/autorun"
+require "digest"
+require "stringio"
+require "tmpdir"
+require "registry"
+
+class RegistryWriteTest < Minitest::Test
+  def var(mode, suffix)
+    ENV["REGISTRY_TEST_#{mode.upcase}_#{suffix}"]
+  end
+
+  def client(mode, user: var(mode, "USER"), pass: var(mode, "PASS"))
+    opts = { ca_file: var(mode, "CA") }
+    opts.merge!(username: user, password: pass) if user
+    Registry::Client.new(var(mode, "ADDR"), **opts)
+  end
+
+  %w[anon basic token tls].each do |mode|
+    define_method("test_write_flows_#{mode}") do
+      c = client(mode)
+      repo = "ruby/uploads-#{Process.pid}"
+      data = Random.new(42).bytes(300_000)
+      digest = c.put_layer(repo, StringIO.new(data))
+      assert_equal "sha256:#{Digest::SHA256.hexdigest(data)}", digest
+      assert_equal data, c.layer(repo, digest)
+      assert_equal digest, c.put_layer(repo, StringIO.new(data), digest: digest)
+
+      Dir.mktmpdir do |dir|
+        path = File.join(dir, "blob")
+        File.binwrite(path, data[0, 999])
+        assert_equal "sha256:#{Digest::SHA256.hexdigest(data[0, 999])}", c.put_layer(repo, path)
+      end
+
+      wrong = "sha256:#{'1' * 64}"
+      assert_raises(Registry::DigestMismatch) { c.put_layer(repo, StringIO.new("other"), digest: wrong) }
+      refute c.layer_exists?(repo, wrong)
+
+      failing = Object.new
+      def failing.read(_cap) = raise(IOError, "disk on fire")
+      err = assert_raises(IOError) { c.put_layer(repo, failing) }
+      assert_equal "disk on fire", err.message
+
+      tags_repo = "ruby/tags-#{Process.pid}"
+      assert c.mount_blob(tags_repo, ENV.fetch("REGISTRY_TEST_LAYER_DIGEST"), "fixtures/app")
+      assert c.mount_blob(tags_repo, ENV.fetch("REGISTRY_TEST_IMAGE_ID"), "fixtures/app")
+      m = c.manifest("fixtures/app", "v1")
+      assert_equal m.digest, c.put_manifest(tags_repo, "v1", m.media_type, m.body)
+      c.set_tag(tags_repo, "v1", "v2")
+      c.set_tag(tags_repo, m.digest, "v3")
+      c.delete_tag(tags_repo, "v2")
+      assert_equal %w[v1 v3], c.tags(tags_repo)
+      assert_raises(Registry::NotFound) { c.delete_tag(tags_repo, "v2") }
+      c.delete_manifest(tags_repo, m.digest)
+      assert_equal [], c.tags(tags_repo)
+    end
+  end
+
+  def test_tokens_and_scopes
+    c = client("token")
+    %i[read write delete].each { |a| assert_equal 3, c.hub_token("fixtures/app", a).split(".").size }
+    assert_raises(Registry::InvalidArgument) { c.hub_token("fixtures/app", :admin) }
+    assert_raises(Registry::Unsupported) { client("basic").hub_token("fixtures/app", :read) }
+    ro = client("token", user: var("token", "RO_USER"), pass: var("token", "RO_PASS"))
+    assert_raises(Registry::Forbidden) { ro.put_layer("ruby/denied", StringIO.new("x")) }
+    assert_raises(Registry::Forbidden) { ro.delete_tag("fixtures/app", "v1") }
+  end
+end
