@@ -100,7 +100,7 @@ test-go:
 
 ## The examples must keep working: run each against the anonymous registry.
 test-examples:
-	./$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
+	$(VALGRIND) ./$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/demo.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run . "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1

@@ -32,7 +32,11 @@ type Error struct {
 	HTTPStatus int    // 0 when no HTTP response was involved
 	Code       string // the registry's own code, e.g. "MANIFEST_UNKNOWN"; "" if none
 	Message    string // never contains a password or a token
+	cause      error  // what a reader passed to PutLayer failed with, if that aborted it
 }
+
+// Unwrap gives the reader's own error for an upload it aborted.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	if e.Message == "" {
@@ -47,7 +51,7 @@ func (e *Error) Is(target error) bool {
 	if !ok {
 		return false
 	}
-	if t.Message == "" && t.Code == "" && t.HTTPStatus == 0 {
+	if t.Message == "" && t.Code == "" && t.HTTPStatus == 0 && t.cause == nil {
 		return t.Status == e.Status
 	}
 	return t == e

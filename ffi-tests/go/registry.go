@@ -11,6 +11,7 @@ package registry
 #cgo LDFLAGS: ${SRCDIR}/../../target/release/libregistry.a -lm -lrt -lpthread -lgcc_s -lutil -ldl
 #include <stdlib.h>
 #include "registry.h"
+extern int32_t registryGoRead(void *userdata, uint8_t *buf, size_t cap, size_t *out_n);
 */
 import "C"
 
@@ -18,6 +19,7 @@ import (
 	"encoding/json"
 	"io"
 	"runtime"
+	"runtime/cgo"
 	"strings"
 	"sync"
 	"time"
@@ -316,6 +318,139 @@ func (c *Client) Manifest(repo, reference string) (*Manifest, error) {
 		return st
 	}, repo, "repo", reference, "reference")
 	return m, err
+}
+
+// Access is the access a token grants (HubToken).
+type Access uint32
+
+// Access values, as in registry.h.
+const (
+	AccessRead   Access = C.REGISTRY_ACCESS_READ
+	AccessWrite  Access = C.REGISTRY_ACCESS_WRITE
+	AccessDelete Access = C.REGISTRY_ACCESS_DELETE
+)
+
+// optionalCString is NULL for "", else a copy the caller frees.
+func optionalCString(s, name string) (*C.char, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return cstring(s, name)
+}
+
+// PutLayer uploads a layer read from r and returns its digest. With expected
+// (a digest; "" for none), a blob already there is not sent again and other
+// bytes fail with ErrDigestMismatch, nothing committed. An error from r aborts
+// the upload; it comes back wrapped in an ErrAborted error.
+func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, error) {
+	exp, err := optionalCString(expected, "expected")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(exp))
+	u := &upload{r: r}
+	h := cgo.NewHandle(u)
+	defer h.Delete()
+	// The handle travels in C memory: C code must not keep Go pointers.
+	hp := (*cgo.Handle)(C.malloc(C.size_t(unsafe.Sizeof(h))))
+	defer C.free(unsafe.Pointer(hp))
+	*hp = h
+	var digest string
+	err = c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var out *C.char
+		st := C.registry_layer_put(cl, s[0], exp, C.registry_read_fn(C.registryGoRead), unsafe.Pointer(hp), &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			digest = takeString(out)
+		}
+		return st
+	}, repo, "repo")
+	if err != nil && u.err != nil {
+		return "", &Error{Status: StatusAborted, Message: "reading the layer: " + u.err.Error(), cause: u.err}
+	}
+	return digest, err
+}
+
+// PutLayerFile uploads the file at path; see PutLayer.
+func (c *Client) PutLayerFile(repo, path, expected string) (string, error) {
+	exp, err := optionalCString(expected, "expected")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(exp))
+	var digest string
+	err = c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var out *C.char
+		st := C.registry_layer_put_file(cl, s[0], exp, s[1], &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			digest = takeString(out)
+		}
+		return st
+	}, repo, "repo", path, "path")
+	return digest, err
+}
+
+// MountBlob mounts digest from repository from into repo; false when the
+// registry could not (upload the blob instead).
+func (c *Client) MountBlob(repo, digest, from string) (bool, error) {
+	var ok C.bool
+	err := c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_blob_mount(cl, s[0], s[1], s[2], &ok, e)
+	}, repo, "repo", digest, "digest", from, "from")
+	return bool(ok), err
+}
+
+// PutManifest stores body byte for byte under reference (a tag or its own
+// digest) and returns its digest.
+func (c *Client) PutManifest(repo, reference, mediaType string, body []byte) (string, error) {
+	var digest string
+	err := c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var ptr *C.uint8_t
+		if len(body) > 0 {
+			ptr = (*C.uint8_t)(unsafe.Pointer(&body[0]))
+		}
+		var out *C.char
+		st := C.registry_manifest_put(cl, s[0], s[1], s[2], ptr, C.size_t(len(body)), &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			digest = takeString(out)
+		}
+		return st
+	}, repo, "repo", reference, "reference", mediaType, "media type")
+	return digest, err
+}
+
+// DeleteManifest deletes a manifest by digest (and every tag on it).
+func (c *Client) DeleteManifest(repo, digest string) error {
+	return c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_manifest_delete(cl, s[0], s[1], e)
+	}, repo, "repo", digest, "digest")
+}
+
+// SetTag points tag at image (a tag or a digest).
+func (c *Client) SetTag(repo, image, tag string) error {
+	return c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_set_tag(cl, s[0], s[1], s[2], e)
+	}, repo, "repo", image, "image", tag, "tag")
+}
+
+// DeleteTag removes tag and nothing else.
+func (c *Client) DeleteTag(repo, tag string) error {
+	return c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_delete_tag(cl, s[0], s[1], e)
+	}, repo, "repo", tag, "tag")
+}
+
+// HubToken is the token the registry grants for access to repo.
+func (c *Client) HubToken(repo string, access Access) (string, error) {
+	var tok string
+	err := c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var out *C.char
+		st := C.registry_hub_token(cl, s[0], C.uint32_t(access), &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			tok = takeString(out)
+		}
+		return st
+	}, repo, "repo")
+	return tok, err
 }
 
 // SearchResult is one repository found by Search.

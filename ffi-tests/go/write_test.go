@@ -1,0 +1,127 @@
+package registry
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func digestOf(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+func TestWriteFlows(t *testing.T) {
+	for _, mode := range []string{"anon", "basic", "token", "tls"} {
+		mode := mode
+		t.Run(mode, func(t *testing.T) {
+			c := clientFor(t, mode)
+			repo := fmt.Sprintf("go/uploads-%d", os.Getpid())
+			data := make([]byte, 400_000)
+			rand.New(rand.NewSource(7)).Read(data)
+			d, err := c.PutLayer(repo, bytes.NewReader(data), "")
+			if err != nil || d != digestOf(data) {
+				t.Fatalf("put: %s %v", d, err)
+			}
+			r, err := c.OpenLayer(repo, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := io.ReadAll(r)
+			r.Close()
+			if err != nil || !bytes.Equal(back, data) {
+				t.Fatalf("read back: %d bytes, %v", len(back), err)
+			}
+			if again, err := c.PutLayer(repo, failingReader{errors.New("never read")}, d); err != nil || again != d {
+				t.Fatalf("existing blob: %s %v", again, err)
+			}
+			path := filepath.Join(t.TempDir(), "blob")
+			os.WriteFile(path, data[:777], 0o600)
+			if fd, err := c.PutLayerFile(repo, path, ""); err != nil || fd != digestOf(data[:777]) {
+				t.Fatalf("put file: %s %v", fd, err)
+			}
+			wrong := "sha256:" + strings.Repeat("1", 64)
+			if _, err := c.PutLayer(repo, strings.NewReader("other"), wrong); !errors.Is(err, ErrDigestMismatch) {
+				t.Fatalf("mismatch: %v", err)
+			}
+			if ok, _ := c.LayerExists(repo, wrong); ok {
+				t.Fatal("committed under the expected digest")
+			}
+			boom := errors.New("disk on fire")
+			_, err = c.PutLayer(repo, io.MultiReader(strings.NewReader("some bytes"), failingReader{boom}), "")
+			if !errors.Is(err, ErrAborted) || !errors.Is(err, boom) {
+				t.Fatalf("aborted upload: %v", err)
+			}
+
+			tagsRepo := fmt.Sprintf("go/tags-%d", os.Getpid())
+			for _, blob := range []string{env(t, "LAYER_DIGEST"), env(t, "IMAGE_ID")} {
+				if ok, err := c.MountBlob(tagsRepo, blob, "fixtures/app"); err != nil || !ok {
+					t.Fatalf("mount %s: %v %v", blob, ok, err)
+				}
+			}
+			m, err := c.Manifest("fixtures/app", "v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pd, err := c.PutManifest(tagsRepo, "v1", m.MediaType, m.Body); err != nil || pd != m.Digest {
+				t.Fatalf("put manifest: %s %v", pd, err)
+			}
+			if err := c.SetTag(tagsRepo, "v1", "v2"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.SetTag(tagsRepo, m.Digest, "v3"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.DeleteTag(tagsRepo, "v2"); err != nil {
+				t.Fatal(err)
+			}
+			if tags, err := c.Tags(tagsRepo); err != nil || fmt.Sprint(tags) != "[v1 v3]" {
+				t.Fatalf("tags: %v %v", tags, err)
+			}
+			if err := c.DeleteTag(tagsRepo, "v2"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("missing tag: %v", err)
+			}
+			if err := c.DeleteManifest(tagsRepo, m.Digest); err != nil {
+				t.Fatal(err)
+			}
+			if tags, err := c.Tags(tagsRepo); err != nil || len(tags) != 0 {
+				t.Fatalf("after delete: %v %v", tags, err)
+			}
+		})
+	}
+}
+
+func TestTokensAndScopes(t *testing.T) {
+	c := clientFor(t, "token")
+	for _, a := range []Access{AccessRead, AccessWrite, AccessDelete} {
+		tok, err := c.HubToken("fixtures/app", a)
+		if err != nil || strings.Count(tok, ".") != 2 {
+			t.Fatalf("token %d: %v", a, err)
+		}
+	}
+	if _, err := c.HubToken("fixtures/app", Access(9)); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("access 9: %v", err)
+	}
+	if _, err := clientFor(t, "basic").HubToken("fixtures/app", AccessRead); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("basic registry: %v", err)
+	}
+	ro := clientFor(t, "token", WithBasicAuth(modeVar("token", "RO_USER"), modeVar("token", "RO_PASS")))
+	if _, err := ro.PutLayer("go/denied", strings.NewReader("x"), ""); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("pull-only push: %v", err)
+	}
+	if err := ro.DeleteTag("fixtures/app", "v1"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("pull-only delete: %v", err)
+	}
+}
