@@ -1,6 +1,7 @@
 //! The v2 read flows against a real distribution 2.8 registry, in each of the
 //! four fixture modes: anon, basic (htpasswd), token, tls.
 
+#[macro_use]
 mod common;
 
 use std::io::Read;
@@ -134,16 +135,6 @@ fn blobs(f: &Fixture) {
         0,
         "no temporary file left"
     );
-}
-
-/// Generates one test per mode for each flow.
-macro_rules! in_every_mode {
-    ($($flow:ident),*) => {
-        mod anon { $( #[test] fn $flow() { super::$flow(&super::fixture("anon")); } )* }
-        mod basic { $( #[test] fn $flow() { super::$flow(&super::fixture("basic")); } )* }
-        mod token { $( #[test] fn $flow() { super::$flow(&super::fixture("token")); } )* }
-        mod tls { $( #[test] fn $flow() { super::$flow(&super::fixture("tls")); } )* }
-    };
 }
 
 in_every_mode!(ping, tags, catalog_and_search, image_ids, manifests, blobs);

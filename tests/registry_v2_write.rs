@@ -1,6 +1,7 @@
 //! The v2 write flows against a real distribution 2.8 registry in every mode,
 //! with skopeo (a real peer client) reading back what the library pushed.
 
+#[macro_use]
 mod common;
 
 use std::io::{self, Read};
@@ -301,15 +302,6 @@ fn mounts(f: &Fixture) {
     assert!(!c
         .blob_exists("write/mounted2", &sha256(b"nowhere"))
         .unwrap());
-}
-
-macro_rules! in_every_mode {
-    ($($flow:ident),*) => {
-        mod anon { $( #[test] fn $flow() { super::$flow(&super::fixture("anon")); } )* }
-        mod basic { $( #[test] fn $flow() { super::$flow(&super::fixture("basic")); } )* }
-        mod token { $( #[test] fn $flow() { super::$flow(&super::fixture("token")); } )* }
-        mod tls { $( #[test] fn $flow() { super::$flow(&super::fixture("tls")); } )* }
-    };
 }
 
 in_every_mode!(

@@ -14,6 +14,18 @@ use std::sync::{Mutex, OnceLock};
 
 use registry::{Client, ClientBuilder};
 
+/// Generates one test per fixture mode for each flow: `mod anon { fn flow() }`, …
+/// Each flow is a `fn(&Fixture)` in the calling file.
+#[allow(unused_macros)] // mock_v2.rs shares this module but has no modes
+macro_rules! in_every_mode {
+    ($($flow:ident),*) => {
+        mod anon { $( #[test] fn $flow() { super::$flow(&super::fixture("anon")); } )* }
+        mod basic { $( #[test] fn $flow() { super::$flow(&super::fixture("basic")); } )* }
+        mod token { $( #[test] fn $flow() { super::$flow(&super::fixture("token")); } )* }
+        mod tls { $( #[test] fn $flow() { super::$flow(&super::fixture("tls")); } )* }
+    };
+}
+
 /// One running registry.
 #[derive(Debug, Clone)]
 pub struct Fixture {
