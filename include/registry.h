@@ -189,6 +189,21 @@ registry_status registry_client_builder_user_agent(registry_client_builder *b, c
 // REGISTRY_API_V2 (2); anything else is INVALID_ARGUMENT.
 registry_status registry_client_builder_api(registry_client_builder *b, uint32_t api, registry_error **err);
 
+// Read docker's certs.d layout from `dir_or_null` (NULL:
+// /etc/docker/certs.d): `<dir>/<host:port>/*.crt` are CA certificates, and a
+// `<name>.cert` + `<name>.key` pair is a client certificate for mutual TLS.
+// Read by `registry_client_builder_build`; a missing directory holds nothing;
+// a `.cert` without its `.key` (or the reverse) fails the build with
+// INVALID_ARGUMENT. The CAs found are trusted instead of the built-in roots,
+// together with a `…_ca_file`.
+registry_status registry_client_builder_certs_dir(registry_client_builder *b, const char *dir_or_null, registry_error **err);
+
+// How often an idempotent request (GET, HEAD, PUT, DELETE without a streamed
+// body) is tried again after a connection error, a timeout, 429, 502, 503 or
+// 504, with exponential backoff and jitter, honouring Retry-After up to 30 s.
+// Default 3; 0 turns retries off. Uploads are never replayed.
+registry_status registry_client_builder_max_retries(registry_client_builder *b, uint32_t retries, registry_error **err);
+
 // Builds the client. Consumes `b`, also on failure: do not use or free it
 // afterwards. On success `*out` receives a client the caller frees with
 // `registry_client_free`.

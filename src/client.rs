@@ -17,6 +17,8 @@ use crate::transport::{self, Payload, Request, Transport, TransportConfig};
 
 /// The default timeout for connecting, sending, and each read.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often an idempotent request is tried again by default.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// Error bodies are read up to this size for their message.
 const ERROR_BODY_CAP: u64 = 64 * 1024;
 /// Where Docker Hub's v2 API lives.
@@ -109,6 +111,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     user_agent: String,
     api: Api,
+    max_retries: u32,
+    certs_dir: Option<Option<std::path::PathBuf>>,
 }
 
 impl ClientBuilder {
@@ -125,7 +129,31 @@ impl ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             user_agent: format!("registry/{}", env!("CARGO_PKG_VERSION")),
             api: Api::Auto,
+            max_retries: DEFAULT_MAX_RETRIES,
+            certs_dir: None,
         }
+    }
+
+    /// Read docker's `certs.d` layout from `dir` (with `None`:
+    /// `/etc/docker/certs.d`): `<dir>/<host:port>/*.crt` are CA certificates
+    /// and a `<name>.cert` + `<name>.key` pair is a client certificate for
+    /// mutual TLS. Read by [`build`](Self::build); a missing directory holds
+    /// nothing. The CAs found there are trusted instead of the built-in web
+    /// PKI roots, together with a [`ca_file`](Self::ca_file) if one is set.
+    pub fn certs_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
+        self.certs_dir = Some(dir.map(Path::to_path_buf));
+        self
+    }
+
+    /// How often an idempotent request (GET, HEAD, PUT, DELETE without a
+    /// streamed body) is tried again after a connection error, a timeout, 429,
+    /// 502, 503 or 504, with exponential backoff and jitter, honouring
+    /// `Retry-After` up to 30 s (default 3; 0 turns retries off). After the
+    /// last try the status is RATE_LIMITED or SERVER with the registry's
+    /// message. Uploads are never replayed.
+    pub fn max_retries(mut self, retries: u32) -> ClientBuilder {
+        self.max_retries = retries;
+        self
     }
 
     /// Authenticate with a user name and password (HTTP Basic, or at the token server).
@@ -226,16 +254,37 @@ impl ClientBuilder {
             }
             _ => self.credentials,
         };
+        let certs = match &self.certs_dir {
+            Some(dir) => {
+                let dir = dir
+                    .clone()
+                    .unwrap_or_else(|| crate::certs::DEFAULT_CERTS_DIR.into());
+                crate::certs::load(&dir, &address.host)?
+            }
+            None => Default::default(),
+        };
+        let ca_pem = match (ca_pem, certs.ca_pem) {
+            (Some(mut a), Some(b)) => {
+                a.push(b'\n');
+                a.extend(b);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
         let loopback = is_loopback_host(&address.host);
         let transport = Transport::new(&TransportConfig {
             timeout: self.timeout,
             user_agent: self.user_agent,
             ca_pem,
+            client_cert: certs.client,
             use_env_proxy: !loopback,
+            max_retries: self.max_retries,
         })
         .map_err(|e| match &self.ca_file {
-            Some(p) => e.map_message(|m| format!("{m} ({})", p.display())),
-            None => e,
+            Some(p) if e.message().starts_with("the CA") => {
+                e.map_message(|m| format!("{m} ({})", p.display()))
+            }
+            _ => e,
         })?;
         let plain_ok = self.insecure || address.scheme == Some("http") || loopback;
         Ok(Client {

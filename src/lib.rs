@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod certs;
 mod client;
 mod error;
 pub mod ffi;
@@ -29,7 +30,10 @@ mod transport;
 mod v2;
 
 pub use auth::Credentials;
-pub use client::{Access, Api, ApiVersion, Client, ClientBuilder, DEFAULT_TIMEOUT};
+pub use certs::DEFAULT_CERTS_DIR;
+pub use client::{
+    Access, Api, ApiVersion, Client, ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use reference::{Digest, ManifestRef, Reference};
 pub use v2::{

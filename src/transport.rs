@@ -7,26 +7,37 @@ use std::time::Duration;
 use std::io::Read;
 
 use ureq::http::{self, HeaderValue, Response};
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::{Agent, Body, SendBody};
 
 use crate::error::{Error, ErrorKind, Result};
 
 /// How many redirects one request may follow.
 const MAX_REDIRECTS: usize = 10;
+/// The first retry waits about this long; each further one twice as long.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+/// No backoff wait is longer than this.
+const RETRY_MAX_WAIT: Duration = Duration::from_secs(10);
+/// A `Retry-After` longer than this is cut to it.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
 
 /// Settings the agent is built from.
 pub(crate) struct TransportConfig {
     pub timeout: Duration,
     pub user_agent: String,
     pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate chain and key (PEM), for mutual TLS.
+    pub client_cert: Option<(Vec<u8>, Vec<u8>)>,
     pub use_env_proxy: bool,
+    /// Extra tries for idempotent requests (0 = none).
+    pub max_retries: u32,
 }
 
 /// The shared HTTP client of one `Client`.
 #[derive(Clone)]
 pub(crate) struct Transport {
     agent: Agent,
+    max_retries: u32,
 }
 
 /// What a request sends: nothing, bytes that can be sent again after a
@@ -71,7 +82,14 @@ impl Transport {
     pub fn new(cfg: &TransportConfig) -> Result<Transport> {
         let mut tls = TlsConfig::builder();
         if let Some(pem) = &cfg.ca_pem {
-            tls = tls.root_certs(RootCerts::new_with_certs(&parse_certificates(pem)?));
+            let certs = parse_certificates(pem, "the CA certificates")?;
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        }
+        if let Some((chain, key)) = &cfg.client_cert {
+            let key = PrivateKey::from_pem(key)
+                .map_err(|e| Error::invalid(format!("client key is not a PEM private key: {e}")))?;
+            let chain = parse_certificates(chain, "the client certificate")?;
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
         }
         let proxy = if cfg.use_env_proxy {
             ureq::Proxy::try_from_env()
@@ -94,6 +112,7 @@ impl Transport {
             .build();
         Ok(Transport {
             agent: config.into(),
+            max_retries: cfg.max_retries,
         })
     }
 
@@ -102,10 +121,47 @@ impl Transport {
         self.send_with(req, authorization, &mut Payload::Empty)
     }
 
-    /// Sends `req`, following redirects for GET and HEAD. The `authorization`
-    /// value goes to the request's origin only: a redirect to another scheme,
-    /// host or port drops it.
+    /// Sends `req`, following redirects for GET and HEAD, and retrying
+    /// idempotent requests with a replayable body (GET, HEAD, PUT, DELETE) on
+    /// connection errors, timeouts, 429, 502, 503 and 504, with exponential
+    /// backoff and jitter, honouring `Retry-After`. POST and streamed bodies
+    /// are sent once. The `authorization` value goes to the request's origin
+    /// only: a redirect to another scheme, host or port drops it.
     pub fn send_with(
+        &self,
+        req: &Request<'_>,
+        authorization: Option<&str>,
+        payload: &mut Payload<'_>,
+    ) -> Result<Response<Body>> {
+        let retries =
+            if payload.replayable() && matches!(req.method, "GET" | "HEAD" | "PUT" | "DELETE") {
+                self.max_retries
+            } else {
+                0
+            };
+        let mut attempt = 0;
+        loop {
+            let result = self.send_once(req, authorization, payload);
+            let retry_after = match &result {
+                Ok(resp) if matches!(resp.status().as_u16(), 429 | 502 | 503 | 504) => {
+                    Some(header(resp, "retry-after").and_then(|v| parse_retry_after(&v)))
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout) => Some(None),
+                _ => None,
+            };
+            match retry_after {
+                Some(after) if attempt < retries => {
+                    std::thread::sleep(
+                        after.map_or_else(|| backoff(attempt), |a| a.min(RETRY_AFTER_CAP)),
+                    );
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    fn send_once(
         &self,
         req: &Request<'_>,
         authorization: Option<&str>,
@@ -154,6 +210,76 @@ impl Transport {
     }
 }
 
+/// The wait before retry number `attempt` (0-based): 200 ms, 400 ms, 800 ms …
+/// up to 10 s, each between 75 % and 125 % of that.
+fn backoff(attempt: u32) -> Duration {
+    let base = RETRY_BASE
+        .saturating_mul(1 << attempt.min(16))
+        .min(RETRY_MAX_WAIT);
+    // Jitter from the clock's sub-second nanoseconds: no RNG dependency needed.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let percent = 75 + (nanos % 51); // 75..=125
+    base * percent / 100
+}
+
+/// `Retry-After`: delta seconds, or an HTTP date (RFC 9110 IMF-fixdate).
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = parse_http_date(v)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(Duration::from_secs(when.saturating_sub(now)))
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` as Unix seconds.
+fn parse_http_date(v: &str) -> Option<u64> {
+    let mut parts = v.split_ascii_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|x| x.parse::<u64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days)
+        .ok()
+        .map(|d| d * 86_400 + h * 3600 + m * 60 + s)
+}
+
 fn sensitive(value: &str) -> Result<HeaderValue> {
     let mut v = HeaderValue::from_str(value)
         .map_err(|_| Error::invalid("credentials contain characters not allowed in a header"))?;
@@ -161,17 +287,17 @@ fn sensitive(value: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
-fn parse_certificates(pem: &[u8]) -> Result<Vec<Certificate<'static>>> {
+fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<Certificate<'static>>> {
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
         match item {
             Ok(PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
-            Err(e) => return Err(Error::invalid(format!("CA file is not valid PEM: {e}"))),
+            Err(e) => return Err(Error::invalid(format!("{what}: not valid PEM: {e}"))),
         }
     }
     if certs.is_empty() {
-        return Err(Error::invalid("CA file holds no PEM certificate"));
+        return Err(Error::invalid(format!("{what}: no PEM certificate")));
     }
     Ok(certs)
 }
@@ -381,6 +507,30 @@ mod tests {
             Some("https://a/y")
         );
         assert_eq!(next_link(r#"<https://a/x>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn retry_after_and_backoff() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO),
+            "past"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_http_date("Sun, 32 Nov 1994 08:49:37 GMT"), None);
+        for attempt in 0..20 {
+            let b = backoff(attempt);
+            let base = RETRY_BASE
+                .saturating_mul(1 << attempt.min(16))
+                .min(RETRY_MAX_WAIT);
+            assert!(b >= base * 3 / 4 && b <= base * 5 / 4, "{attempt}: {b:?}");
+        }
     }
 
     #[test]

@@ -280,3 +280,60 @@ fn one_client_many_threads() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn certs_d_gives_the_ca() {
+    let f = fixture("tls");
+    let dir = f.fact("TLS_CERTS_DIR");
+    let c = Client::builder(&f.addr())
+        .certs_dir(Some(std::path::Path::new(&dir)))
+        .build()
+        .unwrap();
+    assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
+    // Another host's directory is not used.
+    let other = Client::builder(&f.addr().replace("127.0.0.1", "localhost"))
+        .certs_dir(Some(std::path::Path::new(&dir)))
+        .build()
+        .unwrap();
+    assert_eq!(other.tags(APP).unwrap_err().kind(), ErrorKind::Tls);
+}
+
+#[test]
+fn mutual_tls_with_a_client_certificate_from_certs_d() {
+    let f = fixture("mtls");
+    let dir = f.fact("MTLS_CERTS_DIR");
+    let c = Client::builder(&f.addr())
+        .certs_dir(Some(std::path::Path::new(&dir)))
+        .build()
+        .unwrap();
+    assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
+    assert_eq!(c.image_id(APP, "v1").unwrap(), f.fact("IMAGE_ID"));
+    // The CA alone is not enough: the registry wants a client certificate.
+    let e = f.anonymous().build().unwrap().tags(APP).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e:?}");
+}
+
+#[test]
+fn certs_d_layout_errors() {
+    let root = common::temp_path("certs.d");
+    let host = root.join("reg.example:5000");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("client.cert"), b"x").unwrap();
+    let build = || {
+        Client::builder("reg.example:5000")
+            .certs_dir(Some(&root))
+            .build()
+    };
+    let e = build().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("client.key"), "{e}");
+    std::fs::write(host.join("client.key"), b"not a key").unwrap();
+    assert_eq!(build().unwrap_err().kind(), ErrorKind::InvalidArgument);
+    std::fs::remove_file(host.join("client.cert")).unwrap();
+    assert!(build().unwrap_err().message().contains(".cert"));
+    // A registry without a directory there builds fine.
+    assert!(Client::builder("other:1")
+        .certs_dir(Some(&root))
+        .build()
+        .is_ok());
+}

@@ -487,6 +487,29 @@ static void test_tokens_and_scopes(void) {
     registry_client_free(basic);
 }
 
+static void test_certs_dir_and_retries(void) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_list *tags = NULL;
+    registry_error *err = NULL;
+    uint32_t api;
+
+    /* Mutual TLS: the CA and the client certificate both come from certs.d. */
+    expect(registry_client_builder_new(envf("mtls", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_certs_dir(b, envf("mtls", "CERTS_DIR"), &err), &err, REGISTRY_STATUS_OK, "certs_dir");
+    expect(registry_client_builder_max_retries(b, 0, &err), &err, REGISTRY_STATUS_OK, "max_retries");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "mtls tags");
+    CHECK(registry_list_len(tags) == 2, "two tags over mutual TLS");
+    registry_list_free(tags);
+    registry_client_free(c);
+
+    /* The CA alone is refused by the registry. */
+    c = client_for("mtls", NULL, NULL);
+    expect(registry_ping(c, &api, &err), &err, REGISTRY_STATUS_TLS, "no client certificate");
+    registry_client_free(c);
+}
+
 static registry_client *shared;
 
 static void *worker(void *arg) {
@@ -548,6 +571,7 @@ int main(void) {
     test_pull_only_user();
     test_threads();
     test_tls_without_ca();
+    test_certs_dir_and_retries();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

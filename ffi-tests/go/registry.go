@@ -130,6 +130,30 @@ func WithDockerConfig(path string) Option {
 	}, path, "path")
 }
 
+// WithCertsDir reads docker's certs.d layout from dir ("" for
+// /etc/docker/certs.d): <dir>/<host:port>/*.crt are CAs, a .cert + .key pair
+// a client certificate for mutual TLS.
+func WithCertsDir(dir string) Option {
+	if dir == "" {
+		return func(b *C.registry_client_builder) error {
+			var e *C.registry_error
+			return takeError(C.registry_client_builder_certs_dir(b, nil, &e), e)
+		}
+	}
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_certs_dir(b, s[0], e)
+	}, dir, "dir")
+}
+
+// WithMaxRetries sets how often idempotent requests are tried again (default
+// 3; 0 turns retries off).
+func WithMaxRetries(n uint32) Option {
+	return func(b *C.registry_client_builder) error {
+		var e *C.registry_error
+		return takeError(C.registry_client_builder_max_retries(b, C.uint32_t(n), &e), e)
+	}
+}
+
 // WithCAFile trusts the PEM certificates in path instead of the built-in roots.
 func WithCAFile(path string) Option {
 	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {

@@ -222,3 +222,18 @@ func TestOneClientManyGoroutines(t *testing.T) {
 		}
 	}
 }
+
+func TestMutualTLSFromCertsDir(t *testing.T) {
+	c, err := NewClient(env(t, "MTLS_ADDR"), WithCertsDir(env(t, "MTLS_CERTS_DIR")), WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if tags, err := c.Tags(app); err != nil || fmt.Sprint(tags) != "[v1 v2]" {
+		t.Fatalf("tags: %v %v", tags, err)
+	}
+	plain := clientFor(t, "mtls")
+	if _, err := plain.Ping(); !errors.Is(err, ErrTLS) {
+		t.Fatalf("without a client certificate: %v", err)
+	}
+}

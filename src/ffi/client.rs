@@ -183,6 +183,41 @@ pub unsafe extern "C" fn registry_client_builder_api(
     })
 }
 
+/// Read docker's certs.d layout from `dir_or_null` (NULL:
+/// /etc/docker/certs.d): `<dir>/<host:port>/*.crt` are CA certificates, and a
+/// `<name>.cert` + `<name>.key` pair is a client certificate for mutual TLS.
+/// Read by `registry_client_builder_build`; a missing directory holds nothing;
+/// a `.cert` without its `.key` (or the reverse) fails the build with
+/// INVALID_ARGUMENT. The CAs found are trusted instead of the built-in roots,
+/// together with a `…_ca_file`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_certs_dir(
+    b: *mut registry_client_builder,
+    dir_or_null: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let dir = arg_opt_str(dir_or_null, "dir")?;
+        b.update(|x| x.certs_dir(dir.map(std::path::Path::new)))
+    })
+}
+
+/// How often an idempotent request (GET, HEAD, PUT, DELETE without a streamed
+/// body) is tried again after a connection error, a timeout, 429, 502, 503 or
+/// 504, with exponential backoff and jitter, honouring Retry-After up to 30 s.
+/// Default 3; 0 turns retries off. Uploads are never replayed.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_max_retries(
+    b: *mut registry_client_builder,
+    retries: u32,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        arg_mut(b, "builder")?.update(|x| x.max_retries(retries))
+    })
+}
+
 /// Builds the client. Consumes `b`, also on failure: do not use or free it
 /// afterwards. On success `*out` receives a client the caller frees with
 /// `registry_client_free`.

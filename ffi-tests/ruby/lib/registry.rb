@@ -44,6 +44,8 @@ module Registry
     attach_function :registry_client_builder_timeout_ms, %i[pointer uint64 err_out], :status
     attach_function :registry_client_builder_user_agent, %i[pointer string err_out], :status
     attach_function :registry_client_builder_api, %i[pointer uint32 err_out], :status
+    attach_function :registry_client_builder_certs_dir, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_max_retries, %i[pointer uint32 err_out], :status
     attach_function :registry_client_builder_build, %i[pointer pointer err_out], :status, blocking: true
     attach_function :registry_client_builder_free, [:pointer], :void
     attach_function :registry_client_free, [:pointer], :void
@@ -168,8 +170,11 @@ module Registry
 
     # registry: "localhost:5000", "docker.io", "https://host:port", ...
     # docker_config: true for the default config.json, or a path.
+    # certs_dir: true for /etc/docker/certs.d, or a directory in that layout.
+    # max_retries: tries again for idempotent requests (default 3, 0 = off).
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
-                   ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil)
+                   ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
+                   certs_dir: nil, max_retries: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -177,6 +182,11 @@ module Registry
       builder = out.read_pointer
       begin
         configure(builder, username, password, token, docker_config, ca_file, insecure, api, timeout_ms, user_agent)
+        if certs_dir
+          dir = certs_dir == true ? nil : certs_dir.to_s
+          Registry.call { |e| Native.registry_client_builder_certs_dir(builder, dir, e) }
+        end
+        Registry.call { |e| Native.registry_client_builder_max_retries(builder, max_retries, e) } if max_retries
       rescue StandardError
         Native.registry_client_builder_free(builder)
         raise

@@ -136,6 +136,13 @@ class RegistryReadTest < Minitest::Test
     end
   end
 
+  def test_mutual_tls_from_certs_d
+    c = Registry::Client.new(Fixture.var("mtls", "ADDR"), certs_dir: Fixture.var("mtls", "CERTS_DIR"),
+                                                          max_retries: 0)
+    assert_equal %w[v1 v2], c.tags(APP)
+    assert_raises(Registry::Tls) { Registry::Client.new(Fixture.var("mtls", "ADDR"), ca_file: Fixture.var("mtls", "CA")).ping }
+  end
+
   def test_one_client_many_threads
     c = Fixture.client("token")
     results = Array.new(6) { |i| Thread.new { c.image_id(APP, i.even? ? "v1" : "v2") } }.map(&:value)
