@@ -104,7 +104,8 @@ impl Address {
 pub struct ClientBuilder {
     address: String,
     credentials: Credentials,
-    docker_config: Option<Option<std::path::PathBuf>>,
+    /// `None`: the default location; `Some("")`: off.
+    docker_config: Option<std::path::PathBuf>,
     ca_file: Option<std::path::PathBuf>,
     ca_pem: Option<Vec<u8>>,
     insecure: bool,
@@ -177,14 +178,17 @@ impl ClientBuilder {
         self
     }
 
-    /// Take credentials from docker's `config.json` at `path`, or (with `None`)
-    /// at `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. Read by
-    /// [`build`](Self::build); credentials given to this builder win over the
-    /// file; a missing file means anonymous. The `auths` section is read
-    /// (`auth`, `username`/`password`, `registrytoken`); credential helpers are
-    /// not consulted yet.
+    /// Where docker's `config.json` is: `path`, or with `None` (the default)
+    /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; an empty
+    /// path turns the lookup off. Read by [`build`](Self::build) when no
+    /// credentials were given to this builder (those win); a missing file
+    /// means anonymous. For the registry's key (`host:port`, or
+    /// `https://index.docker.io/v1/`): a credential helper (`credHelpers`,
+    /// `credsStore`; `docker-credential-<name> get`, given the client's
+    /// timeout) if one is configured, else the `auths` entry (`auth`,
+    /// `username`/`password`, `identitytoken`, `registrytoken`).
     pub fn docker_config(mut self, path: Option<&Path>) -> ClientBuilder {
-        self.docker_config = Some(path.map(Path::to_path_buf));
+        self.docker_config = path.map(Path::to_path_buf);
         self
     }
 
@@ -245,12 +249,14 @@ impl ClientBuilder {
             })?),
             (None, pem) => pem,
         };
-        let credentials = match (&self.credentials, &self.docker_config) {
-            (Credentials::Anonymous, Some(path)) => {
-                match path.clone().or_else(auth::config::default_path) {
-                    Some(p) => auth::config::credentials_for(&p, &address.host, address.hub)?,
-                    None => Credentials::Anonymous,
-                }
+        let config_path = match &self.docker_config {
+            Some(p) if p.as_os_str().is_empty() => None,
+            Some(p) => Some(p.clone()),
+            None => auth::config::default_path(),
+        };
+        let credentials = match (&self.credentials, config_path) {
+            (Credentials::Anonymous, Some(p)) => {
+                auth::config::credentials_for(&p, &address.host, address.hub, self.timeout)?
             }
             _ => self.credentials,
         };

@@ -487,6 +487,49 @@ static void test_tokens_and_scopes(void) {
     registry_client_free(basic);
 }
 
+/* A client built from the address alone finds its credentials through
+ * $DOCKER_CONFIG/config.json and a credential helper on PATH. */
+static void test_credential_helper(void) {
+    char dir[] = "/tmp/registry-c-helper-XXXXXX";
+    char path[512], newpath[4096];
+    const char *old_path = getenv("PATH");
+    const char *modes[] = {"basic", "token"};
+    FILE *f;
+    size_t i;
+
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/docker-credential-ctest", dir);
+    f = fopen(path, "w");
+    fprintf(f, "#!/bin/sh\ncat >/dev/null\necho '{\"ServerURL\":\"x\",\"Username\":\"%s\",\"Secret\":\"%s\"}'\n",
+            envf("basic", "USER"), envf("basic", "PASS"));
+    fclose(f);
+    chmod(path, 0755);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    f = fopen(path, "w");
+    fprintf(f, "{\"credsStore\":\"ctest\"}");
+    fclose(f);
+    snprintf(newpath, sizeof newpath, "%s:%s", dir, old_path ? old_path : "/usr/bin:/bin");
+    setenv("PATH", newpath, 1);
+    setenv("DOCKER_CONFIG", dir, 1);
+    for (i = 0; i < 2; i++) {
+        registry_client_builder *b = NULL;
+        registry_client *c = NULL;
+        registry_list *tags = NULL;
+        registry_error *err = NULL;
+        expect(registry_client_builder_new(envf(modes[i], "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+        expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build from the address alone");
+        expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, modes[i]);
+        registry_list_free(tags);
+        registry_client_free(c);
+    }
+    unsetenv("DOCKER_CONFIG");
+    if (old_path) setenv("PATH", old_path, 1);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/docker-credential-ctest", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_certs_dir_and_retries(void) {
     registry_client_builder *b = NULL;
     registry_client *c = NULL;
@@ -572,6 +615,7 @@ int main(void) {
     test_threads();
     test_tls_without_ca();
     test_certs_dir_and_retries();
+    test_credential_helper();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

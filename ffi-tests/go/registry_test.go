@@ -237,3 +237,26 @@ func TestMutualTLSFromCertsDir(t *testing.T) {
 		t.Fatalf("without a client certificate: %v", err)
 	}
 }
+
+func TestCredentialHelperFromTheAddressAlone(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\ncat >/dev/null\necho '{\"ServerURL\":\"x\",\"Username\":\"alice\",\"Secret\":\"" +
+		env(t, "BASIC_PASS") + "\"}'\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker-credential-gotest"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"credsStore":"gotest"}`), 0o600)
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	t.Setenv("DOCKER_CONFIG", dir)
+	for _, mode := range []string{"BASIC", "TOKEN"} {
+		c, err := NewClient(env(t, mode+"_ADDR"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags, err := c.Tags(app)
+		c.Close()
+		if err != nil || fmt.Sprint(tags) != "[v1 v2]" {
+			t.Fatalf("%s: %v %v", mode, tags, err)
+		}
+	}
+}

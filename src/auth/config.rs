@@ -1,8 +1,12 @@
-//! Credentials from docker's `config.json` (`auths` entries), found the way
-//! the docker CLI finds them.
+//! Credentials from docker's `config.json`, found the way the docker CLI
+//! finds them: a credential helper (`credHelpers`, `credsStore`) when one is
+//! configured for the registry, else the `auths` entry.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde::Deserialize;
@@ -17,6 +21,10 @@ const HUB_KEY: &str = "https://index.docker.io/v1/";
 struct ConfigFile {
     #[serde(default)]
     auths: HashMap<String, AuthEntry>,
+    #[serde(rename = "credsStore")]
+    creds_store: Option<String>,
+    #[serde(rename = "credHelpers", default)]
+    cred_helpers: HashMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -25,6 +33,16 @@ struct AuthEntry {
     username: Option<String>,
     password: Option<String>,
     registrytoken: Option<String>,
+    identitytoken: Option<String>,
+}
+
+/// A credential helper's answer to `get`.
+#[derive(Deserialize)]
+struct HelperAnswer {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: String,
 }
 
 /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
@@ -39,8 +57,13 @@ pub(crate) fn default_path() -> Option<PathBuf> {
 
 /// The credentials `path` holds for `host` (`host[:port]`, or the Hub). A
 /// missing file or entry means anonymous; a malformed one is an error naming
-/// the file.
-pub(crate) fn credentials_for(path: &Path, host: &str, hub: bool) -> Result<Credentials> {
+/// the file. A credential helper gets `timeout` to answer.
+pub(crate) fn credentials_for(
+    path: &Path,
+    host: &str,
+    hub: bool,
+    timeout: Duration,
+) -> Result<Credentials> {
     let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::Anonymous),
@@ -59,6 +82,16 @@ pub(crate) fn credentials_for(path: &Path, host: &str, hub: bool) -> Result<Cred
     } else {
         host.to_ascii_lowercase()
     };
+    let helper = file
+        .cred_helpers
+        .iter()
+        .find(|(k, _)| normalise_key(k) == normalise_key(&key))
+        .map(|(_, v)| v)
+        .or(file.creds_store.as_ref())
+        .filter(|h| !h.is_empty());
+    if let Some(name) = helper {
+        return run_helper(name, &key, timeout);
+    }
     let entry = file.auths.get(&key).or_else(|| {
         let mut keys: Vec<_> = file.auths.keys().collect();
         keys.sort(); // deterministic when several keys normalise alike
@@ -71,6 +104,9 @@ pub(crate) fn credentials_for(path: &Path, host: &str, hub: bool) -> Result<Cred
     };
     if let Some(tok) = entry.registrytoken.as_ref().filter(|t| !t.is_empty()) {
         return Ok(Credentials::Bearer(tok.clone()));
+    }
+    if let Some(tok) = entry.identitytoken.as_ref().filter(|t| !t.is_empty()) {
+        return Ok(Credentials::IdentityToken(tok.clone()));
     }
     if let Some(auth) = entry.auth.as_ref().filter(|a| !a.is_empty()) {
         let raw = base64::engine::general_purpose::STANDARD
@@ -94,6 +130,88 @@ pub(crate) fn credentials_for(path: &Path, host: &str, hub: bool) -> Result<Cred
         }),
         _ => Ok(Credentials::Anonymous),
     }
+}
+
+/// Runs `docker-credential-<name> get` with `server` on stdin. "credentials
+/// not found" means anonymous; a missing, failing, hanging (past `timeout`) or
+/// garbling helper is an error naming it (never quoting what it printed on
+/// success, which holds the secret).
+fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials> {
+    let program = format!("docker-credential-{name}");
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(Error::invalid(format!(
+            "invalid credential helper name {name:?}"
+        )));
+    }
+    let path = find_on_path(&program)
+        .ok_or_else(|| Error::invalid(format!("credential helper {program} is not on PATH")))?;
+    let fail = |kind, why: String| Error::new(kind, format!("credential helper {program}: {why}"));
+    let mut child = Command::new(&path)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| fail(ErrorKind::Io, format!("cannot run it: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that exits without reading is judged by its exit status.
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.by_ref().take(1 << 20).read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(
+                    ErrorKind::Timeout,
+                    format!("no answer within {} ms", timeout.as_millis()),
+                ));
+            }
+            Err(e) => return Err(fail(ErrorKind::Io, e.to_string())),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        let text = String::from_utf8_lossy(&out);
+        let line = text.lines().next().unwrap_or("").trim();
+        if line.contains("credentials not found") {
+            return Ok(Credentials::Anonymous);
+        }
+        let line: String = line.chars().take(200).collect();
+        return Err(fail(ErrorKind::Io, format!("failed ({status}): {line}")));
+    }
+    let answer: HelperAnswer = serde_json::from_slice(&out).map_err(|_| {
+        fail(
+            ErrorKind::Protocol,
+            "its answer is not the JSON {\"Username\",\"Secret\"} it should print".into(),
+        )
+    })?;
+    if answer.username == "<token>" {
+        Ok(Credentials::IdentityToken(answer.secret))
+    } else if answer.username.is_empty() {
+        Ok(Credentials::Anonymous)
+    } else {
+        Ok(Credentials::Basic {
+            username: answer.username,
+            password: answer.secret,
+        })
+    }
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// docker's `ConvertToHostname`: strip the scheme and anything after the
@@ -123,6 +241,8 @@ mod tests {
         p
     }
 
+    const T: Duration = Duration::from_secs(5);
+
     fn basic(c: Credentials) -> (String, String) {
         match c {
             Credentials::Basic { username, password } => (username, password),
@@ -141,18 +261,18 @@ mod tests {
             }}}}"#
         ));
         assert_eq!(
-            basic(credentials_for(&p, "myreg:5000", false).unwrap()),
+            basic(credentials_for(&p, "myreg:5000", false, T).unwrap()),
             ("alice".into(), "pw:with:colons".into())
         );
         assert_eq!(
-            basic(credentials_for(&p, "registry-1.docker.io", true).unwrap()).0,
+            basic(credentials_for(&p, "registry-1.docker.io", true, T).unwrap()).0,
             "hubuser"
         );
         assert!(
-            matches!(credentials_for(&p, "tok.example", false).unwrap(), Credentials::Bearer(t) if t == "rt")
+            matches!(credentials_for(&p, "tok.example", false, T).unwrap(), Credentials::Bearer(t) if t == "rt")
         );
         assert!(matches!(
-            credentials_for(&p, "other:1", false).unwrap(),
+            credentials_for(&p, "other:1", false, T).unwrap(),
             Credentials::Anonymous
         ));
     }
@@ -161,16 +281,16 @@ mod tests {
     fn missing_and_malformed_files() {
         let missing = std::env::temp_dir().join("registry-no-such-config.json");
         assert!(matches!(
-            credentials_for(&missing, "h", false).unwrap(),
+            credentials_for(&missing, "h", false, T).unwrap(),
             Credentials::Anonymous
         ));
         let p = write("{ not json");
-        let e = credentials_for(&p, "h", false).unwrap_err();
+        let e = credentials_for(&p, "h", false, T).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         assert!(e.message().contains(&p.display().to_string()), "{e}");
         let p = write(r#"{"auths": {"h": {"auth": "!!!"}}}"#);
         assert_eq!(
-            credentials_for(&p, "h", false).unwrap_err().kind(),
+            credentials_for(&p, "h", false, T).unwrap_err().kind(),
             ErrorKind::InvalidArgument
         );
         let no_colon = base64::engine::general_purpose::STANDARD.encode("nocolon");
@@ -178,7 +298,7 @@ mod tests {
             r#"{{"auths": {{"h": {{"auth": "{no_colon}"}}}}}}"#
         ));
         assert_eq!(
-            credentials_for(&p, "h", false).unwrap_err().kind(),
+            credentials_for(&p, "h", false, T).unwrap_err().kind(),
             ErrorKind::InvalidArgument
         );
     }

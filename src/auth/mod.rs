@@ -20,7 +20,7 @@ use serde::Deserialize;
 pub(crate) use challenge::{parse_all, Challenge};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{self, add_query, Request, Transport};
+use crate::transport::{self, add_query, encode, Payload, Request, Transport};
 
 /// Token responses are small; anything larger is refused.
 const TOKEN_CAP: u64 = 1 << 20;
@@ -44,6 +44,9 @@ pub enum Credentials {
     },
     /// A bearer token sent as is on every request.
     Bearer(String),
+    /// An OAuth2 refresh token (docker's `identitytoken`), exchanged at the
+    /// token server (`POST grant_type=refresh_token`) for bearer tokens.
+    IdentityToken(String),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -57,6 +60,7 @@ impl std::fmt::Debug for Credentials {
                 )
             }
             Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credentials::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
         }
     }
 }
@@ -84,7 +88,7 @@ impl Credentials {
                 v.extend(self.basic_header().map(|h| h["Basic ".len()..].to_string()));
                 v
             }
-            Credentials::Bearer(t) => vec![t.clone()],
+            Credentials::Bearer(t) | Credentials::IdentityToken(t) => vec![t.clone()],
         }
     }
 }
@@ -287,16 +291,46 @@ impl Auth {
         for s in scopes {
             url = add_query(&url, "scope", s);
         }
-        let mut basic = None;
-        if let Credentials::Basic { username, .. } = &self.credentials {
-            if self.may_send_credentials(realm) {
-                url = add_query(&url, "account", username);
-                basic = self.credentials.basic_header();
-            }
-        }
         let what = format!("token request to {}", transport::describe(realm));
-        let req = Request::new("GET", url).header("Accept", "application/json");
-        let resp = t.send(&req, basic.as_deref())?;
+        let resp = match &self.credentials {
+            Credentials::IdentityToken(refresh) if self.may_send_credentials(realm) => {
+                // OAuth2 (oauth.md): POST a refresh grant; token servers
+                // without OAuth answer 404, and then get a plain GET.
+                let mut form = format!(
+                    "grant_type=refresh_token&client_id=registry-client&refresh_token={}",
+                    encode(refresh)
+                );
+                if let Some(s) = service {
+                    form.push_str(&format!("&service={}", encode(s)));
+                }
+                if !scopes.is_empty() {
+                    form.push_str(&format!("&scope={}", encode(&scopes.join(" "))));
+                }
+                let post = Request::new("POST", realm.to_string())
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .header("Accept", "application/json");
+                let resp = t.send_with(&post, None, &mut Payload::Bytes(form.as_bytes()))?;
+                if resp.status().as_u16() == 404 {
+                    t.send(
+                        &Request::new("GET", url).header("Accept", "application/json"),
+                        None,
+                    )?
+                } else {
+                    resp
+                }
+            }
+            _ => {
+                let mut basic = None;
+                if let Credentials::Basic { username, .. } = &self.credentials {
+                    if self.may_send_credentials(realm) {
+                        url = add_query(&url, "account", username);
+                        basic = self.credentials.basic_header();
+                    }
+                }
+                let req = Request::new("GET", url).header("Accept", "application/json");
+                t.send(&req, basic.as_deref())?
+            }
+        };
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
             return Err(Error::new(

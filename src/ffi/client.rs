@@ -85,12 +85,18 @@ pub unsafe extern "C" fn registry_client_builder_bearer_token(
     })
 }
 
-/// Take credentials from docker's config.json at `path_or_null`, or with NULL
-/// from `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. The file is
-/// read by `registry_client_builder_build`: a missing file means anonymous, a
-/// malformed one fails the build with INVALID_ARGUMENT. Credentials set with
-/// `…_basic_auth` or `…_bearer_token` win over the file. Credential helpers
-/// (`credsStore`, `credHelpers`) are not consulted yet.
+/// Where docker's config.json is: `path_or_null`, or with NULL (the
+/// default, also without this call) `$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`; an empty string turns the lookup off. Read by
+/// `registry_client_builder_build` when no credentials were set with
+/// `…_basic_auth` or `…_bearer_token` (those win). A missing file means
+/// anonymous; a malformed one fails the build with INVALID_ARGUMENT naming it.
+/// For the registry's key (`host:port`, or `https://index.docker.io/v1/`) a
+/// credential helper is run when `credHelpers` or `credsStore` names one
+/// (`docker-credential-<name> get`, within the client's timeout; missing,
+/// failing, hanging or garbling helpers fail the build), else the `auths`
+/// entry is used (`auth`, `username`/`password`, `identitytoken`,
+/// `registrytoken`).
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_docker_config(
     b: *mut registry_client_builder,

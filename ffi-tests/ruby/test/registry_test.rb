@@ -136,6 +136,28 @@ class RegistryReadTest < Minitest::Test
     end
   end
 
+  def test_credential_helper_from_the_address_alone
+    Dir.mktmpdir do |dir|
+      helper = File.join(dir, "docker-credential-rbtest")
+      File.write(helper, "#!/bin/sh\ncat >/dev/null\necho '#{JSON.generate('ServerURL' => 'x',
+                                                                             'Username' => 'alice',
+                                                                             'Secret' => Fixture.var('basic', 'PASS'))}'\n")
+      File.chmod(0o755, helper)
+      File.write(File.join(dir, "config.json"), JSON.generate("credsStore" => "rbtest"))
+      old = ENV.to_h.slice("PATH", "DOCKER_CONFIG")
+      ENV["PATH"] = "#{dir}:#{ENV['PATH']}"
+      ENV["DOCKER_CONFIG"] = dir
+      begin
+        %w[basic token].each do |mode|
+          assert_equal %w[v1 v2], Registry::Client.new(Fixture.var(mode, "ADDR")).tags(APP), mode
+        end
+      ensure
+        ENV["PATH"] = old["PATH"]
+        ENV["DOCKER_CONFIG"] = old["DOCKER_CONFIG"]
+      end
+    end
+  end
+
   def test_mutual_tls_from_certs_d
     c = Registry::Client.new(Fixture.var("mtls", "ADDR"), certs_dir: Fixture.var("mtls", "CERTS_DIR"),
                                                           max_retries: 0)
