@@ -210,6 +210,15 @@ registry_status registry_client_builder_certs_dir(registry_client_builder *b, co
 // Default 3; 0 turns retries off. Uploads are never replayed.
 registry_status registry_client_builder_max_retries(registry_client_builder *b, uint32_t retries, registry_error **err);
 
+// Send every request through the HTTP proxy at `url`
+// (`http://[user:pass@]host:port`; https goes through a CONNECT tunnel),
+// loopback registries included; "" means no proxy at all. Without this call
+// the proxy comes from the environment as docker takes it: `HTTPS_PROXY` for
+// https registries, `HTTP_PROXY` for plain http ones, never for `NO_PROXY`
+// hosts or loopback addresses. A malformed URL fails the build with
+// INVALID_ARGUMENT.
+registry_status registry_client_builder_proxy(registry_client_builder *b, const char *url, registry_error **err);
+
 // Builds the client. Consumes `b`, also on failure: do not use or free it
 // afterwards. On success `*out` receives a client the caller frees with
 // `registry_client_free`.

@@ -114,6 +114,7 @@ pub struct ClientBuilder {
     api: Api,
     max_retries: u32,
     certs_dir: Option<Option<std::path::PathBuf>>,
+    proxy: Option<String>,
 }
 
 impl ClientBuilder {
@@ -132,7 +133,19 @@ impl ClientBuilder {
             api: Api::Auto,
             max_retries: DEFAULT_MAX_RETRIES,
             certs_dir: None,
+            proxy: None,
         }
+    }
+
+    /// Send every request through this HTTP proxy (`http://[user:pass@]host:port`;
+    /// https goes through a CONNECT tunnel), loopback registries included; an
+    /// empty string means no proxy at all. Without this, the proxy comes from
+    /// the environment as docker takes it: `HTTPS_PROXY` for https
+    /// registries, `HTTP_PROXY` for plain http ones, never for `NO_PROXY`
+    /// hosts or loopback addresses.
+    pub fn proxy(mut self, url: &str) -> ClientBuilder {
+        self.proxy = Some(url.to_string());
+        self
     }
 
     /// Read docker's `certs.d` layout from `dir` (with `None`:
@@ -278,12 +291,20 @@ impl ClientBuilder {
             (a, b) => a.or(b),
         };
         let loopback = is_loopback_host(&address.host);
+        let proxy = match self.proxy {
+            Some(p) if p.is_empty() => None,
+            Some(p) => Some(p),
+            None => {
+                let scheme = address.scheme.unwrap_or("https");
+                crate::proxy::from_env(scheme, &address.host, |k| std::env::var(k).ok())
+            }
+        };
         let transport = Transport::new(&TransportConfig {
             timeout: self.timeout,
             user_agent: self.user_agent,
             ca_pem,
             client_cert: certs.client,
-            use_env_proxy: !loopback,
+            proxy,
             max_retries: self.max_retries,
         })
         .map_err(|e| match &self.ca_file {

@@ -25,6 +25,7 @@ mod certs;
 mod client;
 mod error;
 pub mod ffi;
+mod proxy;
 pub mod reference;
 mod transport;
 mod v2;

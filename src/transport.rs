@@ -28,7 +28,8 @@ pub(crate) struct TransportConfig {
     pub ca_pem: Option<Vec<u8>>,
     /// A client certificate chain and key (PEM), for mutual TLS.
     pub client_cert: Option<(Vec<u8>, Vec<u8>)>,
-    pub use_env_proxy: bool,
+    /// The proxy URL requests go through, if any.
+    pub proxy: Option<String>,
     /// Extra tries for idempotent requests (0 = none).
     pub max_retries: u32,
 }
@@ -91,10 +92,14 @@ impl Transport {
             let chain = parse_certificates(chain, "the client certificate")?;
             tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
         }
-        let proxy = if cfg.use_env_proxy {
-            ureq::Proxy::try_from_env()
-        } else {
-            None
+        let proxy = match &cfg.proxy {
+            Some(url) => Some(ureq::Proxy::new(url).map_err(|e| {
+                Error::invalid(format!(
+                    "invalid proxy {}: {e}",
+                    crate::proxy::describe(url)
+                ))
+            })?),
+            None => None,
         };
         let config = Agent::config_builder()
             .http_status_as_error(false)

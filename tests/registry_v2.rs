@@ -337,3 +337,59 @@ fn certs_d_layout_errors() {
         .build()
         .is_ok());
 }
+
+/// The fixture proxy's counters: (requests relayed, CONNECT tunnels).
+fn proxy_counts(f: &Fixture) -> (u64, u64) {
+    let body = ureq::get(&f.fact("PROXY_COUNT_URL"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    (
+        v["requests"].as_u64().unwrap(),
+        v["connects"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn an_explicit_proxy_carries_http_and_tunnels_https() {
+    // ureq tunnels plain http through CONNECT too, so count both.
+    let through = |f: &Fixture| {
+        let (r, c) = proxy_counts(f);
+        r + c
+    };
+    let anon = fixture("anon");
+    let before = through(&anon);
+    let c = Client::builder(&format!("http://{}", anon.addr()))
+        .proxy(&anon.fact("PROXY_URL"))
+        .build()
+        .unwrap();
+    assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
+    assert_eq!(c.image_id(APP, "v1").unwrap(), anon.fact("IMAGE_ID"));
+    assert!(through(&anon) > before, "the proxy carried them");
+
+    let tls = fixture("tls");
+    let (_, connects) = proxy_counts(&tls);
+    let c = tls.builder().proxy(&tls.fact("PROXY_URL")).build().unwrap();
+    assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
+    assert!(
+        proxy_counts(&tls).1 > connects,
+        "https went through CONNECT"
+    );
+
+    // A proxy that is not there: the request fails instead of going direct.
+    let dead = Client::builder(&anon.addr())
+        .proxy("http://127.0.0.1:1")
+        .max_retries(0)
+        .build()
+        .unwrap();
+    assert_eq!(dead.tags(APP).unwrap_err().kind(), ErrorKind::Network);
+    let e = Client::builder("h:1")
+        .proxy("http://user:s3cretpw@[bad")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(!e.message().contains("s3cretpw"), "{e}");
+}

@@ -547,6 +547,20 @@ static void test_certs_dir_and_retries(void) {
     registry_list_free(tags);
     registry_client_free(c);
 
+    /* Through the fixture's proxy, and through one that is not there. */
+    expect(registry_client_builder_new(envf("anon", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_proxy(b, env("REGISTRY_TEST_PROXY_URL"), &err), &err, REGISTRY_STATUS_OK, "proxy");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "tags via proxy");
+    registry_list_free(tags);
+    registry_client_free(c);
+    expect(registry_client_builder_new(envf("anon", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_proxy(b, "http://127.0.0.1:1", &err), &err, REGISTRY_STATUS_OK, "dead proxy");
+    expect(registry_client_builder_max_retries(b, 0, &err), &err, REGISTRY_STATUS_OK, "no retries");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_NETWORK, "dead proxy is not bypassed");
+    registry_client_free(c);
+
     /* The CA alone is refused by the registry. */
     c = client_for("mtls", NULL, NULL);
     expect(registry_ping(c, &api, &err), &err, REGISTRY_STATUS_TLS, "no client certificate");

@@ -145,6 +145,15 @@ func WithCertsDir(dir string) Option {
 	}, dir, "dir")
 }
 
+// WithProxy sends every request through the HTTP proxy at url ("" = none),
+// loopback registries included. Without it the proxy comes from HTTPS_PROXY /
+// HTTP_PROXY / NO_PROXY, never for loopback.
+func WithProxy(url string) Option {
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_proxy(b, s[0], e)
+	}, url, "url")
+}
+
 // WithMaxRetries sets how often idempotent requests are tried again (default
 // 3; 0 turns retries off).
 func WithMaxRetries(n uint32) Option {

@@ -260,3 +260,22 @@ func TestCredentialHelperFromTheAddressAlone(t *testing.T) {
 		}
 	}
 }
+
+func TestProxy(t *testing.T) {
+	c, err := NewClient(env(t, "ANON_ADDR"), WithProxy(env(t, "PROXY_URL")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if tags, err := c.Tags(app); err != nil || fmt.Sprint(tags) != "[v1 v2]" {
+		t.Fatalf("via proxy: %v %v", tags, err)
+	}
+	dead, err := NewClient(env(t, "ANON_ADDR"), WithProxy("http://127.0.0.1:1"), WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	if _, err := dead.Tags(app); !errors.Is(err, ErrNetwork) {
+		t.Fatalf("dead proxy: %v", err)
+	}
+}

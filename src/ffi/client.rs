@@ -224,6 +224,26 @@ pub unsafe extern "C" fn registry_client_builder_max_retries(
     })
 }
 
+/// Send every request through the HTTP proxy at `url`
+/// (`http://[user:pass@]host:port`; https goes through a CONNECT tunnel),
+/// loopback registries included; "" means no proxy at all. Without this call
+/// the proxy comes from the environment as docker takes it: `HTTPS_PROXY` for
+/// https registries, `HTTP_PROXY` for plain http ones, never for `NO_PROXY`
+/// hosts or loopback addresses. A malformed URL fails the build with
+/// INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_proxy(
+    b: *mut registry_client_builder,
+    url: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary(err, || {
+        let b = arg_mut(b, "builder")?;
+        let url = arg_str(url, "url")?;
+        b.update(|x| x.proxy(url))
+    })
+}
+
 /// Builds the client. Consumes `b`, also on failure: do not use or free it
 /// afterwards. On success `*out` receives a client the caller frees with
 /// `registry_client_free`.

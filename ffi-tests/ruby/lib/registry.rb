@@ -46,6 +46,7 @@ module Registry
     attach_function :registry_client_builder_api, %i[pointer uint32 err_out], :status
     attach_function :registry_client_builder_certs_dir, %i[pointer string err_out], :status
     attach_function :registry_client_builder_max_retries, %i[pointer uint32 err_out], :status
+    attach_function :registry_client_builder_proxy, %i[pointer string err_out], :status
     attach_function :registry_client_builder_build, %i[pointer pointer err_out], :status, blocking: true
     attach_function :registry_client_builder_free, [:pointer], :void
     attach_function :registry_client_free, [:pointer], :void
@@ -172,9 +173,11 @@ module Registry
     # docker_config: true for the default config.json, or a path.
     # certs_dir: true for /etc/docker/certs.d, or a directory in that layout.
     # max_retries: tries again for idempotent requests (default 3, 0 = off).
+    # proxy: an http:// proxy URL for every request ("" = none); default: from
+    # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, never for loopback.
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
-                   certs_dir: nil, max_retries: nil)
+                   certs_dir: nil, max_retries: nil, proxy: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -187,6 +190,7 @@ module Registry
           Registry.call { |e| Native.registry_client_builder_certs_dir(builder, dir, e) }
         end
         Registry.call { |e| Native.registry_client_builder_max_retries(builder, max_retries, e) } if max_retries
+        Registry.call { |e| Native.registry_client_builder_proxy(builder, proxy, e) } if proxy
       rescue StandardError
         Native.registry_client_builder_free(builder)
         raise

@@ -165,6 +165,13 @@ class RegistryReadTest < Minitest::Test
     assert_raises(Registry::Tls) { Registry::Client.new(Fixture.var("mtls", "ADDR"), ca_file: Fixture.var("mtls", "CA")).ping }
   end
 
+  def test_proxy
+    c = Registry::Client.new(Fixture.var("anon", "ADDR"), proxy: ENV.fetch("REGISTRY_TEST_PROXY_URL"))
+    assert_equal %w[v1 v2], c.tags(APP)
+    dead = Registry::Client.new(Fixture.var("anon", "ADDR"), proxy: "http://127.0.0.1:1", max_retries: 0)
+    assert_raises(Registry::Network) { dead.tags(APP) }
+  end
+
   def test_one_client_many_threads
     c = Fixture.client("token")
     results = Array.new(6) { |i| Thread.new { c.image_id(APP, i.even? ? "v1" : "v2") } }.map(&:value)
