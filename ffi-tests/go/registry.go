@@ -116,33 +116,36 @@ func WithBearerToken(token string) Option {
 	}, token, "token")
 }
 
-// WithDockerConfig takes credentials from docker's config.json at path ("" for
-// $DOCKER_CONFIG/config.json, else ~/.docker/config.json).
+// WithDockerConfig reads credentials from docker's config.json at path (""
+// for $DOCKER_CONFIG/config.json, else ~/.docker/config.json, which is also
+// the default without this option).
 func WithDockerConfig(path string) Option {
-	if path == "" {
-		return func(b *C.registry_client_builder) error {
-			var e *C.registry_error
-			return takeError(C.registry_client_builder_docker_config(b, nil, &e), e)
-		}
-	}
-	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
-		return C.registry_client_builder_docker_config(b, s[0], e)
-	}, path, "path")
+	return withOptionalPath(path, "path", func(b *C.registry_client_builder, p *C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_docker_config(b, p, e)
+	})
 }
 
 // WithCertsDir reads docker's certs.d layout from dir ("" for
 // /etc/docker/certs.d): <dir>/<host:port>/*.crt are CAs, a .cert + .key pair
 // a client certificate for mutual TLS.
 func WithCertsDir(dir string) Option {
-	if dir == "" {
-		return func(b *C.registry_client_builder) error {
-			var e *C.registry_error
-			return takeError(C.registry_client_builder_certs_dir(b, nil, &e), e)
+	return withOptionalPath(dir, "dir", func(b *C.registry_client_builder, p *C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_certs_dir(b, p, e)
+	})
+}
+
+// withOptionalPath hands set NULL for "" (the library's default) or a copy
+// of path.
+func withOptionalPath(path, name string, set func(b *C.registry_client_builder, p *C.char, e **C.registry_error) C.registry_status) Option {
+	return func(b *C.registry_client_builder) error {
+		p, err := optionalCString(path, name)
+		if err != nil {
+			return err
 		}
+		defer C.free(unsafe.Pointer(p))
+		var e *C.registry_error
+		return takeError(set(b, p, &e), e)
 	}
-	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
-		return C.registry_client_builder_certs_dir(b, s[0], e)
-	}, dir, "dir")
 }
 
 // WithProxy sends every request through the HTTP proxy at url ("" = none),
