@@ -122,7 +122,6 @@ pub(crate) struct Auth {
     allow_plain_credentials: bool,
     learned: Mutex<Option<Scheme>>,
     tokens: Mutex<HashMap<String, CachedToken>>,
-    secrets: Mutex<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -134,13 +133,11 @@ struct TokenResponse {
 
 impl Auth {
     pub fn new(credentials: Credentials, allow_plain_credentials: bool) -> Auth {
-        let secrets = credentials.secrets();
         Auth {
             credentials,
             allow_plain_credentials,
             learned: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
-            secrets: Mutex::new(secrets),
         }
     }
 
@@ -244,8 +241,11 @@ impl Auth {
         }
         let (tok, lifetime) = self.fetch_token(t, realm, service, &scopes)?;
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(TOKEN_SLACK));
-        lock(&self.secrets).push(tok.clone());
-        lock(&self.tokens).insert(
+        let mut tokens = lock(&self.tokens);
+        // Expired tokens go, so the cache (and redaction) stay small.
+        let now = Instant::now();
+        tokens.retain(|_, c| c.expires > now);
+        tokens.insert(
             key,
             CachedToken {
                 token: tok.clone(),
@@ -363,10 +363,12 @@ impl Auth {
             || is_loopback_host(&transport::origin_of(url))
     }
 
-    /// Replaces every known password and token in `text` with `***`.
+    /// Replaces the credentials and every cached token in `text` with `***`.
     pub fn redact(&self, text: &str) -> String {
+        let mut secrets = self.credentials.secrets();
+        secrets.extend(lock(&self.tokens).values().map(|c| c.token.clone()));
         let mut out = text.to_string();
-        for s in lock(&self.secrets).iter().filter(|s| s.len() >= 3) {
+        for s in secrets.iter().filter(|s| s.len() >= 3) {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), "***");
             }
