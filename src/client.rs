@@ -10,7 +10,7 @@ use serde::Deserialize;
 use ureq::http::Response;
 use ureq::Body;
 
-use crate::auth::{self, is_loopback_host, lock, parse_all, Auth, Credentials, Scope};
+use crate::auth::{self, challenges_of, is_loopback_host, lock, Auth, Credentials, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reference::{validate_domain, validate_repository};
 use crate::transport::{self, Payload, Request, Transport, TransportConfig};
@@ -443,12 +443,7 @@ impl Client {
             if resp.status().as_u16() != 401 || !payload.replayable() {
                 return Ok(resp);
             }
-            let challenges = parse_all(
-                resp.headers()
-                    .get_all("www-authenticate")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok()),
-            );
+            let challenges = challenges_of(&resp);
             match a.respond(t, &challenges, scope, sent.as_deref())? {
                 Some(h) => t.send_with(req, Some(&h), payload),
                 None => Ok(resp),
@@ -555,14 +550,9 @@ struct V1Error {
 /// `{"errors":[…]}` (v2) or `{"error":"…"}` (v1) body when there is one.
 pub(crate) fn status_error(resp: Response<Body>, what: &str) -> Error {
     let status = resp.status().as_u16();
-    let insufficient_scope = parse_all(
-        resp.headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    )
-    .iter()
-    .any(|c| c.param("error") == Some("insufficient_scope"));
+    let insufficient_scope = challenges_of(&resp)
+        .iter()
+        .any(|c| c.param("error") == Some("insufficient_scope"));
     let body = transport::read_capped(resp, ERROR_BODY_CAP, what).unwrap_or_default();
     let (code, server_message) = if let Ok(v2) = serde_json::from_slice::<V2Errors>(&body) {
         match v2.errors.into_iter().next() {

@@ -396,6 +396,16 @@ pub(crate) fn is_loopback_host(addr: &str) -> bool {
         || (host.starts_with("127.") && host.parse::<std::net::Ipv4Addr>().is_ok())
 }
 
+/// The challenges in a response's `WWW-Authenticate` headers.
+pub(crate) fn challenges_of(resp: &ureq::http::Response<ureq::Body>) -> Vec<Challenge> {
+    parse_all(
+        resp.headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
+}
+
 /// Locks a mutex, going on with the data if another thread panicked with it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

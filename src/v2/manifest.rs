@@ -280,14 +280,7 @@ impl Client {
             &mut Payload::Bytes(body),
         )?;
         let resp = self.check(resp, &what)?;
-        if let Some(reported) = header(&resp, "docker-content-digest") {
-            if Digest::parse(&reported).is_ok_and(|r| r.algorithm() == algorithm && r != digest) {
-                return Err(Error::new(
-                    ErrorKind::DigestMismatch,
-                    format!("{what}: the registry reports {reported}, the bytes hash to {digest}"),
-                ));
-            }
-        }
+        super::check_reported_digest(&resp, &digest, &what)?;
         Ok(digest)
     }
 

@@ -205,6 +205,26 @@ impl Client {
     }
 }
 
+/// After a PUT: fails with DIGEST_MISMATCH when the registry's
+/// `Docker-Content-Digest` (in the same algorithm) is not the digest of the
+/// bytes sent.
+pub(crate) fn check_reported_digest(
+    resp: &ureq::http::Response<ureq::Body>,
+    sent: &crate::reference::Digest,
+    what: &str,
+) -> Result<()> {
+    let Some(reported) = header(resp, "docker-content-digest") else {
+        return Ok(());
+    };
+    match crate::reference::Digest::parse(&reported) {
+        Ok(r) if r.algorithm() == sent.algorithm() && r != *sent => Err(Error::new(
+            ErrorKind::DigestMismatch,
+            format!("{what}: the registry reports {reported}, the bytes sent hash to {sent}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     serde_json::from_slice(bytes)
         .map_err(|e| Error::protocol(format!("{what}: malformed JSON from the registry: {e}")))

@@ -169,17 +169,7 @@ impl Client {
         let req = Request::new("PUT", url).header("Content-Length", "0");
         let resp = self.execute(&req, &push_scope(repo))?;
         let resp = self.check(resp, &what)?;
-        if let Some(reported) = header(&resp, "docker-content-digest") {
-            if Digest::parse(&reported)
-                .is_ok_and(|r| r.algorithm() == digest.algorithm() && r != *digest)
-            {
-                return Err(Error::new(
-                    ErrorKind::DigestMismatch,
-                    format!("{what}: the registry stored {reported}, we sent {digest}"),
-                ));
-            }
-        }
-        Ok(())
+        super::check_reported_digest(&resp, digest, &what)
     }
 
     /// Cancels an upload session; errors are ignored (the registry purges
