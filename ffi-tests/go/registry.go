@@ -264,6 +264,20 @@ func (c *Client) do(f func(h *C.registry_client, s []*C.char, e **C.registry_err
 	return takeError(f(c.c, s, &e), e)
 }
 
+// doString is do for calls that return a string through a char** out-param.
+func (c *Client) doString(f func(h *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status, pairs ...string) (string, error) {
+	var result string
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var out *C.char
+		st := f(h, s, &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			result = takeString(out)
+		}
+		return st
+	}, pairs...)
+	return result, err
+}
+
 // Ping checks that the registry answers and accepts the credentials.
 func (c *Client) Ping() (API, error) {
 	var api C.uint32_t
@@ -306,16 +320,9 @@ func takeBuf(b *C.registry_buf) []byte {
 
 // ImageID is the image id of repo:tag (v2: the config digest).
 func (c *Client) ImageID(repo, tag string) (string, error) {
-	var id string
-	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
-		var out *C.char
-		st := C.registry_image_id(h, s[0], s[1], &out, e)
-		if st == C.REGISTRY_STATUS_OK {
-			id = takeString(out)
-		}
-		return st
+	return c.doString(func(h *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_image_id(h, s[0], s[1], out, e)
 	}, repo, "repo", tag, "tag")
-	return id, err
 }
 
 // LayerExists reports whether the layer (blob) is in repo.
@@ -391,14 +398,8 @@ func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, er
 	hp := (*cgo.Handle)(C.malloc(C.size_t(unsafe.Sizeof(h))))
 	defer C.free(unsafe.Pointer(hp))
 	*hp = h
-	var digest string
-	err = c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
-		var out *C.char
-		st := C.registry_layer_put(cl, s[0], exp, C.registry_read_fn(C.registryGoRead), unsafe.Pointer(hp), &out, e)
-		if st == C.REGISTRY_STATUS_OK {
-			digest = takeString(out)
-		}
-		return st
+	digest, err := c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_layer_put(cl, s[0], exp, C.registry_read_fn(C.registryGoRead), unsafe.Pointer(hp), out, e)
 	}, repo, "repo")
 	if err != nil && u.err != nil {
 		return "", &Error{Status: StatusAborted, Message: "reading the layer: " + u.err.Error(), cause: u.err}
@@ -413,16 +414,9 @@ func (c *Client) PutLayerFile(repo, path, expected string) (string, error) {
 		return "", err
 	}
 	defer C.free(unsafe.Pointer(exp))
-	var digest string
-	err = c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
-		var out *C.char
-		st := C.registry_layer_put_file(cl, s[0], exp, s[1], &out, e)
-		if st == C.REGISTRY_STATUS_OK {
-			digest = takeString(out)
-		}
-		return st
+	return c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_layer_put_file(cl, s[0], exp, s[1], out, e)
 	}, repo, "repo", path, "path")
-	return digest, err
 }
 
 // MountBlob mounts digest from repository from into repo; false when the
@@ -438,20 +432,13 @@ func (c *Client) MountBlob(repo, digest, from string) (bool, error) {
 // PutManifest stores body byte for byte under reference (a tag or its own
 // digest) and returns its digest.
 func (c *Client) PutManifest(repo, reference, mediaType string, body []byte) (string, error) {
-	var digest string
-	err := c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+	return c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
 		var ptr *C.uint8_t
 		if len(body) > 0 {
 			ptr = (*C.uint8_t)(unsafe.Pointer(&body[0]))
 		}
-		var out *C.char
-		st := C.registry_manifest_put(cl, s[0], s[1], s[2], ptr, C.size_t(len(body)), &out, e)
-		if st == C.REGISTRY_STATUS_OK {
-			digest = takeString(out)
-		}
-		return st
+		return C.registry_manifest_put(cl, s[0], s[1], s[2], ptr, C.size_t(len(body)), out, e)
 	}, repo, "repo", reference, "reference", mediaType, "media type")
-	return digest, err
 }
 
 // DeleteManifest deletes a manifest by digest (and every tag on it).
@@ -477,16 +464,9 @@ func (c *Client) DeleteTag(repo, tag string) error {
 
 // HubToken is the token the registry grants for access to repo.
 func (c *Client) HubToken(repo string, access Access) (string, error) {
-	var tok string
-	err := c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
-		var out *C.char
-		st := C.registry_hub_token(cl, s[0], C.uint32_t(access), &out, e)
-		if st == C.REGISTRY_STATUS_OK {
-			tok = takeString(out)
-		}
-		return st
+	return c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_hub_token(cl, s[0], C.uint32_t(access), out, e)
 	}, repo, "repo")
-	return tok, err
 }
 
 // SearchResult is one repository found by Search.
