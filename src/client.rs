@@ -23,11 +23,13 @@ pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const ERROR_BODY_CAP: u64 = 64 * 1024;
 /// Where Docker Hub's v2 API lives.
 const HUB_V2_HOST: &str = "registry-1.docker.io";
+/// Where Docker Hub's v1 index lives.
+const HUB_V1_HOST: &str = "index.docker.io";
 
 /// Which API a client speaks, or should detect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Api {
-    /// Detect: v2 first (issue "v1 API" adds the fallback to v1).
+    /// Detect: v2 first, v1 only when the registry does not speak v2.
     #[default]
     Auto,
     /// The legacy Docker Registry v1 API.
@@ -46,7 +48,7 @@ pub enum ApiVersion {
 }
 
 /// The access a token grants (`Client::hub_token`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {
     /// Pull (v2 scope `pull`; v1 index token `read`).
     Read,
@@ -317,11 +319,16 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 auth: Auth::new(credentials, plain_ok),
-                base: Mutex::new(address.scheme.map(|s| format!("{s}://{}", address.host))),
+                base: Mutex::new(address.scheme.map(|s| {
+                    let host = api_host(&address, self.api);
+                    format!("{s}://{host}")
+                })),
                 probe_plain: self.insecure || loopback,
                 address,
                 transport,
                 api: self.api,
+                detected: Mutex::new(None),
+                v1: Default::default(),
             }),
         })
     }
@@ -334,15 +341,28 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     address: Address,
-    transport: Transport,
-    auth: Auth,
+    pub transport: Transport,
+    pub auth: Auth,
     /// `scheme://host[:port]`, once known.
     base: Mutex<Option<String>>,
     /// A bare address may fall back to plain HTTP.
     probe_plain: bool,
     api: Api,
+    /// What `Api::Auto` found.
+    detected: Mutex<Option<ApiVersion>>,
+    /// Index tokens, endpoints and cookies (v1).
+    pub v1: crate::v1::Session,
+}
+
+/// The host an API is reached at: Docker Hub keeps v1 on its index.
+fn api_host(address: &Address, api: Api) -> &str {
+    if address.hub && api == Api::V1 {
+        HUB_V1_HOST
+    } else {
+        &address.host
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -369,14 +389,54 @@ impl Client {
         self.inner.api
     }
 
-    /// Fails with UNSUPPORTED unless the client may speak v2.
-    pub(crate) fn require_v2(&self) -> Result<()> {
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// Whether the address is Docker Hub's.
+    pub(crate) fn is_hub(&self) -> bool {
+        self.inner.address.hub
+    }
+
+    /// The API this client speaks: the one it was built for, or, on auto,
+    /// the one detected on first use: v2 unless `GET /v2/` answers 404 and
+    /// `GET /v1/_ping` answers 2xx (after the scheme was chosen, HTTPS
+    /// before HTTP).
+    pub fn api(&self) -> Result<ApiVersion> {
         match self.inner.api {
-            Api::V1 => Err(Error::new(
+            Api::V1 => return Ok(ApiVersion::V1),
+            Api::V2 => return Ok(ApiVersion::V2),
+            Api::Auto => {}
+        }
+        if let Some(found) = *lock(&self.inner.detected) {
+            return Ok(found);
+        }
+        let base = self.base()?;
+        let v2 = self
+            .inner
+            .transport
+            .send(&Request::new("GET", format!("{base}/v2/")), None)
+            .map_err(|e| self.redact(e))?;
+        let found = if v2.status().as_u16() == 404 && self.v1_ping_info().is_ok() {
+            ApiVersion::V1
+        } else {
+            ApiVersion::V2
+        };
+        *lock(&self.inner.detected) = Some(found);
+        Ok(found)
+    }
+
+    /// Fails with UNSUPPORTED unless the client speaks v2.
+    pub(crate) fn require_v2(&self) -> Result<()> {
+        match self.api()? {
+            ApiVersion::V1 => Err(Error::new(
                 ErrorKind::Unsupported,
-                "this client was built for the v1 API, which this build does not implement yet",
+                format!(
+                    "this call is part of the v2 API; {} speaks v1",
+                    self.registry_host()
+                ),
             )),
-            Api::Auto | Api::V2 => Ok(()),
+            ApiVersion::V2 => Ok(()),
         }
     }
 
@@ -397,18 +457,22 @@ impl Client {
         if let Some(b) = lock(&self.inner.base).clone() {
             return Ok(b);
         }
-        let host = &self.inner.address.host;
+        let host = api_host(&self.inner.address, self.inner.api);
+        let probe = match self.inner.api {
+            Api::V1 => "/v1/_ping",
+            Api::Auto | Api::V2 => "/v2/",
+        };
         let https = format!("https://{host}");
         let chosen = if !self.inner.probe_plain {
             https
         } else {
             let t = &self.inner.transport;
-            match t.send(&Request::new("GET", format!("{https}/v2/")), None) {
+            match t.send(&Request::new("GET", format!("{https}{probe}")), None) {
                 Ok(_) => https,
                 Err(e) if e.kind() == ErrorKind::Timeout => return Err(e),
                 Err(tls_err) => {
                     let http = format!("http://{host}");
-                    match t.send(&Request::new("GET", format!("{http}/v2/")), None) {
+                    match t.send(&Request::new("GET", format!("{http}{probe}")), None) {
                         // A TLS server answers a plain request with 400: keep the TLS error.
                         Ok(r) if r.status().as_u16() != 400 => http,
                         _ => return Err(tls_err),
@@ -455,8 +519,14 @@ impl Client {
     /// The bearer token the registry's token server grants these credentials
     /// for `access` to `repo`, as used on the wire (from the cache when it
     /// holds one). UNSUPPORTED when the registry does not use token auth.
+    ///
+    /// On v1, a fresh index token (`X-Docker-Token`, without the `Token `
+    /// prefix) from `GET …/images` (read), `PUT …/` (write) or `DELETE …/`
+    /// (delete), which also becomes the session's token for that access.
     pub fn hub_token(&self, repo: &str, access: Access) -> Result<String> {
-        self.require_v2()?;
+        if self.speaks_v1()? {
+            return self.v1_hub_token(repo, access);
+        }
         let repo = self.repo(repo)?;
         let actions = match access {
             Access::Read => "pull",
@@ -522,7 +592,7 @@ impl Client {
 
     /// Removes every known password and token from an error's message.
     pub(crate) fn redact(&self, e: Error) -> Error {
-        e.map_message(|m| self.inner.auth.redact(&m))
+        e.map_message(|m| self.inner.v1.redact(&self.inner.auth.redact(&m)))
     }
 }
 

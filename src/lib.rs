@@ -25,9 +25,11 @@ mod certs;
 mod client;
 mod error;
 pub mod ffi;
+mod layer;
 mod proxy;
 pub mod reference;
 mod transport;
+mod v1;
 mod v2;
 
 pub use auth::Credentials;
@@ -36,8 +38,8 @@ pub use client::{
     Access, Api, ApiVersion, Client, ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use layer::LayerReader;
 pub use reference::{Digest, ManifestRef, Reference};
 pub use v2::{
-    LayerReader, Manifest, ManifestInfo, PingInfo, Platform, SearchResult, SearchResults,
-    MANIFEST_MEDIA_TYPES,
+    Manifest, ManifestInfo, PingInfo, Platform, SearchResult, SearchResults, MANIFEST_MEDIA_TYPES,
 };

@@ -315,6 +315,19 @@ pub(crate) fn header(resp: &Response<Body>, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Every value of a response header that is sent more than once, as text,
+/// trimmed, in order.
+pub(crate) fn header_all(resp: &Response<Body>, name: &str) -> Vec<String> {
+    resp.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Reads a whole body, failing with TOO_LARGE past `cap` bytes.
 pub(crate) fn read_capped(resp: Response<Body>, cap: u64, what: &str) -> Result<Vec<u8>> {
     resp.into_body()

@@ -1,5 +1,6 @@
 //! Retries against a scripted server: each connection gets the next scripted
 //! answer, or is closed without one (a reset). Requests are counted.
+//! Clients are built for v2, so that no detection request takes a scripted answer.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -7,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use registry::{Client, ErrorKind};
+use registry::{Api, Client, ErrorKind};
 
 /// A 200 tags/list answer naming the one tag `v1`.
 fn tags_ok() -> Option<String> {
@@ -58,7 +59,7 @@ fn scripted(script: Vec<Option<String>>) -> (String, Arc<AtomicUsize>) {
 #[test]
 fn a_503_then_success_is_retried() {
     let (addr, count) = scripted(vec![Some(status(503, "")), tags_ok()]);
-    let c = Client::builder(&addr).build().unwrap();
+    let c = Client::builder(&addr).api(Api::V2).build().unwrap();
     assert_eq!(c.tags("a").unwrap(), ["v1"]);
     assert_eq!(count.load(Ordering::SeqCst), 2);
 }
@@ -66,7 +67,7 @@ fn a_503_then_success_is_retried() {
 #[test]
 fn a_reset_connection_is_retried() {
     let (addr, count) = scripted(vec![None, Some(status(502, "")), tags_ok()]);
-    let c = Client::builder(&addr).build().unwrap();
+    let c = Client::builder(&addr).api(Api::V2).build().unwrap();
     assert_eq!(c.tags("a").unwrap(), ["v1"]);
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
@@ -74,7 +75,7 @@ fn a_reset_connection_is_retried() {
 #[test]
 fn a_429_waits_for_retry_after() {
     let (addr, count) = scripted(vec![Some(status(429, "Retry-After: 1\r\n")), tags_ok()]);
-    let c = Client::builder(&addr).build().unwrap();
+    let c = Client::builder(&addr).api(Api::V2).build().unwrap();
     let start = Instant::now();
     assert_eq!(c.tags("a").unwrap(), ["v1"]);
     // A lower bound only: the client must not retry before the server said so.
@@ -92,7 +93,7 @@ fn after_the_last_try_the_status_and_message_are_the_registrys() {
         .map(|_| Some(status(429, "Retry-After: 0\r\n")))
         .collect();
     let (addr, count) = scripted(script);
-    let c = Client::builder(&addr).build().unwrap();
+    let c = Client::builder(&addr).api(Api::V2).build().unwrap();
     let e = c.tags("a").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
     assert!(e.message().contains("try later (429)"), "{e}");
@@ -102,7 +103,11 @@ fn after_the_last_try_the_status_and_message_are_the_registrys() {
 #[test]
 fn max_retries_zero_turns_retries_off() {
     let (addr, count) = scripted(vec![Some(status(503, "")), tags_ok()]);
-    let c = Client::builder(&addr).max_retries(0).build().unwrap();
+    let c = Client::builder(&addr)
+        .api(Api::V2)
+        .max_retries(0)
+        .build()
+        .unwrap();
     let e = c.tags("a").unwrap_err();
     assert_eq!(
         (e.kind(), e.http_status()),
@@ -115,7 +120,7 @@ fn max_retries_zero_turns_retries_off() {
 #[test]
 fn an_upload_start_is_not_replayed() {
     let (addr, count) = scripted(vec![Some(status(503, "")), Some(status(503, ""))]);
-    let c = Client::builder(&addr).build().unwrap();
+    let c = Client::builder(&addr).api(Api::V2).build().unwrap();
     let e = c.put_layer("a", &mut &b"bytes"[..], None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Server, "{e}");
     assert_eq!(count.load(Ordering::SeqCst), 1, "POST is sent once");

@@ -363,18 +363,31 @@ impl Auth {
             || is_loopback_host(&transport::origin_of(url))
     }
 
+    /// The `Basic …` value for a request to `url`, when the credentials are a
+    /// user name and password and may travel there.
+    pub fn basic_for(&self, url: &str) -> Option<String> {
+        self.may_send_credentials(url)
+            .then(|| self.credentials.basic_header())
+            .flatten()
+    }
+
     /// Replaces the credentials and every cached token in `text` with `***`.
     pub fn redact(&self, text: &str) -> String {
         let mut secrets = self.credentials.secrets();
         secrets.extend(lock(&self.tokens).values().map(|c| c.token.clone()));
-        let mut out = text.to_string();
-        for s in secrets.iter().filter(|s| s.len() >= 3) {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
-            }
-        }
-        out
+        redact_secrets(text, &secrets)
     }
+}
+
+/// Replaces each of `secrets` (of three characters or more) in `text` with `***`.
+pub(crate) fn redact_secrets(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 3) {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    out
 }
 
 fn cache_key(realm: &str, service: Option<&str>, scopes: &Scope) -> String {

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use super::{arg_mut, boundary, registry_error, registry_status};
 use crate::error::{Error, Result};
-use crate::v2::LayerReader;
+use crate::layer::LayerReader;
 
 /// A layer being downloaded, from `registry_layer_open`. Read it with
 /// `registry_reader_read`, free it with `registry_reader_free`. It does not

@@ -174,8 +174,12 @@ impl Client {
     }
 
     /// The image id of `tag` (or digest): the config digest of its manifest,
-    /// what `docker images --no-trunc` shows. For an index, the linux/amd64 entry.
+    /// what `docker images --no-trunc` shows. For an index, the linux/amd64
+    /// entry. On a v1 registry, the image id the tag names.
     pub fn image_id(&self, repo: &str, tag: &str) -> Result<String> {
+        if self.speaks_v1()? {
+            return self.v1_image_id(repo, tag);
+        }
         self.image_id_for(repo, tag, &Platform::default())
     }
 
@@ -298,12 +302,17 @@ impl Client {
 
     /// Points `tag` at the manifest `image` (a tag or digest) names: its bytes
     /// are stored again, unchanged, under `tag`, with their own media type. No
-    /// blob is copied. Returns the manifest digest.
-    pub fn set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<Digest> {
-        self.require_v2()?;
+    /// blob is copied. Returns the manifest digest. On a v1 registry `image`
+    /// is an image id, and it is returned.
+    pub fn set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<String> {
+        if self.speaks_v1()? {
+            return self.v1_set_tag(repo, image, tag);
+        }
         validate_tag(tag)?;
         let m = self.manifest(repo, image)?;
-        self.put_manifest(repo, tag, &m.media_type, &m.body)
+        Ok(self
+            .put_manifest(repo, tag, &m.media_type, &m.body)?
+            .to_string())
     }
 
     /// Removes `tag` and nothing else: other tags on the same image survive.
@@ -313,9 +322,11 @@ impl Client {
     /// others 405) get the tag pointed at a small throw-away manifest made for
     /// this call, which is then deleted by digest. That leaves one tiny empty
     /// config blob (`{}`) in the repository for garbage collection. A missing
-    /// tag is NOT_FOUND.
+    /// tag is NOT_FOUND. On a v1 registry, `DELETE …/tags/<tag>`.
     pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
-        self.require_v2()?;
+        if self.speaks_v1()? {
+            return self.v1_delete_tag(repo, tag);
+        }
         let repo = self.repo(repo)?;
         validate_tag(tag)?;
         self.manifest_head(&repo, tag)?; // NOT_FOUND for a missing tag

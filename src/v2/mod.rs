@@ -9,7 +9,6 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-pub use blob::LayerReader;
 pub use manifest::{Manifest, ManifestInfo, Platform, MANIFEST_MEDIA_TYPES};
 
 use crate::client::{pull_scope, ApiVersion, Client};
@@ -23,14 +22,19 @@ const MAX_PAGES: usize = 10_000;
 /// The catalog page size asked for (distribution's default `maxentries` is 1000).
 const CATALOG_PAGE: u32 = 100;
 
-/// What `GET /v2/` said.
+/// What `GET /v2/` or `GET /v1/_ping` said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PingInfo {
-    /// Always [`ApiVersion::V2`] for now.
+    /// The API the registry answered on.
     pub api: ApiVersion,
-    /// The `Docker-Distribution-API-Version` header (`registry/2.0`), when sent;
-    /// OCI registries need not send it.
+    /// v2: the `Docker-Distribution-API-Version` header (`registry/2.0`),
+    /// when sent; OCI registries need not send it.
     pub api_version_header: Option<String>,
+    /// v1: the `X-Docker-Registry-Version` header, when sent.
+    pub registry_version: Option<String>,
+    /// v1: whether the registry is standalone (takes basic credentials
+    /// itself) rather than behind an index; `None` on v2.
+    pub standalone: Option<bool>,
 }
 
 /// One repository found by [`Client::search`]; the shape of Docker Hub's
@@ -74,14 +78,16 @@ struct TagsPage {
 
 impl Client {
     /// `GET /v2/`: checks that the registry speaks v2 and that the credentials
-    /// (if any) are accepted.
+    /// (if any) are accepted. On v1, `GET /v1/_ping`.
     pub fn ping(&self) -> Result<ApiVersion> {
         self.ping_info().map(|p| p.api)
     }
 
     /// Like [`ping`](Self::ping), with the detail the registry sent.
     pub fn ping_info(&self) -> Result<PingInfo> {
-        self.require_v2()?;
+        if self.speaks_v1()? {
+            return self.v1_ping_info();
+        }
         let url = format!("{}/v2/", self.base()?);
         let resp = self.execute(&Request::new("GET", url), &Vec::new())?;
         let status = resp.status().as_u16();
@@ -100,6 +106,8 @@ impl Client {
         Ok(PingInfo {
             api: ApiVersion::V2,
             api_version_header,
+            registry_version: None,
+            standalone: None,
         })
     }
 
@@ -115,7 +123,12 @@ impl Client {
 
     /// Repositories whose name contains `term` (case-insensitive), at most
     /// `limit` of them (0 = no limit), in the shape of Docker Hub's search.
+    /// On a v1 registry, its own search (`GET /v1/search`), all pages up to
+    /// `limit`.
     pub fn search(&self, term: &str, limit: usize) -> Result<SearchResults> {
+        if self.speaks_v1()? {
+            return self.v1_search(term, limit);
+        }
         let needle = term.to_ascii_lowercase();
         let mut results = Vec::new();
         let full = |r: &Vec<SearchResult>| limit != 0 && r.len() >= limit;
@@ -156,7 +169,9 @@ impl Client {
     /// The tags of `repo`, all pages, sorted, without duplicates. A repository
     /// with no tags left (`"tags": null`) has an empty list.
     pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
-        self.require_v2()?;
+        if self.speaks_v1()? {
+            return Ok(self.v1_tags(repo)?.into_keys().collect());
+        }
         let repo = self.repo(repo)?;
         let url = format!("{}/v2/{repo}/tags/list", self.base()?);
         let what = format!("GET /v2/{repo}/tags/list");

@@ -1,29 +1,14 @@
 //! Blob uploads: POST to start a session, one streamed PATCH that hashes the
 //! bytes as they go, then PUT `?digest=` to commit. Cross-repository mounts.
 
-use std::io::{self, Read};
+use std::io::Read;
 
 use crate::auth::{repo_scope, Scope};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
+use crate::layer::Hashing;
 use crate::reference::{Algorithm, Digest, Hasher};
 use crate::transport::{add_query, header, resolve, Payload, Request};
-
-/// Hashes and counts the bytes that pass through it.
-struct Hashing<'r> {
-    inner: &'r mut dyn Read,
-    hasher: Hasher,
-    len: u64,
-}
-
-impl Read for Hashing<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-}
 
 /// An upload session: the latest `Location`, resolved, with its state query.
 struct Session {
@@ -36,6 +21,9 @@ pub(crate) fn push_scope(repo: &str) -> Scope {
 
 impl Client {
     /// Uploads a layer (blob) from `reader` into `repo` and returns its digest.
+    /// On a v1 registry `expected` is the id of the image whose JSON was put
+    /// first, and the digest returned is the image checksum; see
+    /// `v1_put_layer`.
     ///
     /// The bytes stream through one PATCH and are hashed on the way; nothing is
     /// held in memory. With `expected`, a blob already in the repository is not
@@ -49,7 +37,9 @@ impl Client {
         reader: &mut dyn Read,
         expected: Option<&str>,
     ) -> Result<Digest> {
-        self.require_v2()?;
+        if self.speaks_v1()? {
+            return self.v1_put_layer(repo, reader, expected);
+        }
         let repo = self.repo(repo)?;
         let expected = expected.map(Digest::parse).transpose()?;
         if let Some(d) = &expected {
@@ -63,11 +53,7 @@ impl Client {
         let algorithm = expected
             .as_ref()
             .map_or(Algorithm::Sha256, Digest::algorithm);
-        let mut hashing = Hashing {
-            inner: reader,
-            hasher: Hasher::new(algorithm),
-            len: 0,
-        };
+        let mut hashing = Hashing::new(reader, Hasher::new(algorithm));
         let session = match self.patch(&repo, session.location.clone(), &mut hashing) {
             Ok(s) => s,
             Err(e) => {

@@ -1,0 +1,201 @@
+//! Downloads: a streaming layer reader that checks what it read against a
+//! digest at end-of-file, and files that appear only once complete.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::reference::{Digest, Hasher};
+
+/// A layer being downloaded. Reads stream from the registry; the read that
+/// would return end-of-file first compares what was read with the expected
+/// digest, and fails with DIGEST_MISMATCH (wrapped in `io::Error`;
+/// `Error::from` unwraps it) when they differ. For a v2 blob that digest is
+/// the blob's own; for a v1 layer it is the image's checksum, the SHA-256 of
+/// its JSON, a newline and the layer, when the registry keeps one.
+pub struct LayerReader {
+    body: ureq::BodyReader<'static>,
+    hasher: Option<Hasher>,
+    expected: Option<Digest>,
+    /// Names the layer in messages.
+    label: String,
+    size: Option<u64>,
+    read: u64,
+    failed: Option<Error>,
+}
+
+impl std::fmt::Debug for LayerReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerReader")
+            .field("layer", &self.label)
+            .field("read", &self.read)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LayerReader {
+    /// A reader over `resp`'s body. `hasher` may have been fed a prefix
+    /// already (v1 checksums start with the image JSON); with no `expected`
+    /// digest nothing is checked.
+    pub(crate) fn new(
+        resp: ureq::http::Response<ureq::Body>,
+        hasher: Hasher,
+        expected: Option<Digest>,
+        label: String,
+    ) -> LayerReader {
+        let size = crate::transport::header(&resp, "content-length").and_then(|l| l.parse().ok());
+        LayerReader {
+            body: resp.into_body().into_reader(),
+            hasher: Some(hasher),
+            expected,
+            label,
+            size,
+            read: 0,
+            failed: None,
+        }
+    }
+
+    /// The digest checked at end-of-file: the blob digest (v2), or the
+    /// image checksum (v1; `None` when the registry keeps none).
+    pub fn digest(&self) -> Option<&Digest> {
+        self.expected.as_ref()
+    }
+
+    /// The `Content-Length` the registry announced, if any.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    fn fail(&mut self, e: Error) -> io::Error {
+        self.failed = Some(e.clone());
+        e.into_io()
+    }
+}
+
+impl Read for LayerReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone().into_io());
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let Some(hasher) = self.hasher.as_mut() else {
+            return Ok(0); // verified already
+        };
+        let n = match self.body.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let e = Error::from_io_transport(&e, &format!("reading {}", self.label));
+                return Err(self.fail(e));
+            }
+        };
+        if n > 0 {
+            hasher.update(&buf[..n]);
+            self.read += n as u64;
+            return Ok(n);
+        }
+        let got = self.hasher.take().map(Hasher::finish);
+        match (&self.expected, got) {
+            (Some(want), Some(got)) if *want != got => {
+                let e = Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!(
+                        "{}: the {} bytes received hash to {got}, not {want}",
+                        self.label, self.read
+                    ),
+                );
+                Err(self.fail(e))
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+/// Hashes and counts the bytes that pass through it.
+pub(crate) struct Hashing<'r> {
+    inner: &'r mut dyn Read,
+    pub hasher: Hasher,
+    pub len: u64,
+}
+
+impl<'r> Hashing<'r> {
+    pub fn new(inner: &'r mut dyn Read, hasher: Hasher) -> Hashing<'r> {
+        Hashing {
+            inner,
+            hasher,
+            len: 0,
+        }
+    }
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// Copies `reader` into `path` through [`write_atomically`].
+pub(crate) fn copy_to_file(reader: &mut LayerReader, path: &Path) -> Result<u64> {
+    write_atomically(path, |file| io::copy(reader, file).map_err(Error::from))
+}
+
+/// Writes through `fill` into a fresh temporary file in `path`'s directory and
+/// renames it to `path` when `fill` succeeds; removes it otherwise.
+pub(crate) fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut fs::File) -> Result<u64>,
+) -> Result<u64> {
+    let io_err = |what: &str, p: &Path, e: io::Error| {
+        Error::new(ErrorKind::Io, format!("{what} {}: {e}", p.display()))
+    };
+    let temp = temp_path(path)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .map_err(|e| io_err("cannot create", &temp, e))?;
+    let result = fill(&mut file).and_then(|n| {
+        file.flush()
+            .and_then(|_| file.sync_all())
+            .map_err(|e| io_err("cannot write", &temp, e))?;
+        Ok(n)
+    });
+    drop(file);
+    match result {
+        Ok(n) => match fs::rename(&temp, path) {
+            Ok(()) => Ok(n),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(io_err("cannot rename the download to", path, e))
+            }
+        },
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+fn temp_path(path: &Path) -> Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("{} does not name a file", path.display())))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let unique = format!(
+        ".{}.{}-{}-{}.part",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    );
+    Ok(path.with_file_name(unique))
+}
