@@ -230,12 +230,16 @@ void registry_client_builder_free(registry_client_builder *b);
 // Frees a client. NULL does nothing. No other call may be using it.
 void registry_client_free(registry_client *c);
 
-// Checks that the registry answers and accepts the credentials. On success
-// `*api_out` (if not NULL) receives REGISTRY_API_V2 or REGISTRY_API_V1.
+// Checks that the registry answers and accepts the credentials (v2:
+// `GET /v2/`; v1: `GET /v1/_ping`). On success `*api_out` (if not NULL)
+// receives REGISTRY_API_V2 or REGISTRY_API_V1. A client on
+// REGISTRY_API_AUTO detects the API on its first call: v2, unless
+// `GET /v2/` answers 404 and `GET /v1/_ping` succeeds.
 registry_status registry_ping(registry_client *c, uint32_t *api_out, registry_error **err);
 
 // Searches repository names for `term` (v2: the catalog, case-insensitive
-// substring), at most `limit` results (0 = no limit). On success `*json_out`
+// substring; v1: the registry's `GET /v1/search`, page after page), at most
+// `limit` results (0 = no limit). On success `*json_out`
 // receives `{"query":…,"num_results":N,"results":[{"name":…,"description":…,
 // "star_count":…,"is_official":…,"is_automated":…}]}`, freed with
 // `registry_buf_free`.
@@ -245,27 +249,34 @@ registry_status registry_search(registry_client *c, const char *term, uint32_t l
 // `registry_list_free`.
 registry_status registry_tags(registry_client *c, const char *repo, registry_list **out, registry_error **err);
 
-// The image id of `repo:tag` (`tag` may also be a digest): v2, the config
-// digest ("sha256:…"); for a multi-platform index, that of linux/amd64. On
-// success `*id_out` receives a string freed with `registry_string_free`.
+// The image id of `repo:tag`: v2, the config digest ("sha256:…") of the
+// tag's (or digest's) manifest; for a multi-platform index, that of
+// linux/amd64. v1: the image id the tag names (64 hex digits). On success
+// `*id_out` receives a string freed with `registry_string_free`.
 registry_status registry_image_id(registry_client *c, const char *repo, const char *tag, char **id_out, registry_error **err);
 
-// Whether the layer (blob digest) exists in `repo`. On success
-// `*exists_out` receives true or false; a missing blob is not an error.
+// Whether the layer exists in `repo`: v2, a blob digest (HEAD); v1, an image
+// id whose JSON the registry serves. On success `*exists_out` receives true
+// or false; a missing layer is not an error.
 registry_status registry_layer_exists(registry_client *c, const char *repo, const char *layer, bool *exists_out, registry_error **err);
 
-// Opens a layer for streaming. On success `*out` receives a reader: call
+// Opens a layer for streaming: v2, a blob by digest, checked against that
+// digest; v1, an image's layer by image id, checked against the image
+// checksum (sha256 of its JSON, a newline and the layer) when the registry
+// keeps one. On success `*out` receives a reader: call
 // `registry_reader_read` until it returns 0 bytes, then
 // `registry_reader_free`. The reader may outlive nothing: free it before
 // freeing the client.
 registry_status registry_layer_open(registry_client *c, const char *repo, const char *layer, registry_reader **out, registry_error **err);
 
-// Downloads a layer to `path`. The bytes go to a temporary file beside `path`
-// that is renamed to `path` only after the digest checked out: on any failure
+// Downloads a layer (see `registry_layer_open`) to `path`. The bytes go to a
+// temporary file beside `path` that is renamed to `path` only after the
+// digest checked out: on any failure
 // nothing is left at `path` (a file already there is kept as it was).
 registry_status registry_layer_get_file(registry_client *c, const char *repo, const char *layer, const char *path, registry_error **err);
 
-// Fetches a manifest by tag or digest (v2 only). On success `*body_out`
+// Fetches a manifest by tag or digest (v2 only; REGISTRY_STATUS_UNSUPPORTED
+// on a v1 client). On success `*body_out`
 // receives the exact bytes (free with `registry_buf_free`) and, when they are
 // not NULL, `*media_type_out` and `*digest_out` receive strings freed with
 // `registry_string_free`. The digest is checked against the body.
@@ -325,6 +336,28 @@ registry_status registry_reader_read(registry_reader *r, uint8_t *buf, size_t ca
 // end. NULL does nothing.
 void registry_reader_free(registry_reader *r);
 
+// The JSON of v1 image `image_id` (64 hex digits), as the registry keeps it
+// (`GET /v1/images/<id>/json`). Image paths name no repository: behind an
+// index, the client presents the token of its latest read (e.g. after
+// `registry_tags` or `registry_hub_token` for the repository). On success
+// `*json_out` receives a buffer freed with `registry_buf_free`.
+registry_status registry_v1_image_json(registry_client *c, const char *image_id, registry_buf **json_out, registry_error **err);
+
+// Stores the JSON of v1 image `image_id` (`PUT /v1/images/<id>/json`), the
+// first step of pushing an image; then `registry_layer_put` with the same id
+// and `registry_set_tag`. `json` (NUL-terminated, borrowed for the call) must
+// be an object whose "id" is `image_id`; its "parent", if any, must be in the
+// registry. Behind an index, call `registry_hub_token(c, repo,
+// REGISTRY_ACCESS_WRITE, …)` first: the client presents that write token. An
+// image that already exists is an error with HTTP status 409.
+registry_status registry_v1_image_json_put(registry_client *c, const char *image_id, const char *json, registry_error **err);
+
+// The ancestry of v1 image `image_id` (`GET /v1/images/<id>/ancestry`): the
+// id itself, then its parent, and so on down to the base image. Sent like
+// `registry_v1_image_json`. On success `*out` receives a list freed with
+// `registry_list_free`.
+registry_status registry_v1_ancestry(registry_client *c, const char *image_id, registry_list **out, registry_error **err);
+
 // Uploads a layer whose bytes come from `read(userdata, …)` and, when
 // `digest_out` is not NULL, stores its digest there (free with
 // `registry_string_free`). The bytes stream straight to the registry and are
@@ -332,6 +365,11 @@ void registry_reader_free(registry_reader *r);
 // it, a blob already there is not sent again (`read` is not called), and a
 // mismatch is REGISTRY_STATUS_DIGEST_MISMATCH with nothing committed. A
 // non-zero return from `read` is REGISTRY_STATUS_ABORTED, nothing committed.
+// v1: `layer_or_null` is the id of the image whose JSON was put first
+// (`registry_v1_image_json_put`; required); the layer is PUT, then the image
+// checksum, which completes the image and is what `*digest_out` receives.
+// A failed or aborted v1 upload sends no checksum: the image stays
+// incomplete and cannot be tagged.
 registry_status registry_layer_put(registry_client *c, const char *repo, const char *layer_or_null, registry_read_fn read, void *userdata, char **digest_out, registry_error **err);
 
 // Uploads the file at `path` as a layer; see `registry_layer_put`.
@@ -339,7 +377,7 @@ registry_status registry_layer_put_file(registry_client *c, const char *repo, co
 
 // Mounts blob `digest` from repository `from` into `repo` without copying.
 // `*mounted_out` receives true when mounted, false when the registry could
-// not (then upload the blob instead).
+// not (then upload the blob instead). v2 only.
 registry_status registry_blob_mount(registry_client *c, const char *repo, const char *digest, const char *from, bool *mounted_out, registry_error **err);
 
 // Stores a manifest (`len` bytes at `body`, stored byte for byte) under
@@ -353,22 +391,27 @@ registry_status registry_manifest_put(registry_client *c, const char *repo, cons
 // tag pointing at it (v2 only).
 registry_status registry_manifest_delete(registry_client *c, const char *repo, const char *digest, registry_error **err);
 
-// Points `tag` at the image `image` names (a tag or a digest). v2: the
-// manifest is stored again, byte for byte, under `tag`; no blob is copied.
+// Points `tag` at the image `image` names. v2: `image` is a tag or a digest,
+// and its manifest is stored again, byte for byte, under `tag`; no blob is
+// copied. v1: `image` is an image id, PUT as a JSON string; an image the
+// registry does not have (or has incomplete) is REGISTRY_STATUS_NOT_FOUND.
 registry_status registry_set_tag(registry_client *c, const char *repo, const char *image, const char *tag, registry_error **err);
 
 // Removes `tag` and nothing else: other tags on the same image survive. v2:
 // `DELETE …/manifests/<tag>` where the registry allows it; registries that
 // refuse it (distribution 2.8 answers 400) get the tag pointed at a small
 // throw-away manifest that is then deleted by digest, leaving one tiny empty
-// config blob for garbage collection. A missing tag is
-// REGISTRY_STATUS_NOT_FOUND.
+// config blob for garbage collection. v1: `DELETE …/tags/<tag>`. A missing
+// tag is REGISTRY_STATUS_NOT_FOUND.
 registry_status registry_delete_tag(registry_client *c, const char *repo, const char *tag, registry_error **err);
 
 // The token the registry's token server grants the client's credentials for
 // `access` (REGISTRY_ACCESS_READ, _WRITE or _DELETE) to `repo`. v2: a bearer
 // token for scope pull, pull,push or delete; REGISTRY_STATUS_UNSUPPORTED when
-// the registry does not use token auth. `*token_out` receives a secret the
+// the registry does not use token auth. v1: a fresh index token
+// (`X-Docker-Token`, without a `Token ` prefix) from `GET …/images`,
+// `PUT …/` or `DELETE …/` on the index, which the client also uses for
+// its next requests with that access. `*token_out` receives a secret the
 // caller frees with `registry_string_free`.
 registry_status registry_hub_token(registry_client *c, const char *repo, uint32_t access, char **token_out, registry_error **err);
 

@@ -461,6 +461,137 @@ static void test_write_flows(const char *mode) {
     registry_client_free(c);
 }
 
+/* Takes a buffer and returns its bytes as a NUL-terminated string (free()). */
+static char *buf_string(registry_buf *buf) {
+    size_t len = registry_buf_len(buf);
+    char *s = calloc(1, len + 1);
+    memcpy(s, registry_buf_data(buf), len);
+    registry_buf_free(buf);
+    return s;
+}
+
+/* The v1 flows against the fixture v1 server: "v1" is an index handing out
+ * tokens for a registry on another port, "v1sa" a standalone registry. */
+static void test_v1(const char *mode) {
+    registry_client *c = client_for(mode, envf(mode, "USER"), envf(mode, "PASS"));
+    registry_client *v2 = client_for("anon", NULL, NULL);
+    registry_error *err = NULL;
+    registry_list *list = NULL;
+    registry_buf *buf = NULL;
+    char *s = NULL, *sum = NULL;
+    const char *image = env("REGISTRY_TEST_V1_IMAGE_ID"), *parent = env("REGISTRY_TEST_V1_PARENT_ID");
+    long layer_size = atol(env("REGISTRY_TEST_V1_LAYER_SIZE"));
+    char repo[64], id[65], id2[65], json[256], json2[256], path[256];
+    uint8_t data[30000], *back = NULL;
+    struct source src = {data, sizeof data, 0, 0, 0};
+    uint32_t api = 0;
+    bool yes = false;
+    struct stat st;
+    size_t i;
+
+    fprintf(stderr, "# C v1 flows, %s mode\n", mode);
+    expect(registry_ping(c, &api, &err), &err, REGISTRY_STATUS_OK, "v1 ping");
+    CHECK(api == REGISTRY_API_V1, "auto detects v1, got %u", api);
+
+    expect(registry_tags(c, "fixtures/v1app", &list, &err), &err, REGISTRY_STATUS_OK, "v1 tags");
+    CHECK(registry_list_len(list) == 2 && strcmp(registry_list_get(list, 0), "base") == 0 &&
+          strcmp(registry_list_get(list, 1), "latest") == 0, "v1 tags are base and latest");
+    registry_list_free(list);
+    expect(registry_image_id(c, "fixtures/v1app", "latest", &s, &err), &err, REGISTRY_STATUS_OK, "v1 image_id");
+    CHECK(s && strcmp(s, image) == 0, "v1 image id %s", s ? s : "(null)");
+    registry_string_free(s);
+    expect(registry_image_id(c, "busybox", "latest", &s, &err), &err, REGISTRY_STATUS_OK, "library/ image_id");
+    CHECK(s && strcmp(s, parent) == 0, "busybox means library/busybox");
+    registry_string_free(s);
+    expect(registry_image_id(c, "fixtures/v1app", "nope", &s, &err), &err, REGISTRY_STATUS_NOT_FOUND, "v1 missing tag");
+
+    expect(registry_v1_ancestry(c, image, &list, &err), &err, REGISTRY_STATUS_OK, "ancestry");
+    CHECK(registry_list_len(list) == 2 && strcmp(registry_list_get(list, 0), image) == 0 &&
+          strcmp(registry_list_get(list, 1), parent) == 0, "ancestry is the image, then its parent");
+    registry_list_free(list);
+    expect(registry_v1_image_json(c, image, &buf, &err), &err, REGISTRY_STATUS_OK, "image json");
+    s = buf_string(buf);
+    CHECK(strstr(s, image) && strstr(s, parent), "the JSON names the image and its parent: %s", s);
+    free(s);
+    s = NULL;
+
+    expect(registry_layer_exists(c, "fixtures/v1app", image, &yes, &err), &err, REGISTRY_STATUS_OK, "v1 exists");
+    CHECK(yes, "the image exists");
+    CHECK(read_layer(c, "fixtures/v1app", image, &back) == layer_size, "v1 layer read, checksum checked");
+    free(back);
+    snprintf(path, sizeof path, "/tmp/registry-c-v1-%d", (int)getpid());
+    expect(registry_layer_get_file(c, "fixtures/v1app", image, path, &err), &err, REGISTRY_STATUS_OK, "v1 get_file");
+    CHECK(stat(path, &st) == 0 && st.st_size == layer_size, "v1 layer file size");
+    unlink(path);
+
+    expect(registry_search(c, "v1app", 0, &buf, &err), &err, REGISTRY_STATUS_OK, "v1 search");
+    s = buf_string(buf);
+    CHECK(strstr(s, "\"name\":\"fixtures/v1app\"") && strstr(s, "\"num_results\":1"), "search finds fixtures/v1app: %s", s);
+    free(s);
+    s = NULL;
+
+    expect(registry_hub_token(c, "fixtures/v1app", REGISTRY_ACCESS_READ, &s, &err), &err, REGISTRY_STATUS_OK, "read token");
+    CHECK(s && strstr(s, "access=read") && strncmp(s, "signature=", 10) == 0, "read token %s", s ? s : "");
+    registry_string_free(s);
+    expect(registry_hub_token(c, "fixtures/v1app", REGISTRY_ACCESS_DELETE, &s, &err), &err, REGISTRY_STATUS_OK, "delete token");
+    CHECK(s && strstr(s, "access=delete"), "delete token");
+    registry_string_free(s);
+
+    /* Push an image on the fixture's base, tag it, untag it. */
+    snprintf(repo, sizeof repo, "c/v1-%d", (int)getpid());
+    snprintf(id, sizeof id, "%016x%016x%016x%016x", (unsigned)getpid(), (unsigned)strlen(mode), 0xc0ffeeu, 1u);
+    snprintf(id2, sizeof id2, "%016x%016x%016x%016x", (unsigned)getpid(), (unsigned)strlen(mode), 0xc0ffeeu, 2u);
+    snprintf(json, sizeof json, "{\"id\":\"%s\",\"parent\":\"%s\"}", id, parent);
+    snprintf(json2, sizeof json2, "{\"id\":\"%s\",\"parent\":\"%s\"}", id2, parent);
+    for (i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 13 + mode[1]);
+    expect(registry_hub_token(c, repo, REGISTRY_ACCESS_WRITE, &s, &err), &err, REGISTRY_STATUS_OK, "write token");
+    CHECK(s && strstr(s, "access=write"), "write token");
+    registry_string_free(s);
+    expect(registry_v1_image_json_put(c, id, json, &err), &err, REGISTRY_STATUS_OK, "json put");
+    expect(registry_layer_put(c, repo, id, read_source, &src, &sum, &err), &err, REGISTRY_STATUS_OK, "v1 layer_put");
+    CHECK(sum && strncmp(sum, "sha256:", 7) == 0 && strlen(sum) == 71, "v1 checksum %s", sum ? sum : "");
+    registry_string_free(sum);
+    expect(registry_set_tag(c, repo, id, "v1", &err), &err, REGISTRY_STATUS_OK, "v1 set_tag");
+    expect(registry_image_id(c, repo, "v1", &s, &err), &err, REGISTRY_STATUS_OK, "pushed image_id");
+    CHECK(s && strcmp(s, id) == 0, "the tag names the pushed image");
+    registry_string_free(s);
+    CHECK(read_layer(c, repo, id, &back) == (long)sizeof data && memcmp(back, data, sizeof data) == 0,
+          "v1 layer reads back");
+    free(back);
+    expect(registry_delete_tag(c, repo, "v1", &err), &err, REGISTRY_STATUS_OK, "v1 delete_tag");
+    expect(registry_delete_tag(c, repo, "v1", &err), &err, REGISTRY_STATUS_NOT_FOUND, "v1 delete missing tag");
+    expect(registry_set_tag(c, repo, "0000000000000000000000000000000000000000000000000000000000000000", "v2", &err),
+           &err, REGISTRY_STATUS_NOT_FOUND, "tag an unknown image");
+
+    /* An aborted upload leaves the image incomplete: it cannot be tagged. */
+    expect(registry_v1_image_json_put(c, id2, json2, &err), &err, REGISTRY_STATUS_OK, "json put 2");
+    src.pos = 0;
+    src.abort_after = 3;
+    expect(registry_layer_put(c, repo, id2, read_source, &src, NULL, &err), &err, REGISTRY_STATUS_ABORTED, "v1 abort");
+    expect(registry_set_tag(c, repo, id2, "v2", &err), &err, REGISTRY_STATUS_NOT_FOUND, "incomplete image");
+
+    /* Bad input, and calls of the other API. */
+    expect(registry_layer_put(c, repo, NULL, read_source, &src, NULL, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "v1 layer_put without an image id");
+    expect(registry_v1_image_json(c, "not-an-id", &buf, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "bad image id");
+    expect(registry_v1_image_json(NULL, image, &buf, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL client");
+    expect(registry_v1_image_json_put(c, id, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL json");
+    expect(registry_v1_image_json_put(c, id, "{\"id\": 1}", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "json id");
+    expect(registry_v1_ancestry(c, image, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL out");
+    expect(registry_manifest_get(c, "fixtures/v1app", "latest", &buf, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_UNSUPPORTED, "v2-only call on v1");
+    expect(registry_v1_ancestry(v2, image, &list, &err), &err, REGISTRY_STATUS_UNSUPPORTED, "v1-only call on v2");
+    expect(registry_v1_image_json(v2, image, &buf, &err), &err, REGISTRY_STATUS_UNSUPPORTED, "v1 json on v2");
+    expect(registry_v1_image_json_put(v2, id, json, &err), &err, REGISTRY_STATUS_UNSUPPORTED, "v1 json put on v2");
+    registry_client_free(v2);
+    registry_client_free(c);
+
+    c = client_for(mode, envf(mode, "USER"), "wrong-password");
+    expect(registry_hub_token(c, "fixtures/v1app", REGISTRY_ACCESS_WRITE, &s, &err), &err, REGISTRY_STATUS_UNAUTHORIZED,
+           "v1 wrong password");
+    registry_client_free(c);
+}
+
 static void test_tokens_and_scopes(void) {
     registry_client *c = client_for("token", envf("token", "USER"), envf("token", "PASS"));
     registry_client *ro = client_for("token", envf("token", "RO_USER"), envf("token", "RO_PASS"));
@@ -621,6 +752,8 @@ int main(void) {
         test_read_flows(modes[i]);
         test_write_flows(modes[i]);
     }
+    test_v1("v1");
+    test_v1("v1sa");
     test_tokens_and_scopes();
     test_wrong_password("basic");
     test_wrong_password("token");

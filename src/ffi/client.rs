@@ -283,8 +283,11 @@ pub unsafe extern "C" fn registry_client_free(c: *mut registry_client) {
     super::free_box(c)
 }
 
-/// Checks that the registry answers and accepts the credentials. On success
-/// `*api_out` (if not NULL) receives REGISTRY_API_V2 or REGISTRY_API_V1.
+/// Checks that the registry answers and accepts the credentials (v2:
+/// `GET /v2/`; v1: `GET /v1/_ping`). On success `*api_out` (if not NULL)
+/// receives REGISTRY_API_V2 or REGISTRY_API_V1. A client on
+/// REGISTRY_API_AUTO detects the API on its first call: v2, unless
+/// `GET /v2/` answers 404 and `GET /v1/_ping` succeeds.
 #[no_mangle]
 pub unsafe extern "C" fn registry_ping(
     c: *mut registry_client,
@@ -305,7 +308,8 @@ pub unsafe extern "C" fn registry_ping(
 }
 
 /// Searches repository names for `term` (v2: the catalog, case-insensitive
-/// substring), at most `limit` results (0 = no limit). On success `*json_out`
+/// substring; v1: the registry's `GET /v1/search`, page after page), at most
+/// `limit` results (0 = no limit). On success `*json_out`
 /// receives `{"query":…,"num_results":N,"results":[{"name":…,"description":…,
 /// "star_count":…,"is_official":…,"is_automated":…}]}`, freed with
 /// `registry_buf_free`.
@@ -347,9 +351,10 @@ pub unsafe extern "C" fn registry_tags(
     })
 }
 
-/// The image id of `repo:tag` (`tag` may also be a digest): v2, the config
-/// digest ("sha256:…"); for a multi-platform index, that of linux/amd64. On
-/// success `*id_out` receives a string freed with `registry_string_free`.
+/// The image id of `repo:tag`: v2, the config digest ("sha256:…") of the
+/// tag's (or digest's) manifest; for a multi-platform index, that of
+/// linux/amd64. v1: the image id the tag names (64 hex digits). On success
+/// `*id_out` receives a string freed with `registry_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_image_id(
     c: *mut registry_client,
@@ -367,8 +372,9 @@ pub unsafe extern "C" fn registry_image_id(
     })
 }
 
-/// Whether the layer (blob digest) exists in `repo`. On success
-/// `*exists_out` receives true or false; a missing blob is not an error.
+/// Whether the layer exists in `repo`: v2, a blob digest (HEAD); v1, an image
+/// id whose JSON the registry serves. On success `*exists_out` receives true
+/// or false; a missing layer is not an error.
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_exists(
     c: *mut registry_client,
@@ -386,7 +392,10 @@ pub unsafe extern "C" fn registry_layer_exists(
     })
 }
 
-/// Opens a layer for streaming. On success `*out` receives a reader: call
+/// Opens a layer for streaming: v2, a blob by digest, checked against that
+/// digest; v1, an image's layer by image id, checked against the image
+/// checksum (sha256 of its JSON, a newline and the layer) when the registry
+/// keeps one. On success `*out` receives a reader: call
 /// `registry_reader_read` until it returns 0 bytes, then
 /// `registry_reader_free`. The reader may outlive nothing: free it before
 /// freeing the client.
@@ -407,8 +416,9 @@ pub unsafe extern "C" fn registry_layer_open(
     })
 }
 
-/// Downloads a layer to `path`. The bytes go to a temporary file beside `path`
-/// that is renamed to `path` only after the digest checked out: on any failure
+/// Downloads a layer (see `registry_layer_open`) to `path`. The bytes go to a
+/// temporary file beside `path` that is renamed to `path` only after the
+/// digest checked out: on any failure
 /// nothing is left at `path` (a file already there is kept as it was).
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_get_file(
@@ -426,7 +436,8 @@ pub unsafe extern "C" fn registry_layer_get_file(
     })
 }
 
-/// Fetches a manifest by tag or digest (v2 only). On success `*body_out`
+/// Fetches a manifest by tag or digest (v2 only; REGISTRY_STATUS_UNSUPPORTED
+/// on a v1 client). On success `*body_out`
 /// receives the exact bytes (free with `registry_buf_free`) and, when they are
 /// not NULL, `*media_type_out` and `*digest_out` receive strings freed with
 /// `registry_string_free`. The digest is checked against the body.

@@ -13,6 +13,7 @@ mod client;
 mod containers;
 mod error;
 mod reader;
+mod v1;
 mod write;
 
 use std::ffi::{c_char, CStr, CString};
@@ -24,6 +25,7 @@ pub use client::*;
 pub use containers::*;
 pub use error::*;
 pub use reader::*;
+pub use v1::*;
 pub use write::*;
 
 /// A status code: `REGISTRY_STATUS_OK` (0) or one of the failure codes below.

@@ -68,6 +68,11 @@ unsafe fn put_optional_string(out: *mut *mut c_char, s: String) -> Result<()> {
 /// it, a blob already there is not sent again (`read` is not called), and a
 /// mismatch is REGISTRY_STATUS_DIGEST_MISMATCH with nothing committed. A
 /// non-zero return from `read` is REGISTRY_STATUS_ABORTED, nothing committed.
+/// v1: `layer_or_null` is the id of the image whose JSON was put first
+/// (`registry_v1_image_json_put`; required); the layer is PUT, then the image
+/// checksum, which completes the image and is what `*digest_out` receives.
+/// A failed or aborted v1 upload sends no checksum: the image stays
+/// incomplete and cannot be tagged.
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_put(
     c: *mut registry_client,
@@ -111,7 +116,7 @@ pub unsafe extern "C" fn registry_layer_put_file(
 
 /// Mounts blob `digest` from repository `from` into `repo` without copying.
 /// `*mounted_out` receives true when mounted, false when the registry could
-/// not (then upload the blob instead).
+/// not (then upload the blob instead). v2 only.
 #[no_mangle]
 pub unsafe extern "C" fn registry_blob_mount(
     c: *mut registry_client,
@@ -177,8 +182,10 @@ pub unsafe extern "C" fn registry_manifest_delete(
     })
 }
 
-/// Points `tag` at the image `image` names (a tag or a digest). v2: the
-/// manifest is stored again, byte for byte, under `tag`; no blob is copied.
+/// Points `tag` at the image `image` names. v2: `image` is a tag or a digest,
+/// and its manifest is stored again, byte for byte, under `tag`; no blob is
+/// copied. v1: `image` is an image id, PUT as a JSON string; an image the
+/// registry does not have (or has incomplete) is REGISTRY_STATUS_NOT_FOUND.
 #[no_mangle]
 pub unsafe extern "C" fn registry_set_tag(
     c: *mut registry_client,
@@ -199,8 +206,8 @@ pub unsafe extern "C" fn registry_set_tag(
 /// `DELETE …/manifests/<tag>` where the registry allows it; registries that
 /// refuse it (distribution 2.8 answers 400) get the tag pointed at a small
 /// throw-away manifest that is then deleted by digest, leaving one tiny empty
-/// config blob for garbage collection. A missing tag is
-/// REGISTRY_STATUS_NOT_FOUND.
+/// config blob for garbage collection. v1: `DELETE …/tags/<tag>`. A missing
+/// tag is REGISTRY_STATUS_NOT_FOUND.
 #[no_mangle]
 pub unsafe extern "C" fn registry_delete_tag(
     c: *mut registry_client,
@@ -218,7 +225,10 @@ pub unsafe extern "C" fn registry_delete_tag(
 /// The token the registry's token server grants the client's credentials for
 /// `access` (REGISTRY_ACCESS_READ, _WRITE or _DELETE) to `repo`. v2: a bearer
 /// token for scope pull, pull,push or delete; REGISTRY_STATUS_UNSUPPORTED when
-/// the registry does not use token auth. `*token_out` receives a secret the
+/// the registry does not use token auth. v1: a fresh index token
+/// (`X-Docker-Token`, without a `Token ` prefix) from `GET …/images`,
+/// `PUT …/` or `DELETE …/` on the index, which the client also uses for
+/// its next requests with that access. `*token_out` receives a secret the
 /// caller frees with `registry_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_hub_token(
