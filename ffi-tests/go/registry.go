@@ -294,15 +294,60 @@ func (c *Client) Tags(repo string) ([]string, error) {
 		var list *C.registry_list
 		st := C.registry_tags(h, s[0], &list, e)
 		if st == C.REGISTRY_STATUS_OK {
-			defer C.registry_list_free(list)
-			n := C.registry_list_len(list)
-			out = make([]string, 0, int(n))
-			for i := C.size_t(0); i < n; i++ {
-				out = append(out, C.GoString(C.registry_list_get(list, i)))
-			}
+			out = takeList(list)
 		}
 		return st
 	}, repo, "repo")
+	return out, err
+}
+
+// takeList copies and frees a registry_list.
+func takeList(list *C.registry_list) []string {
+	defer C.registry_list_free(list)
+	n := C.registry_list_len(list)
+	out := make([]string, 0, int(n))
+	for i := C.size_t(0); i < n; i++ {
+		out = append(out, C.GoString(C.registry_list_get(list, i)))
+	}
+	return out
+}
+
+// V1ImageJSON is the JSON of v1 image imageID as the registry keeps it (v1
+// only). Behind an index, the client presents the token of its latest read.
+func (c *Client) V1ImageJSON(imageID string) ([]byte, error) {
+	var out []byte
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var buf *C.registry_buf
+		st := C.registry_v1_image_json(h, s[0], &buf, e)
+		if st == C.REGISTRY_STATUS_OK {
+			out = takeBuf(buf)
+		}
+		return st
+	}, imageID, "image id")
+	return out, err
+}
+
+// V1ImageJSONPut stores the JSON of v1 image imageID, the first step of
+// pushing it (v1 only); then PutLayer with imageID and SetTag. Behind an
+// index, call HubToken(repo, AccessWrite) first.
+func (c *Client) V1ImageJSONPut(imageID, json string) error {
+	return c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_v1_image_json_put(h, s[0], s[1], e)
+	}, imageID, "image id", json, "json")
+}
+
+// V1Ancestry is imageID, its parent, and so on down to the base image (v1
+// only).
+func (c *Client) V1Ancestry(imageID string) ([]string, error) {
+	var out []string
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var list *C.registry_list
+		st := C.registry_v1_ancestry(h, s[0], &list, e)
+		if st == C.REGISTRY_STATUS_OK {
+			out = takeList(list)
+		}
+		return st
+	}, imageID, "image id")
 	return out, err
 }
 
@@ -318,14 +363,16 @@ func takeBuf(b *C.registry_buf) []byte {
 	return C.GoBytes(unsafe.Pointer(C.registry_buf_data(b)), C.int(C.registry_buf_len(b)))
 }
 
-// ImageID is the image id of repo:tag (v2: the config digest).
+// ImageID is the image id of repo:tag (v2: the config digest; v1: the image
+// id the tag names).
 func (c *Client) ImageID(repo, tag string) (string, error) {
 	return c.doString(func(h *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
 		return C.registry_image_id(h, s[0], s[1], out, e)
 	}, repo, "repo", tag, "tag")
 }
 
-// LayerExists reports whether the layer (blob) is in repo.
+// LayerExists reports whether the layer (v2: a blob digest; v1: an image id)
+// is in repo.
 func (c *Client) LayerExists(repo, digest string) (bool, error) {
 	var ok C.bool
 	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
@@ -384,7 +431,9 @@ func optionalCString(s, name string) (*C.char, error) {
 // PutLayer uploads a layer read from r and returns its digest. With expected
 // (a digest; "" for none), a blob already there is not sent again and other
 // bytes fail with ErrDigestMismatch, nothing committed. An error from r aborts
-// the upload; it comes back wrapped in an ErrAborted error.
+// the upload; it comes back wrapped in an ErrAborted error. v1: expected is
+// the id of the image whose JSON was put first (V1ImageJSONPut), and the
+// image checksum is returned.
 func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, error) {
 	exp, err := optionalCString(expected, "expected")
 	if err != nil {
@@ -448,7 +497,7 @@ func (c *Client) DeleteManifest(repo, digest string) error {
 	}, repo, "repo", digest, "digest")
 }
 
-// SetTag points tag at image (a tag or a digest).
+// SetTag points tag at image (v2: a tag or a digest; v1: an image id).
 func (c *Client) SetTag(repo, image, tag string) error {
 	return c.do(func(cl *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
 		return C.registry_set_tag(cl, s[0], s[1], s[2], e)
@@ -462,7 +511,8 @@ func (c *Client) DeleteTag(repo, tag string) error {
 	}, repo, "repo", tag, "tag")
 }
 
-// HubToken is the token the registry grants for access to repo.
+// HubToken is the token the registry grants for access to repo (v1: a fresh
+// index token, also used by the client's next calls with that access).
 func (c *Client) HubToken(repo string, access Access) (string, error) {
 	return c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
 		return C.registry_hub_token(cl, s[0], C.uint32_t(access), out, e)

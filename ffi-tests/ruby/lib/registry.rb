@@ -74,6 +74,9 @@ module Registry
     attach_function :registry_set_tag, %i[pointer string string string err_out], :status, blocking: true
     attach_function :registry_delete_tag, %i[pointer string string err_out], :status, blocking: true
     attach_function :registry_hub_token, %i[pointer string uint32 pointer err_out], :status, blocking: true
+    attach_function :registry_v1_image_json, %i[pointer string pointer err_out], :status, blocking: true
+    attach_function :registry_v1_image_json_put, %i[pointer string string err_out], :status, blocking: true
+    attach_function :registry_v1_ancestry, %i[pointer string pointer err_out], :status, blocking: true
 
     attach_function :registry_list_len, [:pointer], :size_t
     attach_function :registry_list_get, %i[pointer size_t], :pointer
@@ -213,7 +216,7 @@ module Registry
       Registry.take_list(out.read_pointer)
     end
 
-    # v2: the config digest of tag's manifest ("sha256:...").
+    # v2: the config digest of tag's manifest ("sha256:..."); v1: the image id.
     def image_id(repo, tag)
       out = FFI::MemoryPointer.new(:pointer)
       Registry.call { |e| Native.registry_image_id(handle, repo, tag, out, e) }
@@ -226,8 +229,9 @@ module Registry
       out.read(:bool)
     end
 
-    # Streams a layer: yields binary chunks, or returns the whole String
-    # without a block. The digest is checked before the end is reported.
+    # Streams a layer (v2: a blob digest; v1: an image id): yields binary
+    # chunks, or returns the whole String without a block. The digest (v1: the
+    # image checksum) is checked before the end is reported.
     def layer(repo, digest)
       out = FFI::MemoryPointer.new(:pointer)
       Registry.call { |e| Native.registry_layer_open(handle, repo, digest, out, e) }
@@ -276,7 +280,9 @@ module Registry
     # Uploads a layer from an IO (anything with #read) or a file path and
     # returns its digest. With digest:, a blob already there is not sent again
     # and other bytes raise DigestMismatch with nothing committed. An exception
-    # raised by the IO aborts the upload and is raised again here.
+    # raised by the IO aborts the upload and is raised again here. v1: digest:
+    # is the id of the image whose JSON was put first (v1_image_json_put), and
+    # the image checksum is returned.
     def put_layer(repo, io_or_path, digest: nil)
       out = FFI::MemoryPointer.new(:pointer)
       unless io_or_path.respond_to?(:read)
@@ -326,7 +332,7 @@ module Registry
       Registry.call { |e| Native.registry_manifest_delete(handle, repo, digest, e) }
     end
 
-    # Points tag at image (a tag or a digest).
+    # Points tag at image (v2: a tag or a digest; v1: an image id).
     def set_tag(repo, image, tag)
       Registry.call { |e| Native.registry_set_tag(handle, repo, image, tag, e) }
     end
@@ -336,12 +342,35 @@ module Registry
       Registry.call { |e| Native.registry_delete_tag(handle, repo, tag, e) }
     end
 
-    # The token for :read, :write or :delete access to repo.
+    # The token for :read, :write or :delete access to repo (v1: a fresh
+    # index token, also used by the client's next calls with that access).
     def hub_token(repo, access)
       code = ACCESS.fetch(access) { raise InvalidArgument.new("unknown access #{access.inspect}", status: :invalid_argument) }
       out = FFI::MemoryPointer.new(:pointer)
       Registry.call { |e| Native.registry_hub_token(handle, repo, code, out, e) }
       Registry.take_string(out.read_pointer)
+    end
+
+    # v1 only: the image's JSON, a String as the registry keeps it.
+    def v1_image_json(image_id)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_v1_image_json(handle, image_id, out, e) }
+      Registry.take_buf(out.read_pointer)
+    end
+
+    # v1 only: stores an image's JSON (a String, or a Hash to encode), the
+    # first step of pushing it; behind an index, get hub_token(repo, :write)
+    # first.
+    def v1_image_json_put(image_id, json)
+      json = JSON.generate(json) if json.is_a?(Hash)
+      Registry.call { |e| Native.registry_v1_image_json_put(handle, image_id, json, e) }
+    end
+
+    # v1 only: the image id, its parent, ... down to the base image.
+    def v1_ancestry(image_id)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| Native.registry_v1_ancestry(handle, image_id, out, e) }
+      Registry.take_list(out.read_pointer)
     end
 
     # Frees the client now (it is also freed when garbage-collected).
