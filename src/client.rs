@@ -524,10 +524,10 @@ impl Client {
     /// prefix) from `GET …/images` (read), `PUT …/` (write) or `DELETE …/`
     /// (delete), which also becomes the session's token for that access.
     pub fn hub_token(&self, repo: &str, access: Access) -> Result<String> {
-        if self.speaks_v1()? {
-            return self.v1_hub_token(repo, access);
-        }
         let repo = self.repo(repo)?;
+        if self.speaks_v1()? {
+            return self.v1_hub_token(&repo, access);
+        }
         let actions = match access {
             Access::Read => "pull",
             Access::Write => "pull,push",

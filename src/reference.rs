@@ -367,6 +367,26 @@ fn split_domain(name: &str) -> (String, &str) {
     }
 }
 
+/// A v1 image id: 64 lowercase hex digits.
+pub(crate) fn validate_image_id(id: &str) -> Result<()> {
+    if id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "invalid v1 image id {id:?}: expected 64 lowercase hex digits"
+    )))
+}
+
+/// A layer as the calls taking one accept it: a digest (v2) or a v1 image id.
+pub(crate) fn validate_layer(layer: &str) -> Result<()> {
+    if Digest::parse(layer).is_ok() || validate_image_id(layer).is_ok() {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "invalid layer {layer:?}: expected a digest (sha256:…) or a v1 image id (64 hex digits)"
+    )))
+}
+
 /// `host[:port]` where host is a DNS name, an IPv4 address or `[IPv6]`.
 pub(crate) fn validate_domain(domain: &str) -> std::result::Result<(), String> {
     let (host, port) = if let Some(v6) = domain.strip_prefix('[') {
@@ -416,6 +436,24 @@ mod tests {
     use crate::ErrorKind;
 
     const HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn image_ids_and_layers() {
+        let id = "a".repeat(64);
+        assert!(validate_image_id(&id).is_ok());
+        for bad in [
+            "A".repeat(64),
+            "a".repeat(63),
+            "g".repeat(64),
+            String::new(),
+        ] {
+            assert!(validate_image_id(&bad).is_err(), "{bad}");
+        }
+        assert!(validate_layer(&id).is_ok());
+        assert!(validate_layer(&format!("sha256:{id}")).is_ok());
+        let e = validate_layer("latest").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
 
     #[test]
     fn docker_normalisation() {

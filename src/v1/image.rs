@@ -10,22 +10,12 @@ use crate::auth::lock;
 use crate::client::{Access, Client};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::{Hashing, LayerReader};
-use crate::reference::{Algorithm, Digest, Hasher};
+use crate::reference::{validate_image_id, Algorithm, Digest, Hasher};
 use crate::transport::{self, header, Payload};
 
 #[derive(Deserialize)]
 struct ImageJson {
     id: Option<String>,
-}
-
-/// A v1 image id: 64 lowercase hex digits.
-pub(crate) fn validate_image_id(id: &str) -> Result<()> {
-    if id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Ok(());
-    }
-    Err(Error::invalid(format!(
-        "invalid v1 image id {id:?}: expected 64 lowercase hex digits"
-    )))
 }
 
 /// The hasher an image checksum starts from: the JSON and a newline.

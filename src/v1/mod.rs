@@ -20,7 +20,7 @@ pub(crate) use index::Session;
 
 use crate::client::{Access, ApiVersion, Client};
 use crate::error::{Error, ErrorKind, Result};
-use crate::reference::{validate_repository, validate_tag};
+use crate::reference::{validate_image_id, validate_repository, validate_tag};
 use crate::transport::{self, add_query, header, Payload, Request};
 use crate::v2::{parse_json, PingInfo, SearchResult, SearchResults};
 
@@ -294,7 +294,7 @@ impl Client {
         validate_tag(tag)?;
         let path = format!("/v1/repositories/{repo}/tags/{tag}");
         let id: String = self.v1_json(&path, Target::Repo(&repo, Access::Read))?;
-        image::validate_image_id(&id).map_err(|_| {
+        validate_image_id(&id).map_err(|_| {
             Error::protocol(format!(
                 "GET {path}: the registry answered {id:?}, not an image id"
             ))
@@ -307,7 +307,7 @@ impl Client {
     pub(crate) fn v1_set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<String> {
         let repo = self.v1_repo(repo)?;
         validate_tag(tag)?;
-        image::validate_image_id(image)?;
+        validate_image_id(image)?;
         let path = format!("/v1/repositories/{repo}/tags/{tag}");
         let body = serde_json::to_vec(image).map_err(|e| Error::invalid(e.to_string()))?;
         self.v1_put_json(&path, Target::Repo(&repo, Access::Write), &body)?;

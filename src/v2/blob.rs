@@ -7,17 +7,18 @@ use std::path::Path;
 use crate::client::{pull_scope, Client};
 use crate::error::Result;
 use crate::layer::{copy_to_file, LayerReader};
-use crate::reference::{Digest, Hasher};
+use crate::reference::{validate_layer, Digest, Hasher};
 use crate::transport::Request;
 
 impl Client {
     /// Whether the layer exists: `HEAD /v2/<repo>/blobs/<digest>` (v2), or
     /// whether the image's JSON can be read, `GET /v1/images/<id>/json` (v1).
     pub fn blob_exists(&self, repo: &str, layer: &str) -> Result<bool> {
-        if self.speaks_v1()? {
-            return self.v1_layer_exists(repo, layer);
-        }
         let repo = self.repo(repo)?;
+        validate_layer(layer)?;
+        if self.speaks_v1()? {
+            return self.v1_layer_exists(&repo, layer);
+        }
         let digest = Digest::parse(layer)?;
         let what = format!("HEAD /v2/{repo}/blobs/{digest}");
         let url = format!("{}/v2/{repo}/blobs/{digest}", self.base()?);
@@ -33,10 +34,11 @@ impl Client {
     /// checksum. Redirects to other hosts are followed without the
     /// `Authorization` header.
     pub fn layer(&self, repo: &str, layer: &str) -> Result<LayerReader> {
-        if self.speaks_v1()? {
-            return self.v1_layer(repo, layer);
-        }
         let repo = self.repo(repo)?;
+        validate_layer(layer)?;
+        if self.speaks_v1()? {
+            return self.v1_layer(&repo, layer);
+        }
         let expected = Digest::parse(layer)?;
         let what = format!("GET /v2/{repo}/blobs/{expected}");
         let url = format!("{}/v2/{repo}/blobs/{expected}", self.base()?);

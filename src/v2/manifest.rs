@@ -177,6 +177,8 @@ impl Client {
     /// what `docker images --no-trunc` shows. For an index, the linux/amd64
     /// entry. On a v1 registry, the image id the tag names.
     pub fn image_id(&self, repo: &str, tag: &str) -> Result<String> {
+        self.repo(repo)?;
+        ManifestRef::parse(tag)?;
         if self.speaks_v1()? {
             return self.v1_image_id(repo, tag);
         }
@@ -305,10 +307,11 @@ impl Client {
     /// blob is copied. Returns the manifest digest. On a v1 registry `image`
     /// is an image id, and it is returned.
     pub fn set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<String> {
+        self.repo(repo)?;
+        validate_tag(tag)?;
         if self.speaks_v1()? {
             return self.v1_set_tag(repo, image, tag);
         }
-        validate_tag(tag)?;
         let m = self.manifest(repo, image)?;
         Ok(self
             .put_manifest(repo, tag, &m.media_type, &m.body)?
@@ -324,11 +327,11 @@ impl Client {
     /// config blob (`{}`) in the repository for garbage collection. A missing
     /// tag is NOT_FOUND. On a v1 registry, `DELETE …/tags/<tag>`.
     pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
-        if self.speaks_v1()? {
-            return self.v1_delete_tag(repo, tag);
-        }
         let repo = self.repo(repo)?;
         validate_tag(tag)?;
+        if self.speaks_v1()? {
+            return self.v1_delete_tag(&repo, tag);
+        }
         self.manifest_head(&repo, tag)?; // NOT_FOUND for a missing tag
         let what = format!("DELETE /v2/{repo}/manifests/{tag}");
         let url = format!("{}/v2/{repo}/manifests/{tag}", self.base()?);

@@ -169,10 +169,10 @@ impl Client {
     /// The tags of `repo`, all pages, sorted, without duplicates. A repository
     /// with no tags left (`"tags": null`) has an empty list.
     pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
-        if self.speaks_v1()? {
-            return Ok(self.v1_tags(repo)?.into_keys().collect());
-        }
         let repo = self.repo(repo)?;
+        if self.speaks_v1()? {
+            return Ok(self.v1_tags(&repo)?.into_keys().collect());
+        }
         let url = format!("{}/v2/{repo}/tags/list", self.base()?);
         let what = format!("GET /v2/{repo}/tags/list");
         let mut tags = Vec::new();

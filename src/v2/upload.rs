@@ -7,7 +7,7 @@ use crate::auth::{repo_scope, Scope};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::Hashing;
-use crate::reference::{Algorithm, Digest, Hasher};
+use crate::reference::{validate_layer, Algorithm, Digest, Hasher};
 use crate::transport::{add_query, header, resolve, Payload, Request};
 
 /// An upload session: the latest `Location`, resolved, with its state query.
@@ -37,10 +37,11 @@ impl Client {
         reader: &mut dyn Read,
         expected: Option<&str>,
     ) -> Result<Digest> {
-        if self.speaks_v1()? {
-            return self.v1_put_layer(repo, reader, expected);
-        }
         let repo = self.repo(repo)?;
+        expected.map(validate_layer).transpose()?;
+        if self.speaks_v1()? {
+            return self.v1_put_layer(&repo, reader, expected);
+        }
         let expected = expected.map(Digest::parse).transpose()?;
         if let Some(d) = &expected {
             if self.blob_exists(&repo, &d.to_string())? {
