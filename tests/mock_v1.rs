@@ -616,3 +616,28 @@ fn docker_hub_v1_lives_on_the_index_host() {
         "{e}"
     );
 }
+
+#[test]
+fn image_calls_without_a_token_for_their_access_still_go_to_the_registry() {
+    let idx = index();
+    let reg = MockServer::start();
+    idx.mock(|w, t| {
+        w.method(PUT).path("/v1/repositories/a/b/");
+        t.status(200)
+            .header("X-Docker-Token", "signature=w")
+            .header("X-Docker-Endpoints", reg.address().to_string())
+            .body("\"\"");
+    });
+    let json = reg.mock(|w, t| {
+        w.method(GET)
+            .path(format!("/v1/images/{ID}/json"))
+            .header_missing("Authorization");
+        t.status(200).body(JSON);
+    });
+    let c = v1_alice(&idx);
+    c.hub_token("a/b", Access::Write).unwrap();
+    // A write token must not be shown for a read; the registry may still
+    // accept the session cookie.
+    assert_eq!(c.v1_image_json(ID).unwrap(), JSON.as_bytes());
+    json.assert_calls(1);
+}

@@ -61,6 +61,15 @@ impl Session {
         lock(&self.latest).get(&access).cloned()
     }
 
+    /// The endpoint of any token of the session: where image requests go
+    /// when there is no token for their access (the cookies may still do).
+    pub fn any_endpoint(&self) -> Option<String> {
+        lock(&self.latest)
+            .values()
+            .next()
+            .map(|t| t.endpoint.clone())
+    }
+
     fn remember(&self, repo: &str, access: Access, token: &IndexToken) {
         lock(&self.tokens).insert((repo.to_string(), access), token.clone());
         lock(&self.latest).insert(access, token.clone());

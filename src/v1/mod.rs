@@ -174,7 +174,11 @@ impl Client {
                 Target::Image(access) => self.inner().v1.latest(access),
             };
             let Some(token) = token else {
-                return run(&self.base()?, None, payload);
+                let endpoint = match self.inner().v1.any_endpoint() {
+                    Some(e) => e,
+                    None => self.base()?,
+                };
+                return run(&endpoint, None, payload);
             };
             let resp = run(&token.endpoint, Some(token.authorization()), payload)?;
             match target {
