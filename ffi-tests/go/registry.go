@@ -289,27 +289,28 @@ func (c *Client) Ping() (API, error) {
 
 // Tags lists the tags of repo, sorted.
 func (c *Client) Tags(repo string) ([]string, error) {
-	var out []string
-	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
-		var list *C.registry_list
-		st := C.registry_tags(h, s[0], &list, e)
-		if st == C.REGISTRY_STATUS_OK {
-			out = takeList(list)
-		}
-		return st
+	return c.doList(func(h *C.registry_client, s []*C.char, out **C.registry_list, e **C.registry_error) C.registry_status {
+		return C.registry_tags(h, s[0], out, e)
 	}, repo, "repo")
-	return out, err
 }
 
-// takeList copies and frees a registry_list.
-func takeList(list *C.registry_list) []string {
-	defer C.registry_list_free(list)
-	n := C.registry_list_len(list)
-	out := make([]string, 0, int(n))
-	for i := C.size_t(0); i < n; i++ {
-		out = append(out, C.GoString(C.registry_list_get(list, i)))
-	}
-	return out
+// doList is do for calls that return a registry_list: it is copied and freed.
+func (c *Client) doList(f func(h *C.registry_client, s []*C.char, out **C.registry_list, e **C.registry_error) C.registry_status, pairs ...string) ([]string, error) {
+	var result []string
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var list *C.registry_list
+		st := f(h, s, &list, e)
+		if st == C.REGISTRY_STATUS_OK {
+			defer C.registry_list_free(list)
+			n := C.registry_list_len(list)
+			result = make([]string, 0, int(n))
+			for i := C.size_t(0); i < n; i++ {
+				result = append(result, C.GoString(C.registry_list_get(list, i)))
+			}
+		}
+		return st
+	}, pairs...)
+	return result, err
 }
 
 // V1ImageJSON is the JSON of v1 image imageID as the registry keeps it (v1
@@ -339,16 +340,9 @@ func (c *Client) V1ImageJSONPut(imageID, json string) error {
 // V1Ancestry is imageID, its parent, and so on down to the base image (v1
 // only).
 func (c *Client) V1Ancestry(imageID string) ([]string, error) {
-	var out []string
-	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
-		var list *C.registry_list
-		st := C.registry_v1_ancestry(h, s[0], &list, e)
-		if st == C.REGISTRY_STATUS_OK {
-			out = takeList(list)
-		}
-		return st
+	return c.doList(func(h *C.registry_client, s []*C.char, out **C.registry_list, e **C.registry_error) C.registry_status {
+		return C.registry_v1_ancestry(h, s[0], out, e)
 	}, imageID, "image id")
-	return out, err
 }
 
 // takeString converts and frees a string from the library.

@@ -167,16 +167,10 @@ impl Client {
             req = req.header("Content-Type", "application/json");
             payload = Payload::Bytes(body);
         }
-        if let Some(c) = self.inner().v1.cookies_for(&url) {
-            req = req.header("Cookie", c);
-        }
         let basic = self.inner().auth.basic_for(&url);
         let resp = self
-            .inner()
-            .transport
-            .send_with(&req, basic.as_deref(), &mut payload)
+            .v1_exchange(req, basic.as_deref(), &mut payload)
             .map_err(|e| self.redact(e))?;
-        self.inner().v1.keep_cookies(&url, &resp);
         let resp = self.check(resp, &what)?;
         let token = parse_token(&header_all(&resp, "x-docker-token")).ok_or_else(|| {
             Error::new(

@@ -149,19 +149,11 @@ impl Client {
     ) -> Result<Response<Body>> {
         let run = |endpoint: &str, authorization: Option<String>, payload: &mut Payload<'_>| {
             let url = format!("{endpoint}{path}");
-            let mut req = Request::new(method, url.clone()).header("Accept", "application/json");
+            let mut req = Request::new(method, url).header("Accept", "application/json");
             for (k, v) in headers {
                 req = req.header(k, *v);
             }
-            if let Some(c) = self.inner().v1.cookies_for(&url) {
-                req = req.header("Cookie", c);
-            }
-            let resp = self
-                .inner()
-                .transport
-                .send_with(&req, authorization.as_deref(), payload)?;
-            self.inner().v1.keep_cookies(&url, &resp);
-            Ok::<_, Error>(resp)
+            self.v1_exchange(req, authorization.as_deref(), payload)
         };
         let mut attempt = || -> Result<Response<Body>> {
             if self.v1_standalone()? {
@@ -192,6 +184,27 @@ impl Client {
             }
         };
         attempt().map_err(|e| self.redact(e))
+    }
+
+    /// Sends `req` with the session cookies of its origin, and keeps the
+    /// cookies the answer sets.
+    pub(crate) fn v1_exchange(
+        &self,
+        req: Request<'_>,
+        authorization: Option<&str>,
+        payload: &mut Payload<'_>,
+    ) -> Result<Response<Body>> {
+        let url = req.url.clone();
+        let req = match self.inner().v1.cookies_for(&url) {
+            Some(c) => req.header("Cookie", c),
+            None => req,
+        };
+        let resp = self
+            .inner()
+            .transport
+            .send_with(&req, authorization, payload)?;
+        self.inner().v1.keep_cookies(&url, &resp);
+        Ok(resp)
     }
 
     /// [`v1_send`](Self::v1_send) for a small JSON answer, which must be 2xx.
@@ -239,9 +252,7 @@ impl Client {
                 .header("X-Docker-Token", "true");
             let basic = self.inner().auth.basic_for(&url);
             let resp = self
-                .inner()
-                .transport
-                .send(&req, basic.as_deref())
+                .v1_exchange(req, basic.as_deref(), &mut Payload::Empty)
                 .map_err(|e| self.redact(e))?;
             let resp = self.check(resp, what)?;
             let bytes = transport::read_capped(resp, JSON_CAP, what)?;
