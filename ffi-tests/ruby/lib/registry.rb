@@ -211,16 +211,12 @@ module Registry
 
     # The tags of repo, sorted.
     def tags(repo)
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_tags(handle, repo, out, e) }
-      Registry.take_list(out.read_pointer)
+      out_call(:take_list) { |out, e| Native.registry_tags(handle, repo, out, e) }
     end
 
     # v2: the config digest of tag's manifest ("sha256:..."); v1: the image id.
     def image_id(repo, tag)
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_image_id(handle, repo, tag, out, e) }
-      Registry.take_string(out.read_pointer)
+      out_call(:take_string) { |out, e| Native.registry_image_id(handle, repo, tag, out, e) }
     end
 
     def layer_exists?(repo, digest)
@@ -260,9 +256,7 @@ module Registry
 
     # Repositories whose name contains term; a Hash of the search JSON.
     def search(term, limit: 25)
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_search(handle, term, limit, out, e) }
-      JSON.parse(Registry.take_buf(out.read_pointer))
+      JSON.parse(out_call(:take_buf) { |out, e| Native.registry_search(handle, term, limit, out, e) })
     end
 
     # A Registry::Manifest (body, media_type, digest).
@@ -346,16 +340,12 @@ module Registry
     # index token, also used by the client's next calls with that access).
     def hub_token(repo, access)
       code = ACCESS.fetch(access) { raise InvalidArgument.new("unknown access #{access.inspect}", status: :invalid_argument) }
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_hub_token(handle, repo, code, out, e) }
-      Registry.take_string(out.read_pointer)
+      out_call(:take_string) { |out, e| Native.registry_hub_token(handle, repo, code, out, e) }
     end
 
     # v1 only: the image's JSON, a String as the registry keeps it.
     def v1_image_json(image_id)
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_v1_image_json(handle, image_id, out, e) }
-      Registry.take_buf(out.read_pointer)
+      out_call(:take_buf) { |out, e| Native.registry_v1_image_json(handle, image_id, out, e) }
     end
 
     # v1 only: stores an image's JSON (a String, or a Hash to encode), the
@@ -368,9 +358,7 @@ module Registry
 
     # v1 only: the image id, its parent, ... down to the base image.
     def v1_ancestry(image_id)
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_v1_ancestry(handle, image_id, out, e) }
-      Registry.take_list(out.read_pointer)
+      out_call(:take_list) { |out, e| Native.registry_v1_ancestry(handle, image_id, out, e) }
     end
 
     # Frees the client now (it is also freed when garbage-collected).
@@ -380,6 +368,15 @@ module Registry
     end
 
     private
+
+    # Runs the block with an out-pointer and the error pointer, then takes
+    # what the library stored there with Registry.take_string, take_buf or
+    # take_list (named by take).
+    def out_call(take)
+      out = FFI::MemoryPointer.new(:pointer)
+      Registry.call { |e| yield out, e }
+      Registry.public_send(take, out.read_pointer)
+    end
 
     def handle
       @ptr or raise IOError, "the client is closed"
