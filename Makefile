@@ -2,6 +2,9 @@
 # commands a newcomer runs; both install what they need (Debian packages).
 
 CARGO      ?= cargo
+# The C ABI and header generation are behind the `capi` feature (Rust users
+# of the crate do without); every build here wants them.
+FEATURES   := --features capi
 CC         ?= cc
 CFLAGS     ?= -std=c99 -O1 -g -Wall -Wextra -Wpedantic -Werror -D_DEFAULT_SOURCE
 RELEASE    := target/release
@@ -35,7 +38,7 @@ deps:
 	fi
 
 build:
-	$(CARGO) build --release
+	$(CARGO) build --release $(FEATURES)
 
 ## Build everything, start a throw-away registry, push an image with skopeo,
 ## and run the C example against it.
@@ -44,20 +47,20 @@ demo: deps build c-examples
 
 ## The same walk-through from the Rust example.
 demo-rust: deps
-	$(CARGO) build --release --example demo
+	$(CARGO) build --release $(FEATURES) --example demo
 	$(FIXTURES) run --modes anon -- sh -c '$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1'
 
 ## Everything: lint, header check, then every suite against the real registry
 ## in all four modes (one set of fixtures shared by all languages).
 test: deps lint build header-check static-libs-check c-tests c-examples
-	$(CARGO) build --release --examples
+	$(CARGO) build --release $(FEATURES) --examples
 	$(FIXTURES) run -- $(MAKE) --no-print-directory suites
 
+## `unsafe` stays in src/ffi: every other module says #![forbid(unsafe_code)].
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	@if grep -rlnE --include='*.rs' '\bunsafe[[:space:]]*(\{|fn\b|impl\b|extern\b|trait\b)' src | grep -v '^src/ffi/'; then \
-	  echo "unsafe code outside src/ffi"; exit 1; fi
+	$(CARGO) clippy --all-targets $(FEATURES) -- -D warnings
+	$(CARGO) clippy --lib -- -D warnings
 
 ## The committed header must equal a fresh one and compile as C99 and C++.
 header-check: build
@@ -66,7 +69,7 @@ header-check: build
 	c++ -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ include/registry.h
 
 static-libs-check:
-	@printed=$$($(CARGO) rustc --release --lib --crate-type staticlib -- --print native-static-libs 2>&1 \
+	@printed=$$($(CARGO) rustc --release $(FEATURES) --lib --crate-type staticlib -- --print native-static-libs 2>&1 \
 	  | sed -n 's/.*native-static-libs: //p' | tail -1); \
 	if [ "$$printed" != "$(NATIVE_STATIC_LIBS)" ]; then \
 	  echo "rustc now wants: $$printed (update NATIVE_STATIC_LIBS and README.md)"; exit 1; fi; \
@@ -86,7 +89,7 @@ c-examples: build
 suites: test-rust test-c test-ruby test-go test-examples
 
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release $(FEATURES)
 
 test-c:
 	$(VALGRIND) ./$(CBUILD)/test_static

@@ -1,45 +1,79 @@
-//! Regenerates include/registry.h from src/ffi with cbindgen: no network, no
+//! With the `capi` feature (the C library's build), regenerates
+//! include/registry.h from src/ffi with cbindgen: no network, no
 //! `cargo metadata`, written only when the text changes, and skipped (with a
-//! warning) when the source tree is read-only.
+//! warning) when the source tree is read-only. The `REGISTRY_STATUS_*`
+//! constants come from the one status table, src/error/status_table.rs.
+//! Without the feature (a Rust user's build) it does nothing.
 
-use std::path::Path;
+/// Reads the rows of status_table.rs: (C name, code, one-line doc).
+macro_rules! status_table {
+    ($($kind:ident = $code:literal, $name:literal, $doc:literal;)*) => {
+        &[$(($name, $code, $doc)),*]
+    };
+}
+
+const STATUSES: &[(&str, u32, &str)] = include!("src/error/status_table.rs");
 
 fn main() {
-    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let dir = Path::new(&dir);
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src/ffi");
-    let config =
-        cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
-    // cbindgen follows the `mod` items of src/ffi/mod.rs by itself.
+    println!("cargo:rerun-if-changed=src/error/status_table.rs");
+    #[cfg(feature = "capi")]
+    header::generate();
+}
+
+/// The `#define`s cbindgen cannot see: the version and the status codes.
+#[cfg_attr(not(feature = "capi"), allow(dead_code))]
+fn defines() -> String {
     let mut parts = env!("CARGO_PKG_VERSION").split(['.', '-']);
-    let defines: Vec<String> = ["MAJOR", "MINOR", "PATCH"]
-        .iter()
-        .map(|name| {
-            format!(
-                "#define REGISTRY_VERSION_{name} {}",
-                parts.next().unwrap_or("0")
-            )
-        })
-        .collect();
-    let bindings = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(dir.join("src/ffi/mod.rs"))
-        .with_after_include(format!("\n{}\n", defines.join("\n")))
-        .generate()
-        .expect("cbindgen parses src/ffi");
-    let mut text = Vec::new();
-    bindings.write(&mut text);
-    let header = dir.join("include/registry.h");
-    if std::fs::read(&header).ok().as_deref() == Some(&text[..]) {
-        return;
+    let mut out = String::new();
+    for name in ["MAJOR", "MINOR", "PATCH"] {
+        let n = parts.next().unwrap_or("0");
+        out.push_str(&format!("#define REGISTRY_VERSION_{name} {n}\n"));
     }
-    if let Err(e) = std::fs::create_dir_all(header.parent().unwrap())
-        .and_then(|_| std::fs::write(&header, &text))
-    {
-        println!(
-            "cargo:warning=not regenerating {} ({e}); the source tree is read-only",
-            header.display()
-        );
+    out.push_str(
+        "\n// Status codes (registry_status), from the one table src/error/status_table.rs.\n\
+         // The values are never renumbered.\n",
+    );
+    for (name, code, doc) in STATUSES {
+        out.push_str(&format!(
+            "\n// {doc}\n#define REGISTRY_STATUS_{name} {code}\n"
+        ));
+    }
+    out
+}
+
+#[cfg(feature = "capi")]
+mod header {
+    use std::path::Path;
+
+    use super::defines;
+
+    pub fn generate() {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+        let dir = Path::new(&dir);
+        let config =
+            cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+        // cbindgen follows the `mod` items of src/ffi/mod.rs by itself.
+        let bindings = cbindgen::Builder::new()
+            .with_config(config)
+            .with_src(dir.join("src/ffi/mod.rs"))
+            .with_after_include(format!("\n{}\n", defines()))
+            .generate()
+            .expect("cbindgen parses src/ffi");
+        let mut text = Vec::new();
+        bindings.write(&mut text);
+        let header = dir.join("include/registry.h");
+        if std::fs::read(&header).ok().as_deref() == Some(&text[..]) {
+            return;
+        }
+        if let Err(e) = std::fs::create_dir_all(header.parent().unwrap())
+            .and_then(|_| std::fs::write(&header, &text))
+        {
+            println!(
+                "cargo:warning=not regenerating {} ({e}); the source tree is read-only",
+                header.display()
+            );
+        }
     }
 }

@@ -27,6 +27,64 @@
 #define REGISTRY_VERSION_MINOR 1
 #define REGISTRY_VERSION_PATCH 0
 
+// Status codes (registry_status), from the one table src/error/status_table.rs.
+// The values are never renumbered.
+
+// Success.
+#define REGISTRY_STATUS_OK 0
+
+// A required pointer argument was NULL (C ABI only).
+#define REGISTRY_STATUS_NULL_ARGUMENT 1
+
+// A name, tag, digest, address, platform, path, mode or other argument was malformed.
+#define REGISTRY_STATUS_INVALID_ARGUMENT 2
+
+// The connection could not be made or broke.
+#define REGISTRY_STATUS_NETWORK 3
+
+// A call passed its deadline, or a transfer stalled longer than the timeout.
+#define REGISTRY_STATUS_TIMEOUT 4
+
+// The TLS handshake failed (unknown CA, bad certificate, not TLS).
+#define REGISTRY_STATUS_TLS 5
+
+// HTTP 401: no credentials, or wrong ones.
+#define REGISTRY_STATUS_UNAUTHORIZED 6
+
+// HTTP 403, or a token without the needed scope.
+#define REGISTRY_STATUS_FORBIDDEN 7
+
+// HTTP 404, or a `*_UNKNOWN` registry error code.
+#define REGISTRY_STATUS_NOT_FOUND 8
+
+// The registry or the API version it speaks cannot do this.
+#define REGISTRY_STATUS_UNSUPPORTED 9
+
+// HTTP 429 after retries.
+#define REGISTRY_STATUS_RATE_LIMITED 10
+
+// Bytes did not hash to the expected digest.
+#define REGISTRY_STATUS_DIGEST_MISMATCH 11
+
+// The registry's answer was malformed or unexpected.
+#define REGISTRY_STATUS_PROTOCOL 12
+
+// HTTP 5xx after retries.
+#define REGISTRY_STATUS_SERVER 13
+
+// A local file could not be read or written.
+#define REGISTRY_STATUS_IO 14
+
+// A callback asked to stop.
+#define REGISTRY_STATUS_ABORTED 15
+
+// A response was larger than its cap.
+#define REGISTRY_STATUS_TOO_LARGE 16
+
+// A bug in the library, caught at the C boundary. Please report it.
+#define REGISTRY_STATUS_PANIC 17
+
+
 
 // Let the registry choose: v2 first (`registry_client_builder_api`).
 #define REGISTRY_API_AUTO 0
@@ -73,8 +131,8 @@ typedef struct registry_list registry_list;
 // borrow the client: either may be freed first. One owner at a time.
 typedef struct registry_reader registry_reader;
 
-// A status code: `REGISTRY_STATUS_OK` (0) or one of the failure codes below.
-// The values are never renumbered.
+// A status code: `REGISTRY_STATUS_OK` (0) or one of the `REGISTRY_STATUS_*`
+// failure codes defined above. The values are never renumbered.
 typedef uint32_t registry_status;
 
 // Supplies upload bytes: write at most `cap` bytes into `buf`, store how many
@@ -83,60 +141,6 @@ typedef uint32_t registry_status;
 // on the calling thread, before the upload function returns; `buf` is
 // borrowed for the call only.
 typedef int32_t (*registry_read_fn)(void *userdata, uint8_t *buf, size_t cap, size_t *out_n);
-
-// Success.
-#define REGISTRY_STATUS_OK 0
-
-// A required pointer argument was NULL.
-#define REGISTRY_STATUS_NULL_ARGUMENT 1
-
-// A name, tag, digest, address, mode or other argument was malformed.
-#define REGISTRY_STATUS_INVALID_ARGUMENT 2
-
-// The connection could not be made or broke.
-#define REGISTRY_STATUS_NETWORK 3
-
-// A connect, send or read took longer than the timeout.
-#define REGISTRY_STATUS_TIMEOUT 4
-
-// The TLS handshake failed (unknown CA, bad certificate, not TLS).
-#define REGISTRY_STATUS_TLS 5
-
-// HTTP 401: no credentials, or wrong ones.
-#define REGISTRY_STATUS_UNAUTHORIZED 6
-
-// HTTP 403, or a token without the needed scope.
-#define REGISTRY_STATUS_FORBIDDEN 7
-
-// HTTP 404, or a `*_UNKNOWN` registry error code.
-#define REGISTRY_STATUS_NOT_FOUND 8
-
-// The registry or the API version it speaks cannot do this.
-#define REGISTRY_STATUS_UNSUPPORTED 9
-
-// HTTP 429.
-#define REGISTRY_STATUS_RATE_LIMITED 10
-
-// Bytes did not hash to the expected digest.
-#define REGISTRY_STATUS_DIGEST_MISMATCH 11
-
-// The registry's answer was malformed or unexpected.
-#define REGISTRY_STATUS_PROTOCOL 12
-
-// HTTP 5xx.
-#define REGISTRY_STATUS_SERVER 13
-
-// A local file could not be read or written.
-#define REGISTRY_STATUS_IO 14
-
-// A callback asked to stop.
-#define REGISTRY_STATUS_ABORTED 15
-
-// A response was larger than its cap.
-#define REGISTRY_STATUS_TOO_LARGE 16
-
-// A bug in the library, caught at the boundary. Please report it.
-#define REGISTRY_STATUS_PANIC 17
 
 #ifdef __cplusplus
 extern "C" {
@@ -181,11 +185,17 @@ registry_status registry_client_builder_docker_config(registry_client_builder *b
 registry_status registry_client_builder_ca_file(registry_client_builder *b, const char *pem_path, registry_error **err);
 
 // With `allow_plain_http`, a bare address is tried over HTTPS first and over
-// plain HTTP when the registry does not speak TLS (as for loopback addresses).
+// plain HTTP when the registry does not speak TLS (as for loopback
+// addresses). A password is still never sent in cleartext to a host that
+// is not loopback.
 registry_status registry_client_builder_insecure(registry_client_builder *b, bool allow_plain_http, registry_error **err);
 
-// The timeout in milliseconds for connecting, sending, and each read
-// (default 30000). 0 is INVALID_ARGUMENT.
+// The timeout in milliseconds (default 30000; 0 is INVALID_ARGUMENT). A
+// small document (JSON, token, manifest, error body) must arrive whole
+// within it, redirects included: a deadline for each try of a request. A
+// blob transfer may take as long as it needs but fails with
+// REGISTRY_STATUS_TIMEOUT when no byte moves within it. Connecting and
+// sending a request are bounded by it too.
 registry_status registry_client_builder_timeout_ms(registry_client_builder *b, uint64_t ms, registry_error **err);
 
 // The User-Agent header (default "registry/<version>"). Copied.
@@ -218,6 +228,12 @@ registry_status registry_client_builder_max_retries(registry_client_builder *b, 
 // hosts or loopback addresses. A malformed URL fails the build with
 // INVALID_ARGUMENT.
 registry_status registry_client_builder_proxy(registry_client_builder *b, const char *url, registry_error **err);
+
+// With `on`, a 401 on a read (GET, HEAD) right after a token was granted
+// for the request's scope is REGISTRY_STATUS_NOT_FOUND: Docker Hub answers
+// so for a repository that does not exist (or that the credentials may not
+// see). On by default for docker.io, off for other registries.
+registry_status registry_client_builder_unauthorized_is_not_found(registry_client_builder *b, bool on, registry_error **err);
 
 // Builds the client. Consumes `b`, also on failure: do not use or free it
 // afterwards. On success `*out` receives a client the caller frees with
@@ -265,8 +281,8 @@ registry_status registry_layer_exists(registry_client *c, const char *repo, cons
 // checksum (sha256 of its JSON, a newline and the layer) when the registry
 // keeps one. On success `*out` receives a reader: call
 // `registry_reader_read` until it returns 0 bytes, then
-// `registry_reader_free`. The reader may outlive nothing: free it before
-// freeing the client.
+// `registry_reader_free`. The reader does not borrow the client: it may be
+// read and freed after `registry_client_free(c)`.
 registry_status registry_layer_open(registry_client *c, const char *repo, const char *layer, registry_reader **out, registry_error **err);
 
 // Downloads a layer (see `registry_layer_open`) to `path`. The bytes go to a
@@ -326,37 +342,61 @@ const char *registry_error_code(const registry_error *err);
 void registry_error_free(registry_error *err);
 
 // Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
-// means the whole layer was read and its digest checked out; a digest that
-// does not match fails with REGISTRY_STATUS_DIGEST_MISMATCH instead of
-// returning 0. `cap` must be greater than 0. After a failure every further
-// read fails the same way.
+// means the whole layer was read and its digest checked out (see
+// `registry_reader_verified`); a digest that does not match fails with
+// REGISTRY_STATUS_DIGEST_MISMATCH instead of returning 0, and a body longer
+// than the layer's announced size with REGISTRY_STATUS_TOO_LARGE. `cap` must
+// be between 1 and PTRDIFF_MAX (else INVALID_ARGUMENT). While bytes flow,
+// the read fails with REGISTRY_STATUS_TIMEOUT when none arrives within the
+// client's timeout. After a failure every further read fails the same way.
 registry_status registry_reader_read(registry_reader *r, uint8_t *buf, size_t cap, size_t *out_n, registry_error **err);
+
+// True once `r` was read to its end and the bytes hashed to the layer's
+// digest (v2: the blob digest; v1: the image checksum). False before the
+// end, and for a v1 layer whose registry keeps no checksum, so that
+// nothing could be checked; false for NULL.
+bool registry_reader_verified(const registry_reader *r);
 
 // Frees a reader, closing its connection if the layer was not read to the
 // end. NULL does nothing.
 void registry_reader_free(registry_reader *r);
 
 // The JSON of v1 image `image_id` (64 hex digits), as the registry keeps it
-// (`GET /v1/images/<id>/json`). Image paths name no repository: behind an
-// index, the client presents the token of its latest read (e.g. after
-// `registry_tags` or `registry_hub_token` for the repository). On success
-// `*json_out` receives a buffer freed with `registry_buf_free`.
+// (`GET /v1/images/<id>/json`). Behind an index, the client presents the
+// token of its latest read, e.g. after `registry_tags` for the repository
+// (prefer `registry_v1_repo_image_json`). On success `*json_out` receives a
+// buffer freed with `registry_buf_free`.
 registry_status registry_v1_image_json(registry_client *c, const char *image_id, registry_buf **json_out, registry_error **err);
+
+// Like `registry_v1_image_json`, presenting the token of repository `repo`
+// (fetched from the index when the client holds none); `repo` NULL behaves
+// as `registry_v1_image_json`.
+registry_status registry_v1_repo_image_json(registry_client *c, const char *repo, const char *image_id, registry_buf **json_out, registry_error **err);
 
 // Stores the JSON of v1 image `image_id` (`PUT /v1/images/<id>/json`), the
 // first step of pushing an image; then `registry_layer_put` with the same id
 // and `registry_set_tag`. `json` (NUL-terminated, borrowed for the call) must
 // be an object whose "id" is `image_id`; its "parent", if any, must be in the
 // registry. Behind an index, call `registry_hub_token(c, repo,
-// REGISTRY_ACCESS_WRITE, …)` first: the client presents that write token. An
-// image that already exists is an error with HTTP status 409.
+// REGISTRY_ACCESS_WRITE, …)` first: the client presents that write token
+// (prefer `registry_v1_repo_image_json_put`). An image that already exists
+// is an error with HTTP status 409.
 registry_status registry_v1_image_json_put(registry_client *c, const char *image_id, const char *json, registry_error **err);
+
+// Like `registry_v1_image_json_put`, presenting the write token of
+// repository `repo` (fetched from the index when the client holds none);
+// `repo` NULL behaves as `registry_v1_image_json_put`.
+registry_status registry_v1_repo_image_json_put(registry_client *c, const char *repo, const char *image_id, const char *json, registry_error **err);
 
 // The ancestry of v1 image `image_id` (`GET /v1/images/<id>/ancestry`): the
 // id itself, then its parent, and so on down to the base image. Sent like
 // `registry_v1_image_json`. On success `*out` receives a list freed with
 // `registry_list_free`.
 registry_status registry_v1_ancestry(registry_client *c, const char *image_id, registry_list **out, registry_error **err);
+
+// Like `registry_v1_ancestry`, presenting the token of repository `repo`;
+// `repo` NULL behaves as `registry_v1_ancestry`.
+registry_status registry_v1_repo_ancestry(registry_client *c, const char *repo, const char *image_id, registry_list **out, registry_error **err);
 
 // Uploads a layer whose bytes come from `read(userdata, …)` and, when
 // `digest_out` is not NULL, stores its digest there (free with

@@ -1,26 +1,35 @@
-//! `Client` and `ClientBuilder`: one registry, one connection pool, one token
-//! cache; the request loop that adds credentials and answers challenges; and the
-//! mapping of error responses onto [`ErrorKind`].
+//! `Client` and `ClientBuilder`: the public façade. One method per
+//! operation; each validates its arguments, dispatches on the API the
+//! registry speaks (v1 or v2, whose modules hold the protocol), and redacts
+//! secrets from the errors it returns.
 
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Deserialize;
-use ureq::http::Response;
-use ureq::Body;
-
-use crate::auth::{self, challenges_of, is_loopback_host, lock, Auth, Credentials, Scope};
+use crate::auth::{self, Auth, Credentials, Remote, Scope};
 use crate::error::{Error, ErrorKind, Result};
-use crate::reference::{validate_domain, validate_repository};
-use crate::transport::{self, Payload, Request, Transport, TransportConfig};
+use crate::layer::{copy_to_file, LayerReader};
+use crate::reference::{
+    validate_domain, validate_layer, validate_repository, validate_tag, Digest, ManifestRef,
+    Platform,
+};
+use crate::sync::lock;
+use crate::transport::{Payload, Request, Transport, TransportConfig};
+pub use crate::types::{Access, ApiVersion};
+use crate::types::{Manifest, ManifestInfo, PingInfo, SearchResults};
+use crate::url::is_loopback_host;
+use crate::{v1, v2};
 
-/// The default timeout for connecting, sending, and each read.
+/// The default timeout: the deadline of a small document, the stall timeout
+/// of a blob transfer (see [`ClientBuilder::timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often an idempotent request is tried again by default.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
-/// Error bodies are read up to this size for their message.
-const ERROR_BODY_CAP: u64 = 64 * 1024;
 /// Where Docker Hub's v2 API lives.
 const HUB_V2_HOST: &str = "registry-1.docker.io";
 /// Where Docker Hub's v1 index lives.
@@ -36,26 +45,6 @@ pub enum Api {
     V1,
     /// Docker Registry v2 / OCI distribution.
     V2,
-}
-
-/// The API a registry was found to speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiVersion {
-    /// Docker Registry v1.
-    V1,
-    /// Docker Registry v2 / OCI distribution.
-    V2,
-}
-
-/// The access a token grants (`Client::hub_token`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Access {
-    /// Pull (v2 scope `pull`; v1 index token `read`).
-    Read,
-    /// Push and pull (v2 `pull,push`; v1 `write`).
-    Write,
-    /// Delete (v2 `delete`; v1 `delete`).
-    Delete,
 }
 
 /// A parsed registry address.
@@ -102,7 +91,6 @@ impl Address {
 }
 
 /// Configures and builds a [`Client`].
-#[derive(Debug)]
 pub struct ClientBuilder {
     address: String,
     credentials: Credentials,
@@ -117,6 +105,28 @@ pub struct ClientBuilder {
     max_retries: u32,
     certs_dir: Option<Option<std::path::PathBuf>>,
     proxy: Option<String>,
+    /// `None`: on for Docker Hub only.
+    unauthorized_is_not_found: Option<bool>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("address", &self.address)
+            .field("credentials", &self.credentials)
+            .field("docker_config", &self.docker_config)
+            .field("ca_file", &self.ca_file)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field("insecure", &self.insecure)
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .field("api", &self.api)
+            .field("max_retries", &self.max_retries)
+            .field("certs_dir", &self.certs_dir)
+            .field("proxy", &self.proxy.as_deref().map(crate::proxy::describe))
+            .field("unauthorized_is_not_found", &self.unauthorized_is_not_found)
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -136,6 +146,7 @@ impl ClientBuilder {
             max_retries: DEFAULT_MAX_RETRIES,
             certs_dir: None,
             proxy: None,
+            unauthorized_is_not_found: None,
         }
     }
 
@@ -222,14 +233,29 @@ impl ClientBuilder {
 
     /// Allow plain HTTP: a bare address is tried over HTTPS first and over HTTP
     /// when the registry does not speak TLS (loopback addresses always are).
+    /// A password is still never sent in cleartext to a host that is not
+    /// loopback.
     pub fn insecure(mut self, allow_plain_http: bool) -> ClientBuilder {
         self.insecure = allow_plain_http;
         self
     }
 
-    /// The timeout for connecting, sending a request, and each read (default 30 s).
+    /// The timeout (default 30 s). A small document (JSON, token, manifest,
+    /// error) must arrive whole within it, redirects included: a deadline for
+    /// each try of the request. A blob transfer may take as long as it needs,
+    /// but fails with TIMEOUT when no byte moves within it (a stall timeout).
+    /// Connecting and sending a request are bounded by it too.
     pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.timeout = timeout;
+        self
+    }
+
+    /// Read a 401 on a read (GET, HEAD) as NOT_FOUND when a token was just
+    /// granted for the request's scope: Docker Hub answers so for a
+    /// repository that does not exist (or that the credentials may not
+    /// see). On by default for `docker.io`, off for other registries.
+    pub fn unauthorized_is_not_found(mut self, on: bool) -> ClientBuilder {
+        self.unauthorized_is_not_found = Some(on);
         self
     }
 
@@ -292,7 +318,6 @@ impl ClientBuilder {
             }
             (a, b) => a.or(b),
         };
-        let loopback = is_loopback_host(&address.host);
         let proxy = match self.proxy {
             Some(p) if p.is_empty() => None,
             Some(p) => Some(p),
@@ -315,20 +340,24 @@ impl ClientBuilder {
             }
             _ => e,
         })?;
-        let plain_ok = self.insecure || address.scheme == Some("http") || loopback;
+        let v1 = v1::Session::default();
+        if address.hub {
+            v1.set_standalone(false);
+        }
+        let not_found = self.unauthorized_is_not_found.unwrap_or(address.hub);
         Ok(Client {
             inner: Arc::new(Inner {
-                auth: Auth::new(credentials, plain_ok),
+                auth: Auth::new(credentials, not_found),
                 base: Mutex::new(address.scheme.map(|s| {
                     let host = api_host(&address, self.api);
                     format!("{s}://{host}")
                 })),
-                probe_plain: self.insecure || loopback,
+                probe_plain: self.insecure || is_loopback_host(&address.host),
                 address,
                 transport,
                 api: self.api,
                 detected: Mutex::new(None),
-                v1: Default::default(),
+                v1,
             }),
         })
     }
@@ -341,10 +370,10 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
+struct Inner {
     address: Address,
-    pub transport: Transport,
-    pub auth: Auth,
+    transport: Transport,
+    auth: Auth,
     /// `scheme://host[:port]`, once known.
     base: Mutex<Option<String>>,
     /// A bare address may fall back to plain HTTP.
@@ -353,7 +382,7 @@ pub(crate) struct Inner {
     /// What `Api::Auto` found.
     detected: Mutex<Option<ApiVersion>>,
     /// Index tokens, endpoints and cookies (v1).
-    pub v1: crate::v1::Session,
+    v1: v1::Session,
 }
 
 /// The host an API is reached at: Docker Hub keeps v1 on its index.
@@ -373,6 +402,9 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// What a v1 or a v2 registry says of a layer's size, when nothing else does.
+type Size = Option<u64>;
+
 impl Client {
     /// A builder for the registry at `address`.
     pub fn builder(address: &str) -> ClientBuilder {
@@ -389,13 +421,22 @@ impl Client {
         self.inner.api
     }
 
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
+    /// Runs `f`, removing every known password, token and cookie from the
+    /// message of the error it returns.
+    fn run<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        f().map_err(|e| {
+            let (auth, v1) = (&self.inner.auth, &self.inner.v1);
+            e.map_message(|m| v1.redact(&auth.redact(&m)))
+        })
     }
 
-    /// Whether the address is Docker Hub's.
-    pub(crate) fn is_hub(&self) -> bool {
-        self.inner.address.hub
+    /// The registry seen through the request pipeline, at its base URL.
+    fn remote(&self) -> Result<Remote<'_>> {
+        Ok(Remote {
+            transport: &self.inner.transport,
+            auth: &self.inner.auth,
+            base: self.base()?,
+        })
     }
 
     /// The API this client speaks: the one it was built for, or, on auto,
@@ -403,6 +444,10 @@ impl Client {
     /// `GET /v1/_ping` answers 2xx (after the scheme was chosen, HTTPS
     /// before HTTP).
     pub fn api(&self) -> Result<ApiVersion> {
+        self.run(|| self.detect())
+    }
+
+    fn detect(&self) -> Result<ApiVersion> {
         match self.inner.api {
             Api::V1 => return Ok(ApiVersion::V1),
             Api::V2 => return Ok(ApiVersion::V2),
@@ -411,13 +456,10 @@ impl Client {
         if let Some(found) = *lock(&self.inner.detected) {
             return Ok(found);
         }
-        let base = self.base()?;
-        let v2 = self
-            .inner
-            .transport
-            .send(&Request::new("GET", format!("{base}/v2/")), None)
-            .map_err(|e| self.redact(e))?;
-        let found = if v2.status().as_u16() == 404 && self.v1_ping_info().is_ok() {
+        let remote = self.remote()?;
+        let req = Request::new("GET", remote.url("/v2/"));
+        let v2 = remote.transport.send(&req, None, &mut Payload::Empty)?;
+        let found = if v2.status().as_u16() == 404 && v1::ping(&remote, &self.inner.v1).is_ok() {
             ApiVersion::V1
         } else {
             ApiVersion::V2
@@ -426,22 +468,57 @@ impl Client {
         Ok(found)
     }
 
-    /// Fails with UNSUPPORTED unless the client speaks v2.
-    pub(crate) fn require_v2(&self) -> Result<()> {
-        match self.api()? {
-            ApiVersion::V1 => Err(Error::new(
+    /// Runs `v2` or `v1` with the registry, whichever API the client speaks.
+    fn dispatch<T>(
+        &self,
+        v2: impl FnOnce(&Remote<'_>) -> Result<T>,
+        v1: impl FnOnce(&Remote<'_>, &v1::Session) -> Result<T>,
+    ) -> Result<T> {
+        self.run(|| {
+            let (api, remote) = self.connect()?;
+            match api {
+                ApiVersion::V2 => v2(&remote),
+                ApiVersion::V1 => v1(&remote, &self.inner.v1),
+            }
+        })
+    }
+
+    /// The API the registry speaks, and the registry through the pipeline.
+    fn connect(&self) -> Result<(ApiVersion, Remote<'_>)> {
+        Ok((self.detect()?, self.remote()?))
+    }
+
+    /// Runs a v2-only operation; UNSUPPORTED on a v1 registry.
+    fn v2_only<T>(&self, what: &str, f: impl FnOnce(&Remote<'_>) -> Result<T>) -> Result<T> {
+        let host = self.registry_host();
+        self.dispatch(f, |_, _| {
+            Err(Error::new(
                 ErrorKind::Unsupported,
-                format!(
-                    "this call is part of the v2 API; {} speaks v1",
-                    self.registry_host()
-                ),
-            )),
-            ApiVersion::V2 => Ok(()),
-        }
+                format!("{what} is part of the v2 API; {host} speaks v1"),
+            ))
+        })
+    }
+
+    /// Runs a v1-only operation; UNSUPPORTED on a v2 registry.
+    fn v1_only<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&Remote<'_>, &v1::Session) -> Result<T>,
+    ) -> Result<T> {
+        let host = self.registry_host();
+        self.dispatch(
+            |_| {
+                Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{what} is part of the v1 API; {host} speaks v2"),
+                ))
+            },
+            f,
+        )
     }
 
     /// Validates a repository name, adding `library/` to one-word Docker Hub names.
-    pub(crate) fn repo(&self, repo: &str) -> Result<String> {
+    fn repo(&self, repo: &str) -> Result<String> {
         let repo = if self.inner.address.hub && !repo.contains('/') {
             format!("library/{repo}")
         } else {
@@ -453,7 +530,7 @@ impl Client {
 
     /// `scheme://host[:port]`, probing HTTPS then HTTP for bare loopback (or
     /// insecure) addresses the first time.
-    pub(crate) fn base(&self) -> Result<String> {
+    fn base(&self) -> Result<String> {
         if let Some(b) = lock(&self.inner.base).clone() {
             return Ok(b);
         }
@@ -467,12 +544,13 @@ impl Client {
             https
         } else {
             let t = &self.inner.transport;
-            match t.send(&Request::new("GET", format!("{https}{probe}")), None) {
+            let get = |url: String| t.send(&Request::new("GET", url), None, &mut Payload::Empty);
+            match get(format!("{https}{probe}")) {
                 Ok(_) => https,
                 Err(e) if e.kind() == ErrorKind::Timeout => return Err(e),
                 Err(tls_err) => {
                     let http = format!("http://{host}");
-                    match t.send(&Request::new("GET", format!("{http}{probe}")), None) {
+                    match get(format!("{http}{probe}")) {
                         // A TLS server answers a plain request with 400: keep the TLS error.
                         Ok(r) if r.status().as_u16() != 400 => http,
                         _ => return Err(tls_err),
@@ -484,36 +562,251 @@ impl Client {
         Ok(chosen)
     }
 
-    /// Sends `req` with credentials for `scope`, answering one 401 challenge.
-    /// The response may have any status; see [`Client::check`].
-    pub(crate) fn execute(&self, req: &Request<'_>, scope: &Scope) -> Result<Response<Body>> {
-        self.execute_with(req, scope, &mut Payload::Empty)
+    /// Checks that the registry answers and accepts the credentials:
+    /// `GET /v2/`, or `GET /v1/_ping` on v1. Returns the API.
+    pub fn ping(&self) -> Result<ApiVersion> {
+        self.ping_info().map(|p| p.api)
     }
 
-    /// Like [`execute`](Self::execute) with a body. A stream cannot be sent
-    /// twice, so it only gets the credentials known up front: callers make a
-    /// bodiless request to the same scope first (as the upload POST is).
-    pub(crate) fn execute_with(
+    /// Like [`ping`](Self::ping), with the detail the registry sent.
+    pub fn ping_info(&self) -> Result<PingInfo> {
+        self.dispatch(v2::ping, v1::ping)
+    }
+
+    /// Every repository in `/v2/_catalog`, following `Link` pagination
+    /// (bounded: TOO_LARGE past 16 MiB or 250,000 names over all pages).
+    pub fn catalog(&self) -> Result<Vec<String>> {
+        let mut all = Vec::new();
+        self.v2_only("the catalog", |r| {
+            v2::each_catalog_page(r, |page| {
+                all.extend(page);
+                true
+            })
+        })?;
+        Ok(all)
+    }
+
+    /// Repositories whose name contains `term` (case-insensitive), at most
+    /// `limit` of them (0 = no limit), in the shape of Docker Hub's search.
+    /// On a v1 registry, its own search (`GET /v1/search`), all pages up to
+    /// `limit`.
+    pub fn search(&self, term: &str, limit: usize) -> Result<SearchResults> {
+        self.dispatch(
+            |r| v2::search(r, term, limit),
+            |r, s| v1::search(r, s, term, limit),
+        )
+    }
+
+    /// The tags of `repo`, all pages, sorted, without duplicates. A repository
+    /// with no tags left (`"tags": null`) has an empty list.
+    pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
+        let repo = self.repo(repo)?;
+        self.dispatch(
+            |r| v2::tags(r, &repo),
+            |r, s| Ok(v1::tags(r, s, &repo)?.into_keys().collect()),
+        )
+    }
+
+    /// `GET /v1/repositories/<repo>/tags`: every tag with the image id it
+    /// names (v1 only).
+    pub fn v1_tags(&self, repo: &str) -> Result<BTreeMap<String, String>> {
+        let repo = self.repo(repo)?;
+        self.v1_only("the tag map", |r, s| v1::tags(r, s, &repo))
+    }
+
+    /// The image id of `tag` (or digest): the config digest of its manifest,
+    /// what `docker images --no-trunc` shows. For an index, the linux/amd64
+    /// entry. On a v1 registry, the image id the tag names.
+    pub fn image_id(&self, repo: &str, tag: &str) -> Result<String> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(tag)?;
+        self.dispatch(
+            |r| {
+                v2::image_config_digest(r, &repo, &reference, &Platform::default())
+                    .map(|d| d.to_string())
+            },
+            |r, s| v1::image_id(r, s, &repo, tag),
+        )
+    }
+
+    /// Like [`image_id`](Self::image_id), picking `platform` from an index (v2 only).
+    pub fn image_id_for(&self, repo: &str, reference: &str, platform: &Platform) -> Result<String> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        self.v2_only("image_id_for", |r| {
+            v2::image_config_digest(r, &repo, &reference, platform).map(|d| d.to_string())
+        })
+    }
+
+    /// Whether the layer exists: `HEAD /v2/<repo>/blobs/<digest>` (v2), or
+    /// whether the image's JSON can be read, `GET /v1/images/<id>/json` (v1).
+    pub fn blob_exists(&self, repo: &str, layer: &str) -> Result<bool> {
+        let repo = self.repo(repo)?;
+        validate_layer(layer)?;
+        self.dispatch(
+            |r| v2::blob_exists(r, &repo, &Digest::parse(layer)?),
+            |r, s| v1::layer_exists(r, s, &repo, layer),
+        )
+    }
+
+    /// Opens a layer for streaming: a v2 blob by digest, checked against it,
+    /// or a v1 image's layer by image id, checked against the image's
+    /// checksum. Redirects to other hosts are followed without credentials.
+    /// A body longer than the announced size fails with TOO_LARGE.
+    pub fn layer(&self, repo: &str, layer: &str) -> Result<LayerReader> {
+        self.layer_sized(repo, layer, None)
+    }
+
+    /// [`layer`](Self::layer) for a layer whose size a descriptor gives.
+    pub(crate) fn layer_sized(&self, repo: &str, layer: &str, size: Size) -> Result<LayerReader> {
+        let repo = self.repo(repo)?;
+        validate_layer(layer)?;
+        self.dispatch(
+            |r| v2::open_blob(r, &repo, &Digest::parse(layer)?, size),
+            |r, s| v1::open_layer(r, s, &repo, layer),
+        )
+    }
+
+    /// Downloads a layer (see [`layer`](Self::layer)) to `path`: the bytes go
+    /// to a temporary file beside it, which is renamed to `path` only after the
+    /// digest checked out. On any failure nothing is left at `path` (an
+    /// existing file there is kept as it was). Returns the number of bytes
+    /// written.
+    pub fn layer_to_file(&self, repo: &str, layer: &str, path: impl AsRef<Path>) -> Result<u64> {
+        copy_to_file(&mut self.layer(repo, layer)?, path.as_ref())
+    }
+
+    /// Uploads a layer (blob) from `reader` into `repo` and returns its digest.
+    /// On a v1 registry `expected` is the id of the image whose JSON was put
+    /// first, and the digest returned is the image checksum (the layer is
+    /// PUT, then the checksum, which completes the image).
+    ///
+    /// v2: with `expected`, a blob already in the repository is not sent
+    /// again (the reader is not read at all), the bytes stream in one
+    /// monolithic `PUT`, and bytes that hash to anything else fail with
+    /// DIGEST_MISMATCH with nothing committed; without it they stream through
+    /// one PATCH, hashed on the way. Nothing is held in memory. An error from
+    /// the reader aborts the upload and is returned as is (an `io::Error`
+    /// wrapping [`Error`] keeps its kind, e.g. ABORTED).
+    pub fn put_layer(
         &self,
-        req: &Request<'_>,
-        scope: &Scope,
-        payload: &mut Payload<'_>,
-    ) -> Result<Response<Body>> {
-        let t = &self.inner.transport;
-        let a = &self.inner.auth;
-        let mut run = || -> Result<Response<Body>> {
-            let sent = a.upfront(t, scope)?;
-            let resp = t.send_with(req, sent.as_deref(), payload)?;
-            if resp.status().as_u16() != 401 || !payload.replayable() {
-                return Ok(resp);
+        repo: &str,
+        reader: &mut dyn Read,
+        expected: Option<&str>,
+    ) -> Result<Digest> {
+        let repo = self.repo(repo)?;
+        expected.map(validate_layer).transpose()?;
+        self.run(|| match self.connect()? {
+            (ApiVersion::V2, r) => {
+                let expected = expected.map(Digest::parse).transpose()?;
+                v2::put_blob(&r, &repo, reader, expected.as_ref(), None)
             }
-            let challenges = challenges_of(&resp);
-            match a.respond(t, &challenges, scope, sent.as_deref())? {
-                Some(h) => t.send_with(req, Some(&h), payload),
-                None => Ok(resp),
-            }
-        };
-        run().map_err(|e| self.redact(e))
+            (ApiVersion::V1, r) => v1::put_layer(&r, &self.inner.v1, &repo, reader, expected),
+        })
+    }
+
+    /// Uploads a layer from a file; see [`put_layer`](Self::put_layer).
+    pub fn put_layer_file(
+        &self,
+        repo: &str,
+        path: impl AsRef<Path>,
+        expected: Option<&str>,
+    ) -> Result<Digest> {
+        let path = path.as_ref();
+        let mut file = std::fs::File::open(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot open {}: {e}", path.display()),
+            )
+        })?;
+        self.put_layer(repo, &mut file, expected)
+    }
+
+    /// Mounts `digest` from repository `from` into `repo` without copying
+    /// bytes (v2 only). True when the registry mounted it; false when it
+    /// could not (the blob is unknown in `from`, or mounts are off), in which
+    /// case nothing changed and the caller uploads the blob instead.
+    pub fn mount_blob(&self, repo: &str, digest: &str, from: &str) -> Result<bool> {
+        let repo = self.repo(repo)?;
+        let from = self.repo(from)?;
+        let digest = Digest::parse(digest)?;
+        self.v2_only("mounting a blob", |r| {
+            v2::mount_blob(r, &repo, &digest, &from)
+        })
+    }
+
+    /// Fetches a manifest by tag or digest (v2 only). By digest, the body must
+    /// hash to it; by tag, to the `Docker-Content-Digest` the registry
+    /// announced (when it uses the same algorithm).
+    pub fn manifest(&self, repo: &str, reference: &str) -> Result<Manifest> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        self.v2_only("a manifest", |r| v2::get_manifest(r, &repo, &reference))
+    }
+
+    /// HEADs a manifest: its media type, digest and size without the body (v2 only).
+    pub fn manifest_head(&self, repo: &str, reference: &str) -> Result<ManifestInfo> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        self.v2_only("a manifest", |r| v2::head_manifest(r, &repo, &reference))
+    }
+
+    /// Stores a manifest under `reference` (a tag, or the body's own digest)
+    /// with `media_type` as its `Content-Type` (v2 only). Returns the digest
+    /// of `body`, checked against the one the registry reports. All blobs it
+    /// names must already be in `repo`.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Result<Digest> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        self.v2_only("a manifest", |r| {
+            v2::put_manifest(r, &repo, &reference, media_type, body)
+        })
+    }
+
+    /// Deletes the manifest with this digest (and so, on distribution, every
+    /// tag that points at it; v2 only). A manifest already gone is NOT_FOUND.
+    pub fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
+        let repo = self.repo(repo)?;
+        let digest = Digest::parse(digest)?;
+        self.v2_only("deleting a manifest", |r| {
+            v2::delete_manifest(r, &repo, &digest)
+        })
+    }
+
+    /// Points `tag` at the manifest `image` (a tag or digest) names: its bytes
+    /// are stored again, unchanged, under `tag`, with their own media type. No
+    /// blob is copied. Returns the manifest digest. On a v1 registry `image`
+    /// is an image id, and it is returned.
+    pub fn set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<String> {
+        let repo = self.repo(repo)?;
+        validate_tag(tag)?;
+        self.dispatch(
+            |r| Ok(v2::set_tag(r, &repo, &ManifestRef::parse(image)?, tag)?.to_string()),
+            |r, s| v1::set_tag(r, s, &repo, image, tag),
+        )
+    }
+
+    /// Removes `tag` and nothing else: other tags on the same image survive.
+    ///
+    /// Uses `DELETE …/manifests/<tag>` where the registry allows it (OCI).
+    /// Registries that refuse (distribution 2.8 answers 400 `DIGEST_INVALID`,
+    /// others 405) get the tag pointed at a small throw-away manifest made for
+    /// this call, which is then deleted by digest. That leaves one tiny empty
+    /// config blob (`{}`) in the repository for garbage collection. A missing
+    /// tag is NOT_FOUND. On a v1 registry, `DELETE …/tags/<tag>`.
+    pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
+        let repo = self.repo(repo)?;
+        validate_tag(tag)?;
+        self.dispatch(
+            |r| v2::delete_tag(r, &repo, tag),
+            |r, s| v1::delete_tag(r, s, &repo, tag),
+        )
     }
 
     /// The bearer token the registry's token server grants these credentials
@@ -525,145 +818,61 @@ impl Client {
     /// (delete), which also becomes the session's token for that access.
     pub fn hub_token(&self, repo: &str, access: Access) -> Result<String> {
         let repo = self.repo(repo)?;
-        if self.speaks_v1()? {
-            return self.v1_hub_token(&repo, access);
-        }
-        let actions = match access {
-            Access::Read => "pull",
-            Access::Write => "pull,push",
-            Access::Delete => "delete",
-        };
-        let scope = auth::repo_scope(&repo, actions);
-        let t = &self.inner.transport;
-        if let Some(tok) = self
-            .inner
-            .auth
-            .bearer_token(t, &scope)
-            .map_err(|e| self.redact(e))?
-        {
-            return Ok(tok);
-        }
-        // Learn the scheme from the registry's challenge (this fetches the token).
-        let resp = self.execute(
-            &Request::new("GET", format!("{}/v2/", self.base()?)),
-            &scope,
-        )?;
-        self.check(resp, "GET /v2/")?;
-        self.inner
-            .auth
-            .bearer_token(t, &scope)
-            .map_err(|e| self.redact(e))?
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Unsupported,
-                    format!("{} does not use token authentication", self.registry_host()),
-                )
-            })
+        let scope = Scope::access(&repo, access);
+        let host = self.registry_host();
+        self.dispatch(
+            |r| {
+                if let Some(tok) = r.auth.bearer_token(r.transport, &scope)? {
+                    return Ok(tok);
+                }
+                // Learn the scheme from the registry's challenge (this fetches the token).
+                let req = Request::new("GET", r.url("/v2/"));
+                let resp = r.send(&req, &scope, &mut Payload::Empty)?;
+                r.check(resp, "GET /v2/")?;
+                r.auth.bearer_token(r.transport, &scope)?.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Unsupported,
+                        format!("{host} does not use token authentication"),
+                    )
+                })
+            },
+            |r, s| v1::hub_token(r, s, &repo, access),
+        )
     }
 
-    /// Passes a 2xx response through; turns anything else into an error.
-    pub(crate) fn check(&self, resp: Response<Body>, what: &str) -> Result<Response<Body>> {
-        if resp.status().is_success() {
-            return Ok(resp);
-        }
-        let e = status_error(resp, what);
-        // An anonymous caller refused for lack of scope has no credentials, not wrong ones.
-        let e = if e.kind() == ErrorKind::Forbidden
-            && e.http_status() == Some(401)
-            && self.inner.auth.is_anonymous()
-        {
-            e.with_kind(ErrorKind::Unauthorized)
-        } else {
-            e
-        };
-        Err(self.redact(e))
+    /// `GET /v1/images/<id>/json`: the image's JSON, as the registry keeps it
+    /// (v1 only). Image paths name no repository: behind an index, `repo`
+    /// says whose token to present (fetched if the session has none); `None`
+    /// presents the session's latest read token, whichever repository it is
+    /// for, which is ambiguous when threads work on several repositories.
+    pub fn v1_image_json(&self, repo: Option<&str>, image_id: &str) -> Result<Vec<u8>> {
+        let repo = repo.map(|r| self.repo(r)).transpose()?;
+        self.v1_only("image JSON", |r, s| {
+            v1::image_json(r, s, repo.as_deref(), image_id)
+        })
     }
 
-    /// GET with credentials, then [`check`](Self::check).
-    pub(crate) fn get(
-        &self,
-        req: &Request<'_>,
-        scope: &Scope,
-        what: &str,
-    ) -> Result<Response<Body>> {
-        let resp = self.execute(req, scope)?;
-        self.check(resp, what)
+    /// `PUT /v1/images/<id>/json`: the first step of pushing an image (v1
+    /// only). `json` must be an object whose `id` is `image_id`; its
+    /// `parent`, if any, must already be in the registry. Behind an index,
+    /// `repo` names the repository whose write token to present (`None`: the
+    /// session's latest write token, e.g. from `hub_token(repo, Access::Write)`).
+    pub fn v1_image_json_put(&self, repo: Option<&str>, image_id: &str, json: &[u8]) -> Result<()> {
+        let repo = repo.map(|r| self.repo(r)).transpose()?;
+        self.v1_only("putting image JSON", |r, s| {
+            v1::image_json_put(r, s, repo.as_deref(), image_id, json)
+        })
     }
 
-    /// Removes every known password and token from an error's message.
-    pub(crate) fn redact(&self, e: Error) -> Error {
-        e.map_message(|m| self.inner.v1.redact(&self.inner.auth.redact(&m)))
+    /// `GET /v1/images/<id>/ancestry`: the image id, its parent, and so on
+    /// down to the base image (v1 only; `repo` as for
+    /// [`v1_image_json`](Self::v1_image_json)).
+    pub fn v1_ancestry(&self, repo: Option<&str>, image_id: &str) -> Result<Vec<String>> {
+        let repo = repo.map(|r| self.repo(r)).transpose()?;
+        self.v1_only("ancestry", |r, s| {
+            v1::ancestry(r, s, repo.as_deref(), image_id)
+        })
     }
-}
-
-pub(crate) fn pull_scope(repo: &str) -> Scope {
-    auth::repo_scope(repo, "pull")
-}
-
-#[derive(Deserialize)]
-struct V2Errors {
-    errors: Vec<V2Error>,
-}
-
-#[derive(Deserialize)]
-struct V2Error {
-    code: Option<String>,
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct V1Error {
-    error: String,
-}
-
-/// Maps a non-success response onto an [`Error`], reading the registry's
-/// `{"errors":[…]}` (v2) or `{"error":"…"}` (v1) body when there is one.
-pub(crate) fn status_error(resp: Response<Body>, what: &str) -> Error {
-    let status = resp.status().as_u16();
-    let insufficient_scope = challenges_of(&resp)
-        .iter()
-        .any(|c| c.param("error") == Some("insufficient_scope"));
-    let body = transport::read_capped(resp, ERROR_BODY_CAP, what).unwrap_or_default();
-    let (code, server_message) = if let Ok(v2) = serde_json::from_slice::<V2Errors>(&body) {
-        match v2.errors.into_iter().next() {
-            Some(e) => (e.code, e.message),
-            None => (None, None),
-        }
-    } else if let Ok(v1) = serde_json::from_slice::<V1Error>(&body) {
-        (None, Some(v1.error))
-    } else {
-        let text = String::from_utf8_lossy(&body);
-        let line = text.lines().next().unwrap_or("").trim();
-        let line: String = line.chars().take(200).collect();
-        (None, (!line.is_empty()).then_some(line))
-    };
-    let kind = match (code.as_deref(), status) {
-        (_, 401) | (Some("UNAUTHORIZED"), _) if insufficient_scope => ErrorKind::Forbidden,
-        (Some(c), _) if c.ends_with("_UNKNOWN") => ErrorKind::NotFound,
-        (Some("UNAUTHORIZED"), _) | (_, 401) => ErrorKind::Unauthorized,
-        (Some("DENIED"), _) | (_, 403) => ErrorKind::Forbidden,
-        (Some("UNSUPPORTED"), _) | (_, 405) => ErrorKind::Unsupported,
-        (Some("TOOMANYREQUESTS"), _) | (_, 429) => ErrorKind::RateLimited,
-        (_, 404) => ErrorKind::NotFound,
-        (_, 500..=599) => ErrorKind::Server,
-        (_, 400..=499) => ErrorKind::InvalidArgument,
-        _ => ErrorKind::Protocol,
-    };
-    let mut message = format!("{what}: ");
-    match (&server_message, kind) {
-        (Some(m), _) => message.push_str(m),
-        (None, ErrorKind::Forbidden) if insufficient_scope => {
-            message.push_str("the credentials do not grant the needed scope")
-        }
-        (None, _) => message.push_str("unexpected answer"),
-    }
-    match &code {
-        Some(c) => message.push_str(&format!(" (HTTP {status}, {c})")),
-        None => message.push_str(&format!(" (HTTP {status})")),
-    }
-    Error::new(kind, message)
-        .with_http_status(status)
-        .with_code(code)
 }
 
 #[cfg(test)]

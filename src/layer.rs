@@ -1,5 +1,8 @@
 //! Downloads: a streaming layer reader that checks what it read against a
-//! digest at end-of-file, and files that appear only once complete.
+//! digest at end-of-file and never passes on more bytes than the layer has,
+//! and files that appear only once complete.
+
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -15,6 +18,10 @@ use crate::reference::{Digest, Hasher};
 /// `Error::from` unwraps it) when they differ. For a v2 blob that digest is
 /// the blob's own; for a v1 layer it is the image's checksum, the SHA-256 of
 /// its JSON, a newline and the layer, when the registry keeps one.
+///
+/// Where the layer's size is known (the response's `Content-Length`, or the
+/// size its descriptor gives), a body longer than that fails with TOO_LARGE
+/// instead of handing out the extra bytes.
 pub struct LayerReader {
     body: ureq::BodyReader<'static>,
     hasher: Option<Hasher>,
@@ -23,6 +30,7 @@ pub struct LayerReader {
     label: String,
     size: Option<u64>,
     read: u64,
+    verified: bool,
     failed: Option<Error>,
 }
 
@@ -38,23 +46,39 @@ impl std::fmt::Debug for LayerReader {
 impl LayerReader {
     /// A reader over `resp`'s body. `hasher` may have been fed a prefix
     /// already (v1 checksums start with the image JSON); with no `expected`
-    /// digest nothing is checked.
+    /// digest nothing is checked. `size` is the layer's size when a
+    /// descriptor gives it; the smaller of it and `Content-Length` bounds
+    /// the body.
     pub(crate) fn new(
         resp: ureq::http::Response<ureq::Body>,
         hasher: Hasher,
         expected: Option<Digest>,
+        size: Option<u64>,
         label: String,
-    ) -> LayerReader {
-        let size = crate::transport::header(&resp, "content-length").and_then(|l| l.parse().ok());
-        LayerReader {
+    ) -> Result<LayerReader> {
+        let announced = crate::transport::header(&resp, "content-length")
+            .and_then(|l| l.trim().parse::<u64>().ok());
+        if let (Some(a), Some(s)) = (announced, size) {
+            if a > s {
+                return Err(Error::new(
+                    ErrorKind::TooLarge,
+                    format!("{label}: the registry announces {a} bytes, the layer has {s}"),
+                ));
+            }
+        }
+        Ok(LayerReader {
             body: resp.into_body().into_reader(),
             hasher: Some(hasher),
             expected,
             label,
-            size,
+            size: match (announced, size) {
+                (Some(a), Some(s)) => Some(a.min(s)),
+                (a, s) => a.or(s),
+            },
             read: 0,
+            verified: false,
             failed: None,
-        }
+        })
     }
 
     /// The digest checked at end-of-file: the blob digest (v2), or the
@@ -63,9 +87,16 @@ impl LayerReader {
         self.expected.as_ref()
     }
 
-    /// The `Content-Length` the registry announced, if any.
+    /// The layer's size, when the registry announced it (or a descriptor gave it).
     pub fn size(&self) -> Option<u64> {
         self.size
+    }
+
+    /// True once the whole layer was read and its bytes hashed to the
+    /// expected digest; false before the end, and for a v1 layer whose
+    /// registry keeps no checksum (nothing to check against).
+    pub fn verified(&self) -> bool {
+        self.verified
     }
 
     fn fail(&mut self, e: Error) -> io::Error {
@@ -85,7 +116,15 @@ impl Read for LayerReader {
         let Some(hasher) = self.hasher.as_mut() else {
             return Ok(0); // verified already
         };
-        let n = match self.body.read(buf) {
+        // Never ask for more than the layer has left: at the end, one byte
+        // tells a body that goes on from one that ends.
+        let want = match self.size {
+            Some(size) => buf
+                .len()
+                .min(size.saturating_sub(self.read).max(1) as usize),
+            None => buf.len(),
+        };
+        let n = match self.body.read(&mut buf[..want]) {
             Ok(n) => n,
             Err(e) => {
                 let e = Error::from_io_transport(&e, &format!("reading {}", self.label));
@@ -93,6 +132,17 @@ impl Read for LayerReader {
             }
         };
         if n > 0 {
+            if self.size.is_some_and(|size| self.read + n as u64 > size) {
+                let size = self.size.unwrap_or_default();
+                let e = Error::new(
+                    ErrorKind::TooLarge,
+                    format!(
+                        "{}: the registry sent more than the {size} bytes the layer has",
+                        self.label
+                    ),
+                );
+                return Err(self.fail(e));
+            }
             hasher.update(&buf[..n]);
             self.read += n as u64;
             return Ok(n);
@@ -109,6 +159,10 @@ impl Read for LayerReader {
                 );
                 Err(self.fail(e))
             }
+            (Some(_), Some(_)) => {
+                self.verified = true;
+                Ok(0)
+            }
             _ => Ok(0),
         }
     }
@@ -119,6 +173,8 @@ pub(crate) struct Hashing<'r> {
     inner: &'r mut dyn Read,
     pub hasher: Hasher,
     pub len: u64,
+    /// True once the inner reader reported its end.
+    pub eof: bool,
 }
 
 impl<'r> Hashing<'r> {
@@ -127,7 +183,13 @@ impl<'r> Hashing<'r> {
             inner,
             hasher,
             len: 0,
+            eof: false,
         }
+    }
+
+    /// The digest of what passed so far.
+    pub fn digest(&self) -> Digest {
+        self.hasher.clone().finish()
     }
 }
 
@@ -136,6 +198,7 @@ impl Read for Hashing<'_> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.len += n as u64;
+        self.eof |= n == 0 && !buf.is_empty();
         Ok(n)
     }
 }

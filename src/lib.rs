@@ -14,32 +14,48 @@
 //! clone, and its clones share one connection pool and one token cache. Bodies
 //! stream: only small JSON documents are read whole, each under a size cap.
 //!
-//! All raw-pointer code lives in the `ffi` module (the C ABI); the rest of
-//! the crate denies `unsafe_code`.
+//! The modules are layered; each uses only those below it:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | C ABI | `ffi` |
+//! | façade: one method per operation | `client` |
+//! | protocol: paths, bodies, media types | `v1`, `v2`, `oci`, `layer` |
+//! | credentials for an origin, one answer to a 401 | `auth` |
+//! | redirects, retries, deadlines, TLS, proxies, caps | `transport`, `proxy`, `certs` |
+//! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync` |
+//!
+//! All raw-pointer code lives in the `ffi` module (the C ABI); every other
+//! module forbids `unsafe`.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod auth;
 mod certs;
+mod challenge;
 mod client;
 mod error;
+#[cfg(feature = "capi")]
 pub mod ffi;
 mod layer;
+mod oci;
 mod proxy;
 pub mod reference;
+mod sync;
 mod transport;
+mod types;
+mod url;
 mod v1;
 mod v2;
 
 pub use auth::Credentials;
 pub use certs::DEFAULT_CERTS_DIR;
-pub use client::{
-    Access, Api, ApiVersion, Client, ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
-};
+pub use client::{Api, Client, ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT};
 pub use error::{Error, ErrorKind, Result};
 pub use layer::LayerReader;
-pub use reference::{Digest, ManifestRef, Reference};
-pub use v2::{
-    Manifest, ManifestInfo, PingInfo, Platform, SearchResult, SearchResults, MANIFEST_MEDIA_TYPES,
+pub use oci::MANIFEST_MEDIA_TYPES;
+pub use reference::{Digest, ManifestRef, Platform, Reference};
+pub use types::{
+    Access, ApiVersion, Manifest, ManifestInfo, PingInfo, SearchResult, SearchResults,
 };

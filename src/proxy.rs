@@ -5,7 +5,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::auth::is_loopback_host;
+use crate::url::is_loopback_host;
 
 /// The proxy URL for a registry reached over `scheme` at `host` (`host[:port]`),
 /// reading variables through `var`.

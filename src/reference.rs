@@ -1,8 +1,10 @@
-//! Image references, repository names, tags and digests.
+//! Image references, repository names, tags, digests and platforms.
 //!
 //! The grammar is distribution's (`reference.go`, `regexp.go`, `normalize.go`),
 //! written out by hand: the crate has no regex dependency. Normalisation follows
 //! docker: `alpine` is `docker.io/library/alpine:latest`.
+
+#![forbid(unsafe_code)]
 
 use std::fmt;
 
@@ -94,6 +96,7 @@ impl Digest {
 }
 
 /// Hashes bytes as they flow, for the algorithm of an expected digest.
+#[derive(Clone)]
 pub(crate) enum Hasher {
     Sha256(sha2::Sha256),
     Sha512(sha2::Sha512),
@@ -240,6 +243,103 @@ impl fmt::Display for ManifestRef {
             ManifestRef::Tag(t) => f.write_str(t),
             ManifestRef::Digest(d) => d.fmt(f),
         }
+    }
+}
+
+/// A platform: which image of an index to pick, written `os/arch[/variant]`
+/// as docker and containerd read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// `linux`, `windows`, …
+    pub os: String,
+    /// `amd64`, `arm64`, …
+    pub architecture: String,
+    /// `v7`, `v8`, … or `None` to accept any.
+    pub variant: Option<String>,
+}
+
+impl Default for Platform {
+    /// `linux/amd64`.
+    fn default() -> Platform {
+        Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+        }
+    }
+}
+
+impl Platform {
+    /// Parses `os/arch` or `os/arch/variant` (lower-case letters, digits,
+    /// `.`, `_` and `-`). Architecture aliases are read as containerd reads
+    /// them (`aarch64` is `arm64`, `x86_64` is `amd64`, `armhf` is `arm/v7`).
+    pub fn parse(s: &str) -> Result<Platform> {
+        let bad = |why: &str| Error::invalid(format!("invalid platform {s:?}: {why}"));
+        let parts: Vec<&str> = s.split('/').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(bad("expected os/arch or os/arch/variant"));
+        }
+        for p in &parts {
+            let ok = !p.is_empty()
+                && p.len() <= 32
+                && p.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                });
+            if !ok {
+                return Err(bad(
+                    "each part must be lower-case letters, digits, '.', '_' or '-'",
+                ));
+            }
+        }
+        Ok(Platform {
+            os: parts[0].to_string(),
+            architecture: parts[1].to_string(),
+            variant: parts.get(2).map(|v| v.to_string()),
+        })
+    }
+
+    /// Whether an index entry for `os`/`architecture`/`variant` is this
+    /// platform: same OS, same architecture after aliases, and the same
+    /// variant after defaults (`arm64` is `arm64/v8`, `arm` is `arm/v7`,
+    /// `amd64` is `amd64/v1`); a platform without a variant takes any.
+    pub fn matches(&self, os: &str, architecture: &str, variant: Option<&str>) -> bool {
+        let (want_arch, want_variant) = normalise(&self.architecture, self.variant.as_deref());
+        let (arch, variant) = normalise(architecture, variant);
+        os.eq_ignore_ascii_case(&self.os)
+            && arch == want_arch
+            && (self.variant.is_none() || variant == want_variant)
+    }
+}
+
+/// containerd's architecture aliases and default variants.
+fn normalise(architecture: &str, variant: Option<&str>) -> (String, Option<String>) {
+    let arch = architecture.to_ascii_lowercase();
+    let variant = variant
+        .map(str::to_ascii_lowercase)
+        .filter(|v| !v.is_empty());
+    let (arch, variant) = match (arch.as_str(), variant) {
+        ("aarch64", v) => ("arm64".to_string(), v),
+        ("x86_64" | "x86-64", v) => ("amd64".to_string(), v),
+        ("armhf", _) => ("arm".to_string(), Some("v7".to_string())),
+        ("armel", _) => ("arm".to_string(), Some("v6".to_string())),
+        (_, v) => (arch, v),
+    };
+    let variant = match (arch.as_str(), variant) {
+        ("arm64", Some(v)) if v == "v8" => None,
+        ("amd64", Some(v)) if v == "v1" => None,
+        ("arm", None) => Some("v7".to_string()),
+        (_, v) => v,
+    };
+    (arch, variant)
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
     }
 }
 
@@ -536,5 +636,38 @@ mod tests {
             ManifestRef::Tag(_)
         ));
         assert!(ManifestRef::parse("sha256:zz").is_err());
+    }
+
+    #[test]
+    fn platforms() {
+        let p = Platform::parse("linux/arm64").unwrap();
+        assert!(p.matches("linux", "arm64", Some("v8")));
+        assert!(p.matches("linux", "arm64", None));
+        assert!(p.matches("linux", "aarch64", None));
+        assert!(!p.matches("linux", "amd64", None));
+        assert!(!p.matches("windows", "arm64", None));
+        let v8 = Platform::parse("linux/arm64/v8").unwrap();
+        assert!(v8.matches("linux", "arm64", None));
+        assert!(v8.matches("linux", "arm64", Some("v8")));
+        let arm = Platform::parse("linux/arm").unwrap();
+        assert!(arm.matches("linux", "arm", Some("v7")));
+        let v6 = Platform::parse("linux/arm/v6").unwrap();
+        assert!(v6.matches("linux", "arm", Some("v6")));
+        assert!(!v6.matches("linux", "arm", Some("v7")));
+        assert!(!v6.matches("linux", "arm", None), "arm means arm/v7");
+        assert!(Platform::default().matches("linux", "amd64", None));
+        assert_eq!(v8.to_string(), "linux/arm64/v8");
+        for bad in [
+            "",
+            "linux",
+            "linux/",
+            "/amd64",
+            "a/b/c/d",
+            "Linux/amd64",
+            "linux/amd 64",
+        ] {
+            let e = Platform::parse(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+        }
     }
 }

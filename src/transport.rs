@@ -1,16 +1,25 @@
-//! HTTP plumbing: one ureq `Agent` per client (one connection pool), timeouts,
-//! TLS roots, redirects that never carry `Authorization` to another origin, and
-//! bounded body reads.
+//! HTTP plumbing: one ureq `Agent` per client (one connection pool), TLS and
+//! proxies, deadlines, retries, and redirects that carry credentials and
+//! cookies only to the origin they belong to; bounded body reads.
+//!
+//! Every request ends: a small document (JSON, token, manifest, error body)
+//! must arrive whole within the client's timeout (a deadline for the whole
+//! request, redirects included); a bulk transfer (blob bytes) may take as
+//! long as it needs but fails when no byte moves within the timeout.
 
-use std::time::Duration;
+#![forbid(unsafe_code)]
 
+use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderValue, Response};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::{Agent, Body, SendBody};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::url::{describe, origin_of, path_of, resolve};
 
 /// How many redirects one request may follow.
 const MAX_REDIRECTS: usize = 10;
@@ -20,6 +29,9 @@ const RETRY_BASE: Duration = Duration::from_millis(200);
 const RETRY_MAX_WAIT: Duration = Duration::from_secs(10);
 /// A `Retry-After` longer than this is cut to it.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
+/// Cookies kept per origin, and the longest cookie value kept.
+const MAX_COOKIES: usize = 32;
+const MAX_COOKIE_LEN: usize = 4096;
 
 /// Settings the agent is built from.
 pub(crate) struct TransportConfig {
@@ -39,6 +51,7 @@ pub(crate) struct TransportConfig {
 pub(crate) struct Transport {
     agent: Agent,
     max_retries: u32,
+    timeout: Duration,
 }
 
 /// What a request sends: nothing, bytes that can be sent again after a
@@ -62,6 +75,10 @@ pub(crate) struct Request<'a> {
     pub method: &'a str,
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
+    /// A blob transfer: a stall timeout instead of a whole-request deadline.
+    pub bulk: bool,
+    /// Cookies to send and keep, per origin (v1 sessions).
+    pub cookies: Option<&'a CookieJar>,
 }
 
 impl<'a> Request<'a> {
@@ -70,12 +87,96 @@ impl<'a> Request<'a> {
             method,
             url,
             headers: Vec::new(),
+            bulk: false,
+            cookies: None,
         }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request<'a> {
         self.headers.push((name, value.into()));
         self
+    }
+
+    /// Marks a blob transfer (see the module doc).
+    pub fn bulk(mut self) -> Request<'a> {
+        self.bulk = true;
+        self
+    }
+
+    /// Sends the jar's cookies for each hop's origin and keeps what each hop sets.
+    pub fn cookies(mut self, jar: &'a CookieJar) -> Request<'a> {
+        self.cookies = Some(jar);
+        self
+    }
+}
+
+/// An `Authorization` value and the one origin (`scheme://host:port`, see
+/// [`origin_of`]) it may be sent to. A hop to any other origin goes without it.
+#[derive(Clone, Copy)]
+pub(crate) struct Credential<'a> {
+    pub value: &'a str,
+    pub origin: &'a str,
+}
+
+/// The URL a response came from, after redirects; every response the
+/// transport returns carries it in its extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct FinalUrl(pub String);
+
+/// The URL `resp` came from (see [`FinalUrl`]).
+pub(crate) fn final_url(resp: &Response<Body>) -> &str {
+    resp.extensions()
+        .get::<FinalUrl>()
+        .map_or("", |u| u.0.as_str())
+}
+
+/// Cookies by origin: sent back only to the origin that set them.
+#[derive(Default)]
+pub(crate) struct CookieJar {
+    jar: Mutex<HashMap<String, Vec<(String, String)>>>,
+}
+
+impl CookieJar {
+    /// The `Cookie` value for a request to `url`, if its origin set any.
+    fn header_for(&self, url: &str) -> Option<String> {
+        let jar = crate::sync::lock(&self.jar);
+        let cookies = jar.get(&origin_of(url)).filter(|c| !c.is_empty())?;
+        let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        Some(pairs.join("; "))
+    }
+
+    /// Keeps the `name=value` of every `Set-Cookie` in `resp` under `url`'s
+    /// origin (attributes are ignored: the jar lives as long as the client).
+    fn keep(&self, url: &str, resp: &Response<Body>) {
+        let set = header_all(resp, "set-cookie");
+        if set.is_empty() {
+            return;
+        }
+        let mut jar = crate::sync::lock(&self.jar);
+        let cookies = jar.entry(origin_of(url)).or_default();
+        for line in set {
+            let pair = line.split(';').next().unwrap_or("");
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let (name, value) = (name.trim().to_string(), value.trim().to_string());
+            if name.is_empty() || name.len() + value.len() > MAX_COOKIE_LEN {
+                continue;
+            }
+            match cookies.iter().position(|(n, _)| *n == name) {
+                Some(i) => cookies[i].1 = value,
+                None if cookies.len() < MAX_COOKIES => cookies.push((name, value)),
+                None => {}
+            }
+        }
+    }
+
+    /// Every cookie value, for redaction.
+    pub fn values(&self) -> Vec<String> {
+        let jar = crate::sync::lock(&self.jar);
+        jar.values()
+            .flat_map(|c| c.iter().map(|(_, v)| v.clone()))
+            .collect()
     }
 }
 
@@ -118,24 +219,20 @@ impl Transport {
         Ok(Transport {
             agent: config.into(),
             max_retries: cfg.max_retries,
+            timeout: cfg.timeout,
         })
-    }
-
-    /// Sends `req` without a body; see [`send_with`](Self::send_with).
-    pub fn send(&self, req: &Request<'_>, authorization: Option<&str>) -> Result<Response<Body>> {
-        self.send_with(req, authorization, &mut Payload::Empty)
     }
 
     /// Sends `req`, following redirects for GET and HEAD, and retrying
     /// idempotent requests with a replayable body (GET, HEAD, PUT, DELETE) on
     /// connection errors, timeouts, 429, 502, 503 and 504, with exponential
     /// backoff and jitter, honouring `Retry-After`. POST and streamed bodies
-    /// are sent once. The `authorization` value goes to the request's origin
-    /// only: a redirect to another scheme, host or port drops it.
-    pub fn send_with(
+    /// are sent once. `credential` goes only to hops of its own origin, the
+    /// request's cookies only to the origin that set them.
+    pub fn send(
         &self,
         req: &Request<'_>,
-        authorization: Option<&str>,
+        credential: Option<Credential<'_>>,
         payload: &mut Payload<'_>,
     ) -> Result<Response<Body>> {
         let retries =
@@ -146,7 +243,7 @@ impl Transport {
             };
         let mut attempt = 0;
         loop {
-            let result = self.send_once(req, authorization, payload);
+            let result = self.send_once(req, credential, payload);
             let retry_after = match &result {
                 Ok(resp) if matches!(resp.status().as_u16(), 429 | 502 | 503 | 504) => {
                     Some(header(resp, "retry-after").and_then(|v| parse_retry_after(&v)))
@@ -166,38 +263,64 @@ impl Transport {
         }
     }
 
+    /// One try: the request and its redirects, each hop under what is left of
+    /// the request's deadline (documents) or the stall timeout (bulk).
     fn send_once(
         &self,
         req: &Request<'_>,
-        authorization: Option<&str>,
+        credential: Option<Credential<'_>>,
         payload: &mut Payload<'_>,
     ) -> Result<Response<Body>> {
-        let origin = origin_of(&req.url);
+        let deadline = Instant::now() + self.timeout;
         let mut url = req.url.clone();
         let follows = matches!(req.method, "GET" | "HEAD");
         for _ in 0..=MAX_REDIRECTS {
+            let what = || format!("{} {}", req.method, describe(&url));
             let mut b = http::Request::builder()
                 .method(req.method)
                 .uri(url.as_str());
             for (k, v) in &req.headers {
                 b = b.header(*k, v.as_str());
             }
-            if let Some(a) = authorization.filter(|_| origin_of(&url) == origin) {
-                b = b.header("Authorization", sensitive(a)?);
+            if let Some(c) = credential.filter(|c| origin_of(&url) == c.origin) {
+                b = b.header("Authorization", sensitive(c.value)?);
             }
-            let what = || format!("{} {}", req.method, describe(&url));
+            if let Some(cookie) = req.cookies.and_then(|jar| jar.header_for(&url)) {
+                b = b.header("Cookie", sensitive(&cookie)?);
+            }
+            let global = if req.bulk {
+                None
+            } else {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(self.deadline_error(&what()));
+                }
+                Some(left)
+            };
             let built = |e: http::Error| {
                 Error::invalid(format!("cannot build request for {}: {e}", path_of(&url)))
             };
+            let agent = &self.agent;
             let result = match payload {
-                Payload::Empty => self.agent.run(b.body(()).map_err(built)?),
-                Payload::Bytes(bytes) => self.agent.run(b.body(*bytes).map_err(built)?),
-                Payload::Stream(reader) => self.agent.run(
-                    b.body(SendBody::from_reader(&mut **reader))
-                        .map_err(built)?,
-                ),
+                Payload::Empty => {
+                    let r = b.body(()).map_err(built)?;
+                    agent.run(agent.configure_request(r).timeout_global(global).build())
+                }
+                Payload::Bytes(bytes) => {
+                    let r = b.body(*bytes).map_err(built)?;
+                    agent.run(agent.configure_request(r).timeout_global(global).build())
+                }
+                Payload::Stream(reader) => {
+                    let r = b
+                        .body(SendBody::from_reader(&mut **reader))
+                        .map_err(built)?;
+                    agent.run(agent.configure_request(r).timeout_global(global).build())
+                }
             };
-            let resp = result.map_err(|e| Error::from_ureq(e, &what()))?;
+            let mut resp = result.map_err(|e| self.map_error(e, &what(), req.bulk))?;
+            if let Some(jar) = req.cookies {
+                jar.keep(&url, &resp);
+            }
             let status = resp.status().as_u16();
             if follows && matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(loc) = header(&resp, "location") {
@@ -205,6 +328,7 @@ impl Transport {
                     continue;
                 }
             }
+            resp.extensions_mut().insert(FinalUrl(url));
             return Ok(resp);
         }
         Err(Error::protocol(format!(
@@ -212,6 +336,31 @@ impl Transport {
             req.method,
             path_of(&req.url)
         )))
+    }
+
+    fn deadline_error(&self, what: &str) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{what}: no complete answer within {} ms",
+                self.timeout.as_millis()
+            ),
+        )
+    }
+
+    /// A ureq error, with the timeouts said in words.
+    fn map_error(&self, e: ureq::Error, what: &str, bulk: bool) -> Error {
+        match e {
+            ureq::Error::Timeout(ureq::Timeout::Global) => self.deadline_error(what),
+            ureq::Error::Timeout(_) if bulk => Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "{what}: stalled, no byte moved within {} ms",
+                    self.timeout.as_millis()
+                ),
+            ),
+            e => Error::from_ureq(e, what),
+        }
     }
 }
 
@@ -343,189 +492,74 @@ pub(crate) fn read_capped(resp: Response<Body>, cap: u64, what: &str) -> Result<
         })
 }
 
+/// The bound on a listing read page by page (catalog, tags, v1 search):
+/// each page at most 4 MiB, all pages together at most 16 MiB and 250,000
+/// names; past that, TOO_LARGE.
+pub(crate) struct ListBudget {
+    bytes: u64,
+    names: usize,
+}
+
+impl ListBudget {
+    const PAGE_BYTES: u64 = 4 << 20;
+    const TOTAL_BYTES: u64 = 16 << 20;
+    const NAMES: usize = 250_000;
+
+    pub fn new() -> ListBudget {
+        ListBudget { bytes: 0, names: 0 }
+    }
+
+    /// Reads one page's body within what is left.
+    pub fn read_page(&mut self, resp: Response<Body>, what: &str) -> Result<Vec<u8>> {
+        let cap = Self::PAGE_BYTES.min(Self::TOTAL_BYTES - self.bytes);
+        let bytes = read_capped(resp, cap, what).map_err(|e| match e.kind() {
+            ErrorKind::TooLarge if cap < Self::PAGE_BYTES => self.exceeded(what),
+            _ => e,
+        })?;
+        self.bytes += bytes.len() as u64;
+        Ok(bytes)
+    }
+
+    /// Counts a page's names.
+    pub fn count(&mut self, names: usize, what: &str) -> Result<()> {
+        self.names += names;
+        if self.names > Self::NAMES {
+            return Err(self.exceeded(what));
+        }
+        Ok(())
+    }
+
+    fn exceeded(&self, what: &str) -> Error {
+        Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "{what}: the listing is longer than the client reads ({} bytes or {} names \
+                 over all pages)",
+                Self::TOTAL_BYTES,
+                Self::NAMES
+            ),
+        )
+    }
+}
+
 /// Reads and decodes a JSON body of at most `cap` bytes.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     resp: Response<Body>,
     cap: u64,
     what: &str,
 ) -> Result<T> {
-    let bytes = read_capped(resp, cap, what)?;
-    serde_json::from_slice(&bytes)
+    decode_json(&read_capped(resp, cap, what)?, what)
+}
+
+/// Decodes a JSON document the registry sent.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes)
         .map_err(|e| Error::protocol(format!("{what}: malformed JSON from the registry: {e}")))
-}
-
-/// `scheme://authority` of a URL, lower-cased, with the default port made explicit.
-pub(crate) fn origin_of(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority
-        .rsplit('@')
-        .next()
-        .unwrap_or(authority)
-        .to_ascii_lowercase();
-    let scheme = scheme.to_ascii_lowercase();
-    let has_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| !p.contains(']'));
-    match (scheme.as_str(), has_port) {
-        ("https", false) => format!("https://{authority}:443"),
-        ("http", false) => format!("http://{authority}:80"),
-        _ => format!("{scheme}://{authority}"),
-    }
-}
-
-/// The path and query of a URL, for messages.
-pub(crate) fn path_of(url: &str) -> &str {
-    match url.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => url,
-    }
-}
-
-/// A URL for an error message: scheme, host and path, no query (upload URLs
-/// carry server state there).
-pub(crate) fn describe(url: &str) -> String {
-    url.split(['?', '#']).next().unwrap_or(url).to_string()
-}
-
-/// Resolves a `Location` or `Link` reference against the URL of the request
-/// that returned it (RFC 3986 §5.2, without dot-segment removal: registries
-/// send absolute paths or full URLs).
-pub(crate) fn resolve(base: &str, reference: &str) -> String {
-    let reference = reference.trim();
-    if reference.contains("://") {
-        return reference.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
-    if let Some(net) = reference.strip_prefix("//") {
-        return format!("{scheme}://{net}");
-    }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let path_and_query = &rest[authority_end..];
-    let path = path_and_query.split(['?', '#']).next().unwrap_or("");
-    if reference.starts_with('/') {
-        format!("{scheme}://{authority}{reference}")
-    } else if reference.starts_with('?') {
-        format!("{scheme}://{authority}{path}{reference}")
-    } else if reference.is_empty() {
-        format!("{scheme}://{authority}{path}")
-    } else {
-        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-        let dir = if dir.is_empty() { "/" } else { dir };
-        format!("{scheme}://{authority}{dir}{reference}")
-    }
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Appends `key=value` to a URL's query, keeping what is there.
-pub(crate) fn add_query(url: &str, key: &str, value: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{key}={}", encode(value))
-}
-
-/// The `rel="next"` target of an RFC 8288 `Link` header, if any.
-pub(crate) fn next_link(link: &str) -> Option<String> {
-    for entry in split_link_entries(link) {
-        let entry = entry.trim();
-        let Some(rest) = entry.strip_prefix('<') else {
-            continue;
-        };
-        let Some((target, params)) = rest.split_once('>') else {
-            continue;
-        };
-        let is_next = params.split(';').any(|p| {
-            let p = p.trim();
-            p.split_once('=').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("rel")
-                    && v.trim()
-                        .trim_matches('"')
-                        .split_ascii_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("next"))
-            })
-        });
-        if is_next {
-            return Some(target.to_string());
-        }
-    }
-    None
-}
-
-/// Splits a Link header at the commas between entries (not those inside `<…>`
-/// or quotes).
-fn split_link_entries(link: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut in_angle, mut in_quote, mut start) = (false, false, 0);
-    for (i, c) in link.char_indices() {
-        match c {
-            '<' if !in_quote => in_angle = true,
-            '>' if !in_quote => in_angle = false,
-            '"' if !in_angle => in_quote = !in_quote,
-            ',' if !in_angle && !in_quote => {
-                out.push(&link[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&link[start..]);
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resolves_references() {
-        let base = "http://127.0.0.1:5000/v2/_catalog?n=1";
-        assert_eq!(
-            resolve(base, "/v2/_catalog?last=a&n=1"),
-            "http://127.0.0.1:5000/v2/_catalog?last=a&n=1"
-        );
-        assert_eq!(resolve(base, "https://x/y?z"), "https://x/y?z");
-        assert_eq!(resolve(base, "//cdn:9/b"), "http://cdn:9/b");
-        assert_eq!(
-            resolve(base, "?page=2"),
-            "http://127.0.0.1:5000/v2/_catalog?page=2"
-        );
-        assert_eq!(resolve(base, "next"), "http://127.0.0.1:5000/v2/next");
-    }
-
-    #[test]
-    fn origins() {
-        assert_eq!(origin_of("https://Host/a"), "https://host:443");
-        assert_eq!(origin_of("https://host:443/b?c"), "https://host:443");
-        assert_ne!(origin_of("http://h:1/"), origin_of("http://h:2/"));
-        assert_ne!(origin_of("http://h/"), origin_of("https://h/"));
-        assert_eq!(origin_of("http://[::1]:5/x"), "http://[::1]:5");
-    }
-
-    #[test]
-    fn link_headers() {
-        assert_eq!(
-            next_link(r#"</v2/_catalog?last=test%2Fa&n=1>; rel="next""#).as_deref(),
-            Some("/v2/_catalog?last=test%2Fa&n=1")
-        );
-        assert_eq!(
-            next_link(r#"<https://a/x?a=1,2>; rel=prev, <https://a/y>; rel=next"#).as_deref(),
-            Some("https://a/y")
-        );
-        assert_eq!(next_link(r#"<https://a/x>; rel="prev""#), None);
-    }
 
     #[test]
     fn retry_after_and_backoff() {
@@ -549,17 +583,5 @@ mod tests {
                 .min(RETRY_MAX_WAIT);
             assert!(b >= base * 3 / 4 && b <= base * 5 / 4, "{attempt}: {b:?}");
         }
-    }
-
-    #[test]
-    fn encodes_queries() {
-        assert_eq!(
-            encode("repository:a/b:pull,push"),
-            "repository%3Aa%2Fb%3Apull%2Cpush"
-        );
-        assert_eq!(
-            add_query("http://h/p?_state=x", "digest", "sha256:1"),
-            "http://h/p?_state=x&digest=sha256%3A1"
-        );
     }
 }

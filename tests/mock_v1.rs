@@ -118,9 +118,9 @@ fn auto_prefers_v2_and_never_pings_v1_then() {
     ping.assert_calls(0);
     // v1-only calls on a v2 client are UNSUPPORTED.
     for e in [
-        c.v1_image_json(ID).unwrap_err(),
-        c.v1_ancestry(ID).unwrap_err(),
-        c.v1_image_json_put(ID, JSON.as_bytes()).unwrap_err(),
+        c.v1_image_json(None, ID).unwrap_err(),
+        c.v1_ancestry(None, ID).unwrap_err(),
+        c.v1_image_json_put(None, ID, JSON.as_bytes()).unwrap_err(),
         c.v1_tags("a/b").unwrap_err(),
     ] {
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
@@ -217,8 +217,8 @@ fn hub_style_read_flow_uses_index_token_and_endpoint_cookie() {
     let map = c.v1_tags("busybox").unwrap();
     assert_eq!(map.get("latest").map(String::as_str), Some(ID));
     assert_eq!(c.image_id("busybox", "latest").unwrap(), ID);
-    assert_eq!(c.v1_ancestry(ID).unwrap(), [ID, PARENT]);
-    assert_eq!(c.v1_image_json(ID).unwrap(), JSON.as_bytes());
+    assert_eq!(c.v1_ancestry(None, ID).unwrap(), [ID, PARENT]);
+    assert_eq!(c.v1_image_json(None, ID).unwrap(), JSON.as_bytes());
     assert_eq!(c.hub_token("busybox", Access::Read).unwrap(), tok);
     images.assert_calls(2); // one for the session, one for hub_token
     tags.assert_calls(2);
@@ -280,7 +280,7 @@ fn hub_style_push_flow_puts_json_layer_checksum_and_tag() {
     });
     let c = v1_alice(&idx);
     assert_eq!(c.hub_token("team/app", Access::Write).unwrap(), tok);
-    c.v1_image_json_put(ID, JSON.as_bytes()).unwrap();
+    c.v1_image_json_put(None, ID, JSON.as_bytes()).unwrap();
     let got = c.put_layer("team/app", &mut &LAYER[..], Some(ID)).unwrap();
     assert_eq!(got.to_string(), sum);
     assert_eq!(c.set_tag("team/app", ID, "latest").unwrap(), ID);
@@ -394,7 +394,7 @@ fn a_refused_token_is_replaced_once_and_never_leaks() {
     // A registry that refuses every token: UNAUTHORIZED, with no token in the message.
     let c = v1(&idx);
     c.hub_token("a/b", Access::Read).unwrap(); // the session now holds new-sig
-    let e = c.v1_ancestry(ID).unwrap_err();
+    let e = c.v1_ancestry(None, ID).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let reg2 = MockServer::start();
     let idx2 = index();
@@ -586,10 +586,10 @@ fn v1_errors_map_onto_statuses() {
     // Bad input never reaches the server.
     for e in [
         c.set_tag("a/b", "sha256:abc", "v1").unwrap_err(),
-        c.v1_image_json("ABC").unwrap_err(),
+        c.v1_image_json(None, "ABC").unwrap_err(),
         c.put_layer("a/b", &mut &LAYER[..], None).unwrap_err(),
-        c.v1_image_json_put(ID, b"[1]").unwrap_err(),
-        c.v1_image_json_put(ID, format!(r#"{{"id":"{PARENT}"}}"#).as_bytes())
+        c.v1_image_json_put(None, ID, b"[1]").unwrap_err(),
+        c.v1_image_json_put(None, ID, format!(r#"{{"id":"{PARENT}"}}"#).as_bytes())
             .unwrap_err(),
         c.tags("Bad/Name").unwrap_err(),
         c.delete_tag("a/b", "bad tag").unwrap_err(),
@@ -638,6 +638,6 @@ fn image_calls_without_a_token_for_their_access_still_go_to_the_registry() {
     c.hub_token("a/b", Access::Write).unwrap();
     // A write token must not be shown for a read; the registry may still
     // accept the session cookie.
-    assert_eq!(c.v1_image_json(ID).unwrap(), JSON.as_bytes());
+    assert_eq!(c.v1_image_json(None, ID).unwrap(), JSON.as_bytes());
     json.assert_calls(1);
 }

@@ -61,8 +61,12 @@ fn read_flow(f: &Fixture) {
     assert_eq!(c.tags(APP).unwrap(), ["base", "latest"]);
     assert_eq!(c.v1_tags(APP).unwrap()["base"], parent);
     assert_eq!(c.image_id(APP, "latest").unwrap(), id);
-    assert_eq!(c.v1_ancestry(&id).unwrap(), [id.clone(), parent.clone()]);
-    let json: serde_json::Value = serde_json::from_slice(&c.v1_image_json(&id).unwrap()).unwrap();
+    assert_eq!(
+        c.v1_ancestry(None, &id).unwrap(),
+        [id.clone(), parent.clone()]
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&c.v1_image_json(None, &id).unwrap()).unwrap();
     assert_eq!(json["id"], id.as_str());
     assert_eq!(json["parent"], parent.as_str());
     assert!(c.blob_exists(APP, &id).unwrap());
@@ -182,7 +186,7 @@ fn push_tag_and_untag(f: &Fixture) {
     let repo = format!("rust/push-{}", std::process::id());
     let (id, json, layer) = new_image(f, &format!("push-{}", f.mode));
     c.hub_token(&repo, Access::Write).unwrap();
-    c.v1_image_json_put(&id, &json).unwrap();
+    c.v1_image_json_put(None, &id, &json).unwrap();
     let sum = c.put_layer(&repo, &mut &layer[..], Some(&id)).unwrap();
     let mut whole = json.clone();
     whole.push(b'\n');
@@ -193,16 +197,16 @@ fn push_tag_and_untag(f: &Fixture) {
     assert_eq!(c.tags(&repo).unwrap(), ["v1", "v2"]);
     assert_eq!(c.image_id(&repo, "v2").unwrap(), id);
     assert_eq!(
-        c.v1_ancestry(&id).unwrap(),
+        c.v1_ancestry(None, &id).unwrap(),
         [id.clone(), f.fact("V1_PARENT_ID")]
     );
-    assert_eq!(c.v1_image_json(&id).unwrap(), json);
+    assert_eq!(c.v1_image_json(None, &id).unwrap(), json);
     let mut back = Vec::new();
     c.layer(&repo, &id).unwrap().read_to_end(&mut back).unwrap();
     assert_eq!(back, layer);
 
     // The same image again: the registry says it exists.
-    let e = c.v1_image_json_put(&id, &json).unwrap_err();
+    let e = c.v1_image_json_put(None, &id, &json).unwrap_err();
     assert_eq!(e.http_status(), Some(409), "{e}");
 
     c.delete_tag(&repo, "v1").unwrap();
@@ -219,7 +223,7 @@ fn failed_upload_completes_nothing(f: &Fixture) {
     let repo = format!("rust/abort-{}", std::process::id());
     let (id, json, layer) = new_image(f, &format!("abort-{}", f.mode));
     c.hub_token(&repo, Access::Write).unwrap();
-    c.v1_image_json_put(&id, &json).unwrap();
+    c.v1_image_json_put(None, &id, &json).unwrap();
     let mut failing = (&layer[..1000]).chain(FailingReader);
     let e = c.put_layer(&repo, &mut failing, Some(&id)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");

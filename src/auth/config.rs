@@ -2,10 +2,14 @@
 //! finds them: a credential helper (`credHelpers`, `credsStore`) when one is
 //! configured for the registry, else the `auths` entry.
 
+#![forbid(unsafe_code)]
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -135,7 +139,10 @@ pub(crate) fn credentials_for(
 /// Runs `docker-credential-<name> get` with `server` on stdin. "credentials
 /// not found" means anonymous; a missing, failing, hanging (past `timeout`) or
 /// garbling helper is an error naming it (never quoting what it printed on
-/// success, which holds the secret).
+/// success, which holds the secret). The helper runs in a process group of
+/// its own, and `timeout` bounds both its run and the reading of its answer:
+/// at the deadline the whole group is killed, so that a child it left
+/// holding the output open cannot hold the call.
 fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials> {
     let program = format!("docker-credential-{name}");
     if name.contains(['/', '\\']) || name.starts_with('.') {
@@ -146,11 +153,19 @@ fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials
     let path = find_on_path(&program)
         .ok_or_else(|| Error::invalid(format!("credential helper {program} is not on PATH")))?;
     let fail = |kind, why: String| Error::new(kind, format!("credential helper {program}: {why}"));
+    let deadline = Instant::now() + timeout;
+    let too_slow = || {
+        fail(
+            ErrorKind::Timeout,
+            format!("no answer within {} ms", timeout.as_millis()),
+        )
+    };
     let mut child = Command::new(&path)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        .process_group(0)
         .spawn()
         .map_err(|e| fail(ErrorKind::Io, format!("cannot run it: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
@@ -158,28 +173,34 @@ fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials
         let _ = stdin.write_all(server.as_bytes());
     }
     let mut stdout = child.stdout.take().expect("stdout is piped");
-    let reader = std::thread::spawn(move || {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
         let mut out = Vec::new();
         let _ = stdout.by_ref().take(1 << 20).read_to_end(&mut out);
-        out
+        let _ = tx.send(out);
     });
-    let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
             Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(
-                    ErrorKind::Timeout,
-                    format!("no answer within {} ms", timeout.as_millis()),
-                ));
+                kill_group(&mut child);
+                return Err(too_slow());
             }
-            Err(e) => return Err(fail(ErrorKind::Io, e.to_string())),
+            Err(e) => {
+                kill_group(&mut child);
+                return Err(fail(ErrorKind::Io, e.to_string()));
+            }
         }
     };
-    let out = reader.join().unwrap_or_default();
+    let out = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(out) => out,
+        Err(_) => {
+            // It exited, but something it started still holds its output.
+            kill_group(&mut child);
+            return Err(too_slow());
+        }
+    };
     if !status.success() {
         let text = String::from_utf8_lossy(&out);
         let line = text.lines().next().unwrap_or("").trim();
@@ -207,9 +228,27 @@ fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials
     }
 }
 
+/// Kills the helper's process group (the helper and whatever it started),
+/// then reaps the helper.
+fn kill_group(child: &mut Child) {
+    // std has no killpg; the kill(1) program sends to a group given as -PGID.
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The helper program in the first absolute `PATH` directory that has it.
+/// Empty and relative entries (which would mean the current directory) are
+/// skipped, as Go's `exec.LookPath` does.
 fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(program))
         .find(|p| p.is_file())
 }

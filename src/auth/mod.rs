@@ -1,33 +1,40 @@
-//! Authentication: anonymous, basic and bearer, the challenges that select
-//! between them, and a per-scope token cache.
+//! Authentication, as one stage of the request pipeline: which credentials go
+//! to which origin, and the answer to a 401, given once.
 //!
 //! The first request to a registry goes out without credentials (unless a
 //! static bearer token was given); its `401` teaches the client which scheme
 //! the registry wants. From then on credentials go up front: basic on every
-//! request, bearer tokens from the cache keyed by (realm, service, scopes), so
+//! request, bearer tokens from a cache keyed by (realm, service, scopes), so
 //! that N operations on one repository cost one token fetch.
+//!
+//! The trust rules live here: credentials go only to the registry's own
+//! origin, or to the token realm its own challenge named; a challenge from
+//! any other origin (a redirect target, a `Link`, an upload `Location`) is
+//! never learned; a password (or refresh token) travels in cleartext only to
+//! loopback hosts.
 
-mod challenge;
+#![forbid(unsafe_code)]
+
 pub(crate) mod config;
+mod token;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
-use serde::Deserialize;
+use ureq::http::Response;
+use ureq::Body;
 
-pub(crate) use challenge::{parse_all, Challenge};
-
+use crate::challenge::{challenges_of, Challenge};
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{self, add_query, encode, Payload, Request, Transport};
+use crate::sync::lock;
+use crate::transport::{final_url, Credential, Payload, Request, Transport};
+use crate::types::Access;
+use crate::url::{is_loopback_host, origin_of};
 
-/// Token responses are small; anything larger is refused.
-const TOKEN_CAP: u64 = 1 << 20;
-/// Token servers that send no `expires_in` mean 60 seconds (token.md).
-const DEFAULT_TOKEN_LIFETIME: u64 = 60;
-/// Tokens are dropped this long before they expire.
-const TOKEN_SLACK: u64 = 10;
+/// The most tokens one client keeps; the one expiring first makes room.
+const TOKEN_CACHE_ENTRIES: usize = 256;
 
 /// What the client authenticates with.
 #[derive(Clone, Default)]
@@ -93,12 +100,67 @@ impl Credentials {
     }
 }
 
-/// What a request needs access to, e.g. `repository:team/app:pull`. Empty for
-/// `/v2/`.
-pub(crate) type Scope = Vec<String>;
+/// What a request needs access to, as token scopes (`repository:team/app:pull`).
+/// Every scope the client asks for is built here. Empty for `/v2/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Scope(Vec<String>);
 
-pub(crate) fn repo_scope(repo: &str, actions: &str) -> Scope {
-    vec![format!("repository:{repo}:{actions}")]
+impl Scope {
+    /// No scope: `GET /v2/`.
+    pub fn none() -> Scope {
+        Scope::default()
+    }
+
+    /// Pulling from `repo`.
+    pub fn pull(repo: &str) -> Scope {
+        Scope::repo(repo, "pull")
+    }
+
+    /// Pushing to (and pulling from) `repo`.
+    pub fn push(repo: &str) -> Scope {
+        Scope::repo(repo, "pull,push")
+    }
+
+    /// Deleting in `repo`.
+    pub fn delete(repo: &str) -> Scope {
+        Scope::repo(repo, "delete")
+    }
+
+    /// The access a token for `repo` grants (`hub_token`).
+    pub fn access(repo: &str, access: Access) -> Scope {
+        match access {
+            Access::Read => Scope::pull(repo),
+            Access::Write => Scope::push(repo),
+            Access::Delete => Scope::delete(repo),
+        }
+    }
+
+    /// Mounting a blob of `from` into `repo`: push there, pull here.
+    pub fn mount(repo: &str, from: &str) -> Scope {
+        let mut s = Scope::push(repo);
+        s.0.push(format!("repository:{from}:pull"));
+        s
+    }
+
+    /// Listing the catalog.
+    pub fn catalog() -> Scope {
+        Scope(vec!["registry:catalog:*".to_string()])
+    }
+
+    fn repo(repo: &str, actions: &str) -> Scope {
+        Scope(vec![format!("repository:{repo}:{actions}")])
+    }
+
+    /// This scope and the extra ones a challenge asked for.
+    fn with(&self, extra: Vec<String>) -> Scope {
+        let mut all = self.0.clone();
+        for s in extra {
+            if !all.contains(&s) {
+                all.push(s);
+            }
+        }
+        Scope(all)
+    }
 }
 
 /// The scheme a registry asked for, learned from its first challenge.
@@ -119,23 +181,18 @@ struct CachedToken {
 /// The authentication state of one client; shared by all its threads.
 pub(crate) struct Auth {
     credentials: Credentials,
-    allow_plain_credentials: bool,
+    /// A 401 on a read, after a token was granted for its scope, means the
+    /// repository does not exist (Docker Hub's answer for a missing one).
+    unauthorized_is_not_found: bool,
     learned: Mutex<Option<Scheme>>,
     tokens: Mutex<HashMap<String, CachedToken>>,
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    token: Option<String>,
-    access_token: Option<String>,
-    expires_in: Option<u64>,
-}
-
 impl Auth {
-    pub fn new(credentials: Credentials, allow_plain_credentials: bool) -> Auth {
+    pub fn new(credentials: Credentials, unauthorized_is_not_found: bool) -> Auth {
         Auth {
             credentials,
-            allow_plain_credentials,
+            unauthorized_is_not_found,
             learned: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
         }
@@ -145,17 +202,17 @@ impl Auth {
         matches!(self.credentials, Credentials::Anonymous)
     }
 
-    /// The `Authorization` value to send before any challenge, if the scheme is
-    /// known (or a static token was given).
-    pub fn upfront(&self, t: &Transport, scope: &Scope) -> Result<Option<String>> {
+    /// The `Authorization` value for the registry at `registry` (an origin)
+    /// before any challenge, if the scheme is known (or a static token was given).
+    fn upfront(&self, t: &Transport, scope: &Scope, registry: &str) -> Result<Option<String>> {
         if let Credentials::Bearer(tok) = &self.credentials {
             return Ok(Some(format!("Bearer {tok}")));
         }
         let learned = lock(&self.learned).clone();
         match learned {
-            Some(Scheme::Basic) => Ok(self.credentials.basic_header()),
+            Some(Scheme::Basic) => Ok(self.basic_for(registry)),
             Some(Scheme::Bearer { realm, service }) => self
-                .token(t, &realm, service.as_deref(), scope.clone(), false)
+                .token(t, &realm, service.as_deref(), scope, false)
                 .map(|tok| Some(format!("Bearer {tok}"))),
             None => Ok(None),
         }
@@ -170,20 +227,22 @@ impl Auth {
         let learned = lock(&self.learned).clone();
         match learned {
             Some(Scheme::Bearer { realm, service }) => self
-                .token(t, &realm, service.as_deref(), scope.clone(), false)
+                .token(t, &realm, service.as_deref(), scope, false)
                 .map(Some),
             _ => Ok(None),
         }
     }
 
-    /// Answers a 401's challenges: the `Authorization` value to retry with, or
-    /// `None` when there is nothing better to send.
-    pub fn respond(
+    /// Answers the challenges of a 401 from the registry at `registry` (an
+    /// origin): the `Authorization` value to retry with, or `None` when there
+    /// is nothing better to send.
+    fn respond(
         &self,
         t: &Transport,
         challenges: &[Challenge],
         scope: &Scope,
         sent: Option<&str>,
+        registry: &str,
     ) -> Result<Option<String>> {
         if matches!(self.credentials, Credentials::Bearer(_)) {
             return Ok(None);
@@ -192,20 +251,16 @@ impl Auth {
             let realm = c.param("realm").filter(|r| !r.is_empty()).ok_or_else(|| {
                 Error::protocol("the registry sent a Bearer challenge without a realm")
             })?;
+            token::check_realm(realm)?;
             let service = c.param("service").map(str::to_string);
             *lock(&self.learned) = Some(Scheme::Bearer {
                 realm: realm.to_string(),
                 service: service.clone(),
             });
-            let mut scopes = scope.clone();
-            for s in c.scopes() {
-                if !scopes.contains(&s) {
-                    scopes.push(s);
-                }
-            }
+            let scopes = scope.with(c.scopes());
             // A token we sent was refused: fetch a fresh one.
             let refresh = sent.is_some();
-            let tok = self.token(t, realm, service.as_deref(), scopes.clone(), refresh)?;
+            let tok = self.token(t, realm, service.as_deref(), &scopes, refresh)?;
             if scopes != *scope {
                 // Later requests with our scope should present the wider token.
                 self.store(cache_key(realm, service.as_deref(), scope), &tok);
@@ -214,9 +269,21 @@ impl Auth {
         }
         if challenges.iter().any(|c| c.scheme == "basic") {
             *lock(&self.learned) = Some(Scheme::Basic);
-            let basic = self.credentials.basic_header();
-            if basic.is_some() && sent != basic.as_deref() {
-                return Ok(basic);
+            let Some(basic) = self.credentials.basic_header() else {
+                return Ok(None);
+            };
+            if !may_send_password(registry) {
+                return Err(Error::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "{registry} asks for a password, which this client never sends in \
+                         cleartext to a host that is not loopback; use https"
+                    ),
+                )
+                .with_http_status(401));
+            }
+            if sent != Some(basic.as_str()) {
+                return Ok(Some(basic));
             }
         }
         Ok(None)
@@ -228,10 +295,10 @@ impl Auth {
         t: &Transport,
         realm: &str,
         service: Option<&str>,
-        scopes: Scope,
+        scopes: &Scope,
         refresh: bool,
     ) -> Result<String> {
-        let key = cache_key(realm, service, &scopes);
+        let key = cache_key(realm, service, scopes);
         if !refresh {
             if let Some(c) = lock(&self.tokens).get(&key) {
                 if c.expires > Instant::now() {
@@ -239,20 +306,29 @@ impl Auth {
                 }
             }
         }
-        let (tok, lifetime) = self.fetch_token(t, realm, service, &scopes)?;
-        let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(TOKEN_SLACK));
+        let fetched = token::fetch(t, &self.credentials, realm, service, &scopes.0)?;
+        let now = Instant::now();
+        let expires = now.checked_add(fetched.lifetime).unwrap_or(now);
         let mut tokens = lock(&self.tokens);
         // Expired tokens go, so the cache (and redaction) stay small.
-        let now = Instant::now();
         tokens.retain(|_, c| c.expires > now);
+        if tokens.len() >= TOKEN_CACHE_ENTRIES {
+            let soonest = tokens
+                .iter()
+                .min_by_key(|(_, c)| c.expires)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = soonest {
+                tokens.remove(&k);
+            }
+        }
         tokens.insert(
             key,
             CachedToken {
-                token: tok.clone(),
+                token: fetched.token.clone(),
                 expires,
             },
         );
-        Ok(tok)
+        Ok(fetched.token)
     }
 
     fn store(&self, key: String, tok: &str) {
@@ -271,102 +347,10 @@ impl Auth {
         );
     }
 
-    /// `GET <realm>?service=…&scope=…` with basic credentials when there are some.
-    fn fetch_token(
-        &self,
-        t: &Transport,
-        realm: &str,
-        service: Option<&str>,
-        scopes: &Scope,
-    ) -> Result<(String, u64)> {
-        if !(realm.starts_with("https://") || realm.starts_with("http://")) {
-            return Err(Error::protocol(format!(
-                "the registry's token realm {realm:?} is not an http(s) URL"
-            )));
-        }
-        let mut url = realm.to_string();
-        if let Some(s) = service {
-            url = add_query(&url, "service", s);
-        }
-        for s in scopes {
-            url = add_query(&url, "scope", s);
-        }
-        let what = format!("token request to {}", transport::describe(realm));
-        let resp = match &self.credentials {
-            Credentials::IdentityToken(refresh) if self.may_send_credentials(realm) => {
-                // OAuth2 (oauth.md): POST a refresh grant; token servers
-                // without OAuth answer 404, and then get a plain GET.
-                let mut form = format!(
-                    "grant_type=refresh_token&client_id=registry-client&refresh_token={}",
-                    encode(refresh)
-                );
-                if let Some(s) = service {
-                    form.push_str(&format!("&service={}", encode(s)));
-                }
-                if !scopes.is_empty() {
-                    form.push_str(&format!("&scope={}", encode(&scopes.join(" "))));
-                }
-                let post = Request::new("POST", realm.to_string())
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .header("Accept", "application/json");
-                let resp = t.send_with(&post, None, &mut Payload::Bytes(form.as_bytes()))?;
-                if resp.status().as_u16() == 404 {
-                    t.send(
-                        &Request::new("GET", url).header("Accept", "application/json"),
-                        None,
-                    )?
-                } else {
-                    resp
-                }
-            }
-            _ => {
-                let mut basic = None;
-                if let Credentials::Basic { username, .. } = &self.credentials {
-                    if self.may_send_credentials(realm) {
-                        url = add_query(&url, "account", username);
-                        basic = self.credentials.basic_header();
-                    }
-                }
-                let req = Request::new("GET", url).header("Accept", "application/json");
-                t.send(&req, basic.as_deref())?
-            }
-        };
-        let status = resp.status().as_u16();
-        if status == 401 || status == 403 {
-            return Err(Error::new(
-                ErrorKind::Unauthorized,
-                format!("{what}: the token server refused the credentials"),
-            )
-            .with_http_status(status));
-        }
-        if status != 200 {
-            return Err(crate::client::status_error(resp, &what));
-        }
-        let body: TokenResponse = transport::read_json(resp, TOKEN_CAP, &what)?;
-        let tok = body
-            .access_token
-            .filter(|s| !s.is_empty())
-            .or(body.token.filter(|s| !s.is_empty()))
-            .ok_or_else(|| Error::protocol(format!("{what}: the answer has no token")))?;
-        let lifetime = body
-            .expires_in
-            .unwrap_or(DEFAULT_TOKEN_LIFETIME)
-            .max(DEFAULT_TOKEN_LIFETIME);
-        Ok((tok, lifetime))
-    }
-
-    /// Basic credentials go over TLS, or over plain HTTP to loopback or when the
-    /// caller allowed plain HTTP.
-    fn may_send_credentials(&self, url: &str) -> bool {
-        url.starts_with("https://")
-            || self.allow_plain_credentials
-            || is_loopback_host(&transport::origin_of(url))
-    }
-
     /// The `Basic …` value for a request to `url`, when the credentials are a
-    /// user name and password and may travel there.
+    /// user name and password and may travel there (see [`may_send_password`]).
     pub fn basic_for(&self, url: &str) -> Option<String> {
-        self.may_send_credentials(url)
+        may_send_password(url)
             .then(|| self.credentials.basic_header())
             .flatten()
     }
@@ -377,6 +361,14 @@ impl Auth {
         secrets.extend(lock(&self.tokens).values().map(|c| c.token.clone()));
         redact_secrets(text, &secrets)
     }
+}
+
+/// A password or refresh token goes over TLS, or in cleartext to a loopback
+/// host only.
+pub(crate) fn may_send_password(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        || is_loopback_host(url)
 }
 
 /// Replaces each of `secrets` (of three characters or more) in `text` with `***`.
@@ -391,37 +383,100 @@ pub(crate) fn redact_secrets(text: &str, secrets: &[String]) -> String {
 }
 
 fn cache_key(realm: &str, service: Option<&str>, scopes: &Scope) -> String {
-    let mut sorted = scopes.clone();
+    let mut sorted = scopes.0.clone();
     sorted.sort();
     format!("{realm}\n{}\n{}", service.unwrap_or(""), sorted.join(" "))
 }
 
-/// True for `localhost`, `127.x.y.z` and `[::1]`, with or without a scheme or port.
-pub(crate) fn is_loopback_host(addr: &str) -> bool {
-    let rest = addr.split_once("://").map_or(addr, |(_, r)| r);
-    let host = if rest.starts_with('[') {
-        rest.split(']').next().unwrap_or("").trim_start_matches('[')
-    } else {
-        rest.split([':', '/']).next().unwrap_or("")
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || (host.starts_with("127.") && host.parse::<std::net::Ipv4Addr>().is_ok())
+/// One registry seen through the pipeline: requests to its base URL
+/// (`scheme://host[:port]`) carry the client's credentials for their scope,
+/// and a 401 from the registry's own origin is answered once.
+pub(crate) struct Remote<'c> {
+    pub transport: &'c Transport,
+    pub auth: &'c Auth,
+    /// `scheme://host[:port]`, without a trailing slash.
+    pub base: String,
 }
 
-/// The challenges in a response's `WWW-Authenticate` headers.
-pub(crate) fn challenges_of(resp: &ureq::http::Response<ureq::Body>) -> Vec<Challenge> {
-    parse_all(
-        resp.headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    )
-}
+impl Remote<'_> {
+    /// `base` + `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
 
-/// Locks a mutex, going on with the data if another thread panicked with it.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    /// Sends `req` with the credentials for `scope`, answering one 401
+    /// challenge of the registry's own origin. The response may have any
+    /// status; see [`check`](Self::check). A streamed body cannot be sent
+    /// twice, so it gets only the credentials known up front: callers make a
+    /// bodiless request to the same scope first (as the upload POST is).
+    pub fn send(
+        &self,
+        req: &Request<'_>,
+        scope: &Scope,
+        payload: &mut Payload<'_>,
+    ) -> Result<Response<Body>> {
+        let t = self.transport;
+        let origin = origin_of(&self.base);
+        let sent = self.auth.upfront(t, scope, &origin)?;
+        let credential = |value| Credential {
+            value,
+            origin: &origin,
+        };
+        let resp = t.send(req, sent.as_deref().map(credential), payload)?;
+        if resp.status().as_u16() != 401
+            || !payload.replayable()
+            || origin_of(final_url(&resp)) != origin
+        {
+            return Ok(resp);
+        }
+        let challenges = challenges_of(&resp);
+        let Some(answer) = self
+            .auth
+            .respond(t, &challenges, scope, sent.as_deref(), &origin)?
+        else {
+            return Ok(resp);
+        };
+        let resp = t.send(req, Some(credential(&answer)), payload)?;
+        if resp.status().as_u16() == 401
+            && answer.starts_with("Bearer ")
+            && matches!(req.method, "GET" | "HEAD")
+            && self.auth.unauthorized_is_not_found
+        {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{} {}: not found (the registry answers 401 to a granted token for a \
+                     repository that does not exist or that these credentials may not see)",
+                    req.method,
+                    crate::url::path_of(&req.url)
+                ),
+            )
+            .with_http_status(401));
+        }
+        Ok(resp)
+    }
+
+    /// Passes a 2xx response through; turns anything else into an error.
+    pub fn check(&self, resp: Response<Body>, what: &str) -> Result<Response<Body>> {
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let e = Error::from_response(resp, what);
+        // An anonymous caller refused for lack of scope has no credentials, not wrong ones.
+        if e.kind() == ErrorKind::Forbidden
+            && e.http_status() == Some(401)
+            && self.auth.is_anonymous()
+        {
+            return Err(e.with_kind(ErrorKind::Unauthorized));
+        }
+        Err(e)
+    }
+
+    /// [`send`](Self::send) without a body, then [`check`](Self::check).
+    pub fn get(&self, req: &Request<'_>, scope: &Scope, what: &str) -> Result<Response<Body>> {
+        let resp = self.send(req, scope, &mut Payload::Empty)?;
+        self.check(resp, what)
+    }
 }
 
 #[cfg(test)]
@@ -429,25 +484,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback() {
-        for h in [
-            "localhost:5000",
-            "127.0.0.1",
-            "http://127.0.0.2:80",
-            "[::1]:5000",
-            "https://localhost",
-        ] {
-            assert!(is_loopback_host(h), "{h}");
-        }
-        for h in [
-            "example.com",
-            "127.example.com",
-            "10.0.0.1:5000",
-            "[::2]:1",
-            "localhost.evil",
-        ] {
-            assert!(!is_loopback_host(h), "{h}");
-        }
+    fn passwords_travel_over_tls_or_to_loopback() {
+        assert!(may_send_password("https://reg.example/token"));
+        assert!(may_send_password("HTTPS://reg.example"));
+        assert!(may_send_password("http://127.0.0.1:5000/token"));
+        assert!(may_send_password("http://localhost/x"));
+        assert!(!may_send_password("http://reg.example/token"));
+        assert!(!may_send_password("http://127.0.0.1.evil/token"));
+        assert!(!may_send_password("ftp://127.0.0.1.evil/"));
     }
 
     #[test]
@@ -466,9 +510,24 @@ mod tests {
 
     #[test]
     fn cache_key_ignores_scope_order() {
-        let a = cache_key("r", Some("s"), &vec!["b".into(), "a".into()]);
-        let b = cache_key("r", Some("s"), &vec!["a".into(), "b".into()]);
-        assert_eq!(a, b);
-        assert_ne!(a, cache_key("r", None, &vec!["a".into(), "b".into()]));
+        let ab = Scope(vec!["b".into(), "a".into()]);
+        let ba = Scope(vec!["a".into(), "b".into()]);
+        assert_eq!(
+            cache_key("r", Some("s"), &ab),
+            cache_key("r", Some("s"), &ba)
+        );
+        assert_ne!(cache_key("r", Some("s"), &ab), cache_key("r", None, &ab));
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(Scope::pull("a/b").0, ["repository:a/b:pull"]);
+        assert_eq!(
+            Scope::mount("a", "b").0,
+            ["repository:a:pull,push", "repository:b:pull"]
+        );
+        assert_eq!(Scope::access("a", Access::Delete), Scope::delete("a"));
+        let s = Scope::pull("a").with(vec!["repository:a:pull".into(), "x".into()]);
+        assert_eq!(s.0, ["repository:a:pull", "x"]);
     }
 }

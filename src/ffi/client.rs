@@ -4,9 +4,8 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::{
-    arg_mut, arg_opt_str, arg_ref, arg_str, boundary, new_string, registry_buf, registry_error,
-    registry_list, registry_reader, registry_status, REGISTRY_API_AUTO, REGISTRY_API_V1,
-    REGISTRY_API_V2,
+    c_string, new_string, registry_buf, registry_error, registry_list, registry_reader,
+    registry_status, REGISTRY_API_AUTO, REGISTRY_API_V1, REGISTRY_API_V2,
 };
 use crate::client::{Api, ApiVersion, Client, ClientBuilder};
 use crate::error::{Error, Result};
@@ -45,9 +44,9 @@ pub unsafe extern "C" fn registry_client_builder_new(
     out: *mut *mut registry_client_builder,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let address = arg_str(registry, "registry")?;
-        let out = arg_mut(out, "out")?;
+    boundary!(err, || {
+        let address = arg_str!(registry, "registry")?;
+        let out = arg_mut!(out, "out")?;
         *out = Box::into_raw(Box::new(registry_client_builder {
             inner: Some(ClientBuilder::new(address)),
         }));
@@ -64,9 +63,9 @@ pub unsafe extern "C" fn registry_client_builder_basic_auth(
     password: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
-        let (user, password) = (arg_str(user, "user")?, arg_str(password, "password")?);
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let (user, password) = (arg_str!(user, "user")?, arg_str!(password, "password")?);
         b.update(|x| x.basic_auth(user, password))
     })
 }
@@ -78,9 +77,9 @@ pub unsafe extern "C" fn registry_client_builder_bearer_token(
     token: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
-        let token = arg_str(token, "token")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let token = arg_str!(token, "token")?;
         b.update(|x| x.bearer_token(token))
     })
 }
@@ -103,9 +102,9 @@ pub unsafe extern "C" fn registry_client_builder_docker_config(
     path_or_null: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
-        let path = arg_opt_str(path_or_null, "path")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let path = arg_opt_str!(path_or_null, "path")?;
         b.update(|x| x.docker_config(path.map(std::path::Path::new)))
     })
 }
@@ -118,36 +117,42 @@ pub unsafe extern "C" fn registry_client_builder_ca_file(
     pem_path: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
-        let path = arg_str(pem_path, "pem_path")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let path = arg_str!(pem_path, "pem_path")?;
         b.update(|x| x.ca_file(path))
     })
 }
 
 /// With `allow_plain_http`, a bare address is tried over HTTPS first and over
-/// plain HTTP when the registry does not speak TLS (as for loopback addresses).
+/// plain HTTP when the registry does not speak TLS (as for loopback
+/// addresses). A password is still never sent in cleartext to a host that
+/// is not loopback.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_insecure(
     b: *mut registry_client_builder,
     allow_plain_http: bool,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        arg_mut(b, "builder")?.update(|x| x.insecure(allow_plain_http))
+    boundary!(err, || {
+        arg_mut!(b, "builder")?.update(|x| x.insecure(allow_plain_http))
     })
 }
 
-/// The timeout in milliseconds for connecting, sending, and each read
-/// (default 30000). 0 is INVALID_ARGUMENT.
+/// The timeout in milliseconds (default 30000; 0 is INVALID_ARGUMENT). A
+/// small document (JSON, token, manifest, error body) must arrive whole
+/// within it, redirects included: a deadline for each try of a request. A
+/// blob transfer may take as long as it needs but fails with
+/// REGISTRY_STATUS_TIMEOUT when no byte moves within it. Connecting and
+/// sending a request are bounded by it too.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_timeout_ms(
     b: *mut registry_client_builder,
     ms: u64,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
         if ms == 0 {
             return Err(Error::invalid("the timeout must be greater than zero"));
         }
@@ -162,9 +167,9 @@ pub unsafe extern "C" fn registry_client_builder_user_agent(
     ua: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
-        let ua = arg_str(ua, "ua")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let ua = arg_str!(ua, "ua")?;
         b.update(|x| x.user_agent(ua))
     })
 }
@@ -177,8 +182,8 @@ pub unsafe extern "C" fn registry_client_builder_api(
     api: u32,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
         let api = match api {
             REGISTRY_API_AUTO => Api::Auto,
             REGISTRY_API_V1 => Api::V1,
@@ -202,9 +207,9 @@ pub unsafe extern "C" fn registry_client_builder_certs_dir(
     dir_or_null: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
-        let dir = arg_opt_str(dir_or_null, "dir")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let dir = arg_opt_str!(dir_or_null, "dir")?;
         b.update(|x| x.certs_dir(dir.map(std::path::Path::new)))
     })
 }
@@ -219,8 +224,8 @@ pub unsafe extern "C" fn registry_client_builder_max_retries(
     retries: u32,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        arg_mut(b, "builder")?.update(|x| x.max_retries(retries))
+    boundary!(err, || {
+        arg_mut!(b, "builder")?.update(|x| x.max_retries(retries))
     })
 }
 
@@ -237,10 +242,25 @@ pub unsafe extern "C" fn registry_client_builder_proxy(
     url: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let b = arg_mut(b, "builder")?;
-        let url = arg_str(url, "url")?;
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let url = arg_str!(url, "url")?;
         b.update(|x| x.proxy(url))
+    })
+}
+
+/// With `on`, a 401 on a read (GET, HEAD) right after a token was granted
+/// for the request's scope is REGISTRY_STATUS_NOT_FOUND: Docker Hub answers
+/// so for a repository that does not exist (or that the credentials may not
+/// see). On by default for docker.io, off for other registries.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_unauthorized_is_not_found(
+    b: *mut registry_client_builder,
+    on: bool,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        arg_mut!(b, "builder")?.update(|x| x.unauthorized_is_not_found(on))
     })
 }
 
@@ -253,15 +273,17 @@ pub unsafe extern "C" fn registry_client_builder_build(
     out: *mut *mut registry_client,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
+    boundary!(err, || {
         if b.is_null() {
             return Err(Error::new(
                 crate::ErrorKind::NullArgument,
                 "builder is NULL",
             ));
         }
-        let builder = Box::from_raw(b);
-        let out = arg_mut(out, "out")?;
+        // SAFETY: the contract: a non-NULL `b` came from
+        // `registry_client_builder_new` and is consumed here, once.
+        let builder = unsafe { Box::from_raw(b) };
+        let out = arg_mut!(out, "out")?;
         let inner = builder
             .inner
             .ok_or_else(|| Error::invalid("the builder was already used"))?
@@ -274,13 +296,13 @@ pub unsafe extern "C" fn registry_client_builder_build(
 /// Frees a builder that was not built. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_free(b: *mut registry_client_builder) {
-    super::free_box(b)
+    free!(b)
 }
 
 /// Frees a client. NULL does nothing. No other call may be using it.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_free(c: *mut registry_client) {
-    super::free_box(c)
+    free!(c)
 }
 
 /// Checks that the registry answers and accepts the credentials (v2:
@@ -294,13 +316,13 @@ pub unsafe extern "C" fn registry_ping(
     api_out: *mut u32,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
         let api = match c.inner.ping()? {
             ApiVersion::V1 => REGISTRY_API_V1,
             ApiVersion::V2 => REGISTRY_API_V2,
         };
-        if let Some(out) = api_out.as_mut() {
+        if let Some(out) = opt_out!(api_out) {
             *out = api;
         }
         Ok(())
@@ -321,10 +343,10 @@ pub unsafe extern "C" fn registry_search(
     json_out: *mut *mut registry_buf,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let term = arg_str(term, "term")?;
-        let out = arg_mut(json_out, "json_out")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let term = arg_str!(term, "term")?;
+        let out = arg_mut!(json_out, "json_out")?;
         let results = c.inner.search(term, limit as usize)?;
         let json = serde_json::to_vec(&results)
             .map_err(|e| Error::protocol(format!("cannot encode search results: {e}")))?;
@@ -342,10 +364,10 @@ pub unsafe extern "C" fn registry_tags(
     out: *mut *mut registry_list,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let repo = arg_str(repo, "repo")?;
-        let out = arg_mut(out, "out")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let out = arg_mut!(out, "out")?;
         *out = registry_list::into_raw(c.inner.tags(repo)?)?;
         Ok(())
     })
@@ -363,10 +385,10 @@ pub unsafe extern "C" fn registry_image_id(
     id_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, tag) = (arg_str(repo, "repo")?, arg_str(tag, "tag")?);
-        let out = arg_mut(id_out, "id_out")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, tag) = (arg_str!(repo, "repo")?, arg_str!(tag, "tag")?);
+        let out = arg_mut!(id_out, "id_out")?;
         *out = new_string(c.inner.image_id(repo, tag)?)?;
         Ok(())
     })
@@ -383,10 +405,10 @@ pub unsafe extern "C" fn registry_layer_exists(
     exists_out: *mut bool,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, layer) = (arg_str(repo, "repo")?, arg_str(layer, "layer")?);
-        let out = arg_mut(exists_out, "exists_out")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, layer) = (arg_str!(repo, "repo")?, arg_str!(layer, "layer")?);
+        let out = arg_mut!(exists_out, "exists_out")?;
         *out = c.inner.blob_exists(repo, layer)?;
         Ok(())
     })
@@ -397,8 +419,8 @@ pub unsafe extern "C" fn registry_layer_exists(
 /// checksum (sha256 of its JSON, a newline and the layer) when the registry
 /// keeps one. On success `*out` receives a reader: call
 /// `registry_reader_read` until it returns 0 bytes, then
-/// `registry_reader_free`. The reader may outlive nothing: free it before
-/// freeing the client.
+/// `registry_reader_free`. The reader does not borrow the client: it may be
+/// read and freed after `registry_client_free(c)`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_open(
     c: *mut registry_client,
@@ -407,10 +429,10 @@ pub unsafe extern "C" fn registry_layer_open(
     out: *mut *mut registry_reader,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, layer) = (arg_str(repo, "repo")?, arg_str(layer, "layer")?);
-        let out = arg_mut(out, "out")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, layer) = (arg_str!(repo, "repo")?, arg_str!(layer, "layer")?);
+        let out = arg_mut!(out, "out")?;
         *out = registry_reader::into_raw(c.inner.layer(repo, layer)?);
         Ok(())
     })
@@ -428,10 +450,10 @@ pub unsafe extern "C" fn registry_layer_get_file(
     path: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, layer) = (arg_str(repo, "repo")?, arg_str(layer, "layer")?);
-        let path = arg_str(path, "path")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, layer) = (arg_str!(repo, "repo")?, arg_str!(layer, "layer")?);
+        let path = arg_str!(path, "path")?;
         c.inner.layer_to_file(repo, layer, path).map(|_| ())
     })
 }
@@ -451,27 +473,20 @@ pub unsafe extern "C" fn registry_manifest_get(
     digest_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, reference) = (arg_str(repo, "repo")?, arg_str(reference, "reference")?);
-        let body = arg_mut(body_out, "body_out")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
+        let body = arg_mut!(body_out, "body_out")?;
+        let (media_out, digest_out) = (opt_out!(media_type_out), opt_out!(digest_out));
         let m = c.inner.manifest(repo, reference)?;
-        let media_type = new_string(m.media_type)?;
-        let digest = match new_string(m.digest.to_string()) {
-            Ok(d) => d,
-            Err(e) => {
-                super::registry_string_free(media_type);
-                return Err(e);
-            }
-        };
+        let media_type = c_string(m.media_type)?;
+        let digest = c_string(m.digest.to_string())?;
         *body = registry_buf::into_raw(m.body);
-        match media_type_out.as_mut() {
-            Some(out) => *out = media_type,
-            None => super::registry_string_free(media_type),
+        if let Some(out) = media_out {
+            *out = media_type.into_raw();
         }
-        match digest_out.as_mut() {
-            Some(out) => *out = digest,
-            None => super::registry_string_free(digest),
+        if let Some(out) = digest_out {
+            *out = digest.into_raw();
         }
         Ok(())
     })

@@ -25,7 +25,7 @@ impl registry_list {
 /// The number of strings in `list`; 0 when `list` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn registry_list_len(list: *const registry_list) -> usize {
-    guard(0, || list.as_ref().map_or(0, |l| l.items.len()))
+    guard(0, || opt_ref!(list).map_or(0, |l| l.items.len()))
 }
 
 /// The string at `index`, or NULL past the end (or when `list` is NULL). The
@@ -36,7 +36,7 @@ pub unsafe extern "C" fn registry_list_get(
     index: usize,
 ) -> *const c_char {
     guard(std::ptr::null(), || {
-        list.as_ref()
+        opt_ref!(list)
             .and_then(|l| l.items.get(index))
             .map_or(std::ptr::null(), |s| s.as_ptr())
     })
@@ -45,7 +45,7 @@ pub unsafe extern "C" fn registry_list_get(
 /// Frees a list and its strings. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_list_free(list: *mut registry_list) {
-    super::free_box(list)
+    free!(list)
 }
 
 /// Bytes: a JSON document or a manifest body. Owned by the caller, who frees
@@ -65,20 +65,20 @@ impl registry_buf {
 #[no_mangle]
 pub unsafe extern "C" fn registry_buf_data(buf: *const registry_buf) -> *const u8 {
     guard(std::ptr::null(), || {
-        buf.as_ref().map_or(std::ptr::null(), |b| b.data.as_ptr())
+        opt_ref!(buf).map_or(std::ptr::null(), |b| b.data.as_ptr())
     })
 }
 
 /// The number of bytes in `buf`; 0 when `buf` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn registry_buf_len(buf: *const registry_buf) -> usize {
-    guard(0, || buf.as_ref().map_or(0, |b| b.data.len()))
+    guard(0, || opt_ref!(buf).map_or(0, |b| b.data.len()))
 }
 
 /// Frees a buffer. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_buf_free(buf: *mut registry_buf) {
-    super::free_box(buf)
+    free!(buf)
 }
 
 /// Frees a string the library returned through a `char **` out-param. NULL
@@ -87,7 +87,9 @@ pub unsafe extern "C" fn registry_buf_free(buf: *mut registry_buf) {
 pub unsafe extern "C" fn registry_string_free(s: *mut c_char) {
     guard((), || {
         if !s.is_null() {
-            drop(CString::from_raw(s));
+            // SAFETY: the contract: `s` came from `CString::into_raw` in this
+            // library (a `char **` out-param) and is freed once.
+            drop(unsafe { CString::from_raw(s) });
         }
     })
 }

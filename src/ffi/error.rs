@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CString};
 
-use super::{guard, lossy_cstring, registry_status, REGISTRY_STATUS_OK};
+use super::{guard, lossy_cstring, registry_status, OK};
 use crate::error::Error;
 
 /// An error returned through a `registry_error **err` out-param. Owned by the
@@ -30,16 +30,14 @@ impl registry_error {
 /// The status of `err`; REGISTRY_STATUS_OK when `err` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn registry_error_status(err: *const registry_error) -> registry_status {
-    guard(REGISTRY_STATUS_OK, || {
-        err.as_ref().map_or(REGISTRY_STATUS_OK, |e| e.status)
-    })
+    guard(OK, || opt_ref!(err).map_or(OK, |e| e.status))
 }
 
 /// The HTTP status of the response behind `err`, or 0 if there was none (or
 /// `err` is NULL).
 #[no_mangle]
 pub unsafe extern "C" fn registry_error_http_status(err: *const registry_error) -> u16 {
-    guard(0, || err.as_ref().map_or(0, |e| e.http_status))
+    guard(0, || opt_ref!(err).map_or(0, |e| e.http_status))
 }
 
 /// A human-readable UTF-8 message. It never contains a password or a token.
@@ -48,8 +46,7 @@ pub unsafe extern "C" fn registry_error_http_status(err: *const registry_error) 
 #[no_mangle]
 pub unsafe extern "C" fn registry_error_message(err: *const registry_error) -> *const c_char {
     guard(std::ptr::null(), || {
-        err.as_ref()
-            .map_or(std::ptr::null(), |e| e.message.as_ptr())
+        opt_ref!(err).map_or(std::ptr::null(), |e| e.message.as_ptr())
     })
 }
 
@@ -58,7 +55,7 @@ pub unsafe extern "C" fn registry_error_message(err: *const registry_error) -> *
 #[no_mangle]
 pub unsafe extern "C" fn registry_error_code(err: *const registry_error) -> *const c_char {
     guard(std::ptr::null(), || {
-        err.as_ref()
+        opt_ref!(err)
             .and_then(|e| e.code.as_ref())
             .map_or(std::ptr::null(), |c| c.as_ptr())
     })
@@ -67,5 +64,5 @@ pub unsafe extern "C" fn registry_error_code(err: *const registry_error) -> *con
 /// Frees an error. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_error_free(err: *mut registry_error) {
-    super::free_box(err)
+    free!(err)
 }

@@ -4,10 +4,108 @@
 //! `REGISTRY_STATUS_PANIC`, never an abort), checks every pointer for NULL and
 //! every string for UTF-8 before use, and writes out-params only on success.
 //! Modes cross as `uint32_t` and are validated; no Rust enum is taken from C.
+//! The `REGISTRY_STATUS_*` constants of the header come from the one status
+//! table, `src/error/status_table.rs` (build.rs writes them).
 
 #![allow(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
+
+/// `arg_ref!(p, "name")`: the shared reference behind a pointer argument,
+/// NULL_ARGUMENT when it is NULL. The `arg_*!` macros are the one place a
+/// pointer from C becomes a Rust reference or slice.
+macro_rules! arg_ref {
+    ($p:expr, $name:expr) => {
+        // SAFETY: every export's contract: a non-NULL pointer argument points
+        // to a live value of its type for the whole call.
+        unsafe { $crate::ffi::arg_ref($p, $name) }
+    };
+}
+
+/// `arg_mut!(p, "name")`: the exclusive reference behind a pointer argument
+/// (an out-param or a handle with one owner).
+macro_rules! arg_mut {
+    ($p:expr, $name:expr) => {
+        // SAFETY: every export's contract: a non-NULL pointer argument points
+        // to a live value no one else uses during the call.
+        unsafe { $crate::ffi::arg_mut($p, $name) }
+    };
+}
+
+/// `arg_str!(p, "name")`: a borrowed UTF-8 string argument.
+macro_rules! arg_str {
+    ($p:expr, $name:expr) => {
+        // SAFETY: every export's contract: a non-NULL string argument is
+        // NUL-terminated and lives through the call.
+        unsafe { $crate::ffi::arg_str($p, $name) }
+    };
+}
+
+/// `arg_opt_str!(p, "name")`: like `arg_str!`, NULL being `None`.
+macro_rules! arg_opt_str {
+    ($p:expr, $name:expr) => {
+        // SAFETY: as for `arg_str!`.
+        unsafe { $crate::ffi::arg_opt_str($p, $name) }
+    };
+}
+
+/// `arg_bytes!(p, len, "name")`: `len` bytes borrowed for the call.
+macro_rules! arg_bytes {
+    ($p:expr, $len:expr, $name:expr) => {
+        // SAFETY: every export's contract: a non-NULL byte argument points to
+        // `len` readable bytes that live through the call.
+        unsafe { $crate::ffi::arg_bytes($p, $len, $name) }
+    };
+}
+
+/// `arg_buf!(p, cap, "name")`: a writable buffer of `cap` bytes.
+macro_rules! arg_buf {
+    ($p:expr, $cap:expr, $name:expr) => {
+        // SAFETY: every export's contract: a buffer argument points to `cap`
+        // writable bytes no one else uses during the call.
+        unsafe { $crate::ffi::arg_buf($p, $cap, $name) }
+    };
+}
+
+/// `opt_out!(p)`: an optional out-param, `None` when NULL.
+macro_rules! opt_out {
+    ($p:expr) => {
+        // SAFETY: every export's contract: a non-NULL out-param points to
+        // writable memory of its type for the whole call.
+        unsafe { $p.as_mut() }
+    };
+}
+
+/// `opt_ref!(p)`: a handle an accessor may be given as NULL, `None` then.
+macro_rules! opt_ref {
+    ($p:expr) => {
+        // SAFETY: every accessor's contract: a non-NULL handle is live (not
+        // yet freed) for the whole call.
+        unsafe { $p.as_ref() }
+    };
+}
+
+/// `free!(p)`: frees a handle the library handed out; NULL does nothing.
+macro_rules! free {
+    ($p:expr) => {
+        // SAFETY: every `*_free`'s contract: the pointer is NULL or came from
+        // this library and is freed once.
+        unsafe { $crate::ffi::free_box($p) }
+    };
+}
+
+/// `boundary!(err, || body)`: runs a fallible export body inside the panic
+/// boundary, stores its error in `*err` and returns its status. Every
+/// fallible export is one `boundary!`.
+macro_rules! boundary {
+    ($err:expr, $body:expr) => {{
+        let result = $crate::ffi::catch($body);
+        // SAFETY: every export's contract: `err` is NULL or points to
+        // writable memory for a `registry_error *`.
+        unsafe { $crate::ffi::report(result, $err) }
+    }};
+}
 
 mod client;
 mod containers;
@@ -28,46 +126,12 @@ pub use reader::*;
 pub use v1::*;
 pub use write::*;
 
-/// A status code: `REGISTRY_STATUS_OK` (0) or one of the failure codes below.
-/// The values are never renumbered.
+/// A status code: `REGISTRY_STATUS_OK` (0) or one of the `REGISTRY_STATUS_*`
+/// failure codes defined above. The values are never renumbered.
 pub type registry_status = u32;
 
-/// Success.
-pub const REGISTRY_STATUS_OK: registry_status = 0;
-/// A required pointer argument was NULL.
-pub const REGISTRY_STATUS_NULL_ARGUMENT: registry_status = 1;
-/// A name, tag, digest, address, mode or other argument was malformed.
-pub const REGISTRY_STATUS_INVALID_ARGUMENT: registry_status = 2;
-/// The connection could not be made or broke.
-pub const REGISTRY_STATUS_NETWORK: registry_status = 3;
-/// A connect, send or read took longer than the timeout.
-pub const REGISTRY_STATUS_TIMEOUT: registry_status = 4;
-/// The TLS handshake failed (unknown CA, bad certificate, not TLS).
-pub const REGISTRY_STATUS_TLS: registry_status = 5;
-/// HTTP 401: no credentials, or wrong ones.
-pub const REGISTRY_STATUS_UNAUTHORIZED: registry_status = 6;
-/// HTTP 403, or a token without the needed scope.
-pub const REGISTRY_STATUS_FORBIDDEN: registry_status = 7;
-/// HTTP 404, or a `*_UNKNOWN` registry error code.
-pub const REGISTRY_STATUS_NOT_FOUND: registry_status = 8;
-/// The registry or the API version it speaks cannot do this.
-pub const REGISTRY_STATUS_UNSUPPORTED: registry_status = 9;
-/// HTTP 429.
-pub const REGISTRY_STATUS_RATE_LIMITED: registry_status = 10;
-/// Bytes did not hash to the expected digest.
-pub const REGISTRY_STATUS_DIGEST_MISMATCH: registry_status = 11;
-/// The registry's answer was malformed or unexpected.
-pub const REGISTRY_STATUS_PROTOCOL: registry_status = 12;
-/// HTTP 5xx.
-pub const REGISTRY_STATUS_SERVER: registry_status = 13;
-/// A local file could not be read or written.
-pub const REGISTRY_STATUS_IO: registry_status = 14;
-/// A callback asked to stop.
-pub const REGISTRY_STATUS_ABORTED: registry_status = 15;
-/// A response was larger than its cap.
-pub const REGISTRY_STATUS_TOO_LARGE: registry_status = 16;
-/// A bug in the library, caught at the boundary. Please report it.
-pub const REGISTRY_STATUS_PANIC: registry_status = 17;
+/// `REGISTRY_STATUS_OK`.
+const OK: registry_status = 0;
 
 /// Let the registry choose: v2 first (`registry_client_builder_api`).
 pub const REGISTRY_API_AUTO: u32 = 0;
@@ -93,48 +157,30 @@ pub extern "C" fn registry_version() -> *const c_char {
 /// "UNKNOWN" for a value outside the list. Never free it.
 #[no_mangle]
 pub extern "C" fn registry_status_name(status: u32) -> *const c_char {
-    let name: &'static CStr = match status {
-        0 => c"OK",
-        1 => c"NULL_ARGUMENT",
-        2 => c"INVALID_ARGUMENT",
-        3 => c"NETWORK",
-        4 => c"TIMEOUT",
-        5 => c"TLS",
-        6 => c"UNAUTHORIZED",
-        7 => c"FORBIDDEN",
-        8 => c"NOT_FOUND",
-        9 => c"UNSUPPORTED",
-        10 => c"RATE_LIMITED",
-        11 => c"DIGEST_MISMATCH",
-        12 => c"PROTOCOL",
-        13 => c"SERVER",
-        14 => c"IO",
-        15 => c"ABORTED",
-        16 => c"TOO_LARGE",
-        17 => c"PANIC",
-        _ => c"UNKNOWN",
-    };
-    name.as_ptr()
+    crate::error::status_c_name(status).as_ptr()
 }
 
-/// Runs a fallible export body: catches panics, stores the error in `*err`
-/// (when `err` is not NULL; NULL on success) and returns the status.
-pub(crate) unsafe fn boundary(
-    err: *mut *mut registry_error,
-    body: impl FnOnce() -> Result<()>,
-) -> registry_status {
-    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+/// Catches a panic of an export body: it becomes a PANIC error.
+pub(crate) fn catch(body: impl FnOnce() -> Result<()>) -> Result<()> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
         Err(Error::new(
             ErrorKind::Panic,
             "a bug in the registry library (a Rust panic); please report it",
         ))
-    });
+    })
+}
+
+/// Stores an export's result in `*err` (when `err` is not NULL; NULL on
+/// success) and returns its status. `err` must be NULL or point to writable
+/// memory for a `registry_error *`.
+pub(crate) unsafe fn report(result: Result<()>, err: *mut *mut registry_error) -> registry_status {
     let status = match &result {
-        Ok(()) => REGISTRY_STATUS_OK,
+        Ok(()) => OK,
         Err(e) => e.kind().code(),
     };
-    if !err.is_null() {
-        *err = match result {
+    // SAFETY: the caller's promise above.
+    if let Some(slot) = unsafe { err.as_mut() } {
+        *slot = match result {
             Ok(()) => std::ptr::null_mut(),
             Err(e) => registry_error::into_raw(e),
         };
@@ -156,19 +202,24 @@ fn null(name: &str) -> Error {
 pub(crate) unsafe fn free_box<T>(p: *mut T) {
     guard((), || {
         if !p.is_null() {
-            drop(Box::from_raw(p));
+            // SAFETY: `p` came from `Box::into_raw` and is freed once (the
+            // caller's promise of a `*_free`).
+            drop(unsafe { Box::from_raw(p) });
         }
     })
 }
 
 /// A shared reference from a pointer that must not be NULL.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
-    p.as_ref().ok_or_else(|| null(name))
+    // SAFETY: a non-NULL `p` points to a live `T` (the caller's promise).
+    unsafe { p.as_ref() }.ok_or_else(|| null(name))
 }
 
 /// An exclusive reference from a pointer that must not be NULL.
 pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
-    p.as_mut().ok_or_else(|| null(name))
+    // SAFETY: a non-NULL `p` points to a live `T` no one else uses during
+    // the call (the caller's promise).
+    unsafe { p.as_mut() }.ok_or_else(|| null(name))
 }
 
 /// A borrowed UTF-8 string from a NUL-terminated pointer that must not be NULL.
@@ -176,7 +227,9 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str
     if p.is_null() {
         return Err(null(name));
     }
-    CStr::from_ptr(p)
+    // SAFETY: a non-NULL `p` is a NUL-terminated string that lives through
+    // the call (the caller's promise).
+    unsafe { CStr::from_ptr(p) }
         .to_str()
         .map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
 }
@@ -186,15 +239,59 @@ pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, name: &str) -> Result<Opt
     if p.is_null() {
         Ok(None)
     } else {
-        arg_str(p, name).map(Some)
+        // SAFETY: as for `arg_str`, which checks NULL again.
+        unsafe { arg_str(p, name) }.map(Some)
     }
 }
 
 /// A new C string for an out-param; the caller frees it with `registry_string_free`.
 pub(crate) fn new_string(s: String) -> Result<*mut c_char> {
-    CString::new(s)
-        .map(CString::into_raw)
-        .map_err(|_| Error::protocol("the registry sent a string with a NUL byte"))
+    c_string(s).map(CString::into_raw)
+}
+
+/// A string for C, which must hold no NUL byte.
+pub(crate) fn c_string(s: String) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::protocol("the registry sent a string with a NUL byte"))
+}
+
+/// Writes a new C string to an optional out-param (NULL: nothing).
+pub(crate) fn put_optional_string(out: Option<&mut *mut c_char>, s: String) -> Result<()> {
+    if let Some(out) = out {
+        *out = new_string(s)?;
+    }
+    Ok(())
+}
+
+/// `len` bytes at `p`, borrowed for the call: NULL only with `len` 0, and
+/// never more than a Rust slice may span (`isize::MAX`).
+pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
+    if len > isize::MAX as usize {
+        return Err(Error::invalid(format!("{name}: length {len} is too large")));
+    }
+    match (p.is_null(), len) {
+        (true, 0) => Ok(&[]),
+        (true, _) => Err(null(name)),
+        // SAFETY: `p` points to `len` readable bytes that live through the
+        // call (the caller's promise); `len` fits a slice.
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(p, len) }),
+    }
+}
+
+/// A writable buffer of `cap` bytes at `p`, borrowed for the call: not NULL,
+/// not empty, and never more than a Rust slice may span.
+pub(crate) unsafe fn arg_buf<'a>(p: *mut u8, cap: usize, name: &str) -> Result<&'a mut [u8]> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    if cap == 0 || cap > isize::MAX as usize {
+        return Err(Error::invalid(format!(
+            "{name}: capacity {cap} must be between 1 and {}",
+            isize::MAX
+        )));
+    }
+    // SAFETY: `p` points to `cap` writable bytes no one else uses during
+    // the call (the caller's promise); `cap` fits a slice.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p, cap) })
 }
 
 /// A C string for an error message, with any NUL bytes replaced.

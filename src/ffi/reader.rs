@@ -3,8 +3,8 @@
 
 use std::io::Read;
 
-use super::{arg_mut, boundary, registry_error, registry_status};
-use crate::error::{Error, Result};
+use super::{guard, registry_error, registry_status};
+use crate::error::Result;
 use crate::layer::LayerReader;
 
 /// A layer being downloaded, from `registry_layer_open`. Read it with
@@ -21,10 +21,13 @@ impl registry_reader {
 }
 
 /// Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
-/// means the whole layer was read and its digest checked out; a digest that
-/// does not match fails with REGISTRY_STATUS_DIGEST_MISMATCH instead of
-/// returning 0. `cap` must be greater than 0. After a failure every further
-/// read fails the same way.
+/// means the whole layer was read and its digest checked out (see
+/// `registry_reader_verified`); a digest that does not match fails with
+/// REGISTRY_STATUS_DIGEST_MISMATCH instead of returning 0, and a body longer
+/// than the layer's announced size with REGISTRY_STATUS_TOO_LARGE. `cap` must
+/// be between 1 and PTRDIFF_MAX (else INVALID_ARGUMENT). While bytes flow,
+/// the read fails with REGISTRY_STATUS_TIMEOUT when none arrives within the
+/// client's timeout. After a failure every further read fails the same way.
 #[no_mangle]
 pub unsafe extern "C" fn registry_reader_read(
     r: *mut registry_reader,
@@ -33,16 +36,10 @@ pub unsafe extern "C" fn registry_reader_read(
     out_n: *mut usize,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let r = arg_mut(r, "reader")?;
-        if buf.is_null() {
-            return Err(Error::new(crate::ErrorKind::NullArgument, "buf is NULL"));
-        }
-        let out = arg_mut(out_n, "out_n")?;
-        if cap == 0 {
-            return Err(Error::invalid("cap must be greater than 0"));
-        }
-        let slice = std::slice::from_raw_parts_mut(buf, cap);
+    boundary!(err, || {
+        let r = arg_mut!(r, "reader")?;
+        let slice = arg_buf!(buf, cap, "buf")?;
+        let out = arg_mut!(out_n, "out_n")?;
         *out = read_once(&mut r.inner, slice)?;
         Ok(())
     })
@@ -58,9 +55,18 @@ fn read_once(r: &mut LayerReader, buf: &mut [u8]) -> Result<usize> {
     }
 }
 
+/// True once `r` was read to its end and the bytes hashed to the layer's
+/// digest (v2: the blob digest; v1: the image checksum). False before the
+/// end, and for a v1 layer whose registry keeps no checksum, so that
+/// nothing could be checked; false for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn registry_reader_verified(r: *const registry_reader) -> bool {
+    guard(false, || opt_ref!(r).is_some_and(|r| r.inner.verified()))
+}
+
 /// Frees a reader, closing its connection if the layer was not read to the
 /// end. NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn registry_reader_free(r: *mut registry_reader) {
-    super::free_box(r)
+    free!(r)
 }

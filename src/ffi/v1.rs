@@ -1,18 +1,21 @@
 //! The v1-only image calls. On a v2 client they fail with
 //! REGISTRY_STATUS_UNSUPPORTED.
+//!
+//! Image paths name no repository, but behind an index a request must carry
+//! the token of one. The `registry_v1_repo_*` calls take the repository;
+//! the older calls without it present the session's latest token for the
+//! access, whichever repository it is for (ambiguous when several threads
+//! work on several repositories with one client).
 
 use std::ffi::c_char;
 
-use super::{
-    arg_mut, arg_ref, arg_str, boundary, registry_buf, registry_client, registry_error,
-    registry_list, registry_status,
-};
+use super::{registry_buf, registry_client, registry_error, registry_list, registry_status};
 
 /// The JSON of v1 image `image_id` (64 hex digits), as the registry keeps it
-/// (`GET /v1/images/<id>/json`). Image paths name no repository: behind an
-/// index, the client presents the token of its latest read (e.g. after
-/// `registry_tags` or `registry_hub_token` for the repository). On success
-/// `*json_out` receives a buffer freed with `registry_buf_free`.
+/// (`GET /v1/images/<id>/json`). Behind an index, the client presents the
+/// token of its latest read, e.g. after `registry_tags` for the repository
+/// (prefer `registry_v1_repo_image_json`). On success `*json_out` receives a
+/// buffer freed with `registry_buf_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_image_json(
     c: *mut registry_client,
@@ -20,11 +23,27 @@ pub unsafe extern "C" fn registry_v1_image_json(
     json_out: *mut *mut registry_buf,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let id = arg_str(image_id, "image_id")?;
-        let out = arg_mut(json_out, "json_out")?;
-        *out = registry_buf::into_raw(c.inner.v1_image_json(id)?);
+    // SAFETY: `repo` NULL means no repository.
+    unsafe { registry_v1_repo_image_json(c, std::ptr::null(), image_id, json_out, err) }
+}
+
+/// Like `registry_v1_image_json`, presenting the token of repository `repo`
+/// (fetched from the index when the client holds none); `repo` NULL behaves
+/// as `registry_v1_image_json`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_repo_image_json(
+    c: *mut registry_client,
+    repo: *const c_char,
+    image_id: *const c_char,
+    json_out: *mut *mut registry_buf,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_opt_str!(repo, "repo")?;
+        let id = arg_str!(image_id, "image_id")?;
+        let out = arg_mut!(json_out, "json_out")?;
+        *out = registry_buf::into_raw(c.inner.v1_image_json(repo, id)?);
         Ok(())
     })
 }
@@ -34,8 +53,9 @@ pub unsafe extern "C" fn registry_v1_image_json(
 /// and `registry_set_tag`. `json` (NUL-terminated, borrowed for the call) must
 /// be an object whose "id" is `image_id`; its "parent", if any, must be in the
 /// registry. Behind an index, call `registry_hub_token(c, repo,
-/// REGISTRY_ACCESS_WRITE, …)` first: the client presents that write token. An
-/// image that already exists is an error with HTTP status 409.
+/// REGISTRY_ACCESS_WRITE, …)` first: the client presents that write token
+/// (prefer `registry_v1_repo_image_json_put`). An image that already exists
+/// is an error with HTTP status 409.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_image_json_put(
     c: *mut registry_client,
@@ -43,11 +63,27 @@ pub unsafe extern "C" fn registry_v1_image_json_put(
     json: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let id = arg_str(image_id, "image_id")?;
-        let json = arg_str(json, "json")?;
-        c.inner.v1_image_json_put(id, json.as_bytes())
+    // SAFETY: `repo` NULL means no repository.
+    unsafe { registry_v1_repo_image_json_put(c, std::ptr::null(), image_id, json, err) }
+}
+
+/// Like `registry_v1_image_json_put`, presenting the write token of
+/// repository `repo` (fetched from the index when the client holds none);
+/// `repo` NULL behaves as `registry_v1_image_json_put`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_repo_image_json_put(
+    c: *mut registry_client,
+    repo: *const c_char,
+    image_id: *const c_char,
+    json: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_opt_str!(repo, "repo")?;
+        let id = arg_str!(image_id, "image_id")?;
+        let json = arg_str!(json, "json")?;
+        c.inner.v1_image_json_put(repo, id, json.as_bytes())
     })
 }
 
@@ -62,11 +98,26 @@ pub unsafe extern "C" fn registry_v1_ancestry(
     out: *mut *mut registry_list,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let id = arg_str(image_id, "image_id")?;
-        let out = arg_mut(out, "out")?;
-        *out = registry_list::into_raw(c.inner.v1_ancestry(id)?)?;
+    // SAFETY: `repo` NULL means no repository.
+    unsafe { registry_v1_repo_ancestry(c, std::ptr::null(), image_id, out, err) }
+}
+
+/// Like `registry_v1_ancestry`, presenting the token of repository `repo`;
+/// `repo` NULL behaves as `registry_v1_ancestry`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_repo_ancestry(
+    c: *mut registry_client,
+    repo: *const c_char,
+    image_id: *const c_char,
+    out: *mut *mut registry_list,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_opt_str!(repo, "repo")?;
+        let id = arg_str!(image_id, "image_id")?;
+        let out = arg_mut!(out, "out")?;
+        *out = registry_list::into_raw(c.inner.v1_ancestry(repo, id)?)?;
         Ok(())
     })
 }

@@ -5,11 +5,11 @@ use std::ffi::{c_char, c_void};
 use std::io::{self, Read};
 
 use super::{
-    arg_mut, arg_opt_str, arg_ref, arg_str, boundary, new_string, registry_client, registry_error,
-    registry_status, REGISTRY_ACCESS_DELETE, REGISTRY_ACCESS_READ, REGISTRY_ACCESS_WRITE,
+    new_string, put_optional_string, registry_client, registry_error, registry_status,
+    REGISTRY_ACCESS_DELETE, REGISTRY_ACCESS_READ, REGISTRY_ACCESS_WRITE,
 };
 use crate::client::Access;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind};
 
 /// Supplies upload bytes: write at most `cap` bytes into `buf`, store how many
 /// in `*out_n`, and return 0; `*out_n == 0` means the end. Any other return
@@ -53,14 +53,6 @@ impl Read for CallbackReader {
     }
 }
 
-/// Writes `s` to `out` when `out` is not NULL.
-unsafe fn put_optional_string(out: *mut *mut c_char, s: String) -> Result<()> {
-    if let Some(out) = out.as_mut() {
-        *out = new_string(s)?;
-    }
-    Ok(())
-}
-
 /// Uploads a layer whose bytes come from `read(userdata, …)` and, when
 /// `digest_out` is not NULL, stores its digest there (free with
 /// `registry_string_free`). The bytes stream straight to the registry and are
@@ -83,14 +75,14 @@ pub unsafe extern "C" fn registry_layer_put(
     digest_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let repo = arg_str(repo, "repo")?;
-        let expected = arg_opt_str(layer_or_null, "layer")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let expected = arg_opt_str!(layer_or_null, "layer")?;
         let read = read.ok_or_else(|| Error::new(ErrorKind::NullArgument, "read is NULL"))?;
         let mut reader = CallbackReader { read, userdata };
         let digest = c.inner.put_layer(repo, &mut reader, expected)?;
-        put_optional_string(digest_out, digest.to_string())
+        put_optional_string(opt_out!(digest_out), digest.to_string())
     })
 }
 
@@ -104,13 +96,13 @@ pub unsafe extern "C" fn registry_layer_put_file(
     digest_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let repo = arg_str(repo, "repo")?;
-        let expected = arg_opt_str(layer_or_null, "layer")?;
-        let path = arg_str(path, "path")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let expected = arg_opt_str!(layer_or_null, "layer")?;
+        let path = arg_str!(path, "path")?;
         let digest = c.inner.put_layer_file(repo, path, expected)?;
-        put_optional_string(digest_out, digest.to_string())
+        put_optional_string(opt_out!(digest_out), digest.to_string())
     })
 }
 
@@ -126,11 +118,11 @@ pub unsafe extern "C" fn registry_blob_mount(
     mounted_out: *mut bool,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, digest) = (arg_str(repo, "repo")?, arg_str(digest, "digest")?);
-        let from = arg_str(from, "from")?;
-        let out = arg_mut(mounted_out, "mounted_out")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, digest) = (arg_str!(repo, "repo")?, arg_str!(digest, "digest")?);
+        let from = arg_str!(from, "from")?;
+        let out = arg_mut!(mounted_out, "mounted_out")?;
         *out = c.inner.mount_blob(repo, digest, from)?;
         Ok(())
     })
@@ -152,17 +144,13 @@ pub unsafe extern "C" fn registry_manifest_put(
     digest_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, reference) = (arg_str(repo, "repo")?, arg_str(reference, "reference")?);
-        let media_type = arg_str(media_type, "media_type")?;
-        let body: &[u8] = match (body.is_null(), len) {
-            (true, 0) => &[],
-            (true, _) => return Err(Error::new(ErrorKind::NullArgument, "body is NULL")),
-            (false, _) => std::slice::from_raw_parts(body, len),
-        };
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
+        let media_type = arg_str!(media_type, "media_type")?;
+        let body = arg_bytes!(body, len, "body")?;
         let digest = c.inner.put_manifest(repo, reference, media_type, body)?;
-        put_optional_string(digest_out, digest.to_string())
+        put_optional_string(opt_out!(digest_out), digest.to_string())
     })
 }
 
@@ -175,9 +163,9 @@ pub unsafe extern "C" fn registry_manifest_delete(
     digest: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, digest) = (arg_str(repo, "repo")?, arg_str(digest, "digest")?);
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, digest) = (arg_str!(repo, "repo")?, arg_str!(digest, "digest")?);
         c.inner.delete_manifest(repo, digest)
     })
 }
@@ -194,10 +182,10 @@ pub unsafe extern "C" fn registry_set_tag(
     tag: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, image) = (arg_str(repo, "repo")?, arg_str(image, "image")?);
-        let tag = arg_str(tag, "tag")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, image) = (arg_str!(repo, "repo")?, arg_str!(image, "image")?);
+        let tag = arg_str!(tag, "tag")?;
         c.inner.set_tag(repo, image, tag).map(|_| ())
     })
 }
@@ -215,9 +203,9 @@ pub unsafe extern "C" fn registry_delete_tag(
     tag: *const c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let (repo, tag) = (arg_str(repo, "repo")?, arg_str(tag, "tag")?);
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, tag) = (arg_str!(repo, "repo")?, arg_str!(tag, "tag")?);
         c.inner.delete_tag(repo, tag)
     })
 }
@@ -238,16 +226,16 @@ pub unsafe extern "C" fn registry_hub_token(
     token_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    boundary(err, || {
-        let c = arg_ref(c, "client")?;
-        let repo = arg_str(repo, "repo")?;
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
         let access = match access {
             REGISTRY_ACCESS_READ => Access::Read,
             REGISTRY_ACCESS_WRITE => Access::Write,
             REGISTRY_ACCESS_DELETE => Access::Delete,
             other => return Err(Error::invalid(format!("access {other} is not 1, 2 or 3"))),
         };
-        let out = arg_mut(token_out, "token_out")?;
+        let out = arg_mut!(token_out, "token_out")?;
         *out = new_string(c.inner.hub_token(repo, access)?)?;
         Ok(())
     })

@@ -1,26 +1,31 @@
-//! Index tokens and the v1 session: which registry endpoints to use, with
+//! Index tokens and the v1 session: which registry endpoint to use, with
 //! which token, and the cookies those endpoints set.
 //!
 //! The index answers `X-Docker-Token: true` on `GET …/images` (read),
 //! `PUT …/` (write) and `DELETE …/` (delete) with an `X-Docker-Token` header
 //! (`signature=…,repository="…",access=…`) and the `X-Docker-Endpoints`
 //! that take it. docker 1.x joined repeated token headers with `,` and sent
-//! `Authorization: Token <joined>`; so does this client.
+//! `Authorization: Token <joined>`; so does this client. A token is kept per
+//! (repository, access) and goes only to the endpoint the index named with
+//! it; the password never goes there.
+
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use ureq::http::Response;
-use ureq::Body;
-
-use crate::auth::{lock, redact_secrets};
-use crate::client::{Access, Client};
+use crate::auth::{redact_secrets, Remote};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reference::validate_domain;
-use crate::transport::{self, header_all, origin_of, Payload, Request};
+use crate::sync::lock;
+use crate::transport::{self, header_all, CookieJar, Credential, Payload, Request};
+use crate::types::Access;
+use crate::url::origin_of;
 
 /// Index answers (image lists) are read up to this size and discarded.
 const INDEX_BODY_CAP: u64 = 16 << 20;
+/// The most (repository, access) tokens a session keeps.
+const MAX_TOKENS: usize = 256;
 
 /// A token from the index and the registry endpoint it is for.
 #[derive(Clone, Debug)]
@@ -32,7 +37,7 @@ pub(crate) struct IndexToken {
 }
 
 impl IndexToken {
-    pub fn authorization(&self) -> String {
+    fn authorization(&self) -> String {
         format!("Token {}", self.token)
     }
 }
@@ -43,10 +48,11 @@ pub(crate) struct Session {
     standalone: Mutex<Option<bool>>,
     /// The latest token per (repository, access).
     tokens: Mutex<HashMap<(String, Access), IndexToken>>,
-    /// The latest token per access, for image requests.
+    /// The token obtained last, per access, for image calls that name no
+    /// repository (the calls of the C ABI's first v1 release).
     latest: Mutex<HashMap<Access, IndexToken>>,
-    /// Cookies per origin, in the order first set.
-    cookies: Mutex<HashMap<String, Vec<(String, String)>>>,
+    /// Cookies per origin.
+    pub jar: CookieJar,
     /// Image JSON this client put, kept until the image's layer is put: the
     /// checksum sent after the layer covers it.
     pub json: Mutex<HashMap<String, Vec<u8>>>,
@@ -57,55 +63,26 @@ impl Session {
         *lock(&self.standalone) = Some(standalone);
     }
 
-    pub fn latest(&self, access: Access) -> Option<IndexToken> {
-        lock(&self.latest).get(&access).cloned()
-    }
-
-    /// The endpoint of any token of the session: where image requests go
-    /// when there is no token for their access (the cookies may still do).
-    pub fn any_endpoint(&self) -> Option<String> {
-        lock(&self.latest)
-            .values()
-            .next()
-            .map(|t| t.endpoint.clone())
+    pub fn standalone(&self) -> Option<bool> {
+        *lock(&self.standalone)
     }
 
     fn remember(&self, repo: &str, access: Access, token: &IndexToken) {
-        lock(&self.tokens).insert((repo.to_string(), access), token.clone());
+        let mut tokens = lock(&self.tokens);
+        if tokens.len() >= MAX_TOKENS && !tokens.contains_key(&(repo.to_string(), access)) {
+            tokens.clear();
+        }
+        tokens.insert((repo.to_string(), access), token.clone());
         lock(&self.latest).insert(access, token.clone());
     }
 
-    /// The `Cookie` value for a request to `url`, if its origin set any.
-    pub fn cookies_for(&self, url: &str) -> Option<String> {
-        let jar = lock(&self.cookies);
-        let cookies = jar.get(&origin_of(url))?;
-        let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        Some(pairs.join("; "))
+    fn token_for(&self, repo: &str, access: Access) -> Option<IndexToken> {
+        lock(&self.tokens).get(&(repo.to_string(), access)).cloned()
     }
 
-    /// Keeps the `name=value` of every `Set-Cookie` in `resp` for `url`'s
-    /// origin (attributes are ignored: the jar lives as long as the client).
-    pub fn keep_cookies(&self, url: &str, resp: &Response<Body>) {
-        let set = header_all(resp, "set-cookie");
-        if set.is_empty() {
-            return;
-        }
-        let mut jar = lock(&self.cookies);
-        let cookies = jar.entry(origin_of(url)).or_default();
-        for line in set {
-            let pair = line.split(';').next().unwrap_or("");
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            let (name, value) = (name.trim().to_string(), value.trim().to_string());
-            if name.is_empty() || name.contains(['\r', '\n']) || value.contains(['\r', '\n']) {
-                continue;
-            }
-            match cookies.iter_mut().find(|(n, _)| *n == name) {
-                Some(c) => c.1 = value,
-                None => cookies.push((name, value)),
-            }
-        }
+    /// The token obtained last for `access`, whatever its repository.
+    pub fn latest(&self, access: Access) -> Option<IndexToken> {
+        lock(&self.latest).get(&access).cloned()
     }
 
     /// Replaces every token and cookie value of the session in `text`.
@@ -115,98 +92,163 @@ impl Session {
             .map(|t| t.token.clone())
             .collect();
         secrets.extend(lock(&self.latest).values().map(|t| t.token.clone()));
-        for cookies in lock(&self.cookies).values() {
-            secrets.extend(cookies.iter().map(|(_, v)| v.clone()));
-        }
+        secrets.extend(self.jar.values());
         redact_secrets(text, &secrets)
     }
 }
 
-impl Client {
-    /// Whether the registry is standalone (takes basic credentials itself),
-    /// learned from `_ping` once. Docker Hub's index is not.
-    pub(crate) fn v1_standalone(&self) -> Result<bool> {
-        if let Some(s) = *lock(&self.inner().v1.standalone) {
-            return Ok(s);
-        }
-        if self.is_hub() {
-            self.inner().v1.set_standalone(false);
-            return Ok(false);
-        }
-        Ok(self.v1_ping_info()?.standalone.unwrap_or(true))
-    }
+/// Sends `req` (to the index, a standalone registry or an endpoint) with the
+/// session's cookies for each hop's origin, and `authorization` for the
+/// origin of `req`'s URL only.
+pub(crate) fn exchange(
+    remote: &Remote<'_>,
+    session: &Session,
+    req: Request<'_>,
+    authorization: Option<&str>,
+    payload: &mut Payload<'_>,
+) -> Result<ureq::http::Response<ureq::Body>> {
+    let origin = origin_of(&req.url);
+    let credential = authorization.map(|value| Credential {
+        value,
+        origin: &origin,
+    });
+    remote
+        .transport
+        .send(&req.cookies(&session.jar), credential, payload)
+}
 
-    /// The session's token for `repo` and `access`, asking the index for one
-    /// when there is none yet.
-    pub(crate) fn v1_session_token(&self, repo: &str, access: Access) -> Result<IndexToken> {
-        let cached = lock(&self.inner().v1.tokens)
-            .get(&(repo.to_string(), access))
-            .cloned();
-        match cached {
-            Some(t) => Ok(t),
-            None => self.v1_index_token(repo, access),
-        }
+/// The session's token for `repo` and `access`, asking the index for one
+/// when there is none yet.
+pub(crate) fn session_token(
+    remote: &Remote<'_>,
+    session: &Session,
+    repo: &str,
+    access: Access,
+) -> Result<IndexToken> {
+    match session.token_for(repo, access) {
+        Some(t) => Ok(t),
+        None => index_token(remote, session, repo, access),
     }
+}
 
-    /// Asks the index for a fresh token for `repo` (already normalised) and
-    /// `access`, and makes it the session's token for both.
-    pub(crate) fn v1_index_token(&self, repo: &str, access: Access) -> Result<IndexToken> {
-        let base = self.base()?;
-        let (method, path, body): (&str, String, &[u8]) = match access {
-            Access::Read => ("GET", format!("/v1/repositories/{repo}/images"), b""),
-            Access::Write => ("PUT", format!("/v1/repositories/{repo}/"), b"[]"),
-            Access::Delete => ("DELETE", format!("/v1/repositories/{repo}/"), b""),
-        };
-        let what = format!("{method} {path} (index token)");
-        let url = format!("{base}{path}");
-        let mut req = Request::new(method, url.clone())
-            .header("Accept", "application/json")
-            .header("X-Docker-Token", "true");
-        let mut payload = Payload::Empty;
-        if !body.is_empty() {
-            req = req.header("Content-Type", "application/json");
-            payload = Payload::Bytes(body);
-        }
-        let basic = self.inner().auth.basic_for(&url);
-        let resp = self
-            .v1_exchange(req, basic.as_deref(), &mut payload)
-            .map_err(|e| self.redact(e))?;
-        let resp = self.check(resp, &what)?;
-        let token = parse_token(&header_all(&resp, "x-docker-token")).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{what}: {} handed out no X-Docker-Token",
-                    self.registry_host()
-                ),
-            )
-        })?;
-        let endpoint = match parse_endpoints(&header_all(&resp, "x-docker-endpoints")) {
-            Ok(Some(host)) => format!("{}://{host}", scheme_of(&base)),
-            Ok(None) => base,
-            Err(bad) => {
-                return Err(Error::protocol(format!(
-                    "{what}: the index named an invalid registry endpoint {bad:?}"
-                )))
-            }
-        };
-        // Read the (small) image list so the connection can be reused.
-        let _ = transport::read_capped(resp, INDEX_BODY_CAP, &what);
-        let token = IndexToken { token, endpoint };
-        self.inner().v1.remember(repo, access, &token);
-        Ok(token)
+/// Asks the index for a fresh token for `repo` (already normalised) and
+/// `access`, and makes it the session's token for both.
+pub(crate) fn index_token(
+    remote: &Remote<'_>,
+    session: &Session,
+    repo: &str,
+    access: Access,
+) -> Result<IndexToken> {
+    let (method, path, body): (&str, String, &[u8]) = match access {
+        Access::Read => ("GET", format!("/v1/repositories/{repo}/images"), b""),
+        Access::Write => ("PUT", format!("/v1/repositories/{repo}/"), b"[]"),
+        Access::Delete => ("DELETE", format!("/v1/repositories/{repo}/"), b""),
+    };
+    let what = format!("{method} {path} (index token)");
+    let url = remote.url(&path);
+    let mut req = Request::new(method, url.clone())
+        .header("Accept", "application/json")
+        .header("X-Docker-Token", "true");
+    let mut payload = Payload::Empty;
+    if !body.is_empty() {
+        req = req.header("Content-Type", "application/json");
+        payload = Payload::Bytes(body);
     }
+    let basic = remote.auth.basic_for(&url);
+    let resp = exchange(remote, session, req, basic.as_deref(), &mut payload)?;
+    let resp = remote.check(resp, &what)?;
+    let token = parse_token(&header_all(&resp, "x-docker-token")).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("{what}: {} handed out no X-Docker-Token", remote.base),
+        )
+    })?;
+    let endpoint = match parse_endpoints(&header_all(&resp, "x-docker-endpoints")) {
+        Ok(Some(host)) => format!("{}://{host}", scheme_of(&remote.base)),
+        Ok(None) => remote.base.clone(),
+        Err(bad) => {
+            return Err(Error::protocol(format!(
+                "{what}: the index named an invalid registry endpoint {:?}",
+                bad.chars().take(100).collect::<String>()
+            )))
+        }
+    };
+    // Read the (small) image list so the connection can be reused.
+    let _ = transport::read_capped(resp, INDEX_BODY_CAP, &what);
+    let token = IndexToken { token, endpoint };
+    session.remember(repo, access, &token);
+    Ok(token)
+}
 
-    /// `Client::hub_token` on v1: a fresh index token for `repo`.
-    pub(crate) fn v1_hub_token(&self, repo: &str, access: Access) -> Result<String> {
-        let repo = self.v1_repo(repo)?;
-        Ok(self.v1_index_token(&repo, access)?.token)
+/// Who a registry request acts for: a repository, with the access its token
+/// must grant; or an image, whose path names no repository: with the
+/// repository it belongs to, or (`None`) whichever the session's latest
+/// token for that access is for.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Repo(&'a str, Access),
+    Image(Option<&'a str>, Access),
+}
+
+/// Sends a request to the registry for `target` and returns the response,
+/// whatever its status. A standalone registry gets basic credentials; one
+/// behind an index gets the index's token for the target (fetched when the
+/// session has none), at the endpoint the index named with it, and its
+/// session cookies; a refused token is replaced once (bodies that can be
+/// sent again only).
+pub(crate) fn send(
+    remote: &Remote<'_>,
+    session: &Session,
+    method: &str,
+    path: &str,
+    target: Target<'_>,
+    headers: &[(&'static str, &str)],
+    payload: &mut Payload<'_>,
+) -> Result<ureq::http::Response<ureq::Body>> {
+    let run = |endpoint: &str, authorization: Option<String>, payload: &mut Payload<'_>| {
+        let mut req =
+            Request::new(method, format!("{endpoint}{path}")).header("Accept", "application/json");
+        for (k, v) in headers {
+            req = req.header(k, *v);
+        }
+        if method == "PUT" && path.ends_with("/layer") {
+            req = req.bulk();
+        }
+        exchange(remote, session, req, authorization.as_deref(), payload)
+    };
+    if super::standalone(remote, session)? {
+        let basic = remote.auth.basic_for(&remote.base);
+        return run(&remote.base, basic, payload);
+    }
+    let (repo, access) = match target {
+        Target::Repo(repo, access) | Target::Image(Some(repo), access) => (Some(repo), access),
+        Target::Image(None, access) => (None, access),
+    };
+    let token = match repo {
+        Some(repo) => Some(session_token(remote, session, repo, access)?),
+        None => session.latest(access),
+    };
+    let Some(token) = token else {
+        // No token for this access yet: the cookies of an endpoint may do.
+        let endpoint = [Access::Read, Access::Write, Access::Delete]
+            .into_iter()
+            .find_map(|a| session.latest(a))
+            .map_or_else(|| remote.base.clone(), |t| t.endpoint);
+        return run(&endpoint, None, payload);
+    };
+    let resp = run(&token.endpoint, Some(token.authorization()), payload)?;
+    match repo {
+        Some(repo) if resp.status().as_u16() == 401 && payload.replayable() => {
+            let fresh = index_token(remote, session, repo, access)?;
+            run(&fresh.endpoint, Some(fresh.authorization()), payload)
+        }
+        _ => Ok(resp),
     }
 }
 
 /// The token from the `X-Docker-Token` values: each without a leading
 /// `Token ` (some registries include it), joined with `,`.
-fn parse_token(values: &[String]) -> Option<String> {
+pub(crate) fn parse_token(values: &[String]) -> Option<String> {
     let parts: Vec<&str> = values
         .iter()
         .map(|v| {
@@ -225,7 +267,7 @@ fn parse_token(values: &[String]) -> Option<String> {
 /// The first endpoint in the `X-Docker-Endpoints` values (comma-separated
 /// `host[:port]`, or URLs whose host is taken), or `None` when there is none.
 /// A malformed one is returned as `Err`.
-fn parse_endpoints(values: &[String]) -> std::result::Result<Option<String>, String> {
+pub(crate) fn parse_endpoints(values: &[String]) -> std::result::Result<Option<String>, String> {
     let Some(first) = values
         .iter()
         .flat_map(|v| v.split(','))
@@ -281,5 +323,20 @@ mod tests {
         );
         assert!(parse_endpoints(&strings(&["user@evil"])).is_err());
         assert!(parse_endpoints(&strings(&["bad host"])).is_err());
+    }
+
+    #[test]
+    fn session_tokens_are_kept_per_repository() {
+        let s = Session::default();
+        let t = |tok: &str| IndexToken {
+            token: tok.into(),
+            endpoint: "http://e".into(),
+        };
+        s.remember("a/one", Access::Read, &t("ta"));
+        s.remember("b/two", Access::Read, &t("tb"));
+        assert_eq!(s.token_for("a/one", Access::Read).unwrap().token, "ta");
+        assert_eq!(s.token_for("b/two", Access::Read).unwrap().token, "tb");
+        assert!(s.token_for("a/one", Access::Write).is_none());
+        assert_eq!(s.latest(Access::Read).unwrap().token, "tb");
     }
 }

@@ -1,168 +1,183 @@
-//! Blob uploads: POST to start a session, one streamed PATCH that hashes the
-//! bytes as they go, then PUT `?digest=` to commit. Cross-repository mounts.
+//! Blob uploads and cross-repository mounts.
+//!
+//! With the digest known up front, an upload is a POST that opens a session
+//! and one streamed `PUT ?digest=` (a monolithic upload); without it, the
+//! bytes stream through one PATCH, hashed on the way, and a bodiless
+//! `PUT ?digest=` commits them. Either way nothing is held in memory, and an
+//! upload that fails is cancelled (DELETE) so that nothing is committed.
+
+#![forbid(unsafe_code)]
 
 use std::io::Read;
 
-use crate::auth::{repo_scope, Scope};
-use crate::client::Client;
+use super::{blob_exists, check_reported_digest};
+use crate::auth::{Remote, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::Hashing;
-use crate::reference::{validate_layer, Algorithm, Digest, Hasher};
-use crate::transport::{add_query, header, resolve, Payload, Request};
+use crate::reference::{Algorithm, Digest, Hasher};
+use crate::transport::{header, Payload, Request};
+use crate::url::{add_query, resolve};
 
-/// An upload session: the latest `Location`, resolved, with its state query.
-struct Session {
+/// An open upload session: its latest `Location`, resolved, with its state query.
+pub(crate) struct Upload {
     location: String,
 }
 
-pub(crate) fn push_scope(repo: &str) -> Scope {
-    repo_scope(repo, "pull,push")
+/// Uploads the bytes of `reader` into `repo` and returns their digest. With
+/// `expected`, a blob already in the repository is not sent again (the
+/// reader is not read at all), and bytes that hash to anything else fail
+/// with DIGEST_MISMATCH, nothing committed. `size`, when known, is sent as
+/// the body's length. An error from the reader aborts the upload and is
+/// returned as is (an `io::Error` wrapping [`Error`] keeps its kind, e.g.
+/// ABORTED).
+pub(crate) fn put_blob(
+    remote: &Remote<'_>,
+    repo: &str,
+    reader: &mut dyn Read,
+    expected: Option<&Digest>,
+    size: Option<u64>,
+) -> Result<Digest> {
+    if let Some(d) = expected {
+        if blob_exists(remote, repo, d)? {
+            return Ok(d.clone());
+        }
+    }
+    let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
+        Error::protocol("the registry answered an upload start as a finished mount")
+    })?;
+    let algorithm = expected.map_or(Algorithm::Sha256, Digest::algorithm);
+    let mut hashing = Hashing::new(reader, Hasher::new(algorithm));
+    let result = match expected {
+        Some(d) => put_whole(remote, repo, &upload, &mut hashing, d, size),
+        None => patch(remote, repo, &upload, &mut hashing)
+            .and_then(|next| commit(remote, repo, &next, &hashing.digest())),
+    };
+    match result {
+        Ok(digest) => Ok(digest),
+        Err(e) => {
+            cancel_upload(remote, repo, &upload);
+            Err(e)
+        }
+    }
 }
 
-impl Client {
-    /// Uploads a layer (blob) from `reader` into `repo` and returns its digest.
-    /// On a v1 registry `expected` is the id of the image whose JSON was put
-    /// first, and the digest returned is the image checksum; see
-    /// `v1_put_layer`.
-    ///
-    /// The bytes stream through one PATCH and are hashed on the way; nothing is
-    /// held in memory. With `expected`, a blob already in the repository is not
-    /// sent again (the reader is not read at all), and bytes that hash to
-    /// anything else fail with DIGEST_MISMATCH before anything is committed.
-    /// An error from the reader aborts the upload and is returned as is (an
-    /// `io::Error` wrapping [`Error`] keeps its kind, e.g. ABORTED).
-    pub fn put_layer(
-        &self,
-        repo: &str,
-        reader: &mut dyn Read,
-        expected: Option<&str>,
-    ) -> Result<Digest> {
-        let repo = self.repo(repo)?;
-        expected.map(validate_layer).transpose()?;
-        if self.speaks_v1()? {
-            return self.v1_put_layer(&repo, reader, expected);
-        }
-        let expected = expected.map(Digest::parse).transpose()?;
-        if let Some(d) = &expected {
-            if self.blob_exists(&repo, &d.to_string())? {
-                return Ok(d.clone());
-            }
-        }
-        let session = self.start_upload(&repo, None)?.ok_or_else(|| {
-            Error::protocol("the registry answered an upload start as a finished mount")
-        })?;
-        let algorithm = expected
-            .as_ref()
-            .map_or(Algorithm::Sha256, Digest::algorithm);
-        let mut hashing = Hashing::new(reader, Hasher::new(algorithm));
-        let session = match self.patch(&repo, session.location.clone(), &mut hashing) {
-            Ok(s) => s,
-            Err(e) => {
-                self.cancel(&repo, &session);
-                return Err(e);
-            }
-        };
-        let digest = hashing.hasher.finish();
-        if let Some(exp) = &expected {
-            if *exp != digest {
-                self.cancel(&repo, &session);
-                return Err(Error::new(
-                    ErrorKind::DigestMismatch,
-                    format!(
-                        "upload to {repo}: the {} bytes read hash to {digest}, expected {exp}; nothing was committed",
-                        hashing.len
-                    ),
-                ));
-            }
-        }
-        self.commit(&repo, &session, &digest)?;
-        Ok(digest)
+/// The monolithic upload: the whole body in one `PUT ?digest=`. The
+/// registry refuses bytes that do not hash to `expected`; so does this
+/// client, which hashed them on the way.
+fn put_whole(
+    remote: &Remote<'_>,
+    repo: &str,
+    upload: &Upload,
+    body: &mut Hashing<'_>,
+    expected: &Digest,
+    size: Option<u64>,
+) -> Result<Digest> {
+    let what = format!("PUT upload to {repo}");
+    let url = add_query(&upload.location, "digest", &expected.to_string());
+    let mut req = Request::new("PUT", url)
+        .header("Content-Type", "application/octet-stream")
+        .bulk();
+    if let Some(n) = size {
+        req = req.header("Content-Length", n.to_string());
     }
-
-    /// Uploads a layer from a file; see [`put_layer`](Self::put_layer).
-    pub fn put_layer_file(
-        &self,
-        repo: &str,
-        path: impl AsRef<std::path::Path>,
-        expected: Option<&str>,
-    ) -> Result<Digest> {
-        let path = path.as_ref();
-        let mut file = std::fs::File::open(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot open {}: {e}", path.display()),
-            )
-        })?;
-        self.put_layer(repo, &mut file, expected)
+    let sent = remote.send(&req, &Scope::push(repo), &mut Payload::Stream(body));
+    let got = body.digest();
+    if body.eof && got != *expected {
+        return Err(mismatch(repo, body.len, &got, expected));
     }
+    let resp = remote.check(sent?, &what)?;
+    check_reported_digest(&resp, expected, &what)?;
+    Ok(expected.clone())
+}
 
-    /// Mounts `digest` from repository `from` into `repo` without copying
-    /// bytes. True when the registry mounted it; false when it could not (the
-    /// blob is unknown in `from`, or mounts are off), in which case nothing
-    /// changed and the caller uploads the blob instead.
-    pub fn mount_blob(&self, repo: &str, digest: &str, from: &str) -> Result<bool> {
-        self.require_v2()?;
-        let repo = self.repo(repo)?;
-        let from = self.repo(from)?;
-        let digest = Digest::parse(digest)?;
-        match self.start_upload(&repo, Some((&digest, &from)))? {
-            None => Ok(true),
-            Some(session) => {
-                self.cancel(&repo, &session);
-                Ok(false)
-            }
+fn mismatch(repo: &str, len: u64, got: &Digest, expected: &Digest) -> Error {
+    Error::new(
+        ErrorKind::DigestMismatch,
+        format!(
+            "upload to {repo}: the {len} bytes read hash to {got}, expected {expected}; \
+             nothing was committed"
+        ),
+    )
+}
+
+/// Mounts `digest` from repository `from` into `repo` without copying bytes.
+/// True when the registry mounted it; false when it could not (the blob is
+/// unknown in `from`, or mounts are off), in which case nothing changed and
+/// the caller uploads the blob instead.
+pub(crate) fn mount_blob(
+    remote: &Remote<'_>,
+    repo: &str,
+    digest: &Digest,
+    from: &str,
+) -> Result<bool> {
+    match start_upload(remote, repo, Some((digest, from)))? {
+        None => Ok(true),
+        Some(upload) => {
+            cancel_upload(remote, repo, &upload);
+            Ok(false)
         }
     }
+}
 
-    /// POSTs to start an upload (or a mount). `None` means a mount succeeded.
-    fn start_upload(&self, repo: &str, mount: Option<(&Digest, &str)>) -> Result<Option<Session>> {
-        let mut url = format!("{}/v2/{repo}/blobs/uploads/", self.base()?);
-        let mut scope = push_scope(repo);
-        if let Some((digest, from)) = mount {
-            url = add_query(&add_query(&url, "mount", &digest.to_string()), "from", from);
-            scope.extend(repo_scope(from, "pull"));
-        }
-        let what = format!("POST /v2/{repo}/blobs/uploads/");
-        let req = Request::new("POST", url.clone()).header("Content-Length", "0");
-        let resp = self.execute(&req, &scope)?;
-        let status = resp.status().as_u16();
-        let resp = self.check(resp, &what)?;
-        if status == 201 && mount.is_some() {
-            return Ok(None);
-        }
-        let location = header(&resp, "location").ok_or_else(|| {
-            Error::protocol(format!("{what}: no Location for the upload session"))
-        })?;
-        Ok(Some(Session {
-            location: resolve(&url, &location),
-        }))
+/// POSTs to start an upload (or a mount). `None` means a mount succeeded.
+fn start_upload(
+    remote: &Remote<'_>,
+    repo: &str,
+    mount: Option<(&Digest, &str)>,
+) -> Result<Option<Upload>> {
+    let mut url = remote.url(&format!("/v2/{repo}/blobs/uploads/"));
+    let mut scope = Scope::push(repo);
+    if let Some((digest, from)) = mount {
+        url = add_query(&add_query(&url, "mount", &digest.to_string()), "from", from);
+        scope = Scope::mount(repo, from);
     }
+    let what = format!("POST /v2/{repo}/blobs/uploads/");
+    let req = Request::new("POST", url.clone()).header("Content-Length", "0");
+    let resp = remote.send(&req, &scope, &mut Payload::Empty)?;
+    let status = resp.status().as_u16();
+    let resp = remote.check(resp, &what)?;
+    if status == 201 && mount.is_some() {
+        return Ok(None);
+    }
+    let location = header(&resp, "location")
+        .ok_or_else(|| Error::protocol(format!("{what}: no Location for the upload session")))?;
+    Ok(Some(Upload {
+        location: resolve(&url, &location),
+    }))
+}
 
-    /// Streams `body` in one PATCH; returns the session at its new Location.
-    fn patch(&self, repo: &str, location: String, body: &mut Hashing<'_>) -> Result<Session> {
-        let what = format!("PATCH upload to {repo}");
-        let req = Request::new("PATCH", location.clone())
-            .header("Content-Type", "application/octet-stream");
-        let resp = self.execute_with(&req, &push_scope(repo), &mut Payload::Stream(body))?;
-        let resp = self.check(resp, &what)?;
-        let next = header(&resp, "location").map_or(location.clone(), |l| resolve(&location, &l));
-        Ok(Session { location: next })
-    }
+/// Streams `body` in one PATCH; returns the session at its new Location.
+fn patch(
+    remote: &Remote<'_>,
+    repo: &str,
+    upload: &Upload,
+    body: &mut Hashing<'_>,
+) -> Result<Upload> {
+    let what = format!("PATCH upload to {repo}");
+    let req = Request::new("PATCH", upload.location.clone())
+        .header("Content-Type", "application/octet-stream")
+        .bulk();
+    let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Stream(body))?;
+    let resp = remote.check(resp, &what)?;
+    let next = header(&resp, "location")
+        .map_or(upload.location.clone(), |l| resolve(&upload.location, &l));
+    Ok(Upload { location: next })
+}
 
-    /// PUT `?digest=` to commit; checks the digest the registry reports.
-    fn commit(&self, repo: &str, session: &Session, digest: &Digest) -> Result<()> {
-        let what = format!("PUT upload to {repo}");
-        let url = add_query(&session.location, "digest", &digest.to_string());
-        let req = Request::new("PUT", url).header("Content-Length", "0");
-        let resp = self.execute(&req, &push_scope(repo))?;
-        let resp = self.check(resp, &what)?;
-        super::check_reported_digest(&resp, digest, &what)
-    }
+/// PUT `?digest=` to commit; checks the digest the registry reports.
+fn commit(remote: &Remote<'_>, repo: &str, upload: &Upload, digest: &Digest) -> Result<Digest> {
+    let what = format!("PUT upload to {repo}");
+    let url = add_query(&upload.location, "digest", &digest.to_string());
+    let req = Request::new("PUT", url).header("Content-Length", "0");
+    let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Empty)?;
+    let resp = remote.check(resp, &what)?;
+    check_reported_digest(&resp, digest, &what)?;
+    Ok(digest.clone())
+}
 
-    /// Cancels an upload session; errors are ignored (the registry purges
-    /// abandoned sessions anyway).
-    fn cancel(&self, repo: &str, session: &Session) {
-        let req = Request::new("DELETE", session.location.clone());
-        let _ = self.execute(&req, &push_scope(repo));
-    }
+/// Cancels an upload session; errors are ignored (the registry purges
+/// abandoned sessions anyway).
+pub(crate) fn cancel_upload(remote: &Remote<'_>, repo: &str, upload: &Upload) {
+    let req = Request::new("DELETE", upload.location.clone());
+    let _ = remote.send(&req, &Scope::push(repo), &mut Payload::Empty);
 }

@@ -3,7 +3,12 @@
 //! values as tokens or quoted strings with backslash escapes, several
 //! challenges per header value and several header values per response.
 
+#![forbid(unsafe_code)]
+
 use std::collections::HashMap;
+
+use ureq::http::Response;
+use ureq::Body;
 
 /// One challenge: a lower-cased scheme (`basic`, `bearer`, `token`) and its
 /// parameters (keys lower-cased).
@@ -24,6 +29,16 @@ impl Challenge {
             .map(|s| s.split_ascii_whitespace().map(str::to_string).collect())
             .unwrap_or_default()
     }
+}
+
+/// The challenges in a response's `WWW-Authenticate` headers.
+pub(crate) fn challenges_of(resp: &Response<Body>) -> Vec<Challenge> {
+    parse_all(
+        resp.headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 /// Parses every challenge in every given header value.

@@ -1,0 +1,92 @@
+//! Manifests and indexes as documents: media types, descriptors, and the
+//! parts of a manifest the client reads (config, layers, child manifests and
+//! their platforms). Bodies are only read, never re-serialised: digests are
+//! of the bytes a registry stored.
+
+#![forbid(unsafe_code)]
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::reference::{Digest, Platform};
+
+/// Docker image manifest, schema 2.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list (a multi-platform image).
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// The OCI empty descriptor's media type (`{}`).
+pub(crate) const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+
+/// The media types sent in `Accept` on every manifest request. Distribution
+/// 2.8 answers a tag fetch without them with 400 or 404.
+pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX];
+
+/// A content descriptor: what a manifest says about a blob or a child manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Descriptor {
+    pub digest: String,
+    #[serde(default)]
+    pub platform: Option<PlatformDoc>,
+}
+
+impl Descriptor {
+    /// The digest, parsed; a malformed one is the registry's fault (PROTOCOL).
+    pub fn digest(&self, what: &str) -> Result<Digest> {
+        Digest::parse(&self.digest)
+            .map_err(|e| Error::protocol(format!("{what}: bad descriptor: {e}")))
+    }
+
+    /// Whether this index entry is for `platform`.
+    pub fn is_for(&self, platform: &Platform) -> bool {
+        self.platform
+            .as_ref()
+            .is_some_and(|p| platform.matches(&p.os, &p.architecture, p.variant.as_deref()))
+    }
+}
+
+/// The platform of an index entry.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PlatformDoc {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+/// The fields of a manifest or index the client reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ManifestDoc {
+    pub schema_version: Option<u32>,
+    pub media_type: Option<String>,
+    pub config: Option<Descriptor>,
+    /// The child manifests of an index.
+    pub manifests: Option<Vec<Descriptor>>,
+}
+
+impl ManifestDoc {
+    /// Parses a manifest or index body.
+    pub fn parse(body: &[u8], what: &str) -> Result<ManifestDoc> {
+        serde_json::from_slice(body)
+            .map_err(|e| Error::protocol(format!("{what}: malformed manifest: {e}")))
+    }
+
+    /// The entry of an index for `platform`; NOT_FOUND when it has none.
+    pub fn child_for(&self, platform: &Platform, what: &str) -> Result<&Descriptor> {
+        self.manifests
+            .iter()
+            .flatten()
+            .find(|d| d.is_for(platform))
+            .ok_or_else(|| {
+                Error::new(
+                    crate::error::ErrorKind::NotFound,
+                    format!("{what}: the index has no {platform} entry"),
+                )
+            })
+    }
+}
