@@ -424,8 +424,11 @@ func optionalCString(s, name string) (*C.char, error) {
 
 // PutLayer uploads a layer read from r and returns its digest. With expected
 // (a digest; "" for none), a blob already there is not sent again and other
-// bytes fail with ErrDigestMismatch, nothing committed. An error from r aborts
-// the upload; it comes back wrapped in an ErrAborted error. v1: expected is
+// bytes fail with ErrDigestMismatch, nothing committed. An error from r other
+// than io.EOF (also one returned together with bytes) aborts the upload with
+// nothing committed; it comes back as an ErrAborted error that unwraps to r's
+// own error. r is read on the calling goroutine, only during the call, and
+// never after PutLayer returns. v1: expected is
 // the id of the image whose JSON was put first (V1ImageJSONPut), and the
 // image checksum is returned.
 func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, error) {
