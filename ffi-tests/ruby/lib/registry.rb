@@ -271,12 +271,18 @@ module Registry
 
     ACCESS = { read: 1, write: 2, delete: 3 }.freeze
 
-    # Uploads a layer from an IO (anything with #read) or a file path and
-    # returns its digest. With digest:, a blob already there is not sent again
-    # and other bytes raise DigestMismatch with nothing committed. An exception
-    # raised by the IO aborts the upload and is raised again here. v1: digest:
-    # is the id of the image whose JSON was put first (v1_image_json_put), and
-    # the image checksum is returned.
+    # Uploads a layer from an IO (anything with #read(length) returning a
+    # String, or nil at the end) or a file path and returns its digest. The IO
+    # stays the caller's: it is read on the calling thread, only during this
+    # call, and never closed. An IO may return more than length bytes: the
+    # library gets at most what it asked for and the rest on its next request,
+    # so every byte is uploaded once, in order. With digest:, a blob already
+    # there is not sent again and other bytes raise DigestMismatch with nothing
+    # committed. An exception raised by the IO (or a #read that returns
+    # something other than a String or nil, a TypeError) aborts the upload
+    # with nothing committed and is raised again here. v1: digest: is the id
+    # of the image whose JSON was put first (v1_image_json_put), and the image
+    # checksum is returned.
     def put_layer(repo, io_or_path, digest: nil)
       out = FFI::MemoryPointer.new(:pointer)
       unless io_or_path.respond_to?(:read)
@@ -284,11 +290,17 @@ module Registry
         return Registry.take_string(out.read_pointer)
       end
       failure = nil
+      pending = "" # read from the IO; its bytes from offset on are not handed over yet
+      offset = 0
       reader = proc do |_userdata, buf, cap, out_n|
-        chunk = io_or_path.read(cap)
-        chunk = nil if chunk&.empty?
-        buf.put_bytes(0, chunk) if chunk
-        out_n.write(:size_t, chunk ? chunk.bytesize : 0)
+        if offset >= pending.bytesize
+          pending = read_upload_chunk(io_or_path, cap)
+          offset = 0
+        end
+        n = [pending.bytesize - offset, cap].min # never more than the library's buffer holds
+        buf.put_bytes(0, pending, offset, n)
+        offset += n
+        out_n.write(:size_t, n)
         0
       rescue Exception => e # rubocop:disable Lint/RescueException -- must not unwind through C
         failure = e
@@ -376,6 +388,15 @@ module Registry
       out = FFI::MemoryPointer.new(:pointer)
       Registry.call { |e| yield out, e }
       Registry.public_send(take, out.read_pointer)
+    end
+
+    # The next bytes io#read gives for an upload; "" at the end.
+    def read_upload_chunk(io, length)
+      chunk = io.read(length)
+      return "" if chunk.nil?
+      raise TypeError, "#{io.class}#read returned #{chunk.class}, not a String" unless chunk.is_a?(String)
+
+      chunk
     end
 
     def handle
