@@ -116,13 +116,16 @@ func WithBearerToken(token string) Option {
 	}, token, "token")
 }
 
-// WithDockerConfig reads credentials from docker's config.json at path (""
-// for $DOCKER_CONFIG/config.json, else ~/.docker/config.json, which is also
-// the default without this option).
+// WithDockerConfig reads credentials from docker's config.json at path; ""
+// turns the lookup off (as "" does in C). Without this option the client
+// reads $DOCKER_CONFIG/config.json, else ~/.docker/config.json. The file is
+// read by NewClient, and only when no WithBasicAuth or WithBearerToken was
+// given (those win); a missing file means anonymous, a malformed one is
+// ErrInvalidArgument.
 func WithDockerConfig(path string) Option {
-	return withOptionalPath(path, "path", func(b *C.registry_client_builder, p *C.char, e **C.registry_error) C.registry_status {
-		return C.registry_client_builder_docker_config(b, p, e)
-	})
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_docker_config(b, s[0], e)
+	}, path, "path")
 }
 
 // WithCertsDir reads docker's certs.d layout from dir ("" for

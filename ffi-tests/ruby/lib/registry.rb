@@ -174,7 +174,10 @@ module Registry
     CHUNK = 64 * 1024
 
     # registry: "localhost:5000", "docker.io", "https://host:port", ...
-    # docker_config: true for the default config.json, or a path.
+    # docker_config: where docker's config.json is, read when no username or
+    # token is given: a path; nil (or true) for the default,
+    # $DOCKER_CONFIG/config.json else ~/.docker/config.json; "" (or false)
+    # turns the lookup off, as "" does in C.
     # certs_dir: true for /etc/docker/certs.d, or a directory in that layout.
     # max_retries: tries again for idempotent requests (default 3, 0 = off).
     # proxy: an http:// proxy URL for every request ("" = none); default: from
@@ -467,8 +470,8 @@ module Registry
     def configure(builder, username, password, token, docker_config, ca_file, insecure, api, timeout_ms, user_agent)
       Registry.call { |e| Native.registry_client_builder_basic_auth(builder, username, password.to_s, e) } if username
       Registry.call { |e| Native.registry_client_builder_bearer_token(builder, token, e) } if token
-      if docker_config
-        path = docker_config == true ? nil : docker_config.to_s
+      unless docker_config.nil?
+        path = { true => nil, false => "" }.fetch(docker_config) { docker_config.to_s }
         Registry.call { |e| Native.registry_client_builder_docker_config(builder, path, e) }
       end
       Registry.call { |e| Native.registry_client_builder_ca_file(builder, ca_file.to_s, e) } if ca_file
