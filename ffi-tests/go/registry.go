@@ -430,8 +430,9 @@ func optionalCString(s, name string) (*C.char, error) {
 // bytes fail with ErrDigestMismatch, nothing committed. An error from r other
 // than io.EOF (also one returned together with bytes) aborts the upload with
 // nothing committed; it comes back as an ErrAborted error that unwraps to r's
-// own error. r is read on the calling goroutine, only during the call, and
-// never after PutLayer returns. v1: expected is
+// own error. A panic in r aborts the upload the same way, then PutLayer
+// panics with the same value. r is read on the calling goroutine, only
+// during the call, and never after PutLayer returns. v1: expected is
 // the id of the image whose JSON was put first (V1ImageJSONPut), and the
 // image checksum is returned.
 func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, error) {
@@ -450,6 +451,9 @@ func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, er
 	digest, err := c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
 		return C.registry_layer_put(cl, s[0], exp, C.registry_read_fn(C.registryGoRead), unsafe.Pointer(hp), out, e)
 	}, repo, "repo")
+	if u.panicked {
+		panic(u.panicVal) // the reader's own panic, now that no C frame is in the way
+	}
 	if err != nil && u.err != nil {
 		return "", &Error{Status: StatusAborted, Message: "reading the layer: " + u.err.Error(), cause: u.err}
 	}

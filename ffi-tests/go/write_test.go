@@ -156,3 +156,29 @@ func TestReaderErrorWithDataAbortsTheUpload(t *testing.T) {
 		t.Fatalf("the truncated bytes were committed: exists %v, err %v", ok, err)
 	}
 }
+
+type panickingReader struct{}
+
+func (panickingReader) Read([]byte) (int, error) { panic("reader exploded") }
+
+func TestReaderPanicComesBackFromPutLayer(t *testing.T) {
+	c := clientFor(t, "anon")
+	repo := fmt.Sprintf("go/panic-%d", os.Getpid())
+	first := []byte(fmt.Sprintf("bytes before the panic, %d", os.Getpid()))
+	func() {
+		defer func() {
+			if p := recover(); p != "reader exploded" {
+				t.Errorf("recovered %v, want the reader's panic", p)
+			}
+		}()
+		d, err := c.PutLayer(repo, io.MultiReader(bytes.NewReader(first), panickingReader{}), "")
+		t.Errorf("PutLayer returned %q, %v instead of panicking", d, err)
+	}()
+	if ok, err := c.LayerExists(repo, digestOf(first)); err != nil || ok {
+		t.Fatalf("after the panic: exists %v, err %v", ok, err)
+	}
+	after := []byte("uploaded after the panic")
+	if d, err := c.PutLayer(repo, bytes.NewReader(after), ""); err != nil || d != digestOf(after) {
+		t.Fatalf("upload after the panic: %q %v", d, err)
+	}
+}
