@@ -22,7 +22,9 @@ func main() {
 }
 
 func run(addr, repo, tag string) error {
-	c, err := registry.NewClient(addr, registry.WithDockerConfig(""))
+	// Credentials, if any, come from docker's config.json ($DOCKER_CONFIG or
+	// ~/.docker), as without any option; WithDockerConfig(path) names another.
+	c, err := registry.NewClient(addr)
 	if err != nil {
 		return err
 	}

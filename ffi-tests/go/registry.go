@@ -116,13 +116,16 @@ func WithBearerToken(token string) Option {
 	}, token, "token")
 }
 
-// WithDockerConfig reads credentials from docker's config.json at path (""
-// for $DOCKER_CONFIG/config.json, else ~/.docker/config.json, which is also
-// the default without this option).
+// WithDockerConfig reads credentials from docker's config.json at path; ""
+// turns the lookup off (as "" does in C). Without this option the client
+// reads $DOCKER_CONFIG/config.json, else ~/.docker/config.json. The file is
+// read by NewClient, and only when no WithBasicAuth or WithBearerToken was
+// given (those win); a missing file means anonymous, a malformed one is
+// ErrInvalidArgument.
 func WithDockerConfig(path string) Option {
-	return withOptionalPath(path, "path", func(b *C.registry_client_builder, p *C.char, e **C.registry_error) C.registry_status {
-		return C.registry_client_builder_docker_config(b, p, e)
-	})
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_docker_config(b, s[0], e)
+	}, path, "path")
 }
 
 // WithCertsDir reads docker's certs.d layout from dir ("" for
@@ -424,8 +427,12 @@ func optionalCString(s, name string) (*C.char, error) {
 
 // PutLayer uploads a layer read from r and returns its digest. With expected
 // (a digest; "" for none), a blob already there is not sent again and other
-// bytes fail with ErrDigestMismatch, nothing committed. An error from r aborts
-// the upload; it comes back wrapped in an ErrAborted error. v1: expected is
+// bytes fail with ErrDigestMismatch, nothing committed. An error from r other
+// than io.EOF (also one returned together with bytes) aborts the upload with
+// nothing committed; it comes back as an ErrAborted error that unwraps to r's
+// own error. A panic in r aborts the upload the same way, then PutLayer
+// panics with the same value. r is read on the calling goroutine, only
+// during the call, and never after PutLayer returns. v1: expected is
 // the id of the image whose JSON was put first (V1ImageJSONPut), and the
 // image checksum is returned.
 func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, error) {
@@ -444,6 +451,9 @@ func (c *Client) PutLayer(repo string, r io.Reader, expected string) (string, er
 	digest, err := c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
 		return C.registry_layer_put(cl, s[0], exp, C.registry_read_fn(C.registryGoRead), unsafe.Pointer(hp), out, e)
 	}, repo, "repo")
+	if u.panicked {
+		panic(u.panicVal) // the reader's own panic, now that no C frame is in the way
+	}
 	if err != nil && u.err != nil {
 		return "", &Error{Status: StatusAborted, Message: "reading the layer: " + u.err.Error(), cause: u.err}
 	}

@@ -197,6 +197,31 @@ func TestDockerConfig(t *testing.T) {
 	}
 }
 
+func TestDockerConfigEmptyPathTurnsTheLookupOff(t *testing.T) {
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte("alice:" + env(t, "BASIC_PASS")))
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"auths":{"`+env(t, "BASIC_ADDR")+`":{"auth":"`+auth+`"}}}`), 0o600)
+	t.Setenv("DOCKER_CONFIG", dir)
+	tags := func(opts ...Option) error {
+		c, err := NewClient(env(t, "BASIC_ADDR"), opts...)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Tags(app)
+		return err
+	}
+	if err := tags(); err != nil {
+		t.Fatalf("without WithDockerConfig, $DOCKER_CONFIG/config.json: %v", err)
+	}
+	if err := tags(WithDockerConfig("")); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf(`WithDockerConfig(""): want ErrUnauthorized, got %v`, err)
+	}
+	if err := tags(WithDockerConfig("a\x00b")); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("NUL in the path: %v", err)
+	}
+}
+
 func TestOneClientManyGoroutines(t *testing.T) {
 	c := clientFor(t, "token")
 	want := env(t, "IMAGE_ID")

@@ -125,3 +125,60 @@ func TestTokensAndScopes(t *testing.T) {
 		t.Fatalf("pull-only delete: %v", err)
 	}
 }
+
+// dataThenError hands out all its data together with err in one Read, then
+// io.EOF, as an io.Reader may: "Callers should always process the n > 0 bytes
+// returned before considering the error err."
+type dataThenError struct {
+	data []byte
+	err  error
+	done bool
+}
+
+func (r *dataThenError) Read(p []byte) (int, error) {
+	if r.done {
+		return 0, io.EOF
+	}
+	r.done = true
+	return copy(p, r.data), r.err
+}
+
+func TestReaderErrorWithDataAbortsTheUpload(t *testing.T) {
+	c := clientFor(t, "anon")
+	repo := fmt.Sprintf("go/truncated-%d", os.Getpid())
+	data := []byte(fmt.Sprintf("the first part of a layer whose reader failed, %d", os.Getpid()))
+	boom := errors.New("connection reset while reading the layer")
+	d, err := c.PutLayer(repo, &dataThenError{data: data, err: boom}, "")
+	if !errors.Is(err, ErrAborted) || !errors.Is(err, boom) {
+		t.Errorf("upload of a failed reader: digest %q, err %v", d, err)
+	}
+	if ok, err := c.LayerExists(repo, digestOf(data)); err != nil || ok {
+		t.Fatalf("the truncated bytes were committed: exists %v, err %v", ok, err)
+	}
+}
+
+type panickingReader struct{}
+
+func (panickingReader) Read([]byte) (int, error) { panic("reader exploded") }
+
+func TestReaderPanicComesBackFromPutLayer(t *testing.T) {
+	c := clientFor(t, "anon")
+	repo := fmt.Sprintf("go/panic-%d", os.Getpid())
+	first := []byte(fmt.Sprintf("bytes before the panic, %d", os.Getpid()))
+	func() {
+		defer func() {
+			if p := recover(); p != "reader exploded" {
+				t.Errorf("recovered %v, want the reader's panic", p)
+			}
+		}()
+		d, err := c.PutLayer(repo, io.MultiReader(bytes.NewReader(first), panickingReader{}), "")
+		t.Errorf("PutLayer returned %q, %v instead of panicking", d, err)
+	}()
+	if ok, err := c.LayerExists(repo, digestOf(first)); err != nil || ok {
+		t.Fatalf("after the panic: exists %v, err %v", ok, err)
+	}
+	after := []byte("uploaded after the panic")
+	if d, err := c.PutLayer(repo, bytes.NewReader(after), ""); err != nil || d != digestOf(after) {
+		t.Fatalf("upload after the panic: %q %v", d, err)
+	}
+}

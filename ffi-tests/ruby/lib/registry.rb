@@ -167,13 +167,17 @@ module Registry
 
   Manifest = Struct.new(:body, :media_type, :digest)
 
-  # A client for one registry. Thread-safe.
+  # A client for one registry. Thread-safe: many threads may call one client
+  # at once, and #close waits for the calls in flight before it frees it.
   class Client
     API = { auto: 0, v1: 1, v2: 2 }.freeze
     CHUNK = 64 * 1024
 
     # registry: "localhost:5000", "docker.io", "https://host:port", ...
-    # docker_config: true for the default config.json, or a path.
+    # docker_config: where docker's config.json is, read when no username or
+    # token is given: a path; nil (or true) for the default,
+    # $DOCKER_CONFIG/config.json else ~/.docker/config.json; "" (or false)
+    # turns the lookup off, as "" does in C.
     # certs_dir: true for /etc/docker/certs.d, or a directory in that layout.
     # max_retries: tries again for idempotent requests (default 3, 0 = off).
     # proxy: an http:// proxy URL for every request ("" = none); default: from
@@ -199,36 +203,242 @@ module Registry
         raise
       end
       Registry.call { |e| Native.registry_client_builder_build(builder, out, e) }
+      @lock = Mutex.new # guards @ptr and @calls
+      @idle = ConditionVariable.new # signalled when @calls becomes empty
+      @calls = Hash.new(0) # Thread => how many calls it has in flight on this client
       @ptr = FFI::AutoPointer.new(out.read_pointer, Native.method(:registry_client_free))
     end
 
     # :v2 or :v1.
     def ping
       api = FFI::MemoryPointer.new(:uint32)
-      Registry.call { |e| Native.registry_ping(handle, api, e) }
+      client_call { |h, e| Native.registry_ping(h, api, e) }
       API.key(api.read_uint32)
     end
 
     # The tags of repo, sorted.
     def tags(repo)
-      out_call(:take_list) { |out, e| Native.registry_tags(handle, repo, out, e) }
+      out_call(:take_list) { |h, out, e| Native.registry_tags(h, repo, out, e) }
     end
 
     # v2: the config digest of tag's manifest ("sha256:..."); v1: the image id.
     def image_id(repo, tag)
-      out_call(:take_string) { |out, e| Native.registry_image_id(handle, repo, tag, out, e) }
+      out_call(:take_string) { |h, out, e| Native.registry_image_id(h, repo, tag, out, e) }
     end
 
     def layer_exists?(repo, digest)
       out = FFI::MemoryPointer.new(:bool)
-      Registry.call { |e| Native.registry_layer_exists(handle, repo, digest, out, e) }
+      client_call { |h, e| Native.registry_layer_exists(h, repo, digest, out, e) }
       out.read(:bool)
     end
 
     # Streams a layer (v2: a blob digest; v1: an image id): yields binary
     # chunks, or returns the whole String without a block. The digest (v1: the
-    # image checksum) is checked before the end is reported.
-    def layer(repo, digest)
+    # image checksum) is checked before the end is reported. The download (and
+    # the block) counts as a call in flight until it returns: #close waits for
+    # it, and the library's reader is freed before the client can be.
+    def layer(repo, digest, &block)
+      with_handle { |h| read_layer(h, repo, digest, &block) }
+    end
+
+    # Downloads a layer to path; nothing is left at path on failure.
+    def layer_to_file(repo, digest, path)
+      client_call { |h, e| Native.registry_layer_get_file(h, repo, digest, path.to_s, e) }
+      path
+    end
+
+    # Repositories whose name contains term; a Hash of the search JSON.
+    def search(term, limit: 25)
+      JSON.parse(out_call(:take_buf) { |h, out, e| Native.registry_search(h, term, limit, out, e) })
+    end
+
+    # A Registry::Manifest (body, media_type, digest).
+    def manifest(repo, reference)
+      body = FFI::MemoryPointer.new(:pointer)
+      media = FFI::MemoryPointer.new(:pointer)
+      digest = FFI::MemoryPointer.new(:pointer)
+      client_call { |h, e| Native.registry_manifest_get(h, repo, reference, body, media, digest, e) }
+      Manifest.new(Registry.take_buf(body.read_pointer), Registry.take_string(media.read_pointer),
+                   Registry.take_string(digest.read_pointer))
+    end
+
+    ACCESS = { read: 1, write: 2, delete: 3 }.freeze
+
+    # Uploads a layer from an IO (anything with #read(length) returning a
+    # String, or nil at the end) or a file path and returns its digest. The IO
+    # stays the caller's: it is read on the calling thread, only during this
+    # call, and never closed. An IO may return more than length bytes: the
+    # library gets at most what it asked for and the rest on its next request,
+    # so every byte is uploaded once, in order. With digest:, a blob already
+    # there is not sent again and other bytes raise DigestMismatch with nothing
+    # committed. An exception raised by the IO (or a #read that returns
+    # something other than a String or nil, a TypeError) aborts the upload
+    # with nothing committed and is raised again here. v1: digest: is the id
+    # of the image whose JSON was put first (v1_image_json_put), and the image
+    # checksum is returned.
+    def put_layer(repo, io_or_path, digest: nil)
+      out = FFI::MemoryPointer.new(:pointer)
+      unless io_or_path.respond_to?(:read)
+        client_call { |h, e| Native.registry_layer_put_file(h, repo, digest, io_or_path.to_s, out, e) }
+        return Registry.take_string(out.read_pointer)
+      end
+      failure = nil
+      pending = "" # read from the IO; its bytes from offset on are not handed over yet
+      offset = 0
+      reader = proc do |_userdata, buf, cap, out_n|
+        if offset >= pending.bytesize
+          pending = read_upload_chunk(io_or_path, cap)
+          offset = 0
+        end
+        n = [pending.bytesize - offset, cap].min # never more than the library's buffer holds
+        buf.put_bytes(0, pending, offset, n)
+        offset += n
+        out_n.write(:size_t, n)
+        0
+      rescue Exception => e # rubocop:disable Lint/RescueException -- must not unwind through C
+        failure = e
+        1
+      end
+      begin
+        client_call { |h, e| Native.registry_layer_put(h, repo, digest, reader, nil, out, e) }
+      rescue Aborted
+        raise failure || $ERROR_INFO
+      end
+      Registry.take_string(out.read_pointer)
+    end
+
+    # Mounts blob digest from repository from into repo; false when the
+    # registry could not (upload it instead).
+    def mount_blob(repo, digest, from)
+      out = FFI::MemoryPointer.new(:bool)
+      client_call { |h, e| Native.registry_blob_mount(h, repo, digest, from, out, e) }
+      out.read(:bool)
+    end
+
+    # Stores a manifest (a String, stored byte for byte) under a tag or its own
+    # digest; returns its digest.
+    def put_manifest(repo, reference, media_type, body)
+      bytes = FFI::MemoryPointer.from_string(body.b)
+      out = FFI::MemoryPointer.new(:pointer)
+      client_call do |h, e|
+        Native.registry_manifest_put(h, repo, reference, media_type, bytes, body.bytesize, out, e)
+      end
+      Registry.take_string(out.read_pointer)
+    end
+
+    # Deletes a manifest by digest (and every tag on it).
+    def delete_manifest(repo, digest)
+      client_call { |h, e| Native.registry_manifest_delete(h, repo, digest, e) }
+    end
+
+    # Points tag at image (v2: a tag or a digest; v1: an image id).
+    def set_tag(repo, image, tag)
+      client_call { |h, e| Native.registry_set_tag(h, repo, image, tag, e) }
+    end
+
+    # Removes tag and nothing else.
+    def delete_tag(repo, tag)
+      client_call { |h, e| Native.registry_delete_tag(h, repo, tag, e) }
+    end
+
+    # The token for :read, :write or :delete access to repo (v1: a fresh
+    # index token, also used by the client's next calls with that access).
+    def hub_token(repo, access)
+      code = ACCESS.fetch(access) { raise InvalidArgument.new("unknown access #{access.inspect}", status: :invalid_argument) }
+      out_call(:take_string) { |h, out, e| Native.registry_hub_token(h, repo, code, out, e) }
+    end
+
+    # v1 only: the image's JSON, a String as the registry keeps it.
+    def v1_image_json(image_id)
+      out_call(:take_buf) { |h, out, e| Native.registry_v1_image_json(h, image_id, out, e) }
+    end
+
+    # v1 only: stores an image's JSON (a String, or a Hash to encode), the
+    # first step of pushing it; behind an index, get hub_token(repo, :write)
+    # first.
+    def v1_image_json_put(image_id, json)
+      json = JSON.generate(json) if json.is_a?(Hash)
+      client_call { |h, e| Native.registry_v1_image_json_put(h, image_id, json, e) }
+    end
+
+    # v1 only: the image id, its parent, ... down to the base image.
+    def v1_ancestry(image_id)
+      out_call(:take_list) { |h, out, e| Native.registry_v1_ancestry(h, image_id, out, e) }
+    end
+
+    # Frees the client now (it is also freed when garbage-collected, which
+    # cannot happen during a call). Calls that other threads have in flight
+    # on this client finish first: close waits for them (a #layer download
+    # with a block, until the block is done with the last chunk). Calls that
+    # start once close has begun raise IOError. Closing again does nothing.
+    # Raises ThreadError, and leaves the client open, when called from inside
+    # a call on this client on the same thread (a #layer block, an upload
+    # IO's #read), which could never finish.
+    def close
+      ptr = @lock.synchronize do
+        raise ThreadError, "close from inside a call on this client would wait forever" if @calls.key?(Thread.current)
+
+        ptr = @ptr
+        @ptr = nil
+        @idle.wait(@lock) until @calls.empty?
+        ptr
+      end
+      ptr&.free
+      nil
+    end
+
+    private
+
+    # Registry.call with the client's handle: yields the handle and the error
+    # pointer, as one call in flight (see #with_handle).
+    def client_call
+      with_handle { |h| Registry.call { |e| yield h, e } }
+    end
+
+    # Runs the block with the client's handle, an out-pointer and the error
+    # pointer, as one call in flight, then takes what the library stored
+    # there with Registry.take_string, take_buf or take_list (named by take).
+    def out_call(take)
+      out = FFI::MemoryPointer.new(:pointer)
+      client_call { |h, e| yield h, out, e }
+      Registry.public_send(take, out.read_pointer)
+    end
+
+    # Yields the client's handle, counted as a call in flight of this thread
+    # until the block returns, so that #close cannot free the client under
+    # it. The handle is lent for the block only. Raises IOError once the
+    # client is closed (or closing).
+    def with_handle
+      Thread.handle_interrupt(Object => :never) do
+        handle = enter
+        begin
+          Thread.handle_interrupt(Object => :immediate) { yield handle }
+        ensure
+          leave
+        end
+      end
+    end
+
+    # Counts a call in flight on this thread; the handle, unless closed.
+    def enter
+      @lock.synchronize do
+        raise IOError, "the client is closed" unless @ptr
+
+        @calls[Thread.current] += 1
+        @ptr
+      end
+    end
+
+    # Ends a call that #enter counted; wakes #close when none are left.
+    def leave
+      @lock.synchronize do
+        @calls.delete(Thread.current) if (@calls[Thread.current] -= 1).zero?
+        @idle.broadcast if @calls.empty?
+      end
+    end
+
+    # The body of #layer, with the handle of a call in flight.
+    def read_layer(handle, repo, digest)
       out = FFI::MemoryPointer.new(:pointer)
       Registry.call { |e| Native.registry_layer_open(handle, repo, digest, out, e) }
       reader = FFI::AutoPointer.new(out.read_pointer, Native.method(:registry_reader_free))
@@ -248,145 +458,20 @@ module Registry
       reader&.free
     end
 
-    # Downloads a layer to path; nothing is left at path on failure.
-    def layer_to_file(repo, digest, path)
-      Registry.call { |e| Native.registry_layer_get_file(handle, repo, digest, path.to_s, e) }
-      path
-    end
+    # The next bytes io#read gives for an upload; "" at the end.
+    def read_upload_chunk(io, length)
+      chunk = io.read(length)
+      return "" if chunk.nil?
+      raise TypeError, "#{io.class}#read returned #{chunk.class}, not a String" unless chunk.is_a?(String)
 
-    # Repositories whose name contains term; a Hash of the search JSON.
-    def search(term, limit: 25)
-      JSON.parse(out_call(:take_buf) { |out, e| Native.registry_search(handle, term, limit, out, e) })
-    end
-
-    # A Registry::Manifest (body, media_type, digest).
-    def manifest(repo, reference)
-      body = FFI::MemoryPointer.new(:pointer)
-      media = FFI::MemoryPointer.new(:pointer)
-      digest = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_manifest_get(handle, repo, reference, body, media, digest, e) }
-      Manifest.new(Registry.take_buf(body.read_pointer), Registry.take_string(media.read_pointer),
-                   Registry.take_string(digest.read_pointer))
-    end
-
-    ACCESS = { read: 1, write: 2, delete: 3 }.freeze
-
-    # Uploads a layer from an IO (anything with #read) or a file path and
-    # returns its digest. With digest:, a blob already there is not sent again
-    # and other bytes raise DigestMismatch with nothing committed. An exception
-    # raised by the IO aborts the upload and is raised again here. v1: digest:
-    # is the id of the image whose JSON was put first (v1_image_json_put), and
-    # the image checksum is returned.
-    def put_layer(repo, io_or_path, digest: nil)
-      out = FFI::MemoryPointer.new(:pointer)
-      unless io_or_path.respond_to?(:read)
-        Registry.call { |e| Native.registry_layer_put_file(handle, repo, digest, io_or_path.to_s, out, e) }
-        return Registry.take_string(out.read_pointer)
-      end
-      failure = nil
-      reader = proc do |_userdata, buf, cap, out_n|
-        chunk = io_or_path.read(cap)
-        chunk = nil if chunk&.empty?
-        buf.put_bytes(0, chunk) if chunk
-        out_n.write(:size_t, chunk ? chunk.bytesize : 0)
-        0
-      rescue Exception => e # rubocop:disable Lint/RescueException -- must not unwind through C
-        failure = e
-        1
-      end
-      begin
-        Registry.call { |e| Native.registry_layer_put(handle, repo, digest, reader, nil, out, e) }
-      rescue Aborted
-        raise failure || $ERROR_INFO
-      end
-      Registry.take_string(out.read_pointer)
-    end
-
-    # Mounts blob digest from repository from into repo; false when the
-    # registry could not (upload it instead).
-    def mount_blob(repo, digest, from)
-      out = FFI::MemoryPointer.new(:bool)
-      Registry.call { |e| Native.registry_blob_mount(handle, repo, digest, from, out, e) }
-      out.read(:bool)
-    end
-
-    # Stores a manifest (a String, stored byte for byte) under a tag or its own
-    # digest; returns its digest.
-    def put_manifest(repo, reference, media_type, body)
-      bytes = FFI::MemoryPointer.from_string(body.b)
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call do |e|
-        Native.registry_manifest_put(handle, repo, reference, media_type, bytes, body.bytesize, out, e)
-      end
-      Registry.take_string(out.read_pointer)
-    end
-
-    # Deletes a manifest by digest (and every tag on it).
-    def delete_manifest(repo, digest)
-      Registry.call { |e| Native.registry_manifest_delete(handle, repo, digest, e) }
-    end
-
-    # Points tag at image (v2: a tag or a digest; v1: an image id).
-    def set_tag(repo, image, tag)
-      Registry.call { |e| Native.registry_set_tag(handle, repo, image, tag, e) }
-    end
-
-    # Removes tag and nothing else.
-    def delete_tag(repo, tag)
-      Registry.call { |e| Native.registry_delete_tag(handle, repo, tag, e) }
-    end
-
-    # The token for :read, :write or :delete access to repo (v1: a fresh
-    # index token, also used by the client's next calls with that access).
-    def hub_token(repo, access)
-      code = ACCESS.fetch(access) { raise InvalidArgument.new("unknown access #{access.inspect}", status: :invalid_argument) }
-      out_call(:take_string) { |out, e| Native.registry_hub_token(handle, repo, code, out, e) }
-    end
-
-    # v1 only: the image's JSON, a String as the registry keeps it.
-    def v1_image_json(image_id)
-      out_call(:take_buf) { |out, e| Native.registry_v1_image_json(handle, image_id, out, e) }
-    end
-
-    # v1 only: stores an image's JSON (a String, or a Hash to encode), the
-    # first step of pushing it; behind an index, get hub_token(repo, :write)
-    # first.
-    def v1_image_json_put(image_id, json)
-      json = JSON.generate(json) if json.is_a?(Hash)
-      Registry.call { |e| Native.registry_v1_image_json_put(handle, image_id, json, e) }
-    end
-
-    # v1 only: the image id, its parent, ... down to the base image.
-    def v1_ancestry(image_id)
-      out_call(:take_list) { |out, e| Native.registry_v1_ancestry(handle, image_id, out, e) }
-    end
-
-    # Frees the client now (it is also freed when garbage-collected).
-    def close
-      @ptr&.free
-      @ptr = nil
-    end
-
-    private
-
-    # Runs the block with an out-pointer and the error pointer, then takes
-    # what the library stored there with Registry.take_string, take_buf or
-    # take_list (named by take).
-    def out_call(take)
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| yield out, e }
-      Registry.public_send(take, out.read_pointer)
-    end
-
-    def handle
-      @ptr or raise IOError, "the client is closed"
+      chunk
     end
 
     def configure(builder, username, password, token, docker_config, ca_file, insecure, api, timeout_ms, user_agent)
       Registry.call { |e| Native.registry_client_builder_basic_auth(builder, username, password.to_s, e) } if username
       Registry.call { |e| Native.registry_client_builder_bearer_token(builder, token, e) } if token
-      if docker_config
-        path = docker_config == true ? nil : docker_config.to_s
+      unless docker_config.nil?
+        path = { true => nil, false => "" }.fetch(docker_config) { docker_config.to_s }
         Registry.call { |e| Native.registry_client_builder_docker_config(builder, path, e) }
       end
       Registry.call { |e| Native.registry_client_builder_ca_file(builder, ca_file.to_s, e) } if ca_file

@@ -136,6 +136,25 @@ class RegistryReadTest < Minitest::Test
     end
   end
 
+  def test_docker_config_off
+    Dir.mktmpdir do |dir|
+      File.write(File.join(dir, "config.json"), JSON.generate("auths" => { Fixture.var("basic", "ADDR") =>
+        { "auth" => ["alice:#{Fixture.var('basic', 'PASS')}"].pack("m0") } }))
+      old = ENV.fetch("DOCKER_CONFIG", nil)
+      ENV["DOCKER_CONFIG"] = dir
+      begin
+        addr = Fixture.var("basic", "ADDR")
+        assert_equal %w[v1 v2], Registry::Client.new(addr).tags(APP)
+        assert_equal %w[v1 v2], Registry::Client.new(addr, docker_config: true).tags(APP)
+        ["", false].each do |off|
+          assert_raises(Registry::Unauthorized, off.inspect) { Registry::Client.new(addr, docker_config: off).tags(APP) }
+        end
+      ensure
+        ENV["DOCKER_CONFIG"] = old
+      end
+    end
+  end
+
   def test_credential_helper_from_the_address_alone
     Dir.mktmpdir do |dir|
       helper = File.join(dir, "docker-credential-rbtest")

@@ -59,6 +59,35 @@ class RegistryWriteTest < Minitest::Test
     end
   end
 
+  # An IO whose read(n) ignores n and returns up to 4 MiB at a time.
+  class GreedyIO
+    def initialize(data)
+      @data = data
+      @pos = 0
+    end
+
+    def read(_length)
+      return nil if @pos >= @data.bytesize
+
+      chunk = @data.byteslice(@pos, 4 * 1024 * 1024)
+      @pos += chunk.bytesize
+      chunk
+    end
+  end
+
+  def test_put_layer_from_an_io_that_returns_more_than_asked
+    c = client("anon")
+    repo = "ruby/greedy-#{Process.pid}"
+    data = Random.new(11).bytes((4 * 1024 * 1024) + 123_457)
+    digest = c.put_layer(repo, GreedyIO.new(data))
+    assert_equal "sha256:#{Digest::SHA256.hexdigest(data)}", digest
+    assert_equal data, c.layer(repo, digest)
+
+    odd = Object.new
+    def odd.read(_length) = 42
+    assert_raises(TypeError) { c.put_layer(repo, odd) }
+  end
+
   def test_tokens_and_scopes
     c = client("token")
     %i[read write delete].each { |a| assert_equal 3, c.hub_token("fixtures/app", a).split(".").size }
