@@ -18,6 +18,8 @@ VALGRIND   := valgrind --quiet --error-exitcode=99 --leak-check=full \
               --suppressions=ffi-tests/c/valgrind.supp \
               --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
 CBUILD     := ffi-tests/c/build
+# The C suite also runs under AddressSanitizer + UndefinedBehaviorSanitizer.
+SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
             golang-go valgrind python3 gcc g++ make
@@ -80,6 +82,7 @@ c-tests: build
 	mkdir -p $(CBUILD)
 	$(CC) $(CFLAGS) -Iinclude ffi-tests/c/test_registry.c $(STATIC_LIB) $(NATIVE_STATIC_LIBS) -o $(CBUILD)/test_static
 	$(CC) $(CFLAGS) -Iinclude ffi-tests/c/test_registry.c -L$(RELEASE) -lregistry -Wl,-rpath,$(abspath $(RELEASE)) -lpthread -o $(CBUILD)/test_shared
+	$(CC) $(CFLAGS) $(SANITIZE) -Iinclude ffi-tests/c/test_registry.c $(STATIC_LIB) $(NATIVE_STATIC_LIBS) -o $(CBUILD)/test_sanitized
 
 c-examples: build
 	mkdir -p $(CBUILD)
@@ -94,6 +97,7 @@ test-rust:
 test-c:
 	$(VALGRIND) ./$(CBUILD)/test_static
 	$(VALGRIND) ./$(CBUILD)/test_shared
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 ./$(CBUILD)/test_sanitized
 
 test-ruby:
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby -Iffi-tests/ruby/lib -e 'Dir["ffi-tests/ruby/test/*_test.rb"].sort.each { |f| load f }'

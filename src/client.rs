@@ -923,6 +923,30 @@ mod tests {
     }
 
     #[test]
+    fn builder_debug_hides_secrets() {
+        let b = Client::builder("localhost")
+            .basic_auth("alice", "pa55word")
+            .proxy("http://bob:pr0xy-secret@proxy.example:3128");
+        let text = format!("{b:?}");
+        assert!(text.contains("proxy.example:3128"), "{text}");
+        assert!(!text.contains("pr0xy-secret"), "{text}");
+        assert!(!text.contains("pa55word"), "{text}");
+    }
+
+    #[test]
+    fn docker_hub_reads_401_as_not_found_by_default() {
+        let hub = Client::builder("docker.io").build().unwrap();
+        assert!(hub.inner.auth.unauthorized_is_not_found());
+        let other = Client::builder("localhost:5000").build().unwrap();
+        assert!(!other.inner.auth.unauthorized_is_not_found());
+        let asked = Client::builder("localhost:5000")
+            .unauthorized_is_not_found(true)
+            .build()
+            .unwrap();
+        assert!(asked.inner.auth.unauthorized_is_not_found());
+    }
+
+    #[test]
     fn builder_rejects_bad_settings() {
         let e = Client::builder("localhost")
             .timeout(Duration::ZERO)

@@ -7,7 +7,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use common::{fixture, temp_path};
@@ -167,6 +167,52 @@ fn docker_config_and_credential_helpers() {
         ErrorKind::Unauthorized,
         "anonymous"
     );
+
+    // A helper that leaves a child holding its output open cannot hold the
+    // call past the client's timeout (1.5 s): the process group is killed.
+    helper(
+        &bin,
+        "lingers",
+        &format!(
+            "cat >/dev/null\necho '{{\"ServerURL\":\"x\",\"Username\":\"{user}\",\"Secret\":\"{pass}\"}}'\nsleep 30 &"
+        ),
+    );
+    let cfg = write_config(&dir, serde_json::json!({"credsStore": "lingers"}));
+    let start = Instant::now();
+    let e = tags_with(&cfg, &basic.addr()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Empty and relative PATH entries (the current directory) are not searched.
+    let cwd = temp_path("cwd").with_file_name("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    helper(
+        &cwd,
+        "incwd",
+        "cat >/dev/null\necho '{\"Username\":\"u\",\"Secret\":\"s\"}'",
+    );
+    let (old_dir, old_path) = (
+        std::env::current_dir().unwrap(),
+        std::env::var("PATH").unwrap(),
+    );
+    std::env::set_current_dir(&cwd).unwrap();
+    let cfg = write_config(&dir, serde_json::json!({"credsStore": "incwd"}));
+    for path in [
+        format!(":{old_path}"),
+        format!(".:{old_path}"),
+        format!("{old_path}::"),
+    ] {
+        std::env::set_var("PATH", &path);
+        let e = tags_with(&cfg, &basic.addr()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "PATH={path}: {e}");
+        assert!(e.message().contains("not on PATH"), "{e}");
+    }
+    std::env::set_var("PATH", &old_path);
+    std::env::set_current_dir(old_dir).unwrap();
 
     // The default location ($DOCKER_CONFIG) serves a client built from the address alone.
     let cfg = write_config(&dir, serde_json::json!({"credsStore": "regtest"}));

@@ -97,6 +97,26 @@ static void test_static_and_null_handling(void) {
     CHECK(strcmp(registry_status_name(REGISTRY_STATUS_NOT_FOUND), "NOT_FOUND") == 0, "name");
     CHECK(strcmp(registry_status_name(REGISTRY_STATUS_PANIC), "PANIC") == 0, "name");
     CHECK(strcmp(registry_status_name(99), "UNKNOWN") == 0, "unknown name");
+    {
+        /* Every code of the status table, by its header constant. */
+        static const struct { registry_status code; const char *name; } codes[] = {
+            {REGISTRY_STATUS_OK, "OK"}, {REGISTRY_STATUS_NULL_ARGUMENT, "NULL_ARGUMENT"},
+            {REGISTRY_STATUS_INVALID_ARGUMENT, "INVALID_ARGUMENT"}, {REGISTRY_STATUS_NETWORK, "NETWORK"},
+            {REGISTRY_STATUS_TIMEOUT, "TIMEOUT"}, {REGISTRY_STATUS_TLS, "TLS"},
+            {REGISTRY_STATUS_UNAUTHORIZED, "UNAUTHORIZED"}, {REGISTRY_STATUS_FORBIDDEN, "FORBIDDEN"},
+            {REGISTRY_STATUS_NOT_FOUND, "NOT_FOUND"}, {REGISTRY_STATUS_UNSUPPORTED, "UNSUPPORTED"},
+            {REGISTRY_STATUS_RATE_LIMITED, "RATE_LIMITED"}, {REGISTRY_STATUS_DIGEST_MISMATCH, "DIGEST_MISMATCH"},
+            {REGISTRY_STATUS_PROTOCOL, "PROTOCOL"}, {REGISTRY_STATUS_SERVER, "SERVER"}, {REGISTRY_STATUS_IO, "IO"},
+            {REGISTRY_STATUS_ABORTED, "ABORTED"}, {REGISTRY_STATUS_TOO_LARGE, "TOO_LARGE"},
+            {REGISTRY_STATUS_PANIC, "PANIC"},
+        };
+        size_t k;
+        for (k = 0; k < sizeof codes / sizeof *codes; k++) {
+            CHECK(codes[k].code == k, "%s is %u", codes[k].name, (unsigned)codes[k].code);
+            CHECK(strcmp(registry_status_name(codes[k].code), codes[k].name) == 0, "name of %u", (unsigned)k);
+        }
+        CHECK(strcmp(registry_status_name(REGISTRY_STATUS_PANIC + 1), "UNKNOWN") == 0, "past the table");
+    }
 
     /* Every free function accepts NULL. */
     registry_error_free(NULL);
@@ -135,6 +155,11 @@ static void test_static_and_null_handling(void) {
     expect(registry_client_builder_api(b, 7, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "api 7");
     err = NULL;
     expect(registry_client_builder_timeout_ms(b, 0, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "timeout 0");
+    err = NULL;
+    expect(registry_client_builder_unauthorized_is_not_found(b, true, &err), &err, REGISTRY_STATUS_OK, "401 is 404");
+    err = NULL;
+    expect(registry_client_builder_unauthorized_is_not_found(NULL, true, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "401 is 404 (NULL)");
     err = NULL;
     expect(registry_client_builder_user_agent(b, "\xff\xfe", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "ua utf8");
     err = NULL;
@@ -281,15 +306,24 @@ static void test_read_flows(const char *mode) {
         } while (s == REGISTRY_STATUS_OK && n > 0);
         expect(s, &err, REGISTRY_STATUS_OK, "read to the end");
         CHECK(total == size, "read %ld of %ld", total, size);
+        CHECK(registry_reader_verified(r), "the digest was checked");
         err = NULL;
         expect(registry_reader_read(r, chunk, 0, &n, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "cap 0");
         err = NULL;
         expect(registry_reader_read(r, NULL, 5, &n, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "buf NULL");
+        /* A capacity no buffer can have is refused before it is used. */
+        err = NULL;
+        expect(registry_reader_read(r, chunk, SIZE_MAX, &n, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "cap SIZE_MAX");
+        err = NULL;
+        expect(registry_reader_read(r, chunk, (size_t)PTRDIFF_MAX + 1, &n, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+               "cap PTRDIFF_MAX + 1");
     }
     registry_reader_free(r);
-    /* A reader freed before the end. */
+    CHECK(!registry_reader_verified(NULL), "verified(NULL)");
+    /* A reader freed before the end, and one that outlives its client. */
     err = NULL;
     expect(registry_layer_open(c, "fixtures/app", layer, &r, &err), &err, REGISTRY_STATUS_OK, "open again");
+    CHECK(!registry_reader_verified(r), "nothing verified before the end");
     registry_reader_free(r);
 
     snprintf(path, sizeof path, "/tmp/registry-c-%d-%s.tar.gz", (int)getpid(), mode);
@@ -375,6 +409,8 @@ static long read_layer(registry_client *c, const char *repo, const char *digest,
         }
         len += n;
     } while (n > 0);
+    /* Every fixture layer has a digest (v1: an image checksum) to check against. */
+    CHECK(registry_reader_verified(r), "%s %s was verified", repo, digest);
     registry_reader_free(r);
     *out = buf;
     return (long)len;
@@ -442,6 +478,8 @@ static void test_write_flows(const char *mode) {
     expect(registry_manifest_put(c, tags_repo, wrong, media, registry_buf_data(manifest), registry_buf_len(manifest),
                                  NULL, &err), &err, REGISTRY_STATUS_DIGEST_MISMATCH, "put under another digest");
     expect(registry_manifest_put(c, tags_repo, "v9", media, NULL, 5, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "body NULL");
+    expect(registry_manifest_put(c, tags_repo, "v9", media, registry_buf_data(manifest), SIZE_MAX, NULL, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "len SIZE_MAX");
     registry_buf_free(manifest);
     registry_string_free(media);
 
@@ -514,6 +552,16 @@ static void test_v1(const char *mode) {
     CHECK(strstr(s, image) && strstr(s, parent), "the JSON names the image and its parent: %s", s);
     free(s);
     s = NULL;
+    /* The same, acting for a named repository (its own token behind an index). */
+    expect(registry_v1_repo_image_json(c, "fixtures/v1app", image, &buf, &err), &err, REGISTRY_STATUS_OK, "repo image json");
+    s = buf_string(buf);
+    CHECK(strstr(s, image) != NULL, "repo image json names the image: %s", s);
+    free(s);
+    s = NULL;
+    expect(registry_v1_repo_ancestry(c, "fixtures/v1app", image, &list, &err), &err, REGISTRY_STATUS_OK, "repo ancestry");
+    CHECK(registry_list_len(list) == 2, "repo ancestry has two images");
+    registry_list_free(list);
+    expect(registry_v1_repo_ancestry(c, "Bad/Repo", image, &list, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "bad repo");
 
     expect(registry_layer_exists(c, "fixtures/v1app", image, &yes, &err), &err, REGISTRY_STATUS_OK, "v1 exists");
     CHECK(yes, "the image exists");
@@ -547,7 +595,7 @@ static void test_v1(const char *mode) {
     expect(registry_hub_token(c, repo, REGISTRY_ACCESS_WRITE, &s, &err), &err, REGISTRY_STATUS_OK, "write token");
     CHECK(s && strstr(s, "access=write"), "write token");
     registry_string_free(s);
-    expect(registry_v1_image_json_put(c, id, json, &err), &err, REGISTRY_STATUS_OK, "json put");
+    expect(registry_v1_repo_image_json_put(c, repo, id, json, &err), &err, REGISTRY_STATUS_OK, "json put");
     expect(registry_layer_put(c, repo, id, read_source, &src, &sum, &err), &err, REGISTRY_STATUS_OK, "v1 layer_put");
     CHECK(sum && strncmp(sum, "sha256:", 7) == 0 && strlen(sum) == 71, "v1 checksum %s", sum ? sum : "");
     registry_string_free(sum);

@@ -1,28 +1,33 @@
 package registry
 
+/*
+#include "registry.h"
+*/
+import "C"
+
 // Status is a registry_status code from registry.h. The values never change.
 type Status uint32
 
-// The status codes, in the order of registry.h.
+// The status codes, from registry.h (the library's one status table).
 const (
-	StatusOK Status = iota
-	StatusNullArgument
-	StatusInvalidArgument
-	StatusNetwork
-	StatusTimeout
-	StatusTLS
-	StatusUnauthorized
-	StatusForbidden
-	StatusNotFound
-	StatusUnsupported
-	StatusRateLimited
-	StatusDigestMismatch
-	StatusProtocol
-	StatusServer
-	StatusIO
-	StatusAborted
-	StatusTooLarge
-	StatusPanic
+	StatusOK              Status = C.REGISTRY_STATUS_OK
+	StatusNullArgument    Status = C.REGISTRY_STATUS_NULL_ARGUMENT
+	StatusInvalidArgument Status = C.REGISTRY_STATUS_INVALID_ARGUMENT
+	StatusNetwork         Status = C.REGISTRY_STATUS_NETWORK
+	StatusTimeout         Status = C.REGISTRY_STATUS_TIMEOUT
+	StatusTLS             Status = C.REGISTRY_STATUS_TLS
+	StatusUnauthorized    Status = C.REGISTRY_STATUS_UNAUTHORIZED
+	StatusForbidden       Status = C.REGISTRY_STATUS_FORBIDDEN
+	StatusNotFound        Status = C.REGISTRY_STATUS_NOT_FOUND
+	StatusUnsupported     Status = C.REGISTRY_STATUS_UNSUPPORTED
+	StatusRateLimited     Status = C.REGISTRY_STATUS_RATE_LIMITED
+	StatusDigestMismatch  Status = C.REGISTRY_STATUS_DIGEST_MISMATCH
+	StatusProtocol        Status = C.REGISTRY_STATUS_PROTOCOL
+	StatusServer          Status = C.REGISTRY_STATUS_SERVER
+	StatusIO              Status = C.REGISTRY_STATUS_IO
+	StatusAborted         Status = C.REGISTRY_STATUS_ABORTED
+	StatusTooLarge        Status = C.REGISTRY_STATUS_TOO_LARGE
+	StatusPanic           Status = C.REGISTRY_STATUS_PANIC
 )
 
 // Error is every failure of the library. Compare with errors.Is against the

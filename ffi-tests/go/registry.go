@@ -191,11 +191,24 @@ func WithInsecure() Option {
 	}
 }
 
-// WithTimeout sets the connect, send and per-read timeout (default 30 s).
+// WithTimeout sets the timeout (default 30 s): a small document (JSON, token,
+// manifest) must arrive whole within it; a blob transfer fails when no byte
+// moves within it.
 func WithTimeout(d time.Duration) Option {
 	return func(b *C.registry_client_builder) error {
 		var e *C.registry_error
 		return takeError(C.registry_client_builder_timeout_ms(b, C.uint64_t(d.Milliseconds()), &e), e)
+	}
+}
+
+// WithUnauthorizedIsNotFound reads a 401 on a read, right after a token was
+// granted for its scope, as ErrNotFound: Docker Hub answers so for a
+// repository that does not exist (or that the credentials may not see). On
+// by default for docker.io, off for other registries.
+func WithUnauthorizedIsNotFound(on bool) Option {
+	return func(b *C.registry_client_builder) error {
+		var e *C.registry_error
+		return takeError(C.registry_client_builder_unauthorized_is_not_found(b, C.bool(on), &e), e)
 	}
 }
 
@@ -317,12 +330,24 @@ func (c *Client) doList(f func(h *C.registry_client, s []*C.char, out **C.regist
 }
 
 // V1ImageJSON is the JSON of v1 image imageID as the registry keeps it (v1
-// only). Behind an index, the client presents the token of its latest read.
+// only). Behind an index, the client presents the token of its latest read,
+// whichever repository that is for; V1RepoImageJSON names the repository.
 func (c *Client) V1ImageJSON(imageID string) ([]byte, error) {
+	return c.V1RepoImageJSON("", imageID)
+}
+
+// V1RepoImageJSON is V1ImageJSON presenting the token of repo ("" as
+// V1ImageJSON).
+func (c *Client) V1RepoImageJSON(repo, imageID string) ([]byte, error) {
+	r, err := optionalCString(repo, "repo")
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(r))
 	var out []byte
-	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+	err = c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
 		var buf *C.registry_buf
-		st := C.registry_v1_image_json(h, s[0], &buf, e)
+		st := C.registry_v1_repo_image_json(h, r, s[0], &buf, e)
 		if st == C.REGISTRY_STATUS_OK {
 			out = takeBuf(buf)
 		}
@@ -333,18 +358,39 @@ func (c *Client) V1ImageJSON(imageID string) ([]byte, error) {
 
 // V1ImageJSONPut stores the JSON of v1 image imageID, the first step of
 // pushing it (v1 only); then PutLayer with imageID and SetTag. Behind an
-// index, call HubToken(repo, AccessWrite) first.
+// index, call HubToken(repo, AccessWrite) first, or use V1RepoImageJSONPut.
 func (c *Client) V1ImageJSONPut(imageID, json string) error {
+	return c.V1RepoImageJSONPut("", imageID, json)
+}
+
+// V1RepoImageJSONPut is V1ImageJSONPut presenting the write token of repo
+// ("" as V1ImageJSONPut).
+func (c *Client) V1RepoImageJSONPut(repo, imageID, json string) error {
+	r, err := optionalCString(repo, "repo")
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(r))
 	return c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
-		return C.registry_v1_image_json_put(h, s[0], s[1], e)
+		return C.registry_v1_repo_image_json_put(h, r, s[0], s[1], e)
 	}, imageID, "image id", json, "json")
 }
 
 // V1Ancestry is imageID, its parent, and so on down to the base image (v1
-// only).
+// only; the token as for V1ImageJSON).
 func (c *Client) V1Ancestry(imageID string) ([]string, error) {
+	return c.V1RepoAncestry("", imageID)
+}
+
+// V1RepoAncestry is V1Ancestry presenting the token of repo ("" as V1Ancestry).
+func (c *Client) V1RepoAncestry(repo, imageID string) ([]string, error) {
+	r, err := optionalCString(repo, "repo")
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(r))
 	return c.doList(func(h *C.registry_client, s []*C.char, out **C.registry_list, e **C.registry_error) C.registry_status {
-		return C.registry_v1_ancestry(h, s[0], out, e)
+		return C.registry_v1_repo_ancestry(h, r, s[0], out, e)
 	}, imageID, "image id")
 }
 
@@ -563,15 +609,16 @@ func (c *Client) Search(term string, limit int) (*SearchResults, error) {
 	return &r, nil
 }
 
-// layerReader streams a layer; Read returns the digest error instead of io.EOF
-// when the bytes do not match.
-type layerReader struct {
+// LayerReader streams a layer; Read returns the digest error instead of
+// io.EOF when the bytes do not match. It does not borrow the client: it may be
+// read after the client is closed.
+type LayerReader struct {
 	mu sync.Mutex
 	r  *C.registry_reader
 }
 
 // OpenLayer opens a layer for streaming. Close the reader when done.
-func (c *Client) OpenLayer(repo, digest string) (io.ReadCloser, error) {
+func (c *Client) OpenLayer(repo, digest string) (*LayerReader, error) {
 	var r *C.registry_reader
 	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
 		return C.registry_layer_open(h, s[0], s[1], &r, e)
@@ -579,12 +626,22 @@ func (c *Client) OpenLayer(repo, digest string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	lr := &layerReader{r: r}
-	runtime.SetFinalizer(lr, (*layerReader).Close)
+	lr := &LayerReader{r: r}
+	runtime.SetFinalizer(lr, (*LayerReader).Close)
 	return lr, nil
 }
 
-func (l *layerReader) Read(p []byte) (int, error) {
+// Verified reports whether the whole layer was read and its bytes hashed to
+// its digest (v1: the image checksum). False before io.EOF, and for a v1
+// layer whose registry keeps no checksum, so that nothing could be checked.
+func (l *LayerReader) Verified() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r != nil && bool(C.registry_reader_verified(l.r))
+}
+
+// Read reads the next bytes of the layer.
+func (l *LayerReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -605,7 +662,8 @@ func (l *layerReader) Read(p []byte) (int, error) {
 	return int(n), nil
 }
 
-func (l *layerReader) Close() error {
+// Close frees the reader; it may be called more than once.
+func (l *LayerReader) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	C.registry_reader_free(l.r)

@@ -53,6 +53,24 @@ func TestStatic(t *testing.T) {
 	if Version() == "" || StatusName(StatusNotFound) != "NOT_FOUND" || StatusName(99) != "UNKNOWN" {
 		t.Fatal("version or status names")
 	}
+	// Every code of the status table: its constant, name and sentinel.
+	sentinels := []*Error{nil, ErrNullArgument, ErrInvalidArgument, ErrNetwork, ErrTimeout, ErrTLS,
+		ErrUnauthorized, ErrForbidden, ErrNotFound, ErrUnsupported, ErrRateLimited, ErrDigestMismatch,
+		ErrProtocol, ErrServer, ErrIO, ErrAborted, ErrTooLarge, ErrPanic}
+	for code := StatusOK; code <= StatusPanic; code++ {
+		if name := StatusName(code); name == "UNKNOWN" || name == "" {
+			t.Fatalf("status %d has no name", code)
+		}
+		if code > StatusOK && (sentinels[code].Status != code || !errors.Is(&Error{Status: code, Message: "x"}, sentinels[code])) {
+			t.Fatalf("status %d: sentinel %v", code, sentinels[code])
+		}
+	}
+	if StatusName(StatusPanic+1) != "UNKNOWN" || StatusName(StatusOK) != "OK" {
+		t.Fatal("the table ends at PANIC")
+	}
+	if _, err := NewClient("localhost:1", WithUnauthorizedIsNotFound(true)); err != nil {
+		t.Fatalf("WithUnauthorizedIsNotFound: %v", err)
+	}
 	if _, err := NewClient("ftp://x"); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("ftp address: %v", err)
 	}
@@ -112,7 +130,11 @@ func TestReadFlows(t *testing.T) {
 				t.Fatal(err)
 			}
 			body, err := io.ReadAll(r)
+			verified := r.Verified()
 			r.Close()
+			if !verified {
+				t.Fatal("the layer's digest was not reported as checked")
+			}
 			sum := sha256.Sum256(body)
 			if err != nil || len(body) != size || "sha256:"+hex.EncodeToString(sum[:]) != layer {
 				t.Fatalf("layer read: %d bytes, %v", len(body), err)

@@ -55,6 +55,12 @@ func v1Read(t *testing.T, mode string) {
 	if got, err := c.V1Ancestry(id); err != nil || !reflect.DeepEqual(got, []string{id, parent}) {
 		t.Fatalf("V1Ancestry = %v, %v", got, err)
 	}
+	if got, err := c.V1RepoAncestry(v1app, id); err != nil || !reflect.DeepEqual(got, []string{id, parent}) {
+		t.Fatalf("V1RepoAncestry = %v, %v", got, err)
+	}
+	if raw, err := c.V1RepoImageJSON(v1app, id); err != nil || !bytes.Contains(raw, []byte(id)) {
+		t.Fatalf("V1RepoImageJSON = %s, %v", raw, err)
+	}
 	raw, err := c.V1ImageJSON(id)
 	var doc struct{ ID, Parent string }
 	if err != nil || json.Unmarshal(raw, &doc) != nil || doc.ID != id || doc.Parent != parent {
@@ -68,7 +74,11 @@ func v1Read(t *testing.T, mode string) {
 		t.Fatal(err)
 	}
 	layer, err := io.ReadAll(rc)
+	verified := rc.Verified()
 	rc.Close()
+	if !verified {
+		t.Fatal("the image checksum was not reported as checked")
+	}
 	if err != nil || sha256Hex(layer) != env(t, "V1_LAYER_SHA256") {
 		t.Fatalf("OpenLayer read %d bytes, %v", len(layer), err)
 	}
@@ -117,10 +127,7 @@ func v1Push(t *testing.T, mode string) {
 	id := sha256Hex([]byte(fmt.Sprintf("go-%s-%d", mode, os.Getpid())))
 	doc := fmt.Sprintf(`{"id":%q,"parent":%q}`, id, parent)
 	layer := bytes.Repeat([]byte("go v1 layer "), 5000)
-	if _, err := c.HubToken(repo, AccessWrite); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.V1ImageJSONPut(id, doc); err != nil {
+	if err := c.V1RepoImageJSONPut(repo, id, doc); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := c.PutLayer(repo, bytes.NewReader(layer), id)

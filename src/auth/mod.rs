@@ -198,6 +198,12 @@ impl Auth {
         }
     }
 
+    /// Whether a 401 after a granted token reads as NOT_FOUND.
+    #[cfg(test)]
+    pub fn unauthorized_is_not_found(&self) -> bool {
+        self.unauthorized_is_not_found
+    }
+
     pub fn is_anonymous(&self) -> bool {
         matches!(self.credentials, Credentials::Anonymous)
     }

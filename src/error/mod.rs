@@ -314,6 +314,19 @@ mod tests {
     }
 
     #[test]
+    fn every_status_of_the_table() {
+        let codes: Vec<u32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes, (1..=17).collect::<Vec<_>>(), "contiguous, from 1");
+        assert_eq!(status_c_name(0).to_str(), Ok("OK"));
+        for kind in ErrorKind::ALL {
+            assert_eq!(status_c_name(kind.code()).to_str(), Ok(kind.name()));
+            assert!(!kind.name().is_empty() && kind.name() == kind.name().to_ascii_uppercase());
+        }
+        assert_eq!(status_c_name(18).to_str(), Ok("UNKNOWN"));
+        assert_eq!(status_c_name(u32::MAX).to_str(), Ok("UNKNOWN"));
+    }
+
+    #[test]
     fn io_round_trip_keeps_the_error() {
         let e = Error::new(ErrorKind::DigestMismatch, "bad").with_http_status(200);
         let back: Error = e.clone().into_io().into();

@@ -47,6 +47,7 @@ module Registry
     attach_function :registry_client_builder_certs_dir, %i[pointer string err_out], :status
     attach_function :registry_client_builder_max_retries, %i[pointer uint32 err_out], :status
     attach_function :registry_client_builder_proxy, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_unauthorized_is_not_found, %i[pointer bool err_out], :status
     attach_function :registry_client_builder_build, %i[pointer pointer err_out], :status, blocking: true
     attach_function :registry_client_builder_free, [:pointer], :void
     attach_function :registry_client_free, [:pointer], :void
@@ -77,6 +78,10 @@ module Registry
     attach_function :registry_v1_image_json, %i[pointer string pointer err_out], :status, blocking: true
     attach_function :registry_v1_image_json_put, %i[pointer string string err_out], :status, blocking: true
     attach_function :registry_v1_ancestry, %i[pointer string pointer err_out], :status, blocking: true
+    attach_function :registry_v1_repo_image_json, %i[pointer string string pointer err_out], :status, blocking: true
+    attach_function :registry_v1_repo_image_json_put, %i[pointer string string string err_out], :status, blocking: true
+    attach_function :registry_v1_repo_ancestry, %i[pointer string string pointer err_out], :status, blocking: true
+    attach_function :registry_reader_verified, [:pointer], :bool
 
     attach_function :registry_list_len, [:pointer], :size_t
     attach_function :registry_list_get, %i[pointer size_t], :pointer
@@ -87,11 +92,13 @@ module Registry
     attach_function :registry_string_free, [:pointer], :void
   end
 
-  STATUS_NAMES = %i[
-    ok null_argument invalid_argument network timeout tls unauthorized forbidden
-    not_found unsupported rate_limited digest_mismatch protocol server io aborted
-    too_large panic
-  ].freeze
+  # The status names, indexed by code ([:ok, :null_argument, ...]), read at
+  # load from the library's one status table through registry_status_name; a
+  # code the library does not know (a retired one) is nil.
+  STATUS_NAMES = (0..255).map do |code|
+    name = Native.registry_status_name(code).read_string
+    name == "UNKNOWN" ? nil : name.downcase.to_sym
+  end.reverse.drop_while(&:nil?).reverse.freeze
 
   # Every failure of the library. #status is a Symbol such as :not_found;
   # #http_status is 0 when no HTTP response was involved; #code is the
@@ -108,7 +115,7 @@ module Registry
   end
 
   # One subclass per status: Registry::NotFound, Registry::Unauthorized, ...
-  ERROR_CLASSES = STATUS_NAMES.drop(1).to_h do |name|
+  ERROR_CLASSES = STATUS_NAMES.drop(1).compact.to_h do |name|
     klass = Class.new(Error)
     const_set(name.to_s.split("_").map(&:capitalize).join, klass)
     [name, klass]
@@ -182,9 +189,14 @@ module Registry
     # max_retries: tries again for idempotent requests (default 3, 0 = off).
     # proxy: an http:// proxy URL for every request ("" = none); default: from
     # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, never for loopback.
+    # timeout_ms: a small document must arrive whole within it; a blob
+    # transfer fails when no byte moves within it (default 30000).
+    # unauthorized_is_not_found: read a 401 after a granted token as
+    # Registry::NotFound (Docker Hub's answer for a missing repository; the
+    # default for docker.io, true or false to choose).
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
-                   certs_dir: nil, max_retries: nil, proxy: nil)
+                   certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -198,6 +210,11 @@ module Registry
         end
         Registry.call { |e| Native.registry_client_builder_max_retries(builder, max_retries, e) } if max_retries
         Registry.call { |e| Native.registry_client_builder_proxy(builder, proxy, e) } if proxy
+        unless unauthorized_is_not_found.nil?
+          Registry.call do |e|
+            Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)
+          end
+        end
       rescue StandardError
         Native.registry_client_builder_free(builder)
         raise
@@ -233,8 +250,10 @@ module Registry
     end
 
     # Streams a layer (v2: a blob digest; v1: an image id): yields binary
-    # chunks, or returns the whole String without a block. The digest (v1: the
-    # image checksum) is checked before the end is reported. The download (and
+    # chunks and then returns whether the bytes were verified (true; false
+    # only for a v1 layer whose registry keeps no checksum), or returns the
+    # whole String without a block. The digest (v1: the image checksum) is
+    # checked before the end is reported: a mismatch raises DigestMismatch. The download (and
     # the block) counts as a call in flight until it returns: #close waits for
     # it, and the library's reader is freed before the client can be.
     def layer(repo, digest, &block)
@@ -348,22 +367,25 @@ module Registry
       out_call(:take_string) { |h, out, e| Native.registry_hub_token(h, repo, code, out, e) }
     end
 
-    # v1 only: the image's JSON, a String as the registry keeps it.
-    def v1_image_json(image_id)
-      out_call(:take_buf) { |h, out, e| Native.registry_v1_image_json(h, image_id, out, e) }
+    # v1 only: the image's JSON, a String as the registry keeps it. Behind an
+    # index, repo: names the repository whose token to present (without it,
+    # the client's latest read token, whichever repository that is for).
+    def v1_image_json(image_id, repo: nil)
+      out_call(:take_buf) { |h, out, e| Native.registry_v1_repo_image_json(h, repo, image_id, out, e) }
     end
 
     # v1 only: stores an image's JSON (a String, or a Hash to encode), the
-    # first step of pushing it; behind an index, get hub_token(repo, :write)
-    # first.
-    def v1_image_json_put(image_id, json)
+    # first step of pushing it; behind an index, pass repo: (or get
+    # hub_token(repo, :write) first).
+    def v1_image_json_put(image_id, json, repo: nil)
       json = JSON.generate(json) if json.is_a?(Hash)
-      client_call { |h, e| Native.registry_v1_image_json_put(h, image_id, json, e) }
+      client_call { |h, e| Native.registry_v1_repo_image_json_put(h, repo, image_id, json, e) }
     end
 
-    # v1 only: the image id, its parent, ... down to the base image.
-    def v1_ancestry(image_id)
-      out_call(:take_list) { |h, out, e| Native.registry_v1_ancestry(h, image_id, out, e) }
+    # v1 only: the image id, its parent, ... down to the base image (repo: as
+    # for v1_image_json).
+    def v1_ancestry(image_id, repo: nil)
+      out_call(:take_list) { |h, out, e| Native.registry_v1_repo_ancestry(h, repo, image_id, out, e) }
     end
 
     # Frees the client now (it is also freed when garbage-collected, which
@@ -453,7 +475,7 @@ module Registry
         chunk = buf.read_bytes(count)
         whole ? whole << chunk : yield(chunk)
       end
-      whole
+      whole || Native.registry_reader_verified(reader)
     ensure
       reader&.free
     end

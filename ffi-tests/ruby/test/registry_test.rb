@@ -35,6 +35,20 @@ class RegistryStaticTest < Minitest::Test
     assert_equal "NOT_FOUND", Registry::Native.registry_status_name(8).read_string
   end
 
+  # Every code of the library's status table has a name and an error class.
+  def test_every_status_code
+    assert_equal 18, Registry::STATUS_NAMES.size
+    assert_equal :ok, Registry::STATUS_NAMES[0]
+    Registry::STATUS_NAMES.each_with_index.drop(1).each do |name, code|
+      assert_equal name.to_s.upcase, Registry::Native.registry_status_name(code).read_string
+      klass = Registry.const_get(name.to_s.split("_").map(&:capitalize).join)
+      err = Registry.error_from(FFI::Pointer::NULL, code)
+      assert_instance_of klass, err
+      assert_equal name, err.status
+    end
+    assert_equal "UNKNOWN", Registry::Native.registry_status_name(18).read_string
+  end
+
   def test_bad_arguments
     err = assert_raises(Registry::InvalidArgument) { Registry::Client.new("ftp://nowhere") }
     assert_equal :invalid_argument, err.status
@@ -69,7 +83,7 @@ class RegistryReadTest < Minitest::Test
       assert_equal Encoding::BINARY, whole.encoding
       assert_equal layer, "sha256:#{Digest::SHA256.hexdigest(whole)}"
       chunks = []
-      assert_nil(c.layer(APP, layer) { |chunk| chunks << chunk })
+      assert_equal(true, c.layer(APP, layer) { |chunk| chunks << chunk }, "the digest was checked")
       assert_operator chunks.size, :>, 1
       assert_equal whole, chunks.join
 

@@ -33,6 +33,9 @@ class RegistryV1Test < Minitest::Test
       assert_equal fact("PARENT_ID"), c.image_id("busybox", "latest")
       assert_equal [fact("IMAGE_ID"), fact("PARENT_ID")], c.v1_ancestry(fact("IMAGE_ID"))
       assert_equal fact("IMAGE_ID"), JSON.parse(c.v1_image_json(fact("IMAGE_ID")))["id"]
+      assert_equal fact("IMAGE_ID"), JSON.parse(c.v1_image_json(fact("IMAGE_ID"), repo: APP))["id"]
+      assert_equal [fact("IMAGE_ID"), fact("PARENT_ID")], c.v1_ancestry(fact("IMAGE_ID"), repo: APP)
+      assert_equal(true, c.layer(APP, fact("IMAGE_ID")) { |_chunk| nil }, "the image checksum was checked")
       assert c.layer_exists?(APP, fact("IMAGE_ID"))
       refute c.layer_exists?(APP, "0" * 64)
       layer = c.layer(APP, fact("IMAGE_ID"))
@@ -72,7 +75,7 @@ class RegistryV1Test < Minitest::Test
       json = JSON.generate(id: id, parent: fact("PARENT_ID"))
       layer = Random.new(7).bytes(40_000)
       c.hub_token(repo, :write)
-      c.v1_image_json_put(id, json)
+      c.v1_image_json_put(id, json, repo: repo)
       sum = c.put_layer(repo, StringIO.new(layer), digest: id)
       assert_equal "sha256:#{Digest::SHA256.hexdigest("#{json}\n#{layer}")}", sum
       c.set_tag(repo, id, "v1")
