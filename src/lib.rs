@@ -28,6 +28,7 @@ pub mod ffi;
 mod layer;
 mod proxy;
 pub mod reference;
+mod tls;
 mod transport;
 mod v1;
 mod v2;
