@@ -452,7 +452,9 @@ impl Client {
     }
 
     /// `scheme://host[:port]`, probing HTTPS then HTTP for bare loopback (or
-    /// insecure) addresses the first time.
+    /// insecure) addresses the first time. Plain HTTP is tried only when the
+    /// server answered the TLS handshake in plain HTTP; any other failure
+    /// (a reset, a certificate problem, a timeout) is returned as it is.
     pub(crate) fn base(&self) -> Result<String> {
         if let Some(b) = lock(&self.inner.base).clone() {
             return Ok(b);
@@ -469,7 +471,7 @@ impl Client {
             let t = &self.inner.transport;
             match t.send(&Request::new("GET", format!("{https}{probe}")), None) {
                 Ok(_) => https,
-                Err(e) if e.kind() == ErrorKind::Timeout => return Err(e),
+                Err(e) if !e.is_plain_http_answer() => return Err(e),
                 Err(tls_err) => {
                     let http = format!("http://{host}");
                     match t.send(&Request::new("GET", format!("{http}{probe}")), None) {
