@@ -312,8 +312,9 @@ struct Recording<S> {
 impl<S: Read> Read for Recording<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let room = FIRST_BYTES.saturating_sub(self.first.len());
-        self.first.extend_from_slice(&buf[..n.min(room)]);
+        let keep = FIRST_BYTES.saturating_sub(self.first.len()).min(n);
+        self.first
+            .extend_from_slice(buf.get(..keep).unwrap_or_default());
         Ok(n)
     }
 }
