@@ -181,13 +181,23 @@ registry_status registry_client_builder_bearer_token(registry_client_builder *b,
 registry_status registry_client_builder_docker_config(registry_client_builder *b, const char *path_or_null, registry_error **err);
 
 // Trust the PEM certificates in `pem_path` instead of the built-in roots.
-// The file is read by `registry_client_builder_build`.
+// The file is read by `registry_client_builder_build`; the path is copied.
+// The registry's certificate must chain to one of them, or be one of them
+// byte for byte: a self-signed certificate made as docker's documentation
+// says (`openssl req -x509 ...`, its own CA) is trusted by naming that very
+// certificate here. Either way its subjectAltName must name the host or IP
+// address the client connects to, and the clock must be inside its validity
+// period; otherwise calls fail with REGISTRY_STATUS_TLS.
 registry_status registry_client_builder_ca_file(registry_client_builder *b, const char *pem_path, registry_error **err);
 
-// With `allow_plain_http`, a bare address is tried over HTTPS first and over
-// plain HTTP when the registry does not speak TLS (as for loopback
-// addresses). A password is still never sent in cleartext to a host that
-// is not loopback.
+// With `allow_plain_http`, a bare address is tried over HTTPS first, and over
+// plain HTTP only when the server answered the TLS handshake in plain HTTP
+// (its first bytes were an HTTP response such as `HTTP/1.1 400`). Any other
+// failure (a reset or closed connection, an untrusted certificate, a
+// timeout) is returned as it is (REGISTRY_STATUS_NETWORK, _TLS, _TIMEOUT) and
+// nothing is sent in plain text. Loopback addresses behave this way without
+// it. Certificates are verified all the same, and a password is never sent
+// in cleartext to a host that is not loopback.
 registry_status registry_client_builder_insecure(registry_client_builder *b, bool allow_plain_http, registry_error **err);
 
 // The timeout in milliseconds (default 30000; 0 is INVALID_ARGUMENT). A
@@ -211,7 +221,9 @@ registry_status registry_client_builder_api(registry_client_builder *b, uint32_t
 // Read by `registry_client_builder_build`; a missing directory holds nothing;
 // a `.cert` without its `.key` (or the reverse) fails the build with
 // INVALID_ARGUMENT. The CAs found are trusted instead of the built-in roots,
-// together with a `…_ca_file`.
+// together with a `…_ca_file`, and as there a registry certificate that is
+// one of them byte for byte is accepted: docker's self-signed certificate
+// copied to `<host:port>/ca.crt` works. The path is copied.
 registry_status registry_client_builder_certs_dir(registry_client_builder *b, const char *dir_or_null, registry_error **err);
 
 // How often an idempotent request (GET, HEAD, PUT, DELETE without a streamed

@@ -166,7 +166,10 @@ impl ClientBuilder {
     /// and a `<name>.cert` + `<name>.key` pair is a client certificate for
     /// mutual TLS. Read by [`build`](Self::build); a missing directory holds
     /// nothing. The CAs found there are trusted instead of the built-in web
-    /// PKI roots, together with a [`ca_file`](Self::ca_file) if one is set.
+    /// PKI roots, together with a [`ca_file`](Self::ca_file) if one is set,
+    /// and as there: a self-signed registry certificate copied to
+    /// `<host:port>/ca.crt`, as docker's documentation says, is accepted when
+    /// the registry presents exactly that certificate.
     pub fn certs_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
         self.certs_dir = Some(dir.map(Path::to_path_buf));
         self
@@ -220,21 +223,33 @@ impl ClientBuilder {
 
     /// Trust the PEM certificates in this file instead of the built-in web PKI
     /// roots. The file is read by [`build`](Self::build).
+    ///
+    /// The registry's certificate must chain to one of them, or be one of them
+    /// byte for byte: a self-signed certificate made as docker's documentation
+    /// says (`openssl req -x509 …`, which makes it its own CA) is trusted by
+    /// naming that very certificate here. Either way its subjectAltName must
+    /// name the host or IP address the client connects to, and the clock must
+    /// be inside its validity period.
     pub fn ca_file(mut self, path: impl AsRef<Path>) -> ClientBuilder {
         self.ca_file = Some(path.as_ref().to_path_buf());
         self
     }
 
-    /// Trust these PEM certificates instead of the built-in web PKI roots.
+    /// Trust these PEM certificates instead of the built-in web PKI roots, as
+    /// [`ca_file`](Self::ca_file) does.
     pub fn ca_pem(mut self, pem: &[u8]) -> ClientBuilder {
         self.ca_pem = Some(pem.to_vec());
         self
     }
 
-    /// Allow plain HTTP: a bare address is tried over HTTPS first and over HTTP
-    /// when the registry does not speak TLS (loopback addresses always are).
-    /// A password is still never sent in cleartext to a host that is not
-    /// loopback.
+    /// Allow plain HTTP: a bare address is tried over HTTPS first, and over
+    /// plain HTTP only when the server answered the TLS handshake in plain
+    /// HTTP (its first bytes were an HTTP response such as `HTTP/1.1 400`).
+    /// Any other failure (a reset or closed connection, a certificate that is
+    /// not trusted, a timeout) is returned as it is, and nothing is sent in
+    /// plain text. Loopback addresses behave this way without `insecure`.
+    /// Certificates are verified all the same, and a password is never sent
+    /// in cleartext to a host that is not loopback.
     pub fn insecure(mut self, allow_plain_http: bool) -> ClientBuilder {
         self.insecure = allow_plain_http;
         self
@@ -529,7 +544,9 @@ impl Client {
     }
 
     /// `scheme://host[:port]`, probing HTTPS then HTTP for bare loopback (or
-    /// insecure) addresses the first time.
+    /// insecure) addresses the first time. Plain HTTP is tried only when the
+    /// server answered the TLS handshake in plain HTTP; any other failure
+    /// (a reset, a certificate problem, a timeout) is returned as it is.
     fn base(&self) -> Result<String> {
         if let Some(b) = lock(&self.inner.base).clone() {
             return Ok(b);
@@ -547,7 +564,7 @@ impl Client {
             let get = |url: String| t.send(&Request::new("GET", url), None, &mut Payload::Empty);
             match get(format!("{https}{probe}")) {
                 Ok(_) => https,
-                Err(e) if e.kind() == ErrorKind::Timeout => return Err(e),
+                Err(e) if !e.is_plain_http_answer() => return Err(e),
                 Err(tls_err) => {
                     let http = format!("http://{host}");
                     match get(format!("{http}{probe}")) {

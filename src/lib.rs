@@ -22,7 +22,7 @@
 //! | façade: one method per operation | `client` |
 //! | protocol: paths, bodies, media types | `v1`, `v2`, `oci`, `layer` |
 //! | credentials for an origin, one answer to a 401 | `auth` |
-//! | redirects, retries, deadlines, TLS, proxies, caps | `transport`, `proxy`, `certs` |
+//! | redirects, retries, deadlines, TLS, proxies, caps | `transport`, `tls`, `proxy`, `certs` |
 //! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync` |
 //!
 //! All raw-pointer code lives in the `ffi` module (the C ABI); every other
@@ -43,6 +43,7 @@ mod oci;
 mod proxy;
 pub mod reference;
 mod sync;
+mod tls;
 mod transport;
 mod types;
 mod url;

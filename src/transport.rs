@@ -15,7 +15,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderValue, Response};
-use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::{Agent, Body, SendBody};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -182,17 +181,6 @@ impl CookieJar {
 
 impl Transport {
     pub fn new(cfg: &TransportConfig) -> Result<Transport> {
-        let mut tls = TlsConfig::builder();
-        if let Some(pem) = &cfg.ca_pem {
-            let certs = parse_certificates(pem, "the CA certificates")?;
-            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
-        }
-        if let Some((chain, key)) = &cfg.client_cert {
-            let key = PrivateKey::from_pem(key)
-                .map_err(|e| Error::invalid(format!("client key is not a PEM private key: {e}")))?;
-            let chain = parse_certificates(chain, "the client certificate")?;
-            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
-        }
         let proxy = match &cfg.proxy {
             Some(url) => Some(ureq::Proxy::new(url).map_err(|e| {
                 Error::invalid(format!(
@@ -214,10 +202,13 @@ impl Transport {
             .timeout_recv_response(Some(cfg.timeout))
             .timeout_per_read(Some(cfg.timeout))
             .timeout_per_write(Some(cfg.timeout))
-            .tls_config(tls.build())
             .build();
+        let tls = crate::tls::TlsSettings {
+            ca_pem: cfg.ca_pem.as_deref(),
+            client_cert: cfg.client_cert.as_ref().map(|(c, k)| (&c[..], &k[..])),
+        };
         Ok(Transport {
-            agent: config.into(),
+            agent: crate::tls::agent(config, &tls)?,
             max_retries: cfg.max_retries,
             timeout: cfg.timeout,
         })
@@ -439,21 +430,6 @@ fn sensitive(value: &str) -> Result<HeaderValue> {
         .map_err(|_| Error::invalid("credentials contain characters not allowed in a header"))?;
     v.set_sensitive(true);
     Ok(v)
-}
-
-fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<Certificate<'static>>> {
-    let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(pem) {
-        match item {
-            Ok(PemItem::Certificate(c)) => certs.push(c),
-            Ok(_) => {}
-            Err(e) => return Err(Error::invalid(format!("{what}: not valid PEM: {e}"))),
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::invalid(format!("{what}: no PEM certificate")));
-    }
-    Ok(certs)
 }
 
 /// The first value of a response header, as text.

@@ -28,8 +28,16 @@ fn write_config(dir: &Path, json: serde_json::Value) -> PathBuf {
     p
 }
 
+/// The certificates of the basic and token fixtures (each its own CA).
+fn fixture_certs() -> Vec<u8> {
+    let mut pem = std::fs::read(fixture("basic").ca().unwrap()).unwrap();
+    pem.extend(std::fs::read(fixture("token").ca().unwrap()).unwrap());
+    pem
+}
+
 fn tags_with(config: &Path, addr: &str) -> registry::Result<Vec<String>> {
     Client::builder(addr)
+        .ca_pem(&fixture_certs())
         .docker_config(Some(config))
         .timeout(Duration::from_millis(1500))
         .build()?
@@ -217,15 +225,20 @@ fn docker_config_and_credential_helpers() {
     // The default location ($DOCKER_CONFIG) serves a client built from the address alone.
     let cfg = write_config(&dir, serde_json::json!({"credsStore": "regtest"}));
     std::env::set_var("DOCKER_CONFIG", cfg.parent().unwrap());
-    let c = Client::builder(&basic.addr()).build().unwrap();
+    let c = Client::builder(&basic.addr())
+        .ca_pem(&fixture_certs())
+        .build()
+        .unwrap();
     assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
     // Explicit credentials win over the file; an empty path turns it off.
     let wrong = Client::builder(&basic.addr())
+        .ca_pem(&fixture_certs())
         .basic_auth(&user, "wrong-pa55")
         .build()
         .unwrap();
     assert_eq!(wrong.tags(APP).unwrap_err().kind(), ErrorKind::Unauthorized);
     let off = Client::builder(&basic.addr())
+        .ca_pem(&fixture_certs())
         .docker_config(Some(Path::new("")))
         .build()
         .unwrap();

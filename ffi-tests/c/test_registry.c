@@ -195,6 +195,8 @@ static void test_docker_config(const char *mode) {
     err = NULL;
     expect(registry_client_builder_docker_config(b, path, &err), &err, REGISTRY_STATUS_OK, "docker_config");
     err = NULL;
+    /* The registry's self-signed certificate, trusted as docker does: certs.d/<host:port>/ca.crt. */
+    expect(registry_client_builder_certs_dir(b, envf(mode, "CERTS_DIR"), &err), &err, REGISTRY_STATUS_OK, "certs_dir");
     expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
     err = NULL;
     expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "tags via config.json");
@@ -696,6 +698,8 @@ static void test_credential_helper(void) {
         registry_list *tags = NULL;
         registry_error *err = NULL;
         expect(registry_client_builder_new(envf(modes[i], "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+        expect(registry_client_builder_certs_dir(b, envf(modes[i], "CERTS_DIR"), &err), &err, REGISTRY_STATUS_OK,
+               "certs_dir");
         expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build from the address alone");
         expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, modes[i]);
         registry_list_free(tags);

@@ -209,7 +209,7 @@ func TestDockerConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.json")
 	auth := base64.StdEncoding.EncodeToString([]byte("alice:" + env(t, "BASIC_PASS")))
 	os.WriteFile(path, []byte(`{"auths":{"`+env(t, "BASIC_ADDR")+`":{"auth":"`+auth+`"}}}`), 0o600)
-	c, err := NewClient(env(t, "BASIC_ADDR"), WithDockerConfig(path))
+	c, err := NewClient(env(t, "BASIC_ADDR"), WithDockerConfig(path), WithCAFile(env(t, "BASIC_CA")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestCredentialHelperFromTheAddressAlone(t *testing.T) {
 	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
 	t.Setenv("DOCKER_CONFIG", dir)
 	for _, mode := range []string{"BASIC", "TOKEN"} {
-		c, err := NewClient(env(t, mode+"_ADDR"))
+		c, err := NewClient(env(t, mode+"_ADDR"), WithCertsDir(env(t, mode+"_CERTS_DIR")))
 		if err != nil {
 			t.Fatal(err)
 		}

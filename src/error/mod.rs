@@ -77,6 +77,9 @@ pub struct Error {
     message: String,
     http_status: Option<u16>,
     code: Option<String>,
+    /// A TLS handshake the server answered in plain HTTP (see `src/tls.rs`):
+    /// the one TLS failure after which a client may retry over plain HTTP.
+    plain_http_answer: bool,
 }
 
 /// Shorthand used throughout the crate.
@@ -90,6 +93,7 @@ impl Error {
             message: message.into(),
             http_status: None,
             code: None,
+            plain_http_answer: false,
         }
     }
 
@@ -114,6 +118,18 @@ impl Error {
     pub(crate) fn with_code(mut self, code: Option<String>) -> Error {
         self.code = code;
         self
+    }
+
+    /// Marks a TLS error as a handshake the server answered in plain HTTP.
+    pub(crate) fn with_plain_http_answer(mut self) -> Error {
+        self.plain_http_answer = true;
+        self
+    }
+
+    /// Whether the server answered the TLS handshake in plain HTTP (its first
+    /// bytes were an HTTP response), rather than failing it some other way.
+    pub(crate) fn is_plain_http_answer(&self) -> bool {
+        self.plain_http_answer
     }
 
     pub(crate) fn map_message(mut self, f: impl FnOnce(String) -> String) -> Error {

@@ -110,7 +110,13 @@ pub unsafe extern "C" fn registry_client_builder_docker_config(
 }
 
 /// Trust the PEM certificates in `pem_path` instead of the built-in roots.
-/// The file is read by `registry_client_builder_build`.
+/// The file is read by `registry_client_builder_build`; the path is copied.
+/// The registry's certificate must chain to one of them, or be one of them
+/// byte for byte: a self-signed certificate made as docker's documentation
+/// says (`openssl req -x509 ...`, its own CA) is trusted by naming that very
+/// certificate here. Either way its subjectAltName must name the host or IP
+/// address the client connects to, and the clock must be inside its validity
+/// period; otherwise calls fail with REGISTRY_STATUS_TLS.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_ca_file(
     b: *mut registry_client_builder,
@@ -124,10 +130,14 @@ pub unsafe extern "C" fn registry_client_builder_ca_file(
     })
 }
 
-/// With `allow_plain_http`, a bare address is tried over HTTPS first and over
-/// plain HTTP when the registry does not speak TLS (as for loopback
-/// addresses). A password is still never sent in cleartext to a host that
-/// is not loopback.
+/// With `allow_plain_http`, a bare address is tried over HTTPS first, and over
+/// plain HTTP only when the server answered the TLS handshake in plain HTTP
+/// (its first bytes were an HTTP response such as `HTTP/1.1 400`). Any other
+/// failure (a reset or closed connection, an untrusted certificate, a
+/// timeout) is returned as it is (REGISTRY_STATUS_NETWORK, _TLS, _TIMEOUT) and
+/// nothing is sent in plain text. Loopback addresses behave this way without
+/// it. Certificates are verified all the same, and a password is never sent
+/// in cleartext to a host that is not loopback.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_insecure(
     b: *mut registry_client_builder,
@@ -200,7 +210,9 @@ pub unsafe extern "C" fn registry_client_builder_api(
 /// Read by `registry_client_builder_build`; a missing directory holds nothing;
 /// a `.cert` without its `.key` (or the reverse) fails the build with
 /// INVALID_ARGUMENT. The CAs found are trusted instead of the built-in roots,
-/// together with a `…_ca_file`.
+/// together with a `…_ca_file`, and as there a registry certificate that is
+/// one of them byte for byte is accepted: docker's self-signed certificate
+/// copied to `<host:port>/ca.crt` works. The path is copied.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_certs_dir(
     b: *mut registry_client_builder,

@@ -140,7 +140,7 @@ class RegistryReadTest < Minitest::Test
       path = File.join(dir, "config.json")
       File.write(path, JSON.generate("auths" => { Fixture.var("basic", "ADDR") =>
         { "auth" => ["alice:#{Fixture.var('basic', 'PASS')}"].pack("m0") } }))
-      c = Registry::Client.new(Fixture.var("basic", "ADDR"), docker_config: path)
+      c = Registry::Client.new(Fixture.var("basic", "ADDR"), docker_config: path, ca_file: Fixture.var("basic", "CA"))
       assert_equal %w[v1 v2], c.tags(APP)
       File.write(path, "{ nope")
       err = assert_raises(Registry::InvalidArgument) do
@@ -182,7 +182,8 @@ class RegistryReadTest < Minitest::Test
       ENV["DOCKER_CONFIG"] = dir
       begin
         %w[basic token].each do |mode|
-          assert_equal %w[v1 v2], Registry::Client.new(Fixture.var(mode, "ADDR")).tags(APP), mode
+          c = Registry::Client.new(Fixture.var(mode, "ADDR"), certs_dir: Fixture.var(mode, "CERTS_DIR"))
+          assert_equal %w[v1 v2], c.tags(APP), mode
         end
       ensure
         ENV["PATH"] = old["PATH"]

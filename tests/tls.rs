@@ -1,0 +1,385 @@
+//! TLS trust and the plain-HTTP fallback.
+//!
+//! The basic and token fixtures serve the certificate Docker's documentation
+//! makes (`openssl req -x509`: self-signed, so `CA:TRUE`), which a client
+//! trusts through the CA file or certs.d. Small servers on 127.0.0.1 show what
+//! the real registry cannot: a certificate for another name, one that has
+//! expired or is not valid yet, a server that resets the handshake, and a
+//! plain HTTP server answering the TLS ClientHello.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{fixture, temp_path, Fixture};
+use registry::{ApiVersion, Client, ClientBuilder, ErrorKind};
+
+const APP: &str = "fixtures/app";
+
+/// A builder for `addr` with the fixture's credentials and no CA.
+fn with_user(f: &Fixture, addr: &str) -> ClientBuilder {
+    let (u, p) = f.user().expect("basic and token have a user");
+    Client::builder(addr).basic_auth(&u, &p).max_retries(0)
+}
+
+#[test]
+fn docker_certificate_trusted_as_the_ca_file() {
+    for mode in ["basic", "token"] {
+        let f = fixture(mode);
+        let ca = f.ca().expect("the fixture publishes its certificate");
+        let port = f.addr().rsplit(':').next().unwrap().to_string();
+        for addr in [
+            f.addr(),
+            format!("localhost:{port}"),
+            format!("https://127.0.0.1:{port}"),
+        ] {
+            let c = with_user(&f, &addr).ca_file(&ca).build().unwrap();
+            assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{mode} {addr}");
+        }
+        let pem = std::fs::read(&ca).unwrap();
+        let c = with_user(&f, &f.addr()).ca_pem(&pem).build().unwrap();
+        assert_eq!(c.image_id(APP, "v1").unwrap(), f.fact("IMAGE_ID"), "{mode}");
+    }
+}
+
+#[test]
+fn docker_certificate_trusted_through_certs_d() {
+    for mode in ["basic", "token"] {
+        let f = fixture(mode);
+        let dir = f.fact(&format!("{}_CERTS_DIR", mode.to_uppercase()));
+        let c = with_user(&f, &f.addr())
+            .certs_dir(Some(Path::new(&dir)))
+            .build()
+            .unwrap();
+        assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{mode}");
+    }
+}
+
+#[test]
+fn docker_certificate_untrusted_or_another_one_trusted_is_refused() {
+    let dir = temp_path("other").parent().unwrap().to_path_buf();
+    let (other, _) = docker_cert(&dir, "other", "IP:127.0.0.1,DNS:localhost");
+    for mode in ["basic", "token"] {
+        let f = fixture(mode);
+        let e = with_user(&f, &f.addr())
+            .build()
+            .unwrap()
+            .ping()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Tls, "{mode}, web PKI roots: {e}");
+        let e = with_user(&f, &f.addr())
+            .ca_file(&other)
+            .build()
+            .unwrap()
+            .ping()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Tls, "{mode}, another certificate: {e}");
+        // Trusted beside another one, the registry's own certificate still counts.
+        let mut both = std::fs::read(&other).unwrap();
+        both.extend(std::fs::read(f.ca().unwrap()).unwrap());
+        let c = with_user(&f, &f.addr()).ca_pem(&both).build().unwrap();
+        assert_eq!(c.ping().unwrap(), ApiVersion::V2, "{mode}");
+    }
+}
+
+#[test]
+fn a_trusted_certificate_for_another_name_is_refused() {
+    let dir = temp_path("name").parent().unwrap().to_path_buf();
+    let (cert, key) = docker_cert(&dir, "name", "DNS:localhost");
+    let port = tls_server(&cert, &key);
+    let pem = std::fs::read(&cert).unwrap();
+    // The certificate names localhost, not 127.0.0.1.
+    let e = client(&format!("127.0.0.1:{port}"), &pem)
+        .ping()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+    assert!(e.message().contains("not valid for name"), "{e}");
+    let c = client(&format!("localhost:{port}"), &pem);
+    assert_eq!(
+        c.ping().unwrap(),
+        ApiVersion::V2,
+        "the same server by its name"
+    );
+}
+
+#[test]
+fn a_trusted_certificate_out_of_its_validity_period_is_refused() {
+    let dir = temp_path("dated").parent().unwrap().to_path_buf();
+    for (name, start, end, refused) in [
+        (
+            "expired",
+            "20200101000000Z",
+            "20210101000000Z",
+            Some("expired"),
+        ),
+        (
+            "future",
+            "20900101000000Z",
+            "20910101000000Z",
+            Some("not valid yet"),
+        ),
+        ("current", "20200101000000Z", "20900101000000Z", None),
+    ] {
+        let (cert, key) = dated_cert(&dir, name, start, end);
+        let port = tls_server(&cert, &key);
+        let pem = std::fs::read(&cert).unwrap();
+        let c = client(&format!("127.0.0.1:{port}"), &pem);
+        match refused {
+            Some(says) => {
+                let e = c.ping().unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Tls, "{name}: {e}");
+                assert!(e.message().contains(says), "{name}: {e}");
+            }
+            None => assert_eq!(c.ping().unwrap(), ApiVersion::V2, "{name}"),
+        }
+    }
+}
+
+#[test]
+fn a_reset_handshake_never_falls_back_to_plain_http() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            // Read what the client sends, then hang up without a word.
+            conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut buf = vec![0; 8192];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            log.lock().unwrap().push(buf[..n].to_vec());
+        }
+    });
+    for insecure in [false, true] {
+        let c = Client::builder(&format!("127.0.0.1:{port}"))
+            .insecure(insecure)
+            .max_retries(0)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let e = c.ping().unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Tls | ErrorKind::Network),
+            "{e:?}"
+        );
+    }
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty(), "the client connected");
+    for first in seen.iter() {
+        assert_eq!(first.first(), Some(&0x16), "only TLS handshakes: {first:?}");
+    }
+}
+
+#[test]
+fn a_plain_http_server_gets_plain_http() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let first = plain_http(conn);
+            log.lock().unwrap().push(first);
+        }
+    });
+    let addr = format!("127.0.0.1:{port}");
+    let c = Client::builder(&addr).max_retries(0).build().unwrap();
+    assert_eq!(c.ping().unwrap(), ApiVersion::V2);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].first(), Some(&0x16), "a TLS handshake first");
+        assert!(seen.len() > 1);
+        for later in &seen[1..] {
+            assert!(later.starts_with(b"GET /v2/ HTTP/1.1"), "then plain HTTP");
+        }
+    }
+    // An https:// address means TLS: the answer is an error that says why.
+    let e = Client::builder(&format!("https://{addr}"))
+        .max_retries(0)
+        .build()
+        .unwrap()
+        .ping()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+    assert!(e.message().contains("plain HTTP (HTTP/1.1 400"), "{e}");
+}
+
+/// Answers one connection the way a plain HTTP registry does: `GET /v2/`
+/// gets 200, anything else (a TLS ClientHello) 400. Returns the first bytes
+/// the client sent.
+fn plain_http(mut conn: TcpStream) -> Vec<u8> {
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        let n = conn.read(&mut buf).unwrap_or(0);
+        got.extend_from_slice(&buf[..n]);
+        let http = got.starts_with(b"GET ");
+        if n == 0 || !http || got.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let answer: &[u8] = if got.starts_with(b"GET /v2/ ") {
+        b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: registry/2.0\r\n\
+          Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    } else {
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+          Connection: close\r\n\r\n400 Bad Request"
+    };
+    let _ = conn.write_all(answer);
+    got
+}
+
+/// A client of the server at `addr` trusting `pem`, with no retries.
+fn client(addr: &str, pem: &[u8]) -> Client {
+    Client::builder(addr)
+        .ca_pem(pem)
+        .max_retries(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A certificate made as Docker's documentation makes one (self-signed, so
+/// `CA:TRUE`; a 2048-bit key to keep the test quick), for `san`.
+fn docker_cert(dir: &Path, name: &str, san: &str) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-sha256",
+            "-keyout",
+            &key,
+            "-x509",
+            "-days",
+            "365",
+            "-out",
+            &crt,
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &format!("subjectAltName = {san}"),
+        ],
+    );
+    (dir.join(crt), dir.join(key))
+}
+
+/// The same kind of certificate (for 127.0.0.1 and localhost) valid from
+/// `start` to `end` (`YYYYMMDDHHMMSSZ`), which only `openssl ca` can set.
+fn dated_cert(dir: &Path, name: &str, start: &str, end: &str) -> (PathBuf, PathBuf) {
+    let ca = dir.join(format!("{name}-ca"));
+    std::fs::create_dir_all(&ca).unwrap();
+    std::fs::write(ca.join("index.txt"), b"").unwrap();
+    std::fs::write(ca.join("serial"), b"01\n").unwrap();
+    std::fs::write(
+        ca.join("ca.cnf"),
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
+         default_md = sha256\npolicy = p\ncopy_extensions = copy\n[p]\ncommonName = supplied\n",
+    )
+    .unwrap();
+    openssl(
+        &ca,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "csr.pem",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "subjectAltName = IP:127.0.0.1,DNS:localhost",
+            "-addext",
+            "basicConstraints = critical,CA:TRUE",
+        ],
+    );
+    openssl(
+        &ca,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-selfsign",
+            "-keyfile",
+            "k.pem",
+            "-in",
+            "csr.pem",
+            "-out",
+            "c.pem",
+            "-startdate",
+            start,
+            "-enddate",
+            end,
+            "-notext",
+        ],
+    );
+    (ca.join("c.pem"), ca.join("k.pem"))
+}
+
+/// A TLS server on 127.0.0.1 presenting `cert` that answers every request
+/// with a v2 `200 {}`, for as long as the test process runs. Returns its port.
+fn tls_server(cert: &Path, key: &Path) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = vec![CertificateDer::from_pem_file(cert).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let tls = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut stream = rustls::StreamOwned::new(tls, conn);
+            let mut got = Vec::new();
+            let mut buf = [0; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: registry/2.0\r\n\
+                  Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            );
+            let _ = stream.flush();
+        }
+    });
+    port
+}
