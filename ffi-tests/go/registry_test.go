@@ -225,7 +225,7 @@ func TestDockerConfigEmptyPathTurnsTheLookupOff(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"auths":{"`+env(t, "BASIC_ADDR")+`":{"auth":"`+auth+`"}}}`), 0o600)
 	t.Setenv("DOCKER_CONFIG", dir)
 	tags := func(opts ...Option) error {
-		c, err := NewClient(env(t, "BASIC_ADDR"), opts...)
+		c, err := NewClient(env(t, "BASIC_ADDR"), append(opts, WithCAFile(env(t, "BASIC_CA")))...)
 		if err != nil {
 			return err
 		}

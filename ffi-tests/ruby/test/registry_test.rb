@@ -158,10 +158,13 @@ class RegistryReadTest < Minitest::Test
       ENV["DOCKER_CONFIG"] = dir
       begin
         addr = Fixture.var("basic", "ADDR")
-        assert_equal %w[v1 v2], Registry::Client.new(addr).tags(APP)
-        assert_equal %w[v1 v2], Registry::Client.new(addr, docker_config: true).tags(APP)
+        ca = Fixture.var("basic", "CA")
+        assert_equal %w[v1 v2], Registry::Client.new(addr, ca_file: ca).tags(APP)
+        assert_equal %w[v1 v2], Registry::Client.new(addr, ca_file: ca, docker_config: true).tags(APP)
         ["", false].each do |off|
-          assert_raises(Registry::Unauthorized, off.inspect) { Registry::Client.new(addr, docker_config: off).tags(APP) }
+          assert_raises(Registry::Unauthorized, off.inspect) do
+            Registry::Client.new(addr, ca_file: ca, docker_config: off).tags(APP)
+          end
         end
       ensure
         ENV["DOCKER_CONFIG"] = old
