@@ -100,10 +100,10 @@ test-c:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 ./$(CBUILD)/test_sanitized
 
 test-ruby:
-	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby -Iffi-tests/ruby/lib -e 'Dir["ffi-tests/ruby/test/*_test.rb"].sort.each { |f| load f }'
+	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby -Ibindings/ruby/lib -e 'Dir["bindings/ruby/test/*_test.rb"].sort.each { |f| load f }'
 
 test-go:
-	cd ffi-tests/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go test -count=1 ./...
+	cd bindings/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go test -count=1 ./...
 
 ## The examples must keep working: run each against the anonymous registry.
 test-examples:

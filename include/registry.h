@@ -135,6 +135,17 @@ typedef struct registry_reader registry_reader;
 // failure codes defined above. The values are never renumbered.
 typedef uint32_t registry_status;
 
+// Hears of a whole-image call's progress: called on the calling thread only,
+// never concurrently, for every blob and manifest the call moves: first with
+// `done == 0`, then as bytes move, last with `done == total` (also for a
+// blob that was skipped because it was already there, or mounted). `total`
+// is 0 when unknown. `digest` (`sha256:…`) is borrowed for the call only.
+// Return 0 to go on; anything else cancels the call, which then returns
+// REGISTRY_STATUS_ABORTED after cancelling its open upload sessions; a pull
+// keeps the blobs it verified and its partial blobs inside the layout for a
+// later run to resume, and names nothing new in index.json.
+typedef int32_t (*registry_progress_fn)(void *userdata, const char *digest, uint64_t done, uint64_t total);
+
 // Supplies upload bytes: write at most `cap` bytes into `buf`, store how many
 // in `*out_n`, and return 0; `*out_n == 0` means the end. Any other return
 // value aborts the upload (REGISTRY_STATUS_ABORTED, nothing committed). Called
@@ -352,6 +363,59 @@ const char *registry_error_code(const registry_error *err);
 
 // Frees an error. NULL does nothing.
 void registry_error_free(registry_error *err);
+
+// How many blobs one whole-image call (`registry_image_pull`, `_push`,
+// `_copy`) moves at once, each on its own pooled connection (default 4;
+// 1 = one after another; 0 or more than 64 is INVALID_ARGUMENT when the
+// client is built).
+registry_status registry_client_builder_parallel(registry_client_builder *b, uint32_t blobs, registry_error **err);
+
+// Pulls `repo:reference` (a tag or digest) into the OCI image layout at
+// `layout_dir` (created if missing; an existing layout gains the image,
+// blobs shared). `platform_or_null`: "os/arch" or "os/arch/variant" picks
+// one image of an index (`linux/arm64` matches an `arm64/v8` entry; a
+// malformed one is INVALID_ARGUMENT); NULL keeps what the reference names
+// (an index with every platform). Every blob is verified; blobs the layout
+// holds already are skipped; the layout's index.json is written last, so an
+// interrupted pull never leaves an entry that names a missing blob, and a
+// pull run again resumes partly downloaded blobs (`Range`). The image is
+// named by its tag (`org.opencontainers.image.ref.name`), a pull by digest
+// by the digest. On success `*digest_out` (if not NULL) receives the digest
+// of the manifest or index written under that name, freed with
+// `registry_string_free`. v2 only.
+registry_status registry_image_pull(registry_client *c, const char *repo, const char *reference, const char *platform_or_null, const char *layout_dir, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
+// Pushes the image named `layout_ref_or_null` in the OCI layout at
+// `layout_dir` (NULL: the layout's only image; INVALID_ARGUMENT when it has
+// several) to `repo:tag`. Blobs the registry has are skipped; the others
+// stream from their files, in parallel, each checked by the registry
+// against its digest; manifests go last, byte for byte, children before
+// their index. On success `*digest_out` (if not NULL) receives the digest of
+// the manifest or index pushed, freed with `registry_string_free`. v2 only.
+registry_status registry_image_push(registry_client *c, const char *layout_dir, const char *layout_ref_or_null, const char *repo, const char *tag, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
+// Copies `src_repo:src_reference` from `src` to `dst_repo:dst_tag_or_null`
+// on `dst` (`dst_tag_or_null` NULL: the same tag, or by digest only when
+// `src_reference` is a digest). `src` and `dst` may be the same client. On
+// one registry, blobs are mounted, never moved; between registries, bytes
+// stream from one to the other without touching the disk, verified on the
+// way. `platform_or_null` as for `registry_image_pull`. Manifests are
+// copied byte for byte, so digests stay. On success `*digest_out` (if not
+// NULL) receives the digest copied, freed with `registry_string_free`.
+// v2 only.
+registry_status registry_image_copy(registry_client *src, const char *src_repo, const char *src_reference, registry_client *dst, const char *dst_repo, const char *dst_tag_or_null, const char *platform_or_null, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
+// HEADs a manifest: its digest, media type and size without the body (v2
+// only). Each out-param that is not NULL receives its value: the strings are
+// freed with `registry_string_free`; `*size_out` is 0 when the registry sent
+// no Content-Length.
+registry_status registry_manifest_head(registry_client *c, const char *repo, const char *reference, char **digest_out, char **media_type_out, uint64_t *size_out, registry_error **err);
+
+// The image's config JSON, read from its blob and checked against its
+// digest: for an index, the entry for `platform_or_null` ("os/arch[/variant]";
+// NULL: linux/amd64). On success `*json_out` receives a buffer freed with
+// `registry_buf_free`. v2 only.
+registry_status registry_image_config(registry_client *c, const char *repo, const char *reference, const char *platform_or_null, registry_buf **json_out, registry_error **err);
 
 // Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
 // means the whole layer was read and its digest checked out (see

@@ -30,6 +30,10 @@ use crate::{v1, v2};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often an idempotent request is tried again by default.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// How many blobs a whole-image call moves at once by default.
+pub const DEFAULT_PARALLEL: u32 = 4;
+/// The most blobs a whole-image call may move at once.
+const MAX_PARALLEL: u32 = 64;
 /// Where Docker Hub's v2 API lives.
 const HUB_V2_HOST: &str = "registry-1.docker.io";
 /// Where Docker Hub's v1 index lives.
@@ -107,6 +111,7 @@ pub struct ClientBuilder {
     proxy: Option<String>,
     /// `None`: on for Docker Hub only.
     unauthorized_is_not_found: Option<bool>,
+    parallel: u32,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -125,6 +130,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("certs_dir", &self.certs_dir)
             .field("proxy", &self.proxy.as_deref().map(crate::proxy::describe))
             .field("unauthorized_is_not_found", &self.unauthorized_is_not_found)
+            .field("parallel", &self.parallel)
             .finish()
     }
 }
@@ -147,6 +153,7 @@ impl ClientBuilder {
             certs_dir: None,
             proxy: None,
             unauthorized_is_not_found: None,
+            parallel: DEFAULT_PARALLEL,
         }
     }
 
@@ -265,6 +272,15 @@ impl ClientBuilder {
         self
     }
 
+    /// How many blobs one whole-image call ([`pull`](Client::pull),
+    /// [`push`](Client::push), [`copy`](Client::copy)) moves at once, each on
+    /// its own pooled connection (default 4; 1 moves them one after another;
+    /// 0 is INVALID_ARGUMENT at [`build`](Self::build)).
+    pub fn parallel(mut self, blobs: u32) -> ClientBuilder {
+        self.parallel = blobs;
+        self
+    }
+
     /// Read a 401 on a read (GET, HEAD) as NOT_FOUND when a token was just
     /// granted for the request's scope: Docker Hub answers so for a
     /// repository that does not exist (or that the credentials may not
@@ -292,6 +308,12 @@ impl ClientBuilder {
         let address = Address::parse(&self.address)?;
         if self.timeout.is_zero() {
             return Err(Error::invalid("the timeout must be greater than zero"));
+        }
+        if !(1..=MAX_PARALLEL).contains(&self.parallel) {
+            return Err(Error::invalid(format!(
+                "parallel must be between 1 and {MAX_PARALLEL}, not {}",
+                self.parallel
+            )));
         }
         if self.user_agent.is_empty() || self.user_agent.contains(['\r', '\n']) {
             return Err(Error::invalid("the user agent must be one non-empty line"));
@@ -348,6 +370,7 @@ impl ClientBuilder {
             client_cert: certs.client,
             proxy,
             max_retries: self.max_retries,
+            connections: self.parallel as usize,
         })
         .map_err(|e| match &self.ca_file {
             Some(p) if e.message().starts_with("the CA") => {
@@ -373,6 +396,7 @@ impl ClientBuilder {
                 api: self.api,
                 detected: Mutex::new(None),
                 v1,
+                parallel: self.parallel as usize,
             }),
         })
     }
@@ -398,6 +422,8 @@ struct Inner {
     detected: Mutex<Option<ApiVersion>>,
     /// Index tokens, endpoints and cookies (v1).
     v1: v1::Session,
+    /// Blobs moved at once by whole-image calls.
+    parallel: usize,
 }
 
 /// The host an API is reached at: Docker Hub keeps v1 on its index.
@@ -434,6 +460,11 @@ impl Client {
     /// The API mode the client was built with.
     pub fn api_mode(&self) -> Api {
         self.inner.api
+    }
+
+    /// How many blobs a whole-image call moves at once.
+    pub(crate) fn parallel(&self) -> usize {
+        self.inner.parallel
     }
 
     /// Runs `f`, removing every known password, token and cookie from the
@@ -504,7 +535,11 @@ impl Client {
     }
 
     /// Runs a v2-only operation; UNSUPPORTED on a v1 registry.
-    fn v2_only<T>(&self, what: &str, f: impl FnOnce(&Remote<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn v2_only<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&Remote<'_>) -> Result<T>,
+    ) -> Result<T> {
         let host = self.registry_host();
         self.dispatch(f, |_, _| {
             Err(Error::new(
@@ -533,7 +568,7 @@ impl Client {
     }
 
     /// Validates a repository name, adding `library/` to one-word Docker Hub names.
-    fn repo(&self, repo: &str) -> Result<String> {
+    pub(crate) fn repo(&self, repo: &str) -> Result<String> {
         let repo = if self.inner.address.hub && !repo.contains('/') {
             format!("library/{repo}")
         } else {

@@ -19,8 +19,8 @@
 //! | layer | modules |
 //! |---|---|
 //! | C ABI | `ffi` |
-//! | façade: one method per operation | `client` |
-//! | protocol: paths, bodies, media types | `v1`, `v2`, `oci`, `layer` |
+//! | façade: one method per operation | `client`, `image` (whole images) |
+//! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | credentials for an origin, one answer to a 401 | `auth` |
 //! | redirects, retries, deadlines, TLS, proxies, caps | `transport`, `tls`, `proxy`, `certs` |
 //! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync` |
@@ -38,12 +38,15 @@ mod client;
 mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
+mod image;
 mod layer;
+mod layout;
 mod oci;
 mod proxy;
 pub mod reference;
 mod sync;
 mod tls;
+mod transfer;
 mod transport;
 mod types;
 mod url;
@@ -52,11 +55,15 @@ mod v2;
 
 pub use auth::Credentials;
 pub use certs::DEFAULT_CERTS_DIR;
-pub use client::{Api, Client, ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT};
+pub use client::{
+    Api, Client, ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_PARALLEL, DEFAULT_TIMEOUT,
+};
 pub use error::{Error, ErrorKind, Result};
+pub use image::ImageOptions;
 pub use layer::LayerReader;
 pub use oci::MANIFEST_MEDIA_TYPES;
 pub use reference::{Digest, ManifestRef, Platform, Reference};
+pub use transfer::Progress;
 pub use types::{
     Access, ApiVersion, Manifest, ManifestInfo, PingInfo, SearchResult, SearchResults,
 };

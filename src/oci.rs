@@ -29,7 +29,14 @@ pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [DOCKER_MANIFEST, DOCKER_LIST, OCI_M
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
     pub digest: String,
+    #[serde(default)]
+    pub size: u64,
+    /// Foreign layers: where the blob lives instead of the registry.
+    #[serde(default)]
+    pub urls: Option<Vec<String>>,
     #[serde(default)]
     pub platform: Option<PlatformDoc>,
 }
@@ -50,7 +57,7 @@ impl Descriptor {
 }
 
 /// The platform of an index entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub(crate) struct PlatformDoc {
     pub os: String,
     pub architecture: String,
@@ -65,6 +72,8 @@ pub(crate) struct ManifestDoc {
     pub schema_version: Option<u32>,
     pub media_type: Option<String>,
     pub config: Option<Descriptor>,
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
     /// The child manifests of an index.
     pub manifests: Option<Vec<Descriptor>>,
 }
@@ -74,6 +83,17 @@ impl ManifestDoc {
     pub fn parse(body: &[u8], what: &str) -> Result<ManifestDoc> {
         serde_json::from_slice(body)
             .map_err(|e| Error::protocol(format!("{what}: malformed manifest: {e}")))
+    }
+
+    /// The media type: the body's own, else `given` (a `Content-Type` or a
+    /// descriptor's), else what the shape says (an index or an OCI manifest).
+    pub fn media_type_or(&self, given: &str) -> String {
+        match (&self.media_type, given, &self.manifests) {
+            (Some(m), _, _) if !m.is_empty() => m.clone(),
+            (_, g, _) if !g.is_empty() => g.to_string(),
+            (_, _, Some(_)) => OCI_INDEX.to_string(),
+            _ => OCI_MANIFEST.to_string(),
+        }
     }
 
     /// The entry of an index for `platform`; NOT_FOUND when it has none.

@@ -43,6 +43,9 @@ pub(crate) struct TransportConfig {
     pub proxy: Option<String>,
     /// Extra tries for idempotent requests (0 = none).
     pub max_retries: u32,
+    /// How many requests may be in flight at once to one host (whole-image
+    /// calls); the pool keeps that many connections, and a few more.
+    pub connections: usize,
 }
 
 /// The shared HTTP client of one `Client`.
@@ -202,6 +205,8 @@ impl Transport {
             .timeout_recv_response(Some(cfg.timeout))
             .timeout_per_read(Some(cfg.timeout))
             .timeout_per_write(Some(cfg.timeout))
+            .max_idle_connections_per_host(cfg.connections + 2)
+            .max_idle_connections(cfg.connections + 8)
             .build();
         let tls = crate::tls::TlsSettings {
             ca_pem: cfg.ca_pem.as_deref(),

@@ -4,4 +4,4 @@ go 1.19
 
 require registry v0.0.0
 
-replace registry => ../../ffi-tests/go
+replace registry => ../../bindings/go

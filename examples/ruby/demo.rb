@@ -5,7 +5,7 @@
 #
 #   ruby examples/ruby/demo.rb localhost:5000 team/app v1
 
-$LOAD_PATH.unshift File.expand_path("../../ffi-tests/ruby/lib", __dir__)
+$LOAD_PATH.unshift File.expand_path("../../bindings/ruby/lib", __dir__)
 require "registry"
 require "json"
 

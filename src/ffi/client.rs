@@ -18,7 +18,7 @@ pub struct registry_client_builder {
 }
 
 impl registry_client_builder {
-    fn update(&mut self, f: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Result<()> {
+    pub(super) fn update(&mut self, f: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Result<()> {
         let b = self
             .inner
             .take()

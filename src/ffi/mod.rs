@@ -110,6 +110,7 @@ macro_rules! boundary {
 mod client;
 mod containers;
 mod error;
+mod image;
 mod reader;
 mod v1;
 mod write;
@@ -122,6 +123,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub use client::*;
 pub use containers::*;
 pub use error::*;
+pub use image::*;
 pub use reader::*;
 pub use v1::*;
 pub use write::*;

@@ -1,13 +1,13 @@
 //! Blobs: HEAD for existence, GET as a streaming reader that checks the
-//! digest at EOF.
+//! digest at EOF, and a GET that resumes from a byte offset.
 
 #![forbid(unsafe_code)]
 
 use crate::auth::{Remote, Scope};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layer::LayerReader;
 use crate::reference::{Digest, Hasher};
-use crate::transport::{Payload, Request};
+use crate::transport::{header, Payload, Request};
 
 /// `HEAD /v2/<repo>/blobs/<digest>`: true for 2xx, false for 404.
 pub(crate) fn blob_exists(remote: &Remote<'_>, repo: &str, digest: &Digest) -> Result<bool> {
@@ -39,4 +39,48 @@ pub(crate) fn open_blob(
         size,
         format!("blob {digest}"),
     )
+}
+
+/// Resumes a blob of `size` bytes whose first `from` bytes the caller has
+/// (and hashed into `prefix`): `GET` with `Range: bytes=<from>-`. Returns
+/// the reader and the offset it starts at: `from` when the registry answered
+/// 206 for that range, 0 when it sent the whole blob (200). Either way the
+/// reader checks the digest over the whole blob at its end.
+pub(crate) fn open_blob_from(
+    remote: &Remote<'_>,
+    repo: &str,
+    digest: &Digest,
+    size: u64,
+    from: u64,
+    prefix: Hasher,
+) -> Result<(LayerReader, u64)> {
+    if from == 0 {
+        return Ok((open_blob(remote, repo, digest, Some(size))?, 0));
+    }
+    let what = format!("GET /v2/{repo}/blobs/{digest}");
+    let req = Request::new("GET", remote.url(&format!("/v2/{repo}/blobs/{digest}")))
+        .header("Range", format!("bytes={from}-"))
+        .bulk();
+    let resp = remote.get(&req, &Scope::pull(repo), &what)?;
+    let label = format!("blob {digest}");
+    if resp.status().as_u16() != 206 {
+        let hasher = Hasher::new(digest.algorithm());
+        let reader = LayerReader::new(resp, hasher, Some(digest.clone()), Some(size), label)?;
+        return Ok((reader, 0));
+    }
+    // Content-Range: bytes <from>-<last>/<total>
+    let range = header(&resp, "content-range").unwrap_or_default();
+    let start = range
+        .trim()
+        .strip_prefix("bytes ")
+        .and_then(|r| r.split('-').next())
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if start != Some(from) {
+        return Err(Error::protocol(format!(
+            "{what}: asked for bytes {from}-, the registry sent {:?}",
+            range.chars().take(100).collect::<String>()
+        )));
+    }
+    let reader = LayerReader::new(resp, prefix, Some(digest.clone()), Some(size - from), label)?;
+    Ok((reader, from))
 }

@@ -7,7 +7,7 @@
 use super::{check_reported_digest, put_blob};
 use crate::auth::{Remote, Scope};
 use crate::error::{Error, ErrorKind, Result};
-pub(crate) use crate::oci::MANIFEST_MEDIA_TYPES;
+use crate::oci::MANIFEST_MEDIA_TYPES;
 use crate::oci::{ManifestDoc, OCI_EMPTY, OCI_MANIFEST};
 use crate::reference::{Algorithm, Digest, Hasher, ManifestRef, Platform};
 use crate::transport::{self, header, Payload, Request};

@@ -13,12 +13,12 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-pub(crate) use blob::{blob_exists, open_blob};
+pub(crate) use blob::{blob_exists, open_blob, open_blob_from};
 pub(crate) use manifest::{
     delete_manifest, delete_tag, get_manifest, head_manifest, image_config_digest, put_manifest,
-    set_tag,
+    set_tag, MANIFEST_CAP,
 };
-pub(crate) use upload::{mount_blob, put_blob};
+pub(crate) use upload::{mount_blob, put_blob, upload_blob};
 
 use crate::auth::{Remote, Scope};
 use crate::error::{Error, ErrorKind, Result};

@@ -41,24 +41,46 @@ pub(crate) fn put_blob(
         if blob_exists(remote, repo, d)? {
             return Ok(d.clone());
         }
+        return upload_blob(remote, repo, reader, d, size);
     }
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
     })?;
-    let algorithm = expected.map_or(Algorithm::Sha256, Digest::algorithm);
-    let mut hashing = Hashing::new(reader, Hasher::new(algorithm));
-    let result = match expected {
-        Some(d) => put_whole(remote, repo, &upload, &mut hashing, d, size),
-        None => patch(remote, repo, &upload, &mut hashing)
-            .and_then(|next| commit(remote, repo, &next, &hashing.digest())),
-    };
-    match result {
-        Ok(digest) => Ok(digest),
-        Err(e) => {
-            cancel_upload(remote, repo, &upload);
-            Err(e)
-        }
+    let mut hashing = Hashing::new(reader, Hasher::new(Algorithm::Sha256));
+    let result = patch(remote, repo, &upload, &mut hashing)
+        .and_then(|next| commit(remote, repo, &next, &hashing.digest()));
+    cancel_on_error(remote, repo, &upload, result)
+}
+
+/// Uploads the bytes of `reader`, which must hash to `expected` (and be
+/// `size` bytes long, when given), without asking first whether the
+/// registry has the blob: a POST and one monolithic `PUT ?digest=`. On any
+/// failure the session is cancelled and nothing is committed.
+pub(crate) fn upload_blob(
+    remote: &Remote<'_>,
+    repo: &str,
+    reader: &mut dyn Read,
+    expected: &Digest,
+    size: Option<u64>,
+) -> Result<Digest> {
+    let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
+        Error::protocol("the registry answered an upload start as a finished mount")
+    })?;
+    let mut hashing = Hashing::new(reader, Hasher::new(expected.algorithm()));
+    let result = put_whole(remote, repo, &upload, &mut hashing, expected, size);
+    cancel_on_error(remote, repo, &upload, result)
+}
+
+fn cancel_on_error(
+    remote: &Remote<'_>,
+    repo: &str,
+    upload: &Upload,
+    result: Result<Digest>,
+) -> Result<Digest> {
+    if result.is_err() {
+        cancel_upload(remote, repo, upload);
     }
+    result
 }
 
 /// The monolithic upload: the whole body in one `PUT ?digest=`. The
@@ -177,7 +199,7 @@ fn commit(remote: &Remote<'_>, repo: &str, upload: &Upload, digest: &Digest) -> 
 
 /// Cancels an upload session; errors are ignored (the registry purges
 /// abandoned sessions anyway).
-pub(crate) fn cancel_upload(remote: &Remote<'_>, repo: &str, upload: &Upload) {
+fn cancel_upload(remote: &Remote<'_>, repo: &str, upload: &Upload) {
     let req = Request::new("DELETE", upload.location.clone());
     let _ = remote.send(&req, &Scope::push(repo), &mut Payload::Empty);
 }

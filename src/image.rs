@@ -1,0 +1,523 @@
+//! Whole images: pull one into an OCI layout, push one from a layout, copy
+//! one between repositories or registries; and an image's config.
+//!
+//! An image is a tree: an index (or manifest list), perhaps nested, whose
+//! leaves are manifests, which name a config and layers (blobs). The tree is
+//! read first, on the calling thread; then its blobs move in parallel (see
+//! `transfer`), each verified against its digest; manifests move last,
+//! byte for byte (their digests never change), children before the index
+//! that names them; a layout's `index.json` is written at the very end.
+//!
+//! Foreign layers (descriptors that carry `urls`, as Windows base layers do)
+//! live outside the registry: like docker, the client neither fetches nor
+//! pushes them; the manifests still name them.
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashSet;
+use std::fs::OpenOptions;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::auth::Remote;
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+use crate::layout::{hash_file, Layout};
+use crate::oci::{Descriptor, ManifestDoc};
+use crate::reference::{validate_tag, Digest, Hasher, ManifestRef, Platform};
+use crate::transfer::{self, Job, Progress, Reporter};
+use crate::types::Manifest;
+use crate::v2;
+
+/// An image tree holds at most this many manifests…
+const MAX_MANIFESTS: usize = 1000;
+/// …and indexes nest at most this deep.
+const MAX_DEPTH: usize = 4;
+/// A config is read up to this size.
+const CONFIG_CAP: u64 = 16 << 20;
+/// Bytes move through buffers of this size.
+const CHUNK: usize = 256 * 1024;
+
+/// How a whole-image transfer runs.
+#[derive(Default)]
+pub struct ImageOptions<'a> {
+    /// Pick this platform's image of an index; `None` keeps what the
+    /// reference names (an index with every platform).
+    pub platform: Option<Platform>,
+    /// Hears of every blob and manifest the call moves, on the calling
+    /// thread and never concurrently: `(digest, done, total)`, first with
+    /// `done == 0`, then as bytes move, last with `done == total` (also for
+    /// a blob skipped because it was there, or mounted). Returning false
+    /// cancels the call, which then fails with ABORTED.
+    pub progress: Option<&'a mut Progress<'a>>,
+}
+
+/// A manifest of the tree, with the descriptor that named it (the root has
+/// one made up from the fetch).
+struct Node {
+    manifest: Manifest,
+    /// For the root picked from an index: its entry's platform.
+    platform: Option<Value>,
+}
+
+/// What an image is made of: manifests (children before their index) and
+/// the blobs they name (each once; foreign layers left out).
+struct Tree {
+    manifests: Vec<Node>,
+    blobs: Vec<Descriptor>,
+}
+
+impl Tree {
+    /// The image a transfer names: the last manifest.
+    fn root(&self) -> &Node {
+        self.manifests.last().expect("a tree has a root")
+    }
+
+    /// Builds the tree under `root` with `fetch` (which returns a verified
+    /// manifest for a child digest), picking `platform` from an index.
+    fn walk(
+        root: Manifest,
+        platform: Option<&Platform>,
+        mut fetch: impl FnMut(&Digest, &str) -> Result<Manifest>,
+    ) -> Result<Tree> {
+        let mut tree = Tree {
+            manifests: vec![],
+            blobs: vec![],
+        };
+        let mut root = Node {
+            manifest: root,
+            platform: None,
+        };
+        if let Some(p) = platform {
+            // Descend to the platform's manifest through nested indexes.
+            for _ in 0..MAX_DEPTH {
+                let what = format!("image {}", root.manifest.digest);
+                let doc = ManifestDoc::parse(&root.manifest.body, &what)?;
+                if doc.manifests.is_none() {
+                    break;
+                }
+                let entry = doc.child_for(p, &what)?;
+                let child = fetch(&entry.digest(&what)?, &entry.media_type)?;
+                root = Node {
+                    manifest: child,
+                    platform: entry
+                        .platform
+                        .as_ref()
+                        .and_then(|p| serde_json::to_value(p).ok()),
+                };
+            }
+        }
+        let mut seen = HashSet::new();
+        tree.add(root, 0, &mut fetch, &mut seen)?;
+        Ok(tree)
+    }
+
+    fn add(
+        &mut self,
+        node: Node,
+        depth: usize,
+        fetch: &mut impl FnMut(&Digest, &str) -> Result<Manifest>,
+        seen: &mut HashSet<Digest>,
+    ) -> Result<()> {
+        let what = format!("image {}", node.manifest.digest);
+        if depth > MAX_DEPTH || self.manifests.len() >= MAX_MANIFESTS {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("{what}: indexes nest deeper than {MAX_DEPTH} or name more than {MAX_MANIFESTS} manifests"),
+            ));
+        }
+        let doc = ManifestDoc::parse(&node.manifest.body, &what)?;
+        if doc.schema_version == Some(1) {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{what}: schema 1 manifests cannot be moved as images"),
+            ));
+        }
+        for child in doc.manifests.iter().flatten() {
+            let digest = child.digest(&what)?;
+            if seen.insert(digest.clone()) {
+                let manifest = fetch(&digest, &child.media_type)?;
+                self.add(
+                    Node {
+                        manifest,
+                        platform: None,
+                    },
+                    depth + 1,
+                    fetch,
+                    seen,
+                )?;
+            }
+        }
+        for blob in doc.config.iter().chain(&doc.layers) {
+            let digest = blob.digest(&what)?;
+            let foreign = blob.urls.as_ref().is_some_and(|u| !u.is_empty());
+            if !foreign && seen.insert(digest) {
+                self.blobs.push(blob.clone());
+            }
+        }
+        self.manifests.push(node);
+        Ok(())
+    }
+
+    /// The blobs as transfer jobs.
+    fn jobs(&self) -> Result<Vec<Job>> {
+        self.blobs
+            .iter()
+            .map(|b| {
+                Ok(Job {
+                    digest: b.digest("image")?,
+                    size: b.size,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reports one manifest's move to the caller: 0, then its size.
+fn report_manifest(
+    progress: &mut Option<&mut Progress<'_>>,
+    m: &Manifest,
+    moved: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let total = m.body.len() as u64;
+    let mut say = |done| {
+        let go_on = progress.as_mut().is_none_or(|p| p(&m.digest, done, total));
+        if go_on {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::Aborted, "the transfer was cancelled"))
+        }
+    };
+    say(0)?;
+    moved()?;
+    say(total)
+}
+
+/// A reader that reports what passes through it (and stops on a cancel).
+struct Counting<'a, R> {
+    inner: R,
+    done: u64,
+    reporter: &'a Reporter<'a>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reporter.check().map_err(Error::into_io)?;
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        self.reporter.moved(self.done).map_err(Error::into_io)?;
+        Ok(n)
+    }
+}
+
+fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
+}
+
+/// Downloads one blob into the layout: skipped when a verified copy is
+/// there; else resumed from its partial file (whose prefix is hashed again,
+/// and asked for the rest with `Range`), checked against its digest over
+/// all its bytes, then renamed into place. A failed download keeps its
+/// partial file for the next run, unless its bytes proved wrong.
+fn download(
+    remote: &Remote<'_>,
+    repo: &str,
+    layout: &Layout,
+    job: &Job,
+    reporter: &Reporter<'_>,
+) -> Result<()> {
+    let (digest, size) = (&job.digest, job.size);
+    if layout.has_blob(digest, size)? {
+        return reporter.moved(size);
+    }
+    layout.prepare(digest)?;
+    let partial = layout.partial_path(digest);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&partial)
+        .map_err(|e| io_error("cannot create", &partial, e))?;
+    let (_, mut have) = hash_file(&mut file, digest, &partial)?;
+    let mut prefix = Hasher::new(digest.algorithm());
+    if have > size {
+        file.set_len(0)
+            .map_err(|e| io_error("cannot write", &partial, e))?;
+        have = 0;
+    } else if have > 0 {
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| io_error("cannot read", &partial, e))?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut left = have;
+        while left > 0 {
+            let n = file
+                .read(&mut buf[..CHUNK.min(left as usize)])
+                .map_err(|e| io_error("cannot read", &partial, e))?;
+            if n == 0 {
+                break;
+            }
+            prefix.update(&buf[..n]);
+            left -= n as u64;
+        }
+    }
+    reporter.moved(have)?;
+    let (mut reader, from) = v2::open_blob_from(remote, repo, digest, size, have, prefix)?;
+    if from != have {
+        // The registry ignored the Range: start over.
+        file.set_len(0)
+            .map_err(|e| io_error("cannot write", &partial, e))?;
+        have = 0;
+    }
+    file.seek(SeekFrom::Start(have))
+        .map_err(|e| io_error("cannot write", &partial, e))?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        reporter.check()?;
+        let n = match reader.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let e = Error::from(e);
+                if e.kind() == ErrorKind::DigestMismatch {
+                    drop(file);
+                    let _ = std::fs::remove_file(&partial);
+                }
+                return Err(e);
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        file.write_all(&buf[..n])
+            .map_err(|e| io_error("cannot write", &partial, e))?;
+        have += n as u64;
+        reporter.moved(have)?;
+    }
+    file.flush()
+        .map_err(|e| io_error("cannot write", &partial, e))?;
+    drop(file);
+    let path = layout.blob_path(digest);
+    std::fs::rename(&partial, &path).map_err(|e| io_error("cannot rename into", &path, e))
+}
+
+/// The descriptor `index.json` names an image by.
+fn entry_for(node: &Node) -> Result<Map<String, Value>> {
+    let m = &node.manifest;
+    let mut entry = Map::new();
+    entry.insert("mediaType".into(), Value::String(m.media_type.clone()));
+    entry.insert("digest".into(), Value::String(m.digest.to_string()));
+    entry.insert("size".into(), Value::from(m.body.len() as u64));
+    if let Some(p) = &node.platform {
+        entry.insert("platform".into(), p.clone());
+    }
+    Ok(entry)
+}
+
+impl Client {
+    /// Pulls `repo:reference` (a tag or digest) into the OCI image layout at
+    /// `layout_dir` (created if missing; an existing layout gains the image,
+    /// blobs shared) and returns the digest of the manifest or index it names
+    /// there. With a platform, only that image of an index; without, every
+    /// platform. The image is named by its tag in `index.json`
+    /// (`org.opencontainers.image.ref.name`); a pull by digest is named by
+    /// the digest (`sha256:…`). Blobs move in parallel (see
+    /// [`ClientBuilder::parallel`](crate::ClientBuilder::parallel)), each
+    /// verified; blobs the layout already holds (verified) are skipped.
+    /// `index.json` is written last, so an interrupted or cancelled pull
+    /// names nothing new; it keeps the blobs it verified, and its partial
+    /// blobs, which a later pull resumes with `Range` requests.
+    pub fn pull(
+        &self,
+        repo: &str,
+        reference: &str,
+        layout_dir: impl AsRef<Path>,
+        mut options: ImageOptions<'_>,
+    ) -> Result<Digest> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        let name = reference.to_string();
+        let layout_dir = layout_dir.as_ref();
+        let parallel = self.parallel();
+        self.v2_only("pulling an image", |r| {
+            let layout = Layout::create(layout_dir)?;
+            let root = v2::get_manifest(r, &repo, &reference)?;
+            let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
+                v2::get_manifest(r, &repo, &ManifestRef::Digest(d.clone()))
+            })?;
+            for node in &tree.manifests {
+                report_manifest(&mut options.progress, &node.manifest, || Ok(()))?;
+            }
+            transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
+                download(r, &repo, &layout, job, rep)
+            })?;
+            for node in &tree.manifests {
+                layout.put_blob(&node.manifest.digest, &node.manifest.body)?;
+            }
+            layout.name(&name, entry_for(tree.root())?)?;
+            Ok(tree.root().manifest.digest.clone())
+        })
+    }
+
+    /// Pushes the image named `layout_ref` in the OCI layout at `layout_dir`
+    /// (`None`: the layout's only image) to `repo:tag`, and returns the digest
+    /// of its manifest or index. Blobs the registry has are skipped (HEAD);
+    /// the others stream from their files in parallel, each in one PUT that
+    /// the registry checks against its digest; manifests go last, byte for
+    /// byte, children (by digest) before their index (under `tag`). A
+    /// cancelled push cancels its open upload sessions.
+    pub fn push(
+        &self,
+        layout_dir: impl AsRef<Path>,
+        layout_ref: Option<&str>,
+        repo: &str,
+        tag: &str,
+        mut options: ImageOptions<'_>,
+    ) -> Result<Digest> {
+        let repo = self.repo(repo)?;
+        validate_tag(tag)?;
+        let layout = Layout::open(layout_dir.as_ref())?;
+        let parallel = self.parallel();
+        self.v2_only("pushing an image", |r| {
+            let entry = layout.find(layout_ref)?;
+            let read = |d: &Digest, media_type: &str| -> Result<Manifest> {
+                let body = layout.read_blob(d, v2::MANIFEST_CAP)?;
+                let doc = ManifestDoc::parse(&body, &format!("manifest {d}"))?;
+                Ok(Manifest {
+                    media_type: doc.media_type_or(media_type),
+                    digest: d.clone(),
+                    body,
+                })
+            };
+            let root = read(&entry.digest("index.json")?, &entry.media_type)?;
+            let tree = Tree::walk(root, options.platform.as_ref(), read)?;
+            transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
+                if v2::blob_exists(r, &repo, &job.digest)? {
+                    return rep.moved(job.size);
+                }
+                let (file, len) = layout.open_blob(&job.digest)?;
+                let mut body = Counting {
+                    inner: file.take(job.size.max(len)),
+                    done: 0,
+                    reporter: rep,
+                };
+                v2::upload_blob(r, &repo, &mut body, &job.digest, Some(len)).map(|_| ())
+            })?;
+            put_manifests(r, &repo, &tree, Some(tag), &mut options.progress)
+        })
+    }
+
+    /// Copies `src_repo:src_reference` from this client's registry to
+    /// `dst_repo:dst_tag` on `dst` (which may be this client), and returns
+    /// the digest of the manifest or index copied. `dst_tag` `None` keeps the
+    /// tag, or copies by digest only when `src_reference` is a digest. On one
+    /// registry, blobs are mounted across repositories, never moved; between
+    /// registries their bytes stream from the GET to the upload without
+    /// touching the disk, verified on the way (the upload is refused unless
+    /// they hash to their digest). Manifests are copied byte for byte.
+    pub fn copy(
+        &self,
+        src_repo: &str,
+        src_reference: &str,
+        dst: &Client,
+        dst_repo: &str,
+        dst_tag: Option<&str>,
+        mut options: ImageOptions<'_>,
+    ) -> Result<Digest> {
+        let src_repo = self.repo(src_repo)?;
+        let reference = ManifestRef::parse(src_reference)?;
+        let dst_repo = dst.repo(dst_repo)?;
+        let tag = match (dst_tag, &reference) {
+            (Some(t), _) => {
+                validate_tag(t)?;
+                Some(t.to_string())
+            }
+            (None, ManifestRef::Tag(t)) => Some(t.clone()),
+            (None, ManifestRef::Digest(_)) => None,
+        };
+        let parallel = self.parallel();
+        self.v2_only("copying an image", |src| {
+            dst.v2_only("copying an image", |to| {
+                let same_registry = src.base == to.base;
+                let root = v2::get_manifest(src, &src_repo, &reference)?;
+                let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
+                    v2::get_manifest(src, &src_repo, &ManifestRef::Digest(d.clone()))
+                })?;
+                transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
+                    let d = &job.digest;
+                    if v2::blob_exists(to, &dst_repo, d)? {
+                        return rep.moved(job.size);
+                    }
+                    if same_registry && v2::mount_blob(to, &dst_repo, d, &src_repo)? {
+                        return rep.moved(job.size);
+                    }
+                    let reader = v2::open_blob(src, &src_repo, d, Some(job.size))?;
+                    let mut body = Counting {
+                        inner: reader,
+                        done: 0,
+                        reporter: rep,
+                    };
+                    v2::upload_blob(to, &dst_repo, &mut body, d, Some(job.size)).map(|_| ())
+                })?;
+                put_manifests(to, &dst_repo, &tree, tag.as_deref(), &mut options.progress)
+            })
+        })
+    }
+
+    /// The config JSON of the image `reference` names (for an index, its
+    /// `platform` entry; `None`: linux/amd64), read from its blob and checked
+    /// against its digest. v2 only.
+    pub fn image_config(
+        &self,
+        repo: &str,
+        reference: &str,
+        platform: Option<&Platform>,
+    ) -> Result<Vec<u8>> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        let platform = platform.cloned().unwrap_or_default();
+        self.v2_only("an image config", |r| {
+            let digest = v2::image_config_digest(r, &repo, &reference, &platform)?;
+            let mut reader = v2::open_blob(r, &repo, &digest, None)?;
+            let mut body = Vec::new();
+            (&mut reader)
+                .take(CONFIG_CAP + 1)
+                .read_to_end(&mut body)
+                .map_err(Error::from)?;
+            if body.len() as u64 > CONFIG_CAP {
+                return Err(Error::new(
+                    ErrorKind::TooLarge,
+                    format!("the config {digest} is larger than {CONFIG_CAP} bytes"),
+                ));
+            }
+            // The digest is checked when the reader reaches its end.
+            let mut rest = [0u8; 1];
+            reader.read(&mut rest).map_err(Error::from)?;
+            Ok(body)
+        })
+    }
+}
+
+/// Stores the tree's manifests, children by digest first, the root under
+/// `tag` (or by digest), reporting each; returns the root's digest.
+fn put_manifests(
+    remote: &Remote<'_>,
+    repo: &str,
+    tree: &Tree,
+    tag: Option<&str>,
+    progress: &mut Option<&mut Progress<'_>>,
+) -> Result<Digest> {
+    let count = tree.manifests.len();
+    for (i, node) in tree.manifests.iter().enumerate() {
+        let m = &node.manifest;
+        let reference = match tag {
+            Some(t) if i + 1 == count => ManifestRef::Tag(t.to_string()),
+            _ => ManifestRef::Digest(m.digest.clone()),
+        };
+        report_manifest(progress, m, || {
+            v2::put_manifest(remote, repo, &reference, &m.media_type, &m.body).map(|_| ())
+        })?;
+    }
+    Ok(tree.root().manifest.digest.clone())
+}
