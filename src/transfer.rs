@@ -70,7 +70,7 @@ pub(crate) fn run(
     progress: &mut Option<&mut Progress<'_>>,
     work: impl Fn(&Job, &Reporter<'_>) -> Result<()> + Sync,
 ) -> Result<()> {
-    jobs.sort_by(|a, b| b.size.cmp(&a.size));
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<Event>();
@@ -191,7 +191,7 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Aborted);
-        assert!(calls >= 5 && calls < 20, "{calls} reports after the cancel");
+        assert!((5..20).contains(&calls), "{calls} reports after the cancel");
     }
 
     #[test]
