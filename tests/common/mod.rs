@@ -34,7 +34,8 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    fn var(&self, suffix: &str) -> Option<String> {
+    /// `REGISTRY_TEST_<MODE>_<suffix>`, if set.
+    pub fn var(&self, suffix: &str) -> Option<String> {
         let key = format!("REGISTRY_TEST_{}_{suffix}", self.mode.to_uppercase());
         self.vars.get(&key).cloned()
     }
