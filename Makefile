@@ -45,15 +45,15 @@ build:
 ## Build everything, start a throw-away registry, push an image with skopeo,
 ## and run the C example against it.
 demo: deps build c-examples
-	$(FIXTURES) run --modes anon -- sh -c './$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1'
+	$(FIXTURES) run --modes anon -- sh -c './$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/layers v1'
 
 ## The same walk-through from the Rust example.
 demo-rust: deps
 	$(CARGO) build --release $(FEATURES) --example demo
-	$(FIXTURES) run --modes anon -- sh -c '$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1'
+	$(FIXTURES) run --modes anon -- sh -c '$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/layers v1'
 
 ## Everything: lint, header check, then every suite against the real registry
-## in all four modes (one set of fixtures shared by all languages).
+## in every fixture mode (one set of fixtures shared by all languages).
 test: deps lint build header-check static-libs-check c-tests c-examples
 	$(CARGO) build --release $(FEATURES) --examples
 	$(FIXTURES) run -- $(MAKE) --no-print-directory suites
@@ -107,8 +107,8 @@ test-go:
 
 ## The examples must keep working: run each against the anonymous registry.
 test-examples:
-	$(VALGRIND) ./$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
-	$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
+	$(VALGRIND) ./$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/layers v1
+	$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/layers v1
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/demo.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run . "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 

@@ -1,5 +1,7 @@
-//! Ping a registry, list a repository's tags, read an image id, and download
-//! the image's first layer with its digest checked.
+//! Ping a registry, list a repository's tags, read an image id, download the
+//! image's first layer with its digest checked, then copy the whole image,
+//! pull it into an OCI layout and push it back, with a progress line per
+//! blob.
 //!
 //! ```sh
 //! cargo run --example demo -- localhost:5000 team/app v1
@@ -42,5 +44,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         total += n as u64;
     }
     println!("layer {layer}: {total} bytes streamed, digest checked");
+
+    // Whole images, with progress: a line when each blob or manifest starts.
+    let mut progress = |digest: &registry::Digest, done: u64, total: u64| {
+        if done == 0 {
+            println!("  {:.12}: {total} bytes", digest.hex());
+        }
+        true // go on; false cancels
+    };
+    let copied = client.copy(
+        repo,
+        tag,
+        &client,
+        "demo/rust",
+        Some("v1"),
+        registry::ImageOptions::default().with_progress(&mut progress),
+    )?;
+    println!("copied {repo}:{tag} to demo/rust:v1 (blobs mounted): {copied}");
+    let layout = std::env::temp_dir().join(format!("registry-demo-{}", std::process::id()));
+    let pulled = client.pull(
+        "demo/rust",
+        "v1",
+        &layout,
+        registry::ImageOptions::default().with_progress(&mut progress),
+    )?;
+    println!("pulled demo/rust:v1 into {}: {pulled}", layout.display());
+    let pushed = client.push(
+        &layout,
+        Some("v1"),
+        "demo/rust",
+        "from-layout",
+        registry::ImageOptions::default().with_progress(&mut progress),
+    )?;
+    println!("pushed the layout back as demo/rust:from-layout: {pushed}");
+    std::fs::remove_dir_all(&layout)?;
     Ok(())
 }

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use crate::auth::Remote;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::layout::{hash_file, Layout};
+use crate::layout::Layout;
 use crate::oci::{Descriptor, ManifestDoc};
 use crate::reference::{validate_tag, Digest, Hasher, ManifestRef, Platform};
 use crate::transfer::{self, Job, Progress, Reporter};
@@ -52,6 +52,20 @@ pub struct ImageOptions<'a> {
     /// a blob skipped because it was there, or mounted). Returning false
     /// cancels the call, which then fails with ABORTED.
     pub progress: Option<&'a mut Progress<'a>>,
+}
+
+impl<'a> ImageOptions<'a> {
+    /// These options with `progress` hearing of the transfer.
+    pub fn with_progress(mut self, progress: &'a mut Progress<'a>) -> ImageOptions<'a> {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// These options picking `platform` from an index.
+    pub fn with_platform(mut self, platform: Platform) -> ImageOptions<'a> {
+        self.platform = Some(platform);
+        self
+    }
 }
 
 /// A manifest of the tree, with the descriptor that named it (the root has
@@ -234,72 +248,87 @@ fn download(
     }
     layout.prepare(digest)?;
     let partial = layout.partial_path(digest);
+    let result = resume(remote, repo, digest, size, &partial, reporter);
+    match result {
+        Ok(()) => {
+            let path = layout.blob_path(digest);
+            std::fs::rename(&partial, &path).map_err(|e| io_error("cannot rename into", &path, e))
+        }
+        Err(e) => {
+            // Bytes that proved wrong are no prefix to resume from.
+            if matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge) {
+                let _ = std::fs::remove_file(&partial);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Brings the partial file at `partial` to the whole blob, verified.
+fn resume(
+    remote: &Remote<'_>,
+    repo: &str,
+    digest: &Digest,
+    size: u64,
+    partial: &Path,
+    reporter: &Reporter<'_>,
+) -> Result<()> {
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
-        .open(&partial)
-        .map_err(|e| io_error("cannot create", &partial, e))?;
-    let (_, mut have) = hash_file(&mut file, digest, &partial)?;
+        .open(partial)
+        .map_err(|e| io_error("cannot create", partial, e))?;
+    // Hash what an earlier run kept (all of it, or nothing if it is too long).
     let mut prefix = Hasher::new(digest.algorithm());
+    let mut have = file
+        .metadata()
+        .map_err(|e| io_error("cannot read", partial, e))?
+        .len();
     if have > size {
         file.set_len(0)
-            .map_err(|e| io_error("cannot write", &partial, e))?;
+            .map_err(|e| io_error("cannot write", partial, e))?;
         have = 0;
-    } else if have > 0 {
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| io_error("cannot read", &partial, e))?;
-        let mut buf = vec![0u8; CHUNK];
-        let mut left = have;
-        while left > 0 {
-            let n = file
-                .read(&mut buf[..CHUNK.min(left as usize)])
-                .map_err(|e| io_error("cannot read", &partial, e))?;
-            if n == 0 {
-                break;
-            }
-            prefix.update(&buf[..n]);
-            left -= n as u64;
-        }
     }
-    reporter.moved(have)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut hashed = 0;
+    while hashed < have {
+        let n = file
+            .read(&mut buf[..CHUNK.min((have - hashed) as usize)])
+            .map_err(|e| io_error("cannot read", partial, e))?;
+        if n == 0 {
+            break;
+        }
+        prefix.update(&buf[..n]);
+        hashed += n as u64;
+    }
+    have = hashed;
+    if have > 0 {
+        reporter.moved(have)?;
+    }
     let (mut reader, from) = v2::open_blob_from(remote, repo, digest, size, have, prefix)?;
     if from != have {
         // The registry ignored the Range: start over.
         file.set_len(0)
-            .map_err(|e| io_error("cannot write", &partial, e))?;
+            .map_err(|e| io_error("cannot write", partial, e))?;
         have = 0;
     }
     file.seek(SeekFrom::Start(have))
-        .map_err(|e| io_error("cannot write", &partial, e))?;
-    let mut buf = vec![0u8; CHUNK];
+        .map_err(|e| io_error("cannot write", partial, e))?;
     loop {
         reporter.check()?;
-        let n = match reader.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) => {
-                let e = Error::from(e);
-                if e.kind() == ErrorKind::DigestMismatch {
-                    drop(file);
-                    let _ = std::fs::remove_file(&partial);
-                }
-                return Err(e);
-            }
-        };
+        let n = reader.read(&mut buf).map_err(Error::from)?;
         if n == 0 {
             break;
         }
         file.write_all(&buf[..n])
-            .map_err(|e| io_error("cannot write", &partial, e))?;
+            .map_err(|e| io_error("cannot write", partial, e))?;
         have += n as u64;
         reporter.moved(have)?;
     }
     file.flush()
-        .map_err(|e| io_error("cannot write", &partial, e))?;
-    drop(file);
-    let path = layout.blob_path(digest);
-    std::fs::rename(&partial, &path).map_err(|e| io_error("cannot rename into", &path, e))
+        .map_err(|e| io_error("cannot write", partial, e))
 }
 
 /// The descriptor `index.json` names an image by.

@@ -3,6 +3,7 @@
 //! One #[test]: it changes PATH and DOCKER_CONFIG for this process (a test
 //! binary of its own), so nothing may run beside it.
 
+#[macro_use]
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{fixture, temp_path};
+use common::temp_path;
 use registry::{Client, ErrorKind};
 
 const APP: &str = "fixtures/app";
@@ -30,8 +31,8 @@ fn write_config(dir: &Path, json: serde_json::Value) -> PathBuf {
 
 /// The certificates of the basic and token fixtures (each its own CA).
 fn fixture_certs() -> Vec<u8> {
-    let mut pem = std::fs::read(fixture("basic").ca().unwrap()).unwrap();
-    pem.extend(std::fs::read(fixture("token").ca().unwrap()).unwrap());
+    let mut pem = std::fs::read(common::fixture("basic").ca().unwrap()).unwrap();
+    pem.extend(std::fs::read(common::fixture("token").ca().unwrap()).unwrap());
     pem
 }
 
@@ -46,8 +47,8 @@ fn tags_with(config: &Path, addr: &str) -> registry::Result<Vec<String>> {
 
 #[test]
 fn docker_config_and_credential_helpers() {
-    let basic = fixture("basic");
-    let token = fixture("token");
+    let basic = fixture!("basic");
+    let token = fixture!("token");
     let (user, pass) = basic.user().unwrap();
     let bin = temp_path("bin").with_file_name("bin");
     std::fs::create_dir_all(&bin).unwrap();

@@ -7,11 +7,11 @@
 //! place and concurrent writers of one tag can read them half-written (a
 //! registry race, fixed upstream in distribution #4624).
 
+#[macro_use]
 mod common;
 
 use std::io::Read;
 
-use common::fixture;
 use registry::{Access, Client};
 
 const APP: &str = "fixtures/app";
@@ -20,7 +20,7 @@ const OPS: usize = 100;
 
 #[test]
 fn one_client_many_threads() {
-    let f = fixture("token");
+    let f = fixture!("token");
     let c: Client = f.builder().user_agent("registry-threads").build().unwrap();
     let layer = f.fact("LAYER_DIGEST");
     let image = f.fact("IMAGE_ID");

@@ -7,14 +7,14 @@ mod common;
 
 use std::io::Read;
 
-use common::{fixture, temp_path, Fixture};
+use common::{temp_path, Fixture};
 use registry::{Access, Api, ApiVersion, Client, ErrorKind};
 use sha2::Digest as _;
 
 macro_rules! in_both_v1_modes {
     ($($flow:ident),*) => {
-        mod index { $( #[test] fn $flow() { super::$flow(&super::fixture("v1")); } )* }
-        mod standalone { $( #[test] fn $flow() { super::$flow(&super::fixture("v1sa")); } )* }
+        mod index { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("v1")); } )* }
+        mod standalone { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("v1sa")); } )* }
     };
 }
 

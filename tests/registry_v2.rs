@@ -6,7 +6,7 @@ mod common;
 
 use std::io::Read;
 
-use common::{fixture, temp_path, Fixture};
+use common::{temp_path, Fixture};
 use registry::{ApiVersion, Client, ErrorKind, Platform};
 
 const APP: &str = "fixtures/app";
@@ -41,8 +41,9 @@ fn catalog_and_search(f: &Fixture) {
     for r in ["fixtures/app", "fixtures/multi", "fixtures/oci"] {
         assert!(repos.iter().any(|x| x == r), "{r} in {repos:?}");
     }
-    let found = c.search("MULTI", 25).unwrap();
-    assert_eq!(found.query, "MULTI");
+    // Other suites create repositories (copies of fixtures/multi among them).
+    let found = c.search("FIXTURES/MULTI", 25).unwrap();
+    assert_eq!(found.query, "FIXTURES/MULTI");
     assert_eq!(found.num_results, 1);
     assert_eq!(found.results[0].name, "fixtures/multi");
     assert_eq!(c.search("fixtures", 2).unwrap().results.len(), 2);
@@ -155,7 +156,7 @@ fn wrong_password(f: &Fixture) {
 
 #[test]
 fn basic_wrong_password_is_unauthorized_and_never_echoed() {
-    let f = fixture("basic");
+    let f = fixture!("basic");
     wrong_password(&f);
     let c = f
         .anonymous()
@@ -168,19 +169,19 @@ fn basic_wrong_password_is_unauthorized_and_never_echoed() {
 
 #[test]
 fn token_wrong_password_is_unauthorized_and_never_echoed() {
-    wrong_password(&fixture("token"));
+    wrong_password(&fixture!("token"));
 }
 
 #[test]
 fn basic_anonymous_is_unauthorized() {
-    let f = fixture("basic");
+    let f = fixture!("basic");
     let e = f.anonymous().build().unwrap().tags(APP).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
 }
 
 #[test]
 fn token_anonymous_can_ping_but_not_read() {
-    let f = fixture("token");
+    let f = fixture!("token");
     let c = f.anonymous().build().unwrap();
     assert_eq!(c.ping().unwrap(), ApiVersion::V2, "/v2/ needs no scope");
     let e = c.tags(APP).unwrap_err();
@@ -189,7 +190,7 @@ fn token_anonymous_can_ping_but_not_read() {
 
 #[test]
 fn token_pull_only_user_reads_but_has_no_catalog() {
-    let f = fixture("token");
+    let f = fixture!("token");
     let (u, p) = f.ro_user().unwrap();
     let c = f.anonymous().basic_auth(&u, &p).build().unwrap();
     assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);
@@ -200,7 +201,7 @@ fn token_pull_only_user_reads_but_has_no_catalog() {
 
 #[test]
 fn token_is_fetched_once_per_scope_and_reused() {
-    let f = fixture("token");
+    let f = fixture!("token");
     let ua = "token-cache-test";
     let c = f.builder().user_agent(ua).build().unwrap();
     let before = f.tokens_issued(ua);
@@ -227,7 +228,7 @@ fn token_is_fetched_once_per_scope_and_reused() {
 
 #[test]
 fn tls_without_the_ca_is_a_tls_error() {
-    let f = fixture("tls");
+    let f = fixture!("tls");
     let e = Client::builder(&f.addr())
         .build()
         .unwrap()
@@ -244,7 +245,7 @@ fn tls_without_the_ca_is_a_tls_error() {
 
 #[test]
 fn tls_by_name_and_explicit_scheme() {
-    let f = fixture("tls");
+    let f = fixture!("tls");
     let port = f.addr().rsplit(':').next().unwrap().to_string();
     let ca = f.ca().unwrap();
     for addr in [
@@ -263,7 +264,7 @@ fn tls_by_name_and_explicit_scheme() {
 
 #[test]
 fn one_client_many_threads() {
-    let f = fixture("token");
+    let f = fixture!("token");
     let c = f.client();
     let id = f.fact("IMAGE_ID");
     let handles: Vec<_> = (0..8)
@@ -283,7 +284,7 @@ fn one_client_many_threads() {
 
 #[test]
 fn certs_d_gives_the_ca() {
-    let f = fixture("tls");
+    let f = fixture!("tls");
     let dir = f.fact("TLS_CERTS_DIR");
     let c = Client::builder(&f.addr())
         .certs_dir(Some(std::path::Path::new(&dir)))
@@ -300,7 +301,7 @@ fn certs_d_gives_the_ca() {
 
 #[test]
 fn mutual_tls_with_a_client_certificate_from_certs_d() {
-    let f = fixture("mtls");
+    let f = fixture!("mtls");
     let dir = f.fact("MTLS_CERTS_DIR");
     let c = Client::builder(&f.addr())
         .certs_dir(Some(std::path::Path::new(&dir)))
@@ -360,7 +361,7 @@ fn an_explicit_proxy_carries_http_and_tunnels_https() {
         let (r, c) = proxy_counts(f);
         r + c
     };
-    let anon = fixture("anon");
+    let anon = fixture!("anon");
     let before = through(&anon);
     let c = Client::builder(&format!("http://{}", anon.addr()))
         .proxy(&anon.fact("PROXY_URL"))
@@ -370,7 +371,7 @@ fn an_explicit_proxy_carries_http_and_tunnels_https() {
     assert_eq!(c.image_id(APP, "v1").unwrap(), anon.fact("IMAGE_ID"));
     assert!(through(&anon) > before, "the proxy carried them");
 
-    let tls = fixture("tls");
+    let tls = fixture!("tls");
     let (_, connects) = proxy_counts(&tls);
     let c = tls.builder().proxy(&tls.fact("PROXY_URL")).build().unwrap();
     assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"]);

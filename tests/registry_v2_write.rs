@@ -7,7 +7,7 @@ mod common;
 use std::io::{self, Read};
 use std::process::Command;
 
-use common::{fixture, temp_path, Fixture};
+use common::{temp_path, Fixture};
 use registry::{Access, Client, Error, ErrorKind};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -314,7 +314,7 @@ in_every_mode!(
 
 #[test]
 fn token_pull_only_user_cannot_push_or_delete() {
-    let f = fixture("token");
+    let f = fixture!("token");
     let (u, p) = f.ro_user().unwrap();
     let c = f.anonymous().basic_auth(&u, &p).build().unwrap();
     let e = c
@@ -328,7 +328,7 @@ fn token_pull_only_user_cannot_push_or_delete() {
 
 #[test]
 fn hub_tokens_for_each_access() {
-    let f = fixture("token");
+    let f = fixture!("token");
     let c = f.client();
     for access in [Access::Read, Access::Write, Access::Delete] {
         let tok = c.hub_token("fixtures/app", access).unwrap();
@@ -347,7 +347,7 @@ fn hub_tokens_for_each_access() {
         );
     }
     for mode in ["anon", "basic"] {
-        let e = fixture(mode)
+        let e = fixture!(mode)
             .client()
             .hub_token("fixtures/app", Access::Read)
             .unwrap_err();

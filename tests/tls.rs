@@ -7,6 +7,7 @@
 //! expired or is not valid yet, a server that resets the handshake, and a
 //! plain HTTP server answering the TLS ClientHello.
 
+#[macro_use]
 mod common;
 
 use std::io::{Read, Write};
@@ -16,7 +17,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{fixture, temp_path, Fixture};
+use common::{temp_path, Fixture};
 use registry::{ApiVersion, Client, ClientBuilder, ErrorKind};
 
 const APP: &str = "fixtures/app";
@@ -30,7 +31,7 @@ fn with_user(f: &Fixture, addr: &str) -> ClientBuilder {
 #[test]
 fn docker_certificate_trusted_as_the_ca_file() {
     for mode in ["basic", "token"] {
-        let f = fixture(mode);
+        let f = fixture!(mode);
         let ca = f.ca().expect("the fixture publishes its certificate");
         let port = f.addr().rsplit(':').next().unwrap().to_string();
         for addr in [
@@ -50,7 +51,7 @@ fn docker_certificate_trusted_as_the_ca_file() {
 #[test]
 fn docker_certificate_trusted_through_certs_d() {
     for mode in ["basic", "token"] {
-        let f = fixture(mode);
+        let f = fixture!(mode);
         let dir = f.fact(&format!("{}_CERTS_DIR", mode.to_uppercase()));
         let c = with_user(&f, &f.addr())
             .certs_dir(Some(Path::new(&dir)))
@@ -65,7 +66,7 @@ fn docker_certificate_untrusted_or_another_one_trusted_is_refused() {
     let dir = temp_path("other").parent().unwrap().to_path_buf();
     let (other, _) = docker_cert(&dir, "other", "IP:127.0.0.1,DNS:localhost");
     for mode in ["basic", "token"] {
-        let f = fixture(mode);
+        let f = fixture!(mode);
         let e = with_user(&f, &f.addr())
             .build()
             .unwrap()

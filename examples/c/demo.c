@@ -1,10 +1,11 @@
 /*
- * demo.c: ping a registry, list a repository's tags, read an image id,
- * download the image's first layer with its digest checked, then push a layer,
- * copy the image into demo/copy, retag it and untag it.
+ * demo.c: ping a registry, list a repository's tags, read an image's digest
+ * and config, copy the whole image into demo/copy and pull it into an OCI
+ * layout (with a progress line per blob), push that layout back under
+ * another tag, download one layer, then retag and untag.
  *
- *   cc -Iinclude examples/c/demo.c target/release/libregistry.a \
- *      -lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o demo
+ *   cc $(pkg-config --cflags registry) examples/c/demo.c \
+ *      $(pkg-config --libs registry) -o demo        (or see the README)
  *   ./demo localhost:5000 team/app v1
  */
 #include <stdio.h>
@@ -22,19 +23,11 @@ static void die(const char *step, registry_error *err) {
     exit(1);
 }
 
-/* Upload source: a string in memory. */
-struct source {
-    const char *text;
-    size_t pos;
-};
-
-static int32_t read_text(void *userdata, uint8_t *buf, size_t cap, size_t *out_n) {
-    struct source *s = userdata;
-    size_t left = strlen(s->text) - s->pos, n = left < cap ? left : cap;
-    memcpy(buf, s->text + s->pos, n);
-    s->pos += n;
-    *out_n = n;
-    return 0;
+/* A progress line per blob and manifest: its short digest, when it starts and ends. */
+static int32_t progress(void *userdata, const char *digest, uint64_t done, uint64_t total) {
+    const char *verb = userdata;
+    if (done == 0) printf("  %s %.12s: %llu bytes\n", verb, digest + 7, (unsigned long long)total);
+    return 0; /* go on */
 }
 
 static void print_tags(registry_client *c, const char *repo) {
@@ -70,47 +63,51 @@ int main(int argc, char **argv) {
     registry_client_builder *b = NULL;
     registry_client *c = NULL;
     registry_error *err = NULL;
-    registry_buf *manifest = NULL;
-    char *id = NULL, *media = NULL, *layer, *pushed = NULL, *config = NULL;
+    registry_buf *manifest = NULL, *config = NULL;
+    char *digest = NULL, *media = NULL, *copied = NULL, *pulled = NULL, *pushed = NULL, *layer;
+    uint64_t size = 0;
     uint32_t api = 0;
-    bool mounted = false;
-    struct source src = {"a small layer pushed by the demo\n", 0};
-    char path[] = "/tmp/registry-demo-layer.tar.gz";
+    char layout[] = "/tmp/registry-demo-layout-XXXXXX", path[256], cmd[300];
 
     printf("registry %s\n", registry_version());
     if (registry_client_builder_new(addr, &b, &err)) die("builder", err);
     if (registry_client_builder_docker_config(b, NULL, &err)) die("docker config", err);
+    if (registry_client_builder_parallel(b, 4, &err)) die("parallel", err);
     if (registry_client_builder_build(b, &c, &err)) die("build", err);
 
     if (registry_ping(c, &api, &err)) die("ping", err);
     printf("ping %s: speaks v%u\n", addr, api);
-
     print_tags(c, repo);
 
-    if (registry_image_id(c, repo, tag, &id, &err)) die("image id", err);
-    printf("image id of %s:%s: %s\n", repo, tag, id);
-    config = id;
+    if (registry_manifest_head(c, repo, tag, &digest, &media, &size, &err)) die("manifest head", err);
+    printf("%s:%s is %s (%llu bytes of %s)\n", repo, tag, digest, (unsigned long long)size, media);
+    if (registry_image_config(c, repo, tag, NULL, &config, &err)) die("config", err);
+    printf("its config: %zu bytes of JSON\n", registry_buf_len(config));
 
-    if (registry_manifest_get(c, repo, tag, &manifest, &media, NULL, &err)) die("manifest", err);
-    printf("manifest: %zu bytes of %s\n", registry_buf_len(manifest), media);
+    /* The whole image, copied within the registry: blobs are mounted, not moved. */
+    if (registry_image_copy(c, repo, tag, c, "demo/copy", "v1", NULL, progress, "copied", &copied, &err))
+        die("copy", err);
+    printf("copied %s:%s to demo/copy:v1 as %s\n", repo, tag, copied);
+
+    /* Pulled into an OCI image layout that skopeo, crane or podman can read. */
+    if (!mkdtemp(layout)) return 1;
+    if (registry_image_pull(c, "demo/copy", "v1", NULL, layout, progress, "pulled", &pulled, &err)) die("pull", err);
+    printf("pulled demo/copy:v1 into %s (named v1 in its index.json): %s\n", layout, pulled);
+
+    /* And pushed back from the layout under another tag. */
+    if (registry_image_push(c, layout, "v1", "demo/copy", "from-layout", progress, "pushed", &pushed, &err))
+        die("push", err);
+    printf("pushed the layout to demo/copy:from-layout: %s\n", pushed);
+
+    /* One layer, downloaded to a file that appears only once its digest checked out. */
+    if (registry_manifest_get(c, repo, tag, &manifest, NULL, NULL, &err)) die("manifest", err);
     layer = first_layer(manifest);
-    if (!layer) {
-        fprintf(stderr, "the manifest names no layer (an index? pick a platform first)\n");
-        return 1;
+    if (layer) {
+        snprintf(path, sizeof path, "%s/layer.tar.gz", layout);
+        if (registry_layer_get_file(c, repo, layer, path, &err)) die("layer download", err);
+        printf("layer %.19s...: saved to %s, digest checked\n", layer, path);
     }
-    if (registry_layer_get_file(c, repo, layer, path, &err)) die("layer download", err);
-    printf("layer %s: saved to %s, digest checked\n", layer, path);
-    remove(path);
 
-    /* Writes: push a layer, copy the image to demo/copy, retag, untag. */
-    if (registry_layer_put(c, "demo/copy", NULL, read_text, &src, &pushed, &err)) die("push", err);
-    printf("pushed a %zu-byte layer to demo/copy: %s\n", strlen(src.text), pushed);
-    if (registry_blob_mount(c, "demo/copy", layer, repo, &mounted, &err)) die("mount", err);
-    if (registry_blob_mount(c, "demo/copy", config, repo, &mounted, &err)) die("mount", err);
-    if (registry_manifest_put(c, "demo/copy", "v1", media, registry_buf_data(manifest), registry_buf_len(manifest),
-                              NULL, &err))
-        die("manifest put", err);
-    printf("copied %s:%s to demo/copy:v1 (blobs mounted, manifest byte for byte)\n", repo, tag);
     if (registry_set_tag(c, "demo/copy", "v1", "stable", &err)) die("set tag", err);
     printf("tagged demo/copy:v1 as stable\n");
     print_tags(c, "demo/copy");
@@ -118,11 +115,16 @@ int main(int argc, char **argv) {
     printf("untagged demo/copy:v1; stable still points at the image\n");
     print_tags(c, "demo/copy");
 
-    registry_string_free(media);
-    registry_string_free(pushed);
-    registry_string_free(config);
-    registry_buf_free(manifest);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", layout);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", layout);
     free(layer);
+    registry_buf_free(manifest);
+    registry_buf_free(config);
+    registry_string_free(digest);
+    registry_string_free(media);
+    registry_string_free(copied);
+    registry_string_free(pulled);
+    registry_string_free(pushed);
     registry_client_free(c);
     return 0;
 }

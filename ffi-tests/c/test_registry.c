@@ -338,7 +338,7 @@ static void test_read_flows(const char *mode) {
     CHECK(stat(path, &st) != 0, "no file after a failed download");
 
     err = NULL;
-    expect(registry_search(c, "multi", 10, &buf, &err), &err, REGISTRY_STATUS_OK, "search");
+    expect(registry_search(c, "fixtures/multi", 10, &buf, &err), &err, REGISTRY_STATUS_OK, "search");
     {
         char *json = malloc(registry_buf_len(buf) + 1);
         memcpy(json, registry_buf_data(buf), registry_buf_len(buf));
@@ -752,6 +752,121 @@ static void test_certs_dir_and_retries(void) {
 
 static registry_client *shared;
 
+/* Progress reports of one whole-image call. */
+struct reports {
+    pthread_t caller;   /* every report must come on this thread */
+    int calls, zeros, finals, off_thread;
+    int cancel_after;   /* cancel at this report (0: never) */
+};
+
+static int32_t on_progress(void *userdata, const char *digest, uint64_t done, uint64_t total) {
+    struct reports *r = userdata;
+    r->calls++;
+    if (!pthread_equal(pthread_self(), r->caller)) r->off_thread++;
+    if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71) r->off_thread += 1000;
+    if (done == 0) r->zeros++;
+    if (done == total) r->finals++;
+    return r->cancel_after && r->calls >= r->cancel_after;
+}
+
+static void test_images(void) {
+    registry_client *anon = client_for("anon", NULL, NULL);
+    registry_client *token = client_for("token", envf("token", "USER"), envf("token", "PASS"));
+    registry_error *err = NULL;
+    registry_client_builder *b = NULL;
+    registry_buf *buf = NULL;
+    char dir[] = "/tmp/registry-c-layout-XXXXXX";
+    char path[512], *d = NULL, *media = NULL;
+    struct reports r;
+    struct stat st;
+    uint64_t size = 0;
+    const char *layers = env("REGISTRY_TEST_LAYERS_DIGEST"), *index = env("REGISTRY_TEST_INDEX_DIGEST");
+
+    fprintf(stderr, "# C whole images\n");
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    expect(registry_image_pull(anon, "fixtures/layers", "v1", NULL, dir, on_progress, &r, &d, &err), &err,
+           REGISTRY_STATUS_OK, "pull");
+    CHECK(d && strcmp(d, layers) == 0, "pulled %s", d ? d : "(null)");
+    registry_string_free(d);
+    d = NULL;
+    CHECK(r.off_thread == 0, "%d reports off the calling thread or with a bad digest", r.off_thread);
+    CHECK(r.zeros >= 5 && r.finals >= 5, "a manifest, a config and three layers: %d zeros, %d finals", r.zeros, r.finals);
+    snprintf(path, sizeof path, "%s/index.json", dir);
+    CHECK(stat(path, &st) == 0, "index.json written");
+
+    /* One platform of an index, by its variant-less name. */
+    expect(registry_image_pull(anon, "fixtures/multi", "latest", "linux/arm64", dir, NULL, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_OK, "pull arm64");
+    expect(registry_image_pull(anon, "fixtures/multi", "latest", "linux", dir, NULL, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "bad platform");
+    expect(registry_image_pull(anon, "fixtures/multi", "latest", "linux/s390x", dir, NULL, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "no such platform");
+    expect(registry_image_pull(anon, NULL, "v1", NULL, dir, NULL, NULL, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "pull NULL repo");
+
+    /* Push the pulled layout to the other registry, by name. */
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    expect(registry_image_push(token, dir, "v1", "c/pushed", "v1", on_progress, &r, &d, &err), &err, REGISTRY_STATUS_OK,
+           "push");
+    CHECK(d && strcmp(d, layers) == 0, "pushed byte for byte");
+    registry_string_free(d);
+    d = NULL;
+    CHECK(r.off_thread == 0 && r.zeros >= 5, "push progress");
+    expect(registry_image_push(token, dir, NULL, "c/pushed", "v2", NULL, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "two images, no name");
+
+    /* Copy between registries, and within one (mounts). */
+    expect(registry_image_copy(anon, "fixtures/multi", "latest", token, "c/copied", NULL, NULL, NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_OK, "copy");
+    CHECK(d && strcmp(d, index) == 0, "copied the index byte for byte");
+    registry_string_free(d);
+    d = NULL;
+    expect(registry_image_copy(token, "c/copied", "latest", token, "c/mounted", "m", NULL, NULL, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_OK, "copy within one registry");
+    expect(registry_manifest_head(token, "c/mounted", "m", &d, &media, &size, &err), &err, REGISTRY_STATUS_OK, "head");
+    CHECK(d && strcmp(d, index) == 0 && media && strstr(media, "index") && size > 0, "head of the copy");
+    registry_string_free(d);
+    registry_string_free(media);
+    d = media = NULL;
+    expect(registry_manifest_head(token, "c/mounted", "m", NULL, NULL, NULL, &err), &err, REGISTRY_STATUS_OK,
+           "head, no out-params");
+
+    /* Cancelled at the second report: ABORTED, nothing named. */
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    r.cancel_after = 2;
+    expect(registry_image_copy(anon, "fixtures/layers", "v1", token, "c/cancelled", NULL, NULL, on_progress, &r, &d, &err),
+           &err, REGISTRY_STATUS_ABORTED, "cancelled copy");
+    CHECK(d == NULL, "no digest on failure");
+    CHECK(r.calls == 2, "no report after the cancel: %d", r.calls);
+    expect(registry_manifest_head(token, "c/cancelled", "v1", NULL, NULL, NULL, &err), &err, REGISTRY_STATUS_NOT_FOUND,
+           "nothing tagged");
+
+    /* The config of one platform. */
+    expect(registry_image_config(token, "c/copied", "latest", "linux/arm64", &buf, &err), &err, REGISTRY_STATUS_OK,
+           "config");
+    {
+        char *json = buf_string(buf);
+        CHECK(strstr(json, "\"architecture\"") && strstr(json, "\"arm64\""), "arm64 config: %s", json);
+        free(json);
+    }
+    expect(registry_image_config(token, "c/copied", "latest", "x", &buf, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "config, bad platform");
+
+    expect(registry_client_builder_new("localhost:1", &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_parallel(b, 0, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "parallel 0");
+    expect(registry_client_builder_parallel(b, 2, &err), &err, REGISTRY_STATUS_OK, "parallel 2");
+    registry_client_builder_free(b);
+
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CHECK(system(path) == 0, "cleanup");
+    registry_client_free(anon);
+    registry_client_free(token);
+}
+
 static void *worker(void *arg) {
     long ok = 0;
     int i;
@@ -814,6 +929,7 @@ int main(void) {
     test_threads();
     test_tls_without_ca();
     test_certs_dir_and_retries();
+    test_images();
     test_credential_helper();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

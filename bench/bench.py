@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""make bench: the client against curl, python-dxf and skopeo, on the same
+local registries (Debian's docker-registry, plain HTTP on 127.0.0.1) in the
+same run. Writes BENCHMARKS.md: the median wall time and peak RSS of each row,
+and each peer's time as a multiple of the client's.
+
+Rows:
+  blob pull   one 64 MiB blob to a file: regcli blob get | curl | dxf pull-blob
+  blob push   one 64 MiB blob, digest known: regcli blob put --digest |
+              curl (POST, then one monolithic PUT) | dxf push-blob
+  image pull  4 layers x 64 MiB into an OCI layout: regcli pull | skopeo copy
+  image push  that layout into a registry: regcli push | skopeo copy
+  image copy  between two registries: regcli cp | skopeo copy
+
+Every run writes into a fresh destination: a new file or directory, a new
+repository (blob pushes), a new registry (image pushes and copies); skopeo's
+blob-info cache is deleted before each of its runs. The tools run one after
+another, alternating, so that a warmer page cache favours neither.
+
+  BENCH_RUNS (default 5)   runs per tool and row
+  REGCLI                   the regcli binary (default target/release/regcli)
+"""
+
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "ffi-tests", "fixtures"))
+import registry as fx  # noqa: E402  (the test fixtures' registry)
+
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+REGCLI = os.environ.get("REGCLI", os.path.join(ROOT, "target", "release", "regcli"))
+LAYERS, LAYER_SIZE = 4, 64 << 20
+SKOPEO_CACHE = "/var/lib/containers/cache/blob-info-cache-v1.boltdb"
+REPO = "bench/image"
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def measure(cmd, env=None):
+    """Runs cmd; returns (seconds, peak RSS in MiB) of that process."""
+    with tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+class Registries:
+    """Starts empty registries on loopback and stops them all at the end."""
+
+    def __init__(self, root):
+        self.root, self.started, self.n = root, [], 0
+
+    def new(self):
+        self.n += 1
+        r = fx.Registry("anon", os.path.join(self.root, f"reg{self.n}"), None, {})
+        self.started.append(r)
+        return r.addr
+
+    def stop(self, addr=None):
+        for r in [r for r in self.started if addr is None or r.addr == addr]:
+            r.stop()
+            shutil.rmtree(r.dir, ignore_errors=True)
+            self.started.remove(r)
+
+
+def make_image(root):
+    """An OCI layout with one image of LAYERS random layers; its facts."""
+    import json
+    blobs = os.path.join(root, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def put(data):
+        d = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(blobs, d), "wb") as f:
+            f.write(data)
+        return {"digest": "sha256:" + d, "size": len(data)}
+
+    layers = [put(os.urandom(LAYER_SIZE)) for _ in range(LAYERS)]
+    config = put(json.dumps({"architecture": "amd64", "os": "linux",
+                             "rootfs": {"type": "layers",
+                                        "diff_ids": [l["digest"] for l in layers]}}).encode())
+    manifest = put(json.dumps({
+        "schemaVersion": 2, "mediaType": fx.OCI_MANIFEST,
+        "config": {"mediaType": fx.OCI_CONFIG, **config},
+        "layers": [{"mediaType": fx.OCI_LAYER, **l} for l in layers]}).encode())
+    with open(os.path.join(root, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [
+            {"mediaType": fx.OCI_MANIFEST, **manifest,
+             "annotations": {"org.opencontainers.image.ref.name": "v1"}}]}, f)
+    with open(os.path.join(root, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    return layers[0]["digest"], os.path.join(blobs, layers[0]["digest"][7:])
+
+
+def skopeo(*args):
+    if os.path.exists(SKOPEO_CACHE):
+        os.remove(SKOPEO_CACHE)
+    return ["skopeo", "--insecure-policy", "copy", "--quiet", "--preserve-digests",
+            "--src-tls-verify=false", "--dest-tls-verify=false", *args]
+
+
+def regcli(*args):
+    return [REGCLI, "--insecure", "--progress", "none", "--docker-config", "", *args]
+
+
+def main():
+    for tool in (REGCLI, "curl", "skopeo", "dxf", "docker-registry"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is missing (make bench installs the peers)")
+    results = {}  # row -> tool -> [(seconds, rss)]
+
+    def record(row, tool, sample):
+        results.setdefault(row, {}).setdefault(tool, []).append(sample)
+
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as work:
+        regs = Registries(work)
+        try:
+            layout = os.path.join(work, "layout")
+            log(f"making a {LAYERS} x {LAYER_SIZE >> 20} MiB image")
+            blob, blob_path = make_image(layout)
+            src = regs.new()
+            subprocess.run(skopeo(f"oci:{layout}:v1", f"docker://{src}/{REPO}:v1"), check=True)
+            log(f"source registry {src}; {RUNS} runs per tool and row")
+            dxf_env = {"DXF_HOST": src, "DXF_INSECURE": "1"}
+            fresh = 0
+
+            def out_path():
+                nonlocal fresh
+                fresh += 1
+                return os.path.join(work, f"out{fresh}")
+
+            for run in range(RUNS):
+                log(f"run {run + 1}/{RUNS}")
+                # blob pull
+                record("blob pull", "regcli", measure(regcli("blob", "get", f"{src}/{REPO}", blob, out_path())))
+                record("blob pull", "curl", measure(
+                    ["curl", "-sf", "-o", out_path(), f"http://{src}/v2/{REPO}/blobs/{blob}"]))
+                record("blob pull", "python-dxf", measure(
+                    ["sh", "-c", f'exec dxf pull-blob {REPO} {blob} > {out_path()}'], dxf_env))
+                # blob push, each into a new repository
+                record("blob push", "regcli", measure(
+                    regcli("blob", "put", "--digest", blob, f"{src}/push/r{fresh}", blob_path)))
+                out_path()
+                script = ('loc=$(curl -sf -X POST -D - -o /dev/null '
+                          f'"http://{src}/v2/push/c{fresh}/blobs/uploads/" '
+                          "| tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); "
+                          'case "$loc" in /*) loc="http://' + src + '$loc";; esac; '
+                          f'exec curl -sf -X PUT -H "Content-Type: application/octet-stream" '
+                          f'-T {blob_path} "$loc&digest={blob}"')
+                record("blob push", "curl", measure(["sh", "-c", script]))
+                record("blob push", "python-dxf", measure(
+                    ["dxf", "push-blob", f"push/d{fresh}", blob_path], dxf_env))
+                # image pull into a fresh directory
+                record("image pull", "regcli", measure(regcli("pull", f"{src}/{REPO}:v1", out_path())))
+                record("image pull", "skopeo", measure(skopeo(f"docker://{src}/{REPO}:v1", f"oci:{out_path()}:v1")))
+                # image push and copy, each into a fresh registry
+                for row, ours, theirs in [
+                    ("image push", lambda d: regcli("push", layout, f"{d}/{REPO}:v1"),
+                     lambda d: skopeo(f"oci:{layout}:v1", f"docker://{d}/{REPO}:v1")),
+                    ("image copy", lambda d: regcli("cp", f"{src}/{REPO}:v1", f"{d}/{REPO}:v1"),
+                     lambda d: skopeo(f"docker://{src}/{REPO}:v1", f"docker://{d}/{REPO}:v1")),
+                ]:
+                    for tool, cmd in [("regcli", ours), ("skopeo", theirs)]:
+                        dst = regs.new()
+                        record(row, tool, measure(cmd(dst)))
+                        regs.stop(dst)
+                for entry in os.listdir(work):
+                    if entry.startswith("out"):
+                        path = os.path.join(work, entry)
+                        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        finally:
+            regs.stop()
+    write(results)
+
+
+def write(results):
+    import platform
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`make bench` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs "
+        f"({platform.machine()}), {RUNS} runs per row, against Debian's docker-registry "
+        "on 127.0.0.1 (plain HTTP); blobs of 64 MiB, an image of 4 x 64 MiB layers. "
+        "Median wall time and median peak RSS; *ratio* is the tool's time over regcli's "
+        "(above 1: regcli is faster).",
+        "",
+        "| operation | tool | median s | peak RSS MiB | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row, tools in results.items():
+        ours = statistics.median(s for s, _ in tools["regcli"])
+        for tool, samples in tools.items():
+            t = statistics.median(s for s, _ in samples)
+            rss = statistics.median(r for _, r in samples)
+            lines.append(f"| {row} | {tool} | {t:.3f} | {rss:.1f} | {t / ours:.2f} |")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+//! Whole images against what no real registry here shows: a registry that
+//! ignores `Range`, one that sends a blob's bytes wrong, foreign layers.
+
+use std::io::Write;
+
+use httpmock::prelude::*;
+use registry::{Client, ErrorKind, ImageOptions};
+use serde_json::json;
+
+mod common;
+use common::temp_path;
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn digest_of(b: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{:x}", sha2::Sha256::digest(b))
+}
+
+/// A registry serving `repo:v1`, an image of `config` and `layers`
+/// (`(bytes, served)`: what the descriptor says, what a GET answers), plus
+/// `extra` layer descriptors (foreign ones). Returns the manifest's digest.
+fn serve_image(
+    s: &MockServer,
+    config: &[u8],
+    layers: &[(&[u8], &[u8])],
+    extra: Vec<serde_json::Value>,
+) -> String {
+    let mut descriptors: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|(b, _)| {
+            json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                   "digest": digest_of(b), "size": b.len()})
+        })
+        .collect();
+    descriptors.extend(extra);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest_of(config), "size": config.len()},
+        "layers": descriptors,
+    }))
+    .unwrap();
+    let digest = digest_of(&manifest);
+    for path in [
+        "/v2/r/manifests/v1".to_string(),
+        format!("/v2/r/manifests/{digest}"),
+    ] {
+        let body = manifest.clone();
+        let d = digest.clone();
+        s.mock(move |w, t| {
+            w.method(GET).path(path);
+            t.status(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .header("Docker-Content-Digest", d)
+                .body(body);
+        });
+    }
+    let config = config.to_vec();
+    s.mock(move |w, t| {
+        w.method(GET)
+            .path(format!("/v2/r/blobs/{}", digest_of(&config)));
+        t.status(200).body(config.clone());
+    });
+    for (bytes, served) in layers {
+        let (d, served) = (digest_of(bytes), served.to_vec());
+        s.mock(move |w, t| {
+            w.method(GET).path(format!("/v2/r/blobs/{d}"));
+            t.status(200).body(served);
+        });
+    }
+    digest
+}
+
+fn partials(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join("blobs/sha256"))
+        .map(|r| {
+            r.map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().ends_with(".partial"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_registry_that_ignores_range_gets_the_whole_blob_again() {
+    let s = MockServer::start();
+    let layer: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let d = serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
+    let dir = temp_path("no-range");
+    // A partial download from an earlier run: the first 40,000 bytes.
+    let hex = digest_of(&layer)[7..].to_string();
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
+    std::fs::File::create(&partial)
+        .unwrap()
+        .write_all(&layer[..40_000])
+        .unwrap();
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let got = c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    assert_eq!(got.to_string(), d);
+    assert_eq!(
+        std::fs::read(dir.join("blobs/sha256").join(&hex)).unwrap(),
+        layer
+    );
+    assert!(partials(&dir).is_empty());
+}
+
+#[test]
+fn a_kept_prefix_that_does_not_match_is_caught_and_dropped() {
+    let s = MockServer::start();
+    let layer = vec![7u8; 50_000];
+    let hex = digest_of(&layer)[7..].to_string();
+    // The registry honours Range: it answers the rest after a wrong prefix.
+    let rest = layer[10_000..].to_vec();
+    let blob_path = format!("/v2/r/blobs/{}", digest_of(&layer));
+    s.mock(move |w, t| {
+        w.method(GET)
+            .path(blob_path)
+            .header("range", "bytes=10000-");
+        t.status(206)
+            .header("Content-Range", "bytes 10000-49999/50000")
+            .body(rest.clone());
+    });
+    serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
+    let dir = temp_path("bad-prefix");
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    std::fs::write(
+        dir.join(format!("blobs/sha256/.{hex}.partial")),
+        vec![9u8; 10_000],
+    )
+    .unwrap();
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let e = c
+        .pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
+    // (The config's partial may stay: its download was stopped, not wrong.)
+    let bad = dir.join(format!("blobs/sha256/.{hex}.partial"));
+    assert!(!bad.exists(), "a partial that proved wrong goes");
+    assert!(!dir.join("index.json").exists());
+    // The next run starts over and succeeds.
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+}
+
+#[test]
+fn a_blob_served_wrong_is_not_kept_and_nothing_is_named() {
+    let s = MockServer::start();
+    let layer = b"the real layer bytes".to_vec();
+    serve_image(&s, b"{}", &[(&layer, b"other bytes, same size")], vec![]);
+    let dir = temp_path("wrong-bytes");
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let e = c
+        .pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge),
+        "{e}"
+    );
+    let hex = &digest_of(&layer)[7..];
+    assert!(!dir.join(format!("blobs/sha256/.{hex}.partial")).exists());
+    assert!(!dir.join("index.json").exists(), "nothing named");
+    assert!(!dir.join("blobs/sha256").join(hex).exists());
+}
+
+#[test]
+fn foreign_layers_are_not_fetched() {
+    let s = MockServer::start();
+    let layer = b"a layer in the registry".to_vec();
+    let foreign = json!({
+        "mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "digest": digest_of(b"windows base layer"), "size": 18,
+        "urls": ["https://mcr.example/base.tar.gz"],
+    });
+    let d = serve_image(&s, b"{}", &[(&layer, &layer)], vec![foreign]);
+    let fetched = s.mock(|w, t| {
+        w.path(format!("/v2/r/blobs/{}", digest_of(b"windows base layer")));
+        t.status(500);
+    });
+    let dir = temp_path("foreign");
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let mut seen = Vec::new();
+    let mut cb = |d: &registry::Digest, _: u64, _: u64| {
+        seen.push(d.to_string());
+        true
+    };
+    let got = c
+        .pull(
+            "r",
+            "v1",
+            &dir,
+            ImageOptions::default().with_progress(&mut cb),
+        )
+        .unwrap();
+    assert_eq!(got.to_string(), d);
+    fetched.assert_calls(0);
+    assert!(!seen.contains(&digest_of(b"windows base layer")));
+    assert!(seen.contains(&digest_of(&layer)));
+}
