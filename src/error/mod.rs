@@ -258,6 +258,7 @@ impl Error {
         let kind = match (code.as_deref(), status) {
             (_, 401) | (Some("UNAUTHORIZED"), _) if insufficient_scope => ErrorKind::Forbidden,
             (Some(c), _) if c.ends_with("_UNKNOWN") => ErrorKind::NotFound,
+            (Some("DIGEST_INVALID"), _) => ErrorKind::DigestMismatch,
             (Some("UNAUTHORIZED"), _) | (_, 401) => ErrorKind::Unauthorized,
             (Some("DENIED"), _) | (_, 403) => ErrorKind::Forbidden,
             (Some("UNSUPPORTED"), _) | (_, 405) => ErrorKind::Unsupported,

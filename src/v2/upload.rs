@@ -41,7 +41,7 @@ pub(crate) fn put_blob(
         if blob_exists(remote, repo, d)? {
             return Ok(d.clone());
         }
-        return upload_blob(remote, repo, reader, d, size);
+        return upload_blob(remote, repo, reader, d, size, false);
     }
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
@@ -54,20 +54,36 @@ pub(crate) fn put_blob(
 
 /// Uploads the bytes of `reader`, which must hash to `expected` (and be
 /// `size` bytes long, when given), without asking first whether the
-/// registry has the blob: a POST and one monolithic `PUT ?digest=`. On any
-/// failure the session is cancelled and nothing is committed.
+/// registry has the blob: a POST and one monolithic `PUT ?digest=`. The
+/// bytes are hashed on the way unless `reader_verifies` (a [`LayerReader`]
+/// already checks them and fails its last read when they are wrong, which
+/// aborts the PUT). On any failure the session is cancelled and nothing is
+/// committed.
+///
+/// [`LayerReader`]: crate::layer::LayerReader
 pub(crate) fn upload_blob(
     remote: &Remote<'_>,
     repo: &str,
     reader: &mut dyn Read,
     expected: &Digest,
     size: Option<u64>,
+    reader_verifies: bool,
 ) -> Result<Digest> {
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
     })?;
-    let mut hashing = Hashing::new(reader, Hasher::new(expected.algorithm()));
-    let result = put_whole(remote, repo, &upload, &mut hashing, expected, size);
+    let result = if reader_verifies {
+        put_whole(remote, repo, &upload, reader, expected, size)
+    } else {
+        let mut hashing = Hashing::new(reader, Hasher::new(expected.algorithm()));
+        let sent = put_whole(remote, repo, &upload, &mut hashing, expected, size);
+        let got = hashing.digest();
+        if hashing.eof && got != *expected {
+            Err(mismatch(repo, hashing.len, &got, expected))
+        } else {
+            sent
+        }
+    };
     cancel_on_error(remote, repo, &upload, result)
 }
 
@@ -83,14 +99,13 @@ fn cancel_on_error(
     result
 }
 
-/// The monolithic upload: the whole body in one `PUT ?digest=`. The
-/// registry refuses bytes that do not hash to `expected`; so does this
-/// client, which hashed them on the way.
+/// The monolithic upload: the whole body in one `PUT ?digest=`, which the
+/// registry refuses unless the bytes hash to `expected`.
 fn put_whole(
     remote: &Remote<'_>,
     repo: &str,
     upload: &Upload,
-    body: &mut Hashing<'_>,
+    body: &mut dyn Read,
     expected: &Digest,
     size: Option<u64>,
 ) -> Result<Digest> {
@@ -102,12 +117,8 @@ fn put_whole(
     if let Some(n) = size {
         req = req.header("Content-Length", n.to_string());
     }
-    let sent = remote.send(&req, &Scope::push(repo), &mut Payload::Stream(body));
-    let got = body.digest();
-    if body.eof && got != *expected {
-        return Err(mismatch(repo, body.len, &got, expected));
-    }
-    let resp = remote.check(sent?, &what)?;
+    let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Stream(body))?;
+    let resp = remote.check(resp, &what)?;
     check_reported_digest(&resp, expected, &what)?;
     Ok(expected.clone())
 }
