@@ -751,7 +751,7 @@ impl Client {
         self.run(|| match self.connect()? {
             (ApiVersion::V2, r) => {
                 let expected = expected.map(Digest::parse).transpose()?;
-                v2::put_blob(&r, &repo, reader, expected.as_ref(), None)
+                v2::put_blob(&r, &repo, reader, expected.as_ref())
             }
             (ApiVersion::V1, r) => v1::put_layer(&r, &self.inner.v1, &repo, reader, expected),
         })

@@ -431,7 +431,7 @@ impl Client {
                     done: 0,
                     reporter: rep,
                 };
-                v2::upload_blob(r, &repo, &mut body, &job.digest, Some(len), false).map(|_| ())
+                v2::upload_blob(r, &repo, &mut body, &job.digest, false).map(|_| ())
             })?;
             put_manifests(r, &repo, &tree, Some(tag), &mut options.progress)
         })
@@ -488,7 +488,7 @@ impl Client {
                         reporter: rep,
                     };
                     // The reader checks the digest; no second hash on the way out.
-                    v2::upload_blob(to, &dst_repo, &mut body, d, Some(job.size), true).map(|_| ())
+                    v2::upload_blob(to, &dst_repo, &mut body, d, true).map(|_| ())
                 })?;
                 put_manifests(to, &dst_repo, &tree, tag.as_deref(), &mut options.progress)
             })

@@ -168,13 +168,17 @@ impl Read for LayerReader {
     }
 }
 
-/// Hashes and counts the bytes that pass through it.
+/// Hashes and counts the bytes that pass through it; with an expected
+/// digest, the read that would report the end fails with DIGEST_MISMATCH
+/// instead when the bytes do not hash to it (so that an upload streaming
+/// them breaks off before its end).
 pub(crate) struct Hashing<'r> {
     inner: &'r mut dyn Read,
     pub hasher: Hasher,
     pub len: u64,
     /// True once the inner reader reported its end.
     pub eof: bool,
+    expected: Option<Digest>,
 }
 
 impl<'r> Hashing<'r> {
@@ -184,7 +188,14 @@ impl<'r> Hashing<'r> {
             hasher,
             len: 0,
             eof: false,
+            expected: None,
         }
+    }
+
+    /// Checks the bytes against `digest` at the end.
+    pub fn expecting(mut self, digest: &Digest) -> Hashing<'r> {
+        self.expected = Some(digest.clone());
+        self
     }
 
     /// The digest of what passed so far.
@@ -198,7 +209,22 @@ impl Read for Hashing<'_> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.len += n as u64;
-        self.eof |= n == 0 && !buf.is_empty();
+        if n == 0 && !buf.is_empty() {
+            self.eof = true;
+            if let Some(want) = &self.expected {
+                let got = self.digest();
+                if got != *want {
+                    let e = Error::new(
+                        ErrorKind::DigestMismatch,
+                        format!(
+                            "the {} bytes read hash to {got}, expected {want}; nothing was committed",
+                            self.len
+                        ),
+                    );
+                    return Err(e.into_io());
+                }
+            }
+        }
         Ok(n)
     }
 }

@@ -1,7 +1,9 @@
 //! Whole images against what no real registry here shows: a registry that
 //! ignores `Range`, one that sends a blob's bytes wrong, foreign layers.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;
 use registry::{Client, ErrorKind, ImageOptions};
@@ -196,4 +198,142 @@ fn foreign_layers_are_not_fetched() {
     fetched.assert_calls(0);
     assert!(!seen.contains(&digest_of(b"windows base layer")));
     assert!(seen.contains(&digest_of(&layer)));
+}
+
+/// A destination that checks nothing: every upload whose body arrives whole
+/// is committed under the digest its PUT names. Returns its URL and the
+/// commits: (digest named, digest of the bytes received).
+fn lenient_destination() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    let commits = Arc::new(Mutex::new(Vec::new()));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let kept = commits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let commits = kept.clone();
+            std::thread::spawn(move || serve_lenient(conn, &commits));
+        }
+    });
+    (url, commits)
+}
+
+fn serve_lenient(conn: TcpStream, commits: &Mutex<Vec<(String, String)>>) {
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    let mut w = conn;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (method, target) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("").to_string(),
+        );
+        let (mut chunked, mut length) = (false, 0usize);
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end().to_ascii_lowercase();
+            if h.is_empty() {
+                break;
+            }
+            chunked |= h == "transfer-encoding: chunked";
+            if let Some(n) = h.strip_prefix("content-length: ") {
+                length = n.parse().unwrap_or(0);
+            }
+        }
+        let body = if chunked {
+            read_chunked(&mut r)
+        } else {
+            read_exact(&mut r, length)
+        };
+        let Some(body) = body else { return }; // the body did not arrive whole
+        let answer = match method {
+            "HEAD" => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string(),
+            "POST" => {
+                "HTTP/1.1 202 Accepted\r\nLocation: /up/1?_state=x\r\nContent-Length: 0\r\n\r\n"
+                    .to_string()
+            }
+            "PUT" if target.starts_with("/up/") => {
+                let named = target
+                    .split("digest=")
+                    .nth(1)
+                    .unwrap_or("")
+                    .replace("%3A", ":");
+                commits.lock().unwrap().push((named, digest_of(&body)));
+                "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_string()
+            }
+            _ => "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_string(),
+        };
+        if w.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_exact(r: &mut impl Read, n: usize) -> Option<Vec<u8>> {
+    let mut body = vec![0u8; n];
+    r.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+/// A chunked body, or `None` when it breaks off before its last chunk.
+fn read_chunked(r: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        r.read_line(&mut size).ok()?;
+        let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        let chunk = read_exact(r, n + 2)?;
+        if n == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[test]
+fn a_copy_never_commits_bytes_that_do_not_match_even_to_a_registry_that_checks_nothing() {
+    let src = MockServer::start();
+    let layer = b"the real layer bytes".to_vec();
+    // The source lies: same length, other bytes.
+    serve_image(&src, b"{}", &[(&layer, b"THE REAL LAYER BYTES")], vec![]);
+    let (dst, commits) = lenient_destination();
+    let (a, b) = (
+        Client::builder(&src.url("")).build().unwrap(),
+        Client::builder(&dst).max_retries(0).build().unwrap(),
+    );
+    let e = a
+        .copy("r", "v1", &b, "d", Some("v1"), ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
+    for (named, got) in commits.lock().unwrap().iter() {
+        assert_eq!(named, got, "committed bytes that do not match their digest");
+    }
+}
+
+#[test]
+fn a_push_never_commits_a_layout_blob_that_does_not_match() {
+    let src = MockServer::start();
+    let layer = b"the real layer bytes".to_vec();
+    serve_image(&src, b"{}", &[(&layer, &layer)], vec![]);
+    let dir = temp_path("corrupt");
+    let c = Client::builder(&src.url("")).build().unwrap();
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    // The layout's copy of the layer rots (same length, other bytes).
+    let hex = &digest_of(&layer)[7..];
+    std::fs::write(dir.join("blobs/sha256").join(hex), b"THE REAL LAYER BYTES").unwrap();
+    let (dst, commits) = lenient_destination();
+    let b = Client::builder(&dst).max_retries(0).build().unwrap();
+    let e = b
+        .push(&dir, Some("v1"), "d", "v1", ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
+    for (named, got) in commits.lock().unwrap().iter() {
+        assert_eq!(named, got, "committed bytes that do not match their digest");
+    }
 }

@@ -221,7 +221,7 @@ pub(crate) fn delete_tag(remote: &Remote<'_>, repo: &str, tag: &str) -> Result<(
     }
     // Refused: park the tag on a manifest nothing else uses, then delete that.
     let config = b"{}";
-    let config_digest = put_blob(remote, repo, &mut &config[..], None, None)?;
+    let config_digest = put_blob(remote, repo, &mut &config[..], None)?;
     let unique = format!(
         "{tag} {} {}",
         std::process::id(),

@@ -26,22 +26,20 @@ pub(crate) struct Upload {
 /// Uploads the bytes of `reader` into `repo` and returns their digest. With
 /// `expected`, a blob already in the repository is not sent again (the
 /// reader is not read at all), and bytes that hash to anything else fail
-/// with DIGEST_MISMATCH, nothing committed. `size`, when known, is sent as
-/// the body's length. An error from the reader aborts the upload and is
-/// returned as is (an `io::Error` wrapping [`Error`] keeps its kind, e.g.
-/// ABORTED).
+/// with DIGEST_MISMATCH, nothing committed. An error from the reader aborts
+/// the upload and is returned as is (an `io::Error` wrapping [`Error`] keeps
+/// its kind, e.g. ABORTED).
 pub(crate) fn put_blob(
     remote: &Remote<'_>,
     repo: &str,
     reader: &mut dyn Read,
     expected: Option<&Digest>,
-    size: Option<u64>,
 ) -> Result<Digest> {
     if let Some(d) = expected {
         if blob_exists(remote, repo, d)? {
             return Ok(d.clone());
         }
-        return upload_blob(remote, repo, reader, d, size, false);
+        return upload_blob(remote, repo, reader, d, false);
     }
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
@@ -52,13 +50,13 @@ pub(crate) fn put_blob(
     cancel_on_error(remote, repo, &upload, result)
 }
 
-/// Uploads the bytes of `reader`, which must hash to `expected` (and be
-/// `size` bytes long, when given), without asking first whether the
-/// registry has the blob: a POST and one monolithic `PUT ?digest=`. The
-/// bytes are hashed on the way unless `reader_verifies` (a [`LayerReader`]
-/// already checks them and fails its last read when they are wrong, which
-/// aborts the PUT). On any failure the session is cancelled and nothing is
-/// committed.
+/// Uploads the bytes of `reader`, which must hash to `expected`, without
+/// asking first whether the registry has the blob: a POST and one
+/// monolithic `PUT ?digest=`. The bytes are hashed on the way unless
+/// `reader_verifies` (a [`LayerReader`] already checks them and fails its
+/// last read when they are wrong); either way bytes that do not match abort
+/// the PUT before its end. On any failure the session is cancelled and
+/// nothing is committed.
 ///
 /// [`LayerReader`]: crate::layer::LayerReader
 pub(crate) fn upload_blob(
@@ -66,23 +64,23 @@ pub(crate) fn upload_blob(
     repo: &str,
     reader: &mut dyn Read,
     expected: &Digest,
-    size: Option<u64>,
     reader_verifies: bool,
 ) -> Result<Digest> {
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
     })?;
     let result = if reader_verifies {
-        put_whole(remote, repo, &upload, reader, expected, size)
+        put_whole(remote, repo, &upload, reader, expected)
     } else {
-        let mut hashing = Hashing::new(reader, Hasher::new(expected.algorithm()));
-        let sent = put_whole(remote, repo, &upload, &mut hashing, expected, size);
-        let got = hashing.digest();
-        if hashing.eof && got != *expected {
-            Err(mismatch(repo, hashing.len, &got, expected))
-        } else {
-            sent
-        }
+        let mut hashing =
+            Hashing::new(reader, Hasher::new(expected.algorithm())).expecting(expected);
+        put_whole(remote, repo, &upload, &mut hashing, expected).map_err(|e| {
+            if e.kind() == ErrorKind::DigestMismatch {
+                e.map_message(|m| format!("upload to {repo}: {m}"))
+            } else {
+                e
+            }
+        })
     };
     cancel_on_error(remote, repo, &upload, result)
 }
@@ -107,30 +105,20 @@ fn put_whole(
     upload: &Upload,
     body: &mut dyn Read,
     expected: &Digest,
-    size: Option<u64>,
 ) -> Result<Digest> {
     let what = format!("PUT upload to {repo}");
     let url = add_query(&upload.location, "digest", &expected.to_string());
-    let mut req = Request::new("PUT", url)
+    // No Content-Length: the body is chunked, so the reader is read to its
+    // end, where the digest is checked, before the last chunk goes out; bytes
+    // that do not match abort the request, and even a registry that checks
+    // nothing commits nothing.
+    let req = Request::new("PUT", url)
         .header("Content-Type", "application/octet-stream")
         .bulk();
-    if let Some(n) = size {
-        req = req.header("Content-Length", n.to_string());
-    }
     let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Stream(body))?;
     let resp = remote.check(resp, &what)?;
     check_reported_digest(&resp, expected, &what)?;
     Ok(expected.clone())
-}
-
-fn mismatch(repo: &str, len: u64, got: &Digest, expected: &Digest) -> Error {
-    Error::new(
-        ErrorKind::DigestMismatch,
-        format!(
-            "upload to {repo}: the {len} bytes read hash to {got}, expected {expected}; \
-             nothing was committed"
-        ),
-    )
 }
 
 /// Mounts `digest` from repository `from` into `repo` without copying bytes.
