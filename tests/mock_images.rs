@@ -203,7 +203,10 @@ fn foreign_layers_are_not_fetched() {
 /// A destination that checks nothing: every upload whose body arrives whole
 /// is committed under the digest its PUT names. Returns its URL and the
 /// commits: (digest named, digest of the bytes received).
-fn lenient_destination() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+/// Commits a lenient destination made: (digest named, digest of the bytes).
+type Commits = Arc<Mutex<Vec<(String, String)>>>;
+
+fn lenient_destination() -> (String, Commits) {
     let commits = Arc::new(Mutex::new(Vec::new()));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
