@@ -162,7 +162,7 @@ func TestReadFlows(t *testing.T) {
 				m.Digest != "sha256:"+hex.EncodeToString(msum[:]) {
 				t.Fatalf("manifest: %+v %v", m, err)
 			}
-			found, err := c.Search("multi", 5)
+			found, err := c.Search("fixtures/multi", 5)
 			if err != nil || found.NumResults != 1 || found.Results[0].Name != "fixtures/multi" {
 				t.Fatalf("search: %+v %v", found, err)
 			}

@@ -338,7 +338,7 @@ static void test_read_flows(const char *mode) {
     CHECK(stat(path, &st) != 0, "no file after a failed download");
 
     err = NULL;
-    expect(registry_search(c, "multi", 10, &buf, &err), &err, REGISTRY_STATUS_OK, "search");
+    expect(registry_search(c, "fixtures/multi", 10, &buf, &err), &err, REGISTRY_STATUS_OK, "search");
     {
         char *json = malloc(registry_buf_len(buf) + 1);
         memcpy(json, registry_buf_data(buf), registry_buf_len(buf));

@@ -102,7 +102,7 @@ class RegistryReadTest < Minitest::Test
       assert_equal "application/vnd.oci.image.manifest.v1+json", m.media_type
       assert_equal m.digest, "sha256:#{Digest::SHA256.hexdigest(m.body)}"
 
-      found = c.search("multi", limit: 5)
+      found = c.search("fixtures/multi", limit: 5)
       assert_equal 1, found["num_results"]
       assert_equal "fixtures/multi", found["results"][0]["name"]
 
