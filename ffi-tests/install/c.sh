@@ -2,7 +2,8 @@
 # `make install` and `make uninstall` as a C user meets them: the installed
 # files, the soname, the C example (examples/c/demo.c) built outside the
 # checkout only through pkg-config, once against the shared library and once
-# fully static, both run against the real (anonymous) registry; and a prefix
+# fully static, and once with libregistry.a and registry.pc's Libs.private
+# (libc shared), all run against the real (anonymous) registry; and a prefix
 # left as it was found, both one that already held other things and, through
 # DESTDIR, one that did not exist.
 
@@ -46,6 +47,11 @@ cc $CFLAGS demo.c $(pkg-config --cflags --libs registry) -o demo_shared
 cc -static $CFLAGS demo.c $(pkg-config --cflags --static --libs registry) -o demo_static 2>static.log ||
   { cat static.log >&2; fail "cc -static with pkg-config --static --libs registry"; }
 
+# The README's line without pkg-config: the archive and Libs.private, libc shared.
+# shellcheck disable=SC2046,SC2086
+cc $CFLAGS -I"$P/include" demo.c "$L/libregistry.a" $(sed -n 's/^Libs.private: //p' "$L/pkgconfig/registry.pc") -o demo_archive
+if readelf -d demo_archive | grep -q "(NEEDED).*libregistry"; then fail "demo_archive needs libregistry.so"; fi
+
 readelf -d demo_shared | grep -q "(NEEDED).*\[libregistry.so.$MAJOR\]" || fail "demo_shared does not need libregistry.so.$MAJOR"
 if readelf -d demo_shared | grep -q "RPATH\|RUNPATH"; then fail "demo_shared carries an rpath"; fi
 file demo_shared | grep -q "dynamically linked" || fail "demo_shared: $(file demo_shared)"
@@ -53,11 +59,11 @@ file demo_static | grep -q "statically linked" || fail "demo_static: $(file demo
 if readelf -d demo_static 2>/dev/null | grep -q NEEDED; then fail "demo_static needs shared libraries"; fi
 [ "$(LD_LIBRARY_PATH=$L ldd demo_shared | sed -n 's/.*libregistry.so.[0-9]* => \([^ ]*\).*/\1/p')" = "$L/libregistry.so.$MAJOR" ] ||
   fail "demo_shared does not load $L/libregistry.so.$MAJOR: $(LD_LIBRARY_PATH=$L ldd demo_shared)"
-ok "built demo.c outside the checkout through pkg-config: shared (needs libregistry.so.$MAJOR) and fully static"
+ok "built demo.c outside the checkout through pkg-config: shared (needs libregistry.so.$MAJOR) and fully static; and with libregistry.a and Libs.private"
 
 # The demo's own steps check what they get (digests, tags); here: it ran to
 # its last step with the installed library.
-for demo in demo_shared demo_static; do
+for demo in demo_shared demo_static demo_archive; do
   LD_LIBRARY_PATH=$L "./$demo" "$REGISTRY_TEST_ANON_ADDR" fixtures/app v1 >"$demo.out" 2>&1 ||
     { cat "$demo.out" >&2; fail "$demo failed against the registry"; }
   grep -qxF "registry $VERSION" "$demo.out" || fail "$demo: no 'registry $VERSION' line"
@@ -66,7 +72,7 @@ for demo in demo_shared demo_static; do
   grep -q "^layer .*: saved to .*, digest checked$" "$demo.out" || fail "$demo: no checked layer"
   tail -1 "$demo.out" | grep -q "^tags of demo/copy: " || { cat "$demo.out" >&2; fail "$demo did not finish"; }
 done
-ok "both ran against the registry at $REGISTRY_TEST_ANON_ADDR"
+ok "all three ran against the registry at $REGISTRY_TEST_ANON_ADDR"
 cd "$REPO"
 
 make --no-print-directory uninstall PREFIX="$P" DESTDIR= LDCONFIG= >/dev/null
