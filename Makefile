@@ -10,9 +10,38 @@ CFLAGS     ?= -std=c99 -O1 -g -Wall -Wextra -Wpedantic -Werror -D_DEFAULT_SOURCE
 RELEASE    := target/release
 STATIC_LIB := $(RELEASE)/libregistry.a
 SHARED_LIB := $(RELEASE)/libregistry.so
-# The link line for the static library; README.md documents it and
-# `make static-libs-check` proves it is still what rustc prints.
+# The native libraries the static library needs, as `rustc --print
+# native-static-libs` prints them for this toolchain; `make static-libs-check`
+# proves it is still what rustc prints. It links libregistry.a into a program
+# whose libc is shared.
 NATIVE_STATIC_LIBS := -lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# The same for a fully static program (`cc -static`): libgcc_s, the unwinder,
+# exists only as a shared library; its static form is libgcc_eh. This is
+# registry.pc's Libs.private, and the README's static line.
+STATIC_LINK_LIBS := $(subst -lgcc_s,-lgcc_eh,$(NATIVE_STATIC_LIBS))
+
+# The version (Cargo.toml's [package] version) names the installed shared
+# library; build.rs gives it the soname libregistry.so.<major>.
+VERSION    := $(shell sed -n '/^\[package\]/,/^\[/s/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml)
+VERSION_NUM := $(firstword $(subst -, ,$(VERSION)))
+MAJOR      := $(word 1,$(subst ., ,$(VERSION_NUM)))
+SONAME     := libregistry.so.$(MAJOR)
+SO_FILE    := libregistry.so.$(VERSION_NUM)
+
+# `make install` (GNU conventions: PREFIX, DESTDIR, and the directories).
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# Run after installing into (or uninstalling from) the live system as root,
+# so that the dynamic linker finds libregistry.so.<major>; empty: never.
+LDCONFIG     ?= ldconfig
+# The build tree's own registry.pc (libdir = target/release, includedir =
+# include, and an rpath): the Go package finds the library through it here.
+# Every command run from here sees it first (the tests of ffi-tests/install
+# set their own PKG_CONFIG_PATH).
+BUILD_PC_DIR := $(abspath target/pkgconfig)
+export PKG_CONFIG_PATH := $(BUILD_PC_DIR)$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 FIXTURES   := python3 ffi-tests/fixtures/registry.py
 VALGRIND   := valgrind --quiet --error-exitcode=99 --leak-check=full \
               --suppressions=ffi-tests/c/valgrind.supp \
@@ -39,8 +68,15 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Besides cargo's output: the soname link target/release/libregistry.so.<major>
+# (what programs linked against the build tree ask for at run time) and the
+# build tree's registry.pc.
 build:
 	$(CARGO) build --release $(FEATURES)
+	ln -sf libregistry.so $(RELEASE)/$(SONAME)
+	mkdir -p $(BUILD_PC_DIR)
+	$(call write_pc,$(abspath .),$${prefix}/$(RELEASE),$${prefix}/include, -Wl$(,)-rpath$(,)$${libdir}) \
+	  > $(BUILD_PC_DIR)/registry.pc
 
 ## Build everything, start a throw-away registry, push an image with skopeo,
 ## and run the C example against it.
@@ -70,13 +106,71 @@ header-check: build
 	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/registry.h
 	c++ -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ include/registry.h
 
-static-libs-check:
+## rustc's native-static-libs line is still the one pinned here; registry.pc
+## (build tree) carries its static form, and README.md shows it. The test
+## that links with it (`cc -static` through pkg-config) is test-install-c.
+static-libs-check: build
 	@printed=$$($(CARGO) rustc --release $(FEATURES) --lib --crate-type staticlib -- --print native-static-libs 2>&1 \
 	  | sed -n 's/.*native-static-libs: //p' | tail -1); \
 	if [ "$$printed" != "$(NATIVE_STATIC_LIBS)" ]; then \
 	  echo "rustc now wants: $$printed (update NATIVE_STATIC_LIBS and README.md)"; exit 1; fi; \
-	grep -qF -- "$(NATIVE_STATIC_LIBS)" README.md || { echo "README.md does not show the link line"; exit 1; }; \
-	echo "static link line: $$printed"
+	echo "rustc's static link line: $$printed"; \
+	pc=$$(pkg-config --static --libs registry); \
+	case " $$pc " in *" -lgcc_s "*) echo "registry.pc: -lgcc_s has no static form: $$pc"; exit 1;; esac; \
+	grep -qxF -- "Libs.private: $(STATIC_LINK_LIBS)" $(BUILD_PC_DIR)/registry.pc || \
+	  { echo "registry.pc's Libs.private is not $(STATIC_LINK_LIBS)"; exit 1; }; \
+	echo "pkg-config --static --libs registry: $$pc"; \
+	grep -qF -- "$(STATIC_LINK_LIBS)" README.md || { echo "README.md does not show the static link line"; exit 1; }; \
+	grep -qF -- "$(NATIVE_STATIC_LIBS)" README.md || { echo "README.md does not show rustc's line"; exit 1; }
+
+, := ,
+# $(call write_pc,prefix,libdir,includedir,extra Libs): registry.pc on stdout.
+write_pc = sed -e 's|@prefix@|$(1)|' -e 's|@libdir@|$(2)|' -e 's|@includedir@|$(3)|' \
+  -e 's|@version@|$(VERSION)|' -e 's|@libs_extra@|$(4)|' -e 's|@libs_private@|$(STATIC_LINK_LIBS)|' \
+  registry.pc.in
+
+# `make install` builds the library only when it is missing, so that
+# `make && sudo make install` needs no Rust toolchain as root.
+$(STATIC_LIB) $(SHARED_LIB):
+	$(MAKE) --no-print-directory build
+
+## Install the C library: lib/libregistry.a, lib/libregistry.so.X.Y.Z with
+## its soname link libregistry.so.X and the link libregistry.so,
+## include/registry.h and lib/pkgconfig/registry.pc. The directories it has
+## to create are listed in a comment of registry.pc, so that `make uninstall`
+## removes those (when empty) and nothing that was there before.
+install: $(STATIC_LIB) $(SHARED_LIB)
+	@set -e; d='$(DESTDIR)'; created=''; \
+	for dir in '$(LIBDIR)' '$(INCLUDEDIR)' '$(PKGCONFIGDIR)'; do \
+	  p=$$dir; new=''; \
+	  while [ "$$p" != / ] && [ "$$p" != . ] && [ ! -d "$$d$$p" ]; do new="$$p $$new"; p=$$(dirname "$$p"); done; \
+	  created="$$created $$new"; \
+	  install -d "$$d$$dir"; \
+	done; \
+	install -m 644 $(STATIC_LIB) "$$d$(LIBDIR)/libregistry.a"; \
+	install -m 755 $(SHARED_LIB) "$$d$(LIBDIR)/$(SO_FILE)"; \
+	ln -sfn $(SO_FILE) "$$d$(LIBDIR)/$(SONAME)"; \
+	ln -sfn $(SONAME) "$$d$(LIBDIR)/libregistry.so"; \
+	install -m 644 include/registry.h "$$d$(INCLUDEDIR)/registry.h"; \
+	{ $(call write_pc,$(PREFIX),$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR)),$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR)),); \
+	  echo "# make install created these directories:" $$created; \
+	} > "$$d$(PKGCONFIGDIR)/registry.pc"; \
+	chmod 644 "$$d$(PKGCONFIGDIR)/registry.pc"; \
+	echo "installed registry $(VERSION) into $$d$(PREFIX): $(LIBDIR)/{libregistry.a,$(SO_FILE),$(SONAME),libregistry.so}, $(INCLUDEDIR)/registry.h, $(PKGCONFIGDIR)/registry.pc"; \
+	$(run_ldconfig)
+
+## Remove what `make install` put there (the same PREFIX and DESTDIR), and
+## the directories it created, when they are empty.
+uninstall:
+	@set -e; d='$(DESTDIR)'; pc="$$d$(PKGCONFIGDIR)/registry.pc"; \
+	created=$$(sed -n 's/^# make install created these directories://p' "$$pc" 2>/dev/null || true); \
+	rm -f "$$d$(LIBDIR)/libregistry.a" "$$d$(LIBDIR)/$(SO_FILE)" "$$d$(LIBDIR)/$(SONAME)" \
+	  "$$d$(LIBDIR)/libregistry.so" "$$d$(INCLUDEDIR)/registry.h" "$$pc"; \
+	for dir in $$(printf '%s\n' $$created | sort -r); do rmdir "$$d$$dir" 2>/dev/null || true; done; \
+	echo "uninstalled registry $(VERSION) from $$d$(PREFIX)"; \
+	$(run_ldconfig)
+
+run_ldconfig = $(if $(LDCONFIG),if [ -z "$$d" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null; then $(LDCONFIG); fi,:)
 
 c-tests: build
 	mkdir -p $(CBUILD)
@@ -115,3 +209,24 @@ test-examples:
 clean:
 	$(CARGO) clean
 	rm -rf $(CBUILD)
+
+## Installed the way a user installs it: `make install` into a temporary
+## prefix, then the C example, the gem and the Go module built and run outside
+## this checkout, finding the library only through that prefix (pkg-config).
+## Run inside `registry.py run` (REGISTRY_TEST_* set), as part of `suites`.
+suites: test-install
+
+test-install: test-install-c test-install-ruby test-install-go
+
+test-install-c:
+	sh ffi-tests/install/c.sh
+
+test-install-ruby:
+	sh ffi-tests/install/ruby.sh
+
+test-install-go:
+	sh ffi-tests/install/go.sh
+
+.PHONY: install uninstall test-install test-install-c test-install-ruby test-install-go
+# What the install tests need besides PACKAGES (make deps installs them too).
+PACKAGES += pkg-config binutils file

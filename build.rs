@@ -3,6 +3,10 @@
 //! `cargo metadata`, written only when the text changes, and skipped (with a
 //! warning) when the source tree is read-only. The `REGISTRY_STATUS_*`
 //! constants come from the one status table, src/error/status_table.rs.
+//! It also gives the C library's shared object its soname,
+//! `libregistry.so.<major>` (the major version of Cargo.toml), on ELF
+//! targets, so that programs linked against it keep working across minor
+//! and patch releases (`make install` installs it under that name).
 //! Without the feature (a Rust user's build) it does nothing.
 
 /// Reads the rows of status_table.rs: (C name, code, one-line doc).
@@ -19,7 +23,22 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=src/error/status_table.rs");
     #[cfg(feature = "capi")]
-    header::generate();
+    {
+        header::generate();
+        soname();
+    }
+}
+
+/// Sets the cdylib's soname, `libregistry.so.<major>`, where the linker is an
+/// ELF one (not on macOS, iOS or Windows, which name libraries otherwise).
+#[cfg(feature = "capi")]
+fn soname() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let family = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
+    if family.split(',').any(|f| f == "unix") && !matches!(os.as_str(), "macos" | "ios") {
+        let major = env!("CARGO_PKG_VERSION_MAJOR");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libregistry.so.{major}");
+    }
 }
 
 /// The `#define`s cbindgen cannot see: the version and the status codes.

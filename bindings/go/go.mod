@@ -1,3 +1,3 @@
-module registry
+module github.com/registry-dev/registry/bindings/go
 
 go 1.19

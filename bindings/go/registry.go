@@ -4,11 +4,17 @@
 // A Client is safe for concurrent use by many goroutines. Errors travel as
 // values returned by each call (no thread-local state), so goroutines moving
 // between OS threads are fine.
+//
+// cgo finds the C library through pkg-config (registry.pc, which `make
+// install` puts in <prefix>/lib/pkgconfig; set PKG_CONFIG_PATH for a prefix
+// pkg-config does not search) and links the shared library,
+// libregistry.so.<major>, which the program then needs at run time. Built
+// with the tag registry_static, the program is linked fully static instead
+// (see static.go).
 package registry
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libregistry.a -lm -lrt -lpthread -lgcc_s -lutil -ldl
+#cgo pkg-config: registry
 #include <stdlib.h>
 #include "registry.h"
 extern int32_t registryGoRead(void *userdata, uint8_t *buf, size_t cap, size_t *out_n);

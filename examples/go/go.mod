@@ -2,6 +2,8 @@ module registry-example
 
 go 1.19
 
-require registry v0.0.0
+require github.com/registry-dev/registry/bindings/go v0.0.0
 
-replace registry => ../../bindings/go
+// This checkout's module; a program outside it drops the replace and runs
+// `go get github.com/registry-dev/registry/bindings/go@latest`.
+replace github.com/registry-dev/registry/bindings/go => ../../bindings/go

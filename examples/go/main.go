@@ -1,7 +1,8 @@
 // List a repository's tags, read an image id, and download the first layer to
 // a file with its digest checked.
 //
-//	cargo build --release && cd examples/go && go run . localhost:5000 team/app v1
+//	make install    # or, in this checkout: make build && export PKG_CONFIG_PATH=$PWD/target/pkgconfig
+//	cd examples/go && go run . localhost:5000 team/app v1
 package main
 
 import (
@@ -9,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"registry"
+	registry "github.com/registry-dev/registry/bindings/go"
 )
 
 func main() {

@@ -1,9 +1,11 @@
 # frozen_string_literal: true
 
 # Ruby wrapper of the `registry` C library (include/registry.h), through the
-# ffi gem. Set REGISTRY_LIB to the path of libregistry.so to choose the library;
-# otherwise the one built in this checkout (target/release) or the system's is
-# loaded.
+# ffi gem. The shared library is, in this order: the file REGISTRY_LIB names;
+# libregistry.so.<major> in the libdir pkg-config gives for registry.pc (where
+# `make install` put it; PKG_CONFIG_PATH names other prefixes); else
+# libregistry.so.<major> on the system's search path (ldconfig,
+# LD_LIBRARY_PATH).
 #
 #   c = Registry::Client.new("localhost:5000", username: "alice", password: "secret")
 #   c.tags("team/app")            # => ["v1", "v2"]
@@ -21,8 +23,30 @@ module Registry
   module Native
     extend FFI::Library
 
-    built = File.expand_path("../../../target/release/libregistry.so", __dir__)
-    ffi_lib ENV["REGISTRY_LIB"] || (File.exist?(built) ? built : "registry")
+    # The soname of the C library this wrapper is written against.
+    SONAME = "libregistry.so.0"
+
+    # Where the library is loaded from: REGISTRY_LIB, else pkg-config's
+    # libdir for registry, else the soname alone (the dynamic linker's search).
+    def self.library_path
+      env = ENV.fetch("REGISTRY_LIB", "")
+      return env unless env.empty?
+
+      libdir = begin
+        IO.popen(%w[pkg-config --variable=libdir registry], err: File::NULL, &:read).strip
+      rescue SystemCallError
+        "" # no pkg-config
+      end
+      path = File.join(libdir, SONAME)
+      !libdir.empty? && File.exist?(path) ? path : SONAME
+    end
+
+    begin
+      ffi_lib library_path
+    rescue LoadError => e
+      raise LoadError, "#{e.message}\nregistry: set REGISTRY_LIB to libregistry.so, " \
+                       "or install the C library (make install; PKG_CONFIG_PATH for its prefix)"
+    end
 
     typedef :uint32, :status
     typedef :pointer, :err_out
