@@ -41,7 +41,7 @@ fn one_line(message: &str) -> String {
 /// Reports `e` and returns its exit code. A closed stdout (`regcli tags … |
 /// head`) is not an error worth a message.
 pub fn fail(e: &Error) -> ExitCode {
-    if e.kind() == ErrorKind::Io && e.message().contains("Broken pipe") {
+    if e.kind() == ErrorKind::Io && e.message() == crate::output::BROKEN_PIPE {
         return ExitCode::SUCCESS;
     }
     let _ = writeln!(

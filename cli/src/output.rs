@@ -8,13 +8,15 @@ use std::io::Write;
 use registry::{Error, ErrorKind, Result};
 use serde::Serialize;
 
+/// The message of a write to a closed stdout (`regcli tags … | head -1`),
+/// which ends the command quietly.
+pub const BROKEN_PIPE: &str = "cannot write to stdout: the reader went away";
+
 fn io(e: std::io::Error) -> Error {
-    let what = if e.kind() == std::io::ErrorKind::BrokenPipe {
-        "Broken pipe".to_string()
-    } else {
-        e.to_string()
-    };
-    Error::new(ErrorKind::Io, format!("cannot write to stdout: {what}"))
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Error::new(ErrorKind::Io, BROKEN_PIPE);
+    }
+    Error::new(ErrorKind::Io, format!("cannot write to stdout: {e}"))
 }
 
 /// Writes `bytes` exactly.

@@ -135,6 +135,20 @@ fn anon_reads_every_listing_and_document() {
         &f.image("fixtures/multi"),
     ])
     .fails(NOT_FOUND, "NOT_FOUND");
+
+    // A reader that goes away early is no error (`regcli catalog … | head -1`).
+    let piped = Command::new("bash")
+        .args([
+            "-c",
+            r#"set -o pipefail; "$0" catalog "$1" | true"#,
+            bin(),
+            &a,
+        ])
+        .env("DOCKER_CONFIG", &cli.docker_config)
+        .output()
+        .unwrap();
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(String::from_utf8_lossy(&piped.stderr), "");
 }
 
 #[test]
