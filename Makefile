@@ -54,9 +54,10 @@ PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
             golang-go valgrind python3 gcc g++ make
 
 .PHONY: all deps build demo demo-rust test lint header-check static-libs-check \
-        suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean
+        suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean \
+        cli test-cli
 
-all: build
+all: build cli
 
 ## Install the Debian packages the demo and the tests need, when missing.
 deps:
@@ -77,6 +78,11 @@ build:
 	mkdir -p $(BUILD_PC_DIR)
 	$(call write_pc,$(abspath .),$${prefix}/$(RELEASE),$${prefix}/include, -Wl$(,)-rpath$(,)$${libdir}) \
 	  > $(BUILD_PC_DIR)/registry.pc
+
+## The command-line tool, target/release/regcli (or: cargo install --path cli).
+## It uses the library without the C ABI.
+cli:
+	$(CARGO) build --release -p regcli
 
 ## Build everything, start a throw-away registry, push an image with skopeo,
 ## and run the C example against it.
@@ -183,10 +189,16 @@ c-examples: build
 	$(CC) $(CFLAGS) -Iinclude examples/c/demo.c $(STATIC_LIB) $(NATIVE_STATIC_LIBS) -o $(CBUILD)/demo
 
 ## Run inside `registry.py run` (REGISTRY_TEST_* set).
-suites: test-rust test-c test-ruby test-go test-examples
+suites: test-rust test-c test-ruby test-go test-examples test-cli
 
 test-rust:
 	$(CARGO) test --release $(FEATURES)
+
+## regcli: its lint, then its tests driving the binary against the fixtures.
+test-cli:
+	$(CARGO) fmt -p regcli --check
+	$(CARGO) clippy -p regcli --all-targets -- -D warnings
+	$(CARGO) test --release -p regcli
 
 test-c:
 	$(VALGRIND) ./$(CBUILD)/test_static

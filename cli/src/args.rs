@@ -1,0 +1,536 @@
+//! The command line: global flags, the commands and their man-page-style
+//! help (`regcli <command> --help`).
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const GLOBAL: &str = "Global options";
+
+const MAIN_ABOUT: &str = "A small client for Docker and OCI registries";
+
+const MAIN_LONG: &str = "\
+regcli talks to Docker and OCI registries (the v2 / OCI distribution API, and \
+the legacy v1 API where an operation exists there): list repositories and tags, \
+read manifests and configs, pull an image into an OCI layout directory, push one \
+from it, copy images between repositories and registries, tag, untag and delete.
+
+It reads docker's credentials (config.json `auths`, `credsStore`, `credHelpers`; \
+see --docker-config) and certificates (certs.d; see --certs-dir), so a host that \
+`docker login` or `regcli login` knows works without further flags.
+
+References are written as docker reads them: host[:port]/repo[:tag|@digest]; a \
+name without a host (`alpine`, `user/app`) is on Docker Hub, and a one-word Hub \
+name is under `library/`. A missing tag means `latest`.
+
+stdout carries only what a program reads: tags one per line, raw manifest and \
+config bytes, a digest alone on its line, or with --json one JSON document. \
+stderr carries progress and errors; an error is one line, \
+`regcli: <STATUS>: <message>`, and never contains a password or token.";
+
+const MAIN_AFTER: &str = "\
+EXIT STATUS:
+  0  success
+  1  any other failure (UNSUPPORTED, PROTOCOL, SERVER, RATE_LIMITED, IO, ...)
+  2  usage: a malformed command line, reference, tag, digest or platform (INVALID_ARGUMENT)
+  3  not found: the repository, tag, manifest or blob does not exist (NOT_FOUND)
+  4  authentication: missing or wrong credentials, or no permission (UNAUTHORIZED, FORBIDDEN)
+  5  network or TLS: no connection, a timeout, an untrusted certificate (NETWORK, TIMEOUT, TLS)
+  6  integrity: bytes did not hash to their digest (DIGEST_MISMATCH)
+
+ENVIRONMENT:
+  DOCKER_CONFIG   the directory of config.json (default ~/.docker), as for docker
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY   proxies, as docker reads them
+
+EXAMPLES:
+  echo \"$PASSWORD\" | regcli login registry.example:5000 -u alice --password-stdin
+  regcli tags registry.example:5000/team/app
+  regcli pull registry.example:5000/team/app:v1 ./app-oci
+  regcli cp alpine:3.20 registry.example:5000/mirror/alpine:3.20
+  regcli manifest --platform linux/arm64 registry.example:5000/team/app:v1 | jq .";
+
+/// `regcli [global options] <command> ...`
+#[derive(Parser, Debug)]
+#[command(
+    name = "regcli",
+    version,
+    about = MAIN_ABOUT,
+    long_about = MAIN_LONG,
+    after_long_help = MAIN_AFTER,
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes, anywhere on the line.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Trust the PEM certificates in this file (instead of the built-in web roots).
+    #[arg(long, global = true, value_name = "PEM", help_heading = GLOBAL)]
+    pub ca_file: Option<PathBuf>,
+
+    /// docker's certs.d directory: <DIR>/<host:port>/*.crt are CAs, *.cert + *.key
+    /// a client certificate [default: /etc/docker/certs.d].
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
+    pub certs_dir: Option<PathBuf>,
+
+    /// Allow plain HTTP to a registry that does not speak TLS (loopback registries
+    /// are allowed without it). Certificates are still verified.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub insecure: bool,
+
+    /// Log in as USER instead of using docker's config.json (the password comes
+    /// from --password-stdin, or a prompt on a terminal).
+    #[arg(short = 'u', long, global = true, value_name = "USER", help_heading = GLOBAL)]
+    pub username: Option<String>,
+
+    /// Read the password from stdin (one line; a trailing newline is dropped).
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub password_stdin: bool,
+
+    /// The directory holding docker's config.json [default: $DOCKER_CONFIG, else ~/.docker].
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
+    pub docker_config: Option<PathBuf>,
+
+    /// Pick this platform's image of a multi-platform index (os/arch[/variant],
+    /// e.g. linux/arm64).
+    #[arg(long, global = true, value_name = "OS/ARCH", help_heading = GLOBAL)]
+    pub platform: Option<String>,
+
+    /// Move this many blobs at once in pull, push and cp [default: 4].
+    #[arg(long, global = true, value_name = "N", help_heading = GLOBAL)]
+    pub parallel: Option<u32>,
+
+    /// Print structured output as JSON on stdout.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub json: bool,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short = 'q', long, global = true, help_heading = GLOBAL)]
+    pub quiet: bool,
+
+    /// Speak this registry API instead of detecting it.
+    #[arg(long, global = true, value_enum, value_name = "VERSION", help_heading = GLOBAL)]
+    pub api: Option<ApiArg>,
+
+    /// Progress on stderr: a live display per blob on a terminal (auto), one line
+    /// per blob (plain, also auto when stderr is not a terminal), or none.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "MODE",
+          help_heading = GLOBAL)]
+    pub progress: ProgressArg,
+
+    /// Give up on a request after this many seconds without progress [default: 30].
+    #[arg(long, global = true, value_name = "SECONDS", help_heading = GLOBAL)]
+    pub timeout: Option<u64>,
+}
+
+/// `--api`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiArg {
+    /// Docker Registry v1.
+    V1,
+    /// Docker Registry v2 / OCI distribution.
+    V2,
+}
+
+/// `--progress`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressArg {
+    /// A live display on a terminal, else plain.
+    Auto,
+    /// One line per blob when it is done.
+    Plain,
+    /// No progress.
+    None,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check credentials against a registry and save them for docker and regcli.
+    #[command(
+        long_about = "\
+Checks USER's password against the registry HOST, then saves the credentials \
+where docker keeps them: through the credential helper config.json names \
+(`credHelpers` for HOST, else `credsStore`; `docker-credential-<name> store`), \
+or else base64-encoded in config.json's `auths` (the file is created with mode \
+0600). Nothing is saved when the registry refuses the credentials.
+
+Without -u, the user name is asked for on a terminal; without \
+--password-stdin, so is the password (not echoed). HOST is host[:port] as in \
+references; `docker.io` (or nothing but a Hub alias) is Docker Hub.",
+        after_long_help = "\
+EXAMPLES:
+  regcli login registry.example:5000 -u alice --password-stdin < password.txt
+  printf %s \"$TOKEN\" | regcli login ghcr.io -u bot --password-stdin
+  regcli login --docker-config ./ci-docker registry.example:5000 -u ci --password-stdin"
+    )]
+    Login {
+        /// The registry: host[:port] (https:// may be written, and is implied).
+        #[arg(value_name = "HOST")]
+        host: String,
+    },
+
+    /// Remove the credentials saved for a registry.
+    #[command(
+        long_about = "\
+Removes HOST's entry from config.json's `auths`, and erases its credentials from \
+the credential helper config.json names for it (`docker-credential-<name> erase`). \
+Logging out of a host one is not logged in to is not an error.",
+        after_long_help = "\
+EXAMPLES:
+  regcli logout registry.example:5000
+  regcli logout docker.io"
+    )]
+    Logout {
+        /// The registry: host[:port].
+        #[arg(value_name = "HOST")]
+        host: String,
+    },
+
+    /// Check that a registry answers and accepts the credentials; print its API.
+    #[command(
+        long_about = "\
+Sends `GET /v2/` (or `GET /v1/_ping` to a v1 registry) with the credentials \
+docker's config.json holds for HOST (or -u), and prints the API the registry \
+speaks: `v2` or `v1`. With --json: {\"api\":…,\"api_version_header\":…,\
+\"registry_version\":…,\"standalone\":…}.",
+        after_long_help = "\
+EXAMPLES:
+  regcli ping registry.example:5000
+  regcli ping --ca-file ca.pem --json registry.example:5000"
+    )]
+    Ping {
+        /// The registry: host[:port], or http(s)://host[:port].
+        #[arg(value_name = "HOST")]
+        host: String,
+    },
+
+    /// List the repositories of a registry.
+    #[command(
+        long_about = "\
+Prints every repository in the registry's catalog (`/v2/_catalog`, all pages), \
+one per line. On a v1 registry, every repository its search finds. With --json: \
+{\"repositories\":[…]}.",
+        after_long_help = "\
+EXAMPLES:
+  regcli catalog registry.example:5000
+  regcli catalog --json registry.example:5000 | jq -r '.repositories[]'"
+    )]
+    Catalog {
+        /// The registry: host[:port].
+        #[arg(value_name = "HOST")]
+        host: String,
+    },
+
+    /// Find repositories whose name contains a term.
+    #[command(
+        long_about = "\
+Prints the repositories of HOST whose name contains TERM (case-insensitive), \
+one per line. A v2 registry is searched through its catalog; a v1 registry \
+(and Docker Hub's index) through its own search. With --json, the result in \
+the shape of Docker Hub's search: {\"query\",\"num_results\",\"results\":[{\"name\",\
+\"description\",\"star_count\",\"is_official\",\"is_automated\"}]}.",
+        after_long_help = "\
+EXAMPLES:
+  regcli search registry.example:5000 app
+  regcli search --limit 0 --json registry.example:5000 team/"
+    )]
+    Search {
+        /// The registry: host[:port].
+        #[arg(value_name = "HOST")]
+        host: String,
+        /// The text repository names must contain.
+        #[arg(value_name = "TERM")]
+        term: String,
+        /// Print at most this many results (0: all).
+        #[arg(long, default_value_t = 25, value_name = "N")]
+        limit: usize,
+    },
+
+    /// List the tags of a repository.
+    #[command(
+        long_about = "\
+Prints every tag of REPO (all pages), sorted, one per line. With --json: \
+{\"name\":REPO,\"tags\":[…]}.",
+        after_long_help = "\
+EXAMPLES:
+  regcli tags registry.example:5000/team/app
+  regcli tags alpine | tail -n 5"
+    )]
+    Tags {
+        /// The repository: host[:port]/repo (no tag or digest).
+        #[arg(value_name = "REPO")]
+        repo: String,
+    },
+
+    /// Print the digest of an image's manifest.
+    #[command(
+        long_about = "\
+Prints the digest of the manifest (or index) IMAGE names, from a HEAD request; \
+with --platform, the digest of that platform's manifest inside an index. On a \
+v1 registry, the image id the tag names. With --json: \
+{\"digest\",\"mediaType\",\"size\"}.",
+        after_long_help = "\
+EXAMPLES:
+  regcli digest registry.example:5000/team/app:v1
+  regcli digest --platform linux/arm64 alpine:3.20"
+    )]
+    Digest {
+        /// The image: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+    },
+
+    /// Print an image's manifest, byte for byte.
+    #[command(
+        long_about = "\
+Writes the manifest (or index) IMAGE names to stdout exactly as the registry \
+stores it, verified against its digest. With --platform, the platform's \
+manifest from an index. v2 only.",
+        after_long_help = "\
+EXAMPLES:
+  regcli manifest registry.example:5000/team/app:v1 | jq .config
+  regcli manifest --platform linux/arm64/v8 registry.example:5000/team/multi"
+    )]
+    Manifest {
+        /// The image: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+    },
+
+    /// Print an image's config JSON, byte for byte.
+    #[command(
+        long_about = "\
+Writes the config blob of the image IMAGE names to stdout as stored, verified \
+against its digest (for an index: --platform's image, default linux/amd64). On \
+a v1 registry, the image's JSON.",
+        after_long_help = "\
+EXAMPLES:
+  regcli config registry.example:5000/team/app:v1 | jq .config.Env
+  regcli config --platform linux/arm64 alpine"
+    )]
+    Config {
+        /// The image: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+    },
+
+    /// Pull an image into an OCI image layout directory.
+    #[command(
+        long_about = "\
+Downloads IMAGE (every platform of an index, or only --platform's) into the OCI \
+image layout DIR (created if missing; an existing layout gains the image and \
+shares its blobs) and prints the digest of the manifest or index. The image is \
+named there by its tag (or by its digest), which skopeo, podman and crane read \
+as oci:DIR:NAME. Every blob is verified; --parallel blobs move at once; a pull \
+that was interrupted resumes where it stopped. v2 only.",
+        after_long_help = "\
+EXAMPLES:
+  regcli pull registry.example:5000/team/app:v1 ./app
+  skopeo inspect oci:./app:v1
+  regcli pull --platform linux/arm64 alpine:3.20 ./alpine"
+    )]
+    Pull {
+        /// The image: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+        /// The OCI layout directory to write.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+
+    /// Push an image from an OCI image layout directory.
+    #[command(
+        long_about = "\
+Uploads the image named --ref in the OCI layout DIR (without --ref: the \
+layout's only image) to IMAGE (host[:port]/repo[:tag]), and prints the digest \
+of its manifest or index. Blobs the registry already has are skipped; manifests \
+are stored byte for byte, so digests do not change. v2 only.",
+        after_long_help = "\
+EXAMPLES:
+  regcli push ./app registry.example:5000/team/app:v1
+  skopeo copy docker://alpine oci:./alpine:3 && regcli push ./alpine --ref 3 registry.example:5000/alpine:3"
+    )]
+    Push {
+        /// The OCI layout directory to read.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Where to push: host[:port]/repo[:tag].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+        /// The image's name in the layout (org.opencontainers.image.ref.name).
+        #[arg(long = "ref", value_name = "NAME")]
+        layout_ref: Option<String>,
+    },
+
+    /// Copy an image between repositories or registries.
+    #[command(
+        name = "cp",
+        long_about = "\
+Copies the image SRC names (every platform, or only --platform's) to DST and \
+prints its digest. DST without a tag gets SRC's tag (or only the digest when \
+SRC names one). Within one registry, blobs are mounted, not moved; between \
+registries, they stream from one to the other without touching the disk, \
+verified on the way. Manifests are copied byte for byte, so digests stay. \
+Credentials come from docker's config.json for each registry; -u applies when \
+both are on the same registry. v2 only.",
+        after_long_help = "\
+EXAMPLES:
+  regcli cp registry.example:5000/team/app:v1 registry.example:5000/team/app:stable
+  regcli cp alpine:3.20 localhost:5000/mirror/alpine
+  regcli cp --platform linux/amd64 src.example/app:v2 dst.example/app:v2-amd64"
+    )]
+    Cp {
+        /// The source image: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "SRC")]
+        src: String,
+        /// The destination: host[:port]/repo[:tag].
+        #[arg(value_name = "DST")]
+        dst: String,
+    },
+
+    /// Give an image another tag in its repository.
+    #[command(
+        long_about = "\
+Points NEWTAG (a tag, in IMAGE's repository) at the manifest IMAGE names; no \
+blob moves. Prints the manifest digest (v1: the image id).",
+        after_long_help = "\
+EXAMPLES:
+  regcli tag registry.example:5000/team/app:v1 stable
+  regcli tag registry.example:5000/team/app@sha256:4c4f... v1.0.1"
+    )]
+    Tag {
+        /// The image: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+        /// The new tag.
+        #[arg(value_name = "NEWTAG")]
+        tag: String,
+    },
+
+    /// Remove one tag, leaving the image and its other tags.
+    #[command(
+        long_about = "\
+Removes the tag IMAGE names, and nothing else: other tags on the same image \
+survive. IMAGE must name the tag explicitly. Registries that refuse to delete \
+by tag (distribution 2.8) get the tag moved to a throw-away manifest that is \
+then deleted.",
+        after_long_help = "\
+EXAMPLES:
+  regcli untag registry.example:5000/team/app:old"
+    )]
+    Untag {
+        /// The image: host[:port]/repo:tag.
+        #[arg(value_name = "IMAGE")]
+        image: String,
+    },
+
+    /// Delete a manifest by digest (and so every tag on it).
+    #[command(
+        long_about = "\
+Deletes the manifest IMAGE@DIGEST names; the registry forgets every tag that \
+pointed at it. The registry must allow deletes. v2 only.",
+        after_long_help = "\
+EXAMPLES:
+  regcli rm registry.example:5000/team/app@$(regcli digest registry.example:5000/team/app:old)"
+    )]
+    Rm {
+        /// The manifest: host[:port]/repo@sha256:...
+        #[arg(value_name = "IMAGE@DIGEST")]
+        image: String,
+    },
+
+    /// Download or upload a single blob.
+    #[command(subcommand)]
+    Blob(BlobCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BlobCommand {
+    /// Download a blob to a file.
+    #[command(
+        long_about = "\
+Downloads the blob DIGEST of REPO to FILE (`-`: stdout), verified: the bytes go \
+to a temporary file beside FILE that becomes FILE only once they hashed to \
+DIGEST, so a failed download leaves nothing at FILE. On a v1 registry DIGEST is \
+an image id and the image's layer is downloaded, checked against its checksum.",
+        after_long_help = "\
+EXAMPLES:
+  regcli blob get registry.example:5000/team/app sha256:4c4f... layer.tar.gz
+  regcli blob get registry.example:5000/team/app $(regcli manifest registry.example:5000/team/app | jq -r .config.digest) - | jq ."
+    )]
+    Get {
+        /// The repository: host[:port]/repo.
+        #[arg(value_name = "REPO")]
+        repo: String,
+        /// The blob's digest (sha256:...), or a v1 image id.
+        #[arg(value_name = "DIGEST")]
+        digest: String,
+        /// Where to write it; `-` is stdout.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+
+    /// Upload a file as a blob; print its digest.
+    #[command(
+        long_about = "\
+Uploads FILE (`-`: stdin) as a blob into REPO and prints its digest. A file's \
+digest is computed first, so a blob the repository already has is not sent \
+again and the registry checks the bytes against it. v2 only.",
+        after_long_help = "\
+EXAMPLES:
+  regcli blob put registry.example:5000/team/app layer.tar.gz
+  tar cz dir | regcli blob put registry.example:5000/team/app -"
+    )]
+    Put {
+        /// The repository: host[:port]/repo.
+        #[arg(value_name = "REPO")]
+        repo: String,
+        /// The file to upload; `-` is stdin.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut seen = 0;
+        for cmd in cli.get_subcommands() {
+            let leaves: Vec<&clap::Command> = if cmd.has_subcommands() {
+                cmd.get_subcommands().collect()
+            } else {
+                vec![cmd]
+            };
+            for leaf in leaves {
+                let after = leaf.get_after_long_help().map(|s| s.to_string());
+                assert!(
+                    after.is_some_and(|a| a.starts_with("EXAMPLES:")),
+                    "{} has no examples",
+                    leaf.get_name()
+                );
+                assert!(leaf.get_long_about().is_some(), "{}", leaf.get_name());
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 17);
+    }
+}

@@ -1,0 +1,561 @@
+//! One function per command: parse the arguments, call the library, print.
+
+#![forbid(unsafe_code)]
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use registry::{
+    ApiVersion, Client, Digest, Error, ErrorKind, ImageOptions, Manifest, Platform, Result,
+};
+use serde_json::{json, Value};
+use sha2::Digest as _;
+
+use crate::args::{BlobCommand, Cli, Command, Global};
+use crate::connect::{self, usage, Host, Image, Login};
+use crate::progress::{self, Display, Mode, Verbs};
+use crate::{login, output};
+
+/// Runs the command the line names.
+pub fn run(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Login { host } => login::login(g, &host),
+        Command::Logout { host } => login::logout(g, &host),
+        Command::Ping { host } => ping(g, &host),
+        Command::Catalog { host } => catalog(g, &host),
+        Command::Search { host, term, limit } => search(g, &host, &term, limit),
+        Command::Tags { repo } => tags(g, &repo),
+        Command::Digest { image } => digest(g, &image),
+        Command::Manifest { image } => manifest(g, &image),
+        Command::Config { image } => config(g, &image),
+        Command::Pull { image, dir } => pull(g, &image, &dir),
+        Command::Push {
+            dir,
+            image,
+            layout_ref,
+        } => push(g, &dir, &image, layout_ref.as_deref()),
+        Command::Cp { src, dst } => cp(g, &src, &dst),
+        Command::Tag {
+            image,
+            tag: new_tag,
+        } => tag(g, &image, &new_tag),
+        Command::Untag { image } => untag(g, &image),
+        Command::Rm { image } => rm(g, &image),
+        Command::Blob(BlobCommand::Get { repo, digest, file }) => {
+            blob_get(g, &repo, &digest, &file)
+        }
+        Command::Blob(BlobCommand::Put { repo, file }) => blob_put(g, &repo, &file),
+    }
+}
+
+/// A client for `address` with -u's credentials or docker's config.json.
+fn client(g: &Global, address: &str) -> Result<Client> {
+    let login = connect::command_line_login(g)?;
+    connect::client(g, address, login.as_ref())
+}
+
+/// A line for people on stderr, unless --quiet.
+fn tell(g: &Global, text: std::fmt::Arguments<'_>) {
+    if !g.quiet {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}
+
+/// Prints a digest alone on its line, or with --json an object holding it.
+fn print_digest(g: &Global, digest: &str, mut extra: Value) -> Result<()> {
+    if g.json {
+        extra["digest"] = Value::String(digest.to_string());
+        output::json(&extra)
+    } else {
+        output::lines(&[digest])
+    }
+}
+
+/// Whether `c` speaks v1 (asked only after a v2-only call was refused).
+fn is_v1(c: &Client) -> bool {
+    matches!(c.api(), Ok(ApiVersion::V1))
+}
+
+fn api_name(api: ApiVersion) -> &'static str {
+    match api {
+        ApiVersion::V1 => "v1",
+        ApiVersion::V2 => "v2",
+    }
+}
+
+fn ping(g: &Global, host: &str) -> Result<()> {
+    let host = Host::parse(host)?;
+    let info = client(g, &host.address)?.ping_info()?;
+    if g.json {
+        output::json(&json!({
+            "api": api_name(info.api),
+            "api_version_header": info.api_version_header,
+            "registry_version": info.registry_version,
+            "standalone": info.standalone,
+        }))
+    } else {
+        output::lines(&[api_name(info.api)])
+    }
+}
+
+fn catalog(g: &Global, host: &str) -> Result<()> {
+    let host = Host::parse(host)?;
+    let c = client(g, &host.address)?;
+    let repos = match c.catalog() {
+        Err(e) if e.kind() == ErrorKind::Unsupported && is_v1(&c) => c
+            .search("", 0)?
+            .results
+            .into_iter()
+            .map(|r| r.name)
+            .collect(),
+        other => other?,
+    };
+    if g.json {
+        output::json(&json!({ "repositories": repos }))
+    } else {
+        output::lines(&repos)
+    }
+}
+
+fn search(g: &Global, host: &str, term: &str, limit: usize) -> Result<()> {
+    let host = Host::parse(host)?;
+    let found = client(g, &host.address)?.search(term, limit)?;
+    if g.json {
+        output::json(&found)
+    } else {
+        let names: Vec<&str> = found.results.iter().map(|r| r.name.as_str()).collect();
+        output::lines(&names)
+    }
+}
+
+fn tags(g: &Global, repo: &str) -> Result<()> {
+    let image = Image::parse_repo(repo)?;
+    let tags = client(g, image.domain())?.tags(image.repo())?;
+    if g.json {
+        output::json(&json!({ "name": image.repo(), "tags": tags }))
+    } else {
+        output::lines(&tags)
+    }
+}
+
+/// The manifest of `platform` under the index `root` names (through nested
+/// indexes); `root` itself when it is not an index.
+fn pick_platform(c: &Client, repo: &str, root: Manifest, platform: &Platform) -> Result<Manifest> {
+    let mut current = root;
+    for _ in 0..4 {
+        let doc: Value = serde_json::from_slice(&current.body).map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("manifest {} is not JSON: {e}", current.digest),
+            )
+        })?;
+        let Some(entries) = doc.get("manifests").and_then(Value::as_array) else {
+            return Ok(current);
+        };
+        let found = entries.iter().find(|m| {
+            let p = &m["platform"];
+            match (p["os"].as_str(), p["architecture"].as_str()) {
+                (Some(os), Some(arch)) => platform.matches(os, arch, p["variant"].as_str()),
+                _ => false,
+            }
+        });
+        let Some(digest) = found.and_then(|m| m["digest"].as_str()) else {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("the index {} has no {platform} image", current.digest),
+            ));
+        };
+        current = c.manifest(repo, digest)?;
+    }
+    Err(Error::new(
+        ErrorKind::TooLarge,
+        "indexes nest deeper than 4 levels",
+    ))
+}
+
+fn digest(g: &Global, image: &str) -> Result<()> {
+    let image = Image::parse(image)?;
+    let platform = connect::platform(g)?;
+    let c = client(g, image.domain())?;
+    let (repo, reference) = (image.repo(), image.reference_str());
+    let (digest, media_type, size) = match &platform {
+        Some(p) => {
+            let m = pick_platform(&c, repo, c.manifest(repo, &reference)?, p)?;
+            let size = m.body.len() as u64;
+            (m.digest.to_string(), Some(m.media_type), Some(size))
+        }
+        None => match c.manifest_head(repo, &reference) {
+            Ok(info) => (info.digest.to_string(), Some(info.media_type), info.size),
+            Err(e) if e.kind() == ErrorKind::Unsupported && is_v1(&c) => {
+                (c.image_id(repo, &reference)?, None, None)
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    print_digest(g, &digest, json!({ "mediaType": media_type, "size": size }))
+}
+
+fn manifest(g: &Global, image: &str) -> Result<()> {
+    let image = Image::parse(image)?;
+    let platform = connect::platform(g)?;
+    let c = client(g, image.domain())?;
+    let mut m = c.manifest(image.repo(), &image.reference_str())?;
+    if let Some(p) = &platform {
+        m = pick_platform(&c, image.repo(), m, p)?;
+    }
+    output::bytes(&m.body)
+}
+
+fn config(g: &Global, image: &str) -> Result<()> {
+    let image = Image::parse(image)?;
+    let platform = connect::platform(g)?;
+    let c = client(g, image.domain())?;
+    let (repo, reference) = (image.repo(), image.reference_str());
+    let body = match c.image_config(repo, &reference, platform.as_ref()) {
+        Err(e) if e.kind() == ErrorKind::Unsupported && is_v1(&c) => {
+            let id = c.image_id(repo, &reference)?;
+            c.v1_image_json(Some(repo), &id)?
+        }
+        other => other?,
+    };
+    output::bytes(&body)
+}
+
+/// Runs a whole-image call with the progress display.
+fn with_progress<T>(
+    g: &Global,
+    verbs: Verbs,
+    platform: Option<Platform>,
+    call: impl FnOnce(ImageOptions<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut display = Display::new(Mode::of(g), verbs);
+    let result = {
+        let mut report =
+            |d: &Digest, done: u64, total: u64| display.update(&d.to_string(), done, total);
+        call(ImageOptions {
+            platform,
+            progress: Some(&mut report),
+        })
+    };
+    display.finish();
+    result
+}
+
+fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
+    let image = Image::parse(image)?;
+    let platform = connect::platform(g)?;
+    let c = client(g, image.domain())?;
+    let reference = image.reference_str();
+    let digest = with_progress(g, progress::PULL, platform, |opts| {
+        c.pull(image.repo(), &reference, dir, opts)
+    })?;
+    tell(
+        g,
+        format_args!(
+            "Pulled {} into {} as {reference}",
+            image.reference,
+            dir.display()
+        ),
+    );
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "name": reference, "layout": dir }),
+    )
+}
+
+fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result<()> {
+    let image = Image::parse(image)?;
+    let Some(tag) = image.explicit_tag.clone().or_else(|| {
+        image
+            .digest()
+            .is_none()
+            .then(|| image.reference.tag().unwrap_or("latest").to_string())
+    }) else {
+        return Err(usage("push needs a tag to push to: host[:port]/repo[:tag]"));
+    };
+    let platform = connect::platform(g)?;
+    let c = client(g, image.domain())?;
+    let digest = with_progress(g, progress::PUSH, platform, |opts| {
+        c.push(dir, layout_ref, image.repo(), &tag, opts)
+    })
+    .map_err(|e| match layout_ref {
+        // The layout holds several images: say how to pick one.
+        None if e.kind() == ErrorKind::InvalidArgument && e.message().contains("images") => {
+            Error::new(e.kind(), format!("{} with --ref NAME", e.message()))
+        }
+        _ => e,
+    })?;
+    tell(
+        g,
+        format_args!("Pushed {} to {}:{tag}", dir.display(), image.repo()),
+    );
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "repository": image.repo(), "tag": tag }),
+    )
+}
+
+fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {
+    let src = Image::parse(src)?;
+    let dst = Image::parse(dst)?;
+    if dst.digest().is_some() {
+        return Err(usage(
+            "the destination names a digest; write host[:port]/repo[:tag]",
+        ));
+    }
+    let platform = connect::platform(g)?;
+    let login: Option<Login> = connect::command_line_login(g)?;
+    let same = src.domain() == dst.domain();
+    if login.is_some() && !same {
+        return Err(usage(
+            "-u applies to one registry; copying between two, log in to each (regcli login) instead",
+        ));
+    }
+    let from = connect::client(g, src.domain(), login.as_ref())?;
+    let to = if same {
+        from.clone()
+    } else {
+        connect::client(g, dst.domain(), None)?
+    };
+    let reference = src.reference_str();
+    let digest = with_progress(g, progress::COPY, platform, |opts| {
+        from.copy(
+            src.repo(),
+            &reference,
+            &to,
+            dst.repo(),
+            dst.explicit_tag.as_deref(),
+            opts,
+        )
+    })?;
+    tell(
+        g,
+        format_args!("Copied {} to {}", src.reference, dst.reference),
+    );
+    print_digest(g, &digest.to_string(), json!({}))
+}
+
+fn tag(g: &Global, image: &str, new_tag: &str) -> Result<()> {
+    let image = Image::parse(image)?;
+    let c = client(g, image.domain())?;
+    let repo = image.repo();
+    let source = match c.api()? {
+        ApiVersion::V2 => image.reference_str(),
+        // v1 tags name image ids.
+        ApiVersion::V1 => c.image_id(repo, &image.reference_str())?,
+    };
+    let digest = c.set_tag(repo, &source, new_tag)?;
+    tell(g, format_args!("Tagged {repo}:{new_tag}"));
+    print_digest(g, &digest, json!({ "repository": repo, "tag": new_tag }))
+}
+
+fn untag(g: &Global, image: &str) -> Result<()> {
+    let image = Image::parse(image)?;
+    let Some(tag) = image.explicit_tag.clone() else {
+        return Err(usage(
+            "untag needs the tag written out: host[:port]/repo:tag",
+        ));
+    };
+    client(g, image.domain())?.delete_tag(image.repo(), &tag)?;
+    tell(g, format_args!("Untagged {}:{tag}", image.repo()));
+    Ok(())
+}
+
+fn rm(g: &Global, image: &str) -> Result<()> {
+    let image = Image::parse(image)?;
+    let Some(digest) = image.digest().cloned() else {
+        return Err(usage(
+            "rm needs a digest: host[:port]/repo@sha256:... (untag removes one tag)",
+        ));
+    };
+    client(g, image.domain())?.delete_manifest(image.repo(), &digest.to_string())?;
+    tell(g, format_args!("Deleted {}@{digest}", image.repo()));
+    Ok(())
+}
+
+const BLOB_GET: Verbs = Verbs {
+    moving: "Downloading",
+    done: "Downloaded",
+};
+const BLOB_PUT: Verbs = Verbs {
+    moving: "Uploading",
+    done: "Uploaded",
+};
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot {what} {}: {e}", path.display()),
+    )
+}
+
+/// Copies `reader` to `out`, reporting to `display` as `label`.
+fn copy_with_progress(
+    reader: &mut dyn Read,
+    out: &mut dyn Write,
+    display: &mut Display,
+    label: &str,
+    total: u64,
+    out_name: &Path,
+) -> Result<u64> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut done = 0u64;
+    display.moved(label, 0, total);
+    loop {
+        // The digest is checked by the read that returns 0.
+        let n = reader.read(&mut buf).map_err(Error::from)?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| io_error("write", out_name, e))?;
+        done += n as u64;
+        display.moved(label, done, total.max(done));
+    }
+    out.flush().map_err(|e| io_error("write", out_name, e))?;
+    Ok(done)
+}
+
+fn blob_get(g: &Global, repo: &str, digest: &str, file: &Path) -> Result<()> {
+    let image = Image::parse_repo(repo)?;
+    let c = client(g, image.domain())?;
+    let mut reader = c.layer(image.repo(), digest)?;
+    let total = reader.size().unwrap_or(0);
+    let mut display = Display::new(Mode::of(g), BLOB_GET);
+    let stdout = Path::new("-");
+    let result = if file == stdout {
+        let mut out = std::io::stdout().lock();
+        copy_with_progress(
+            &mut reader,
+            &mut out,
+            &mut display,
+            digest,
+            total,
+            Path::new("stdout"),
+        )
+    } else {
+        download_to(&mut reader, file, &mut display, digest, total)
+    };
+    if let Ok(done) = result {
+        display.complete(digest, done);
+    }
+    display.finish();
+    result.map(|_| ())
+}
+
+/// Writes a verified download to a temporary file beside `file` and renames
+/// it into place only when every byte checked out.
+fn download_to(
+    reader: &mut dyn Read,
+    file: &Path,
+    display: &mut Display,
+    label: &str,
+    total: u64,
+) -> Result<u64> {
+    let name = file
+        .file_name()
+        .ok_or_else(|| usage(format!("{} is not a file name", file.display())))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".regcli-{}.partial", std::process::id()));
+    let temp: PathBuf = file.with_file_name(temp_name);
+    let mut out = File::create(&temp).map_err(|e| io_error("create", &temp, e))?;
+    let result = copy_with_progress(reader, &mut out, display, label, total, &temp).and_then(|n| {
+        out.sync_all().map_err(|e| io_error("write", &temp, e))?;
+        Ok(n)
+    });
+    drop(out);
+    match result.and_then(|n| {
+        std::fs::rename(&temp, file).map_err(|e| io_error("rename", file, e))?;
+        Ok(n)
+    }) {
+        Ok(n) => Ok(n),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// The sha256 digest and size of a file.
+fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = File::open(path).map_err(|e| io_error("open", path, e))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| io_error("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((format!("sha256:{:x}", h.finalize()), size))
+}
+
+/// A reader that reports what passes through it.
+struct Counting<'a, R> {
+    inner: R,
+    done: u64,
+    total: u64,
+    label: &'a str,
+    display: &'a mut Display,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        self.display
+            .moved(self.label, self.done, self.total.max(self.done));
+        Ok(n)
+    }
+}
+
+fn blob_put(g: &Global, repo: &str, file: &Path) -> Result<()> {
+    let image = Image::parse_repo(repo)?;
+    let c = client(g, image.domain())?;
+    if c.api()? == ApiVersion::V1 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "a v1 registry takes a layer only for an image whose JSON was put first; blob put is v2 only",
+        ));
+    }
+    let from_stdin = file == Path::new("-");
+    let (expected, total) = if from_stdin {
+        (None, 0)
+    } else {
+        let (d, size) = hash_file(file)?;
+        (Some(d), size)
+    };
+    let label = expected.clone().unwrap_or_else(|| "stdin".to_string());
+    let mut display = Display::new(Mode::of(g), BLOB_PUT);
+    let result = {
+        let input: Box<dyn Read> = if from_stdin {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(File::open(file).map_err(|e| io_error("open", file, e))?)
+        };
+        let mut counting = Counting {
+            inner: input,
+            done: 0,
+            total,
+            label: &label,
+            display: &mut display,
+        };
+        let result = c.put_layer(image.repo(), &mut counting, expected.as_deref());
+        let done = counting.done.max(total);
+        result.map(|d| (d, done))
+    };
+    if let Ok((_, done)) = &result {
+        display.complete(&label, *done);
+    }
+    display.finish();
+    let (digest, size) = result?;
+    print_digest(g, &digest.to_string(), json!({ "size": size }))
+}
