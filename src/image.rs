@@ -48,8 +48,9 @@ pub struct ImageOptions<'a> {
     pub platform: Option<Platform>,
     /// Hears of every blob and manifest the call moves, on the calling
     /// thread and never concurrently: `(digest, done, total)`, first with
-    /// `done == 0`, then as bytes move, last with `done == total` (also for
-    /// a blob skipped because it was there, or mounted). Returning false
+    /// `done == 0`, then as bytes move, last with `done == total`, once, when
+    /// it is done (its digest checked; also for a blob skipped because it was
+    /// there, or mounted). Returning false
     /// cancels the call, which then fails with ABORTED.
     pub progress: Option<&'a mut Progress<'a>>,
 }

@@ -1,7 +1,8 @@
 //! Moving many blobs at once: up to N jobs run on worker threads, largest
 //! first, while the calling thread hands their progress to the caller's
 //! callback, one report at a time, in order per blob: first `done == 0`, then
-//! as bytes move, last `done == total`. The callback may cancel; then every
+//! as bytes move, last `done == total`, once, when the blob is done (its
+//! digest checked, or found there already). The callback may cancel; then every
 //! job stops at its next chunk and the run ends with ABORTED. The first job
 //! that fails stops the others the same way, and its error is the run's.
 
@@ -29,6 +30,9 @@ pub(crate) struct Job {
 /// A worker's side of the run: reports bytes moved and learns of a cancel.
 pub(crate) struct Reporter<'r> {
     index: usize,
+    /// The job's size: `done == total` is reported once, when the job is
+    /// over (its bytes verified), not when the last byte moved.
+    total: u64,
     events: mpsc::Sender<Event>,
     stop: &'r AtomicBool,
 }
@@ -39,13 +43,16 @@ enum Event {
 }
 
 impl Reporter<'_> {
-    /// Reports `done` bytes of this job; ABORTED once the run is stopping.
+    /// Reports `done` bytes of this job (`done == total` only once the job is
+    /// over); ABORTED once the run is stopping.
     pub fn moved(&self, done: u64) -> Result<()> {
         self.check()?;
-        let _ = self.events.send(Event::Moved {
-            job: self.index,
-            done,
-        });
+        if self.total == 0 || done < self.total {
+            let _ = self.events.send(Event::Moved {
+                job: self.index,
+                done,
+            });
+        }
         Ok(())
     }
 
@@ -84,6 +91,7 @@ pub(crate) fn run(
                 };
                 let reporter = Reporter {
                     index,
+                    total: jobs[index].size,
                     events: tx.clone(),
                     stop,
                 };

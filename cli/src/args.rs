@@ -496,6 +496,11 @@ EXAMPLES:
         /// The file to upload; `-` is stdin.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// The file's digest, when known: it is not hashed first (the bytes
+        /// are still checked against it on the way, and nothing is committed
+        /// unless they match).
+        #[arg(long, value_name = "DIGEST")]
+        digest: Option<String>,
     },
 }
 

@@ -46,7 +46,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Blob(BlobCommand::Get { repo, digest, file }) => {
             blob_get(g, &repo, &digest, &file)
         }
-        Command::Blob(BlobCommand::Put { repo, file }) => blob_put(g, &repo, &file),
+        Command::Blob(BlobCommand::Put { repo, file, digest }) => {
+            blob_put(g, &repo, &file, digest.as_deref())
+        }
     }
 }
 
@@ -517,7 +519,7 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-fn blob_put(g: &Global, repo: &str, file: &Path) -> Result<()> {
+fn blob_put(g: &Global, repo: &str, file: &Path, digest: Option<&str>) -> Result<()> {
     let image = Image::parse_repo(repo)?;
     let c = client(g, image.domain())?;
     if c.api()? == ApiVersion::V1 {
@@ -527,11 +529,22 @@ fn blob_put(g: &Global, repo: &str, file: &Path) -> Result<()> {
         ));
     }
     let from_stdin = file == Path::new("-");
-    let (expected, total) = if from_stdin {
-        (None, 0)
-    } else {
-        let (d, size) = hash_file(file)?;
-        (Some(d), size)
+    let (expected, total) = match (digest, from_stdin) {
+        (Some(d), _) => {
+            registry::Digest::parse(d)?;
+            let size = match from_stdin {
+                true => 0,
+                false => std::fs::metadata(file)
+                    .map_err(|e| io_error("open", file, e))?
+                    .len(),
+            };
+            (Some(d.to_string()), size)
+        }
+        (None, true) => (None, 0),
+        (None, false) => {
+            let (d, size) = hash_file(file)?;
+            (Some(d), size)
+        }
     };
     let label = expected.clone().unwrap_or_else(|| "stdin".to_string());
     let mut display = Display::new(Mode::of(g), BLOB_PUT);

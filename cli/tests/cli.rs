@@ -376,6 +376,18 @@ fn anon_blobs() {
     assert_eq!(again.lines(), [sha256(&data)], "a blob already there");
     let from_stdin = cli.run_with_stdin(&["blob", "put", &repo, "-"], Some(&data));
     assert_eq!(from_stdin.lines(), [sha256(&data)]);
+    // With --digest the file is not hashed first; a wrong one commits nothing.
+    let other = f.image(&unique("digest"));
+    let known = cli.run(&["blob", "put", "--digest", &sha256(&data), &other, s(&src)]);
+    assert_eq!(known.lines(), [sha256(&data)]);
+    let wrong = sha256(b"something else");
+    let third = f.image(&unique("wrong"));
+    cli.run(&["blob", "put", "--digest", &wrong, &third, s(&src)])
+        .fails(INTEGRITY, "DIGEST_MISMATCH");
+    cli.run(&["blob", "get", &third, &wrong, s(&dir.join("never.bin"))])
+        .fails(NOT_FOUND, "NOT_FOUND");
+    cli.run(&["blob", "put", "--digest", "sha256:nothex", &third, s(&src)])
+        .fails(USAGE, "INVALID_ARGUMENT");
     let back = dir.join("back.bin");
     cli.run(&["blob", "get", &repo, &sha256(&data), s(&back)])
         .ok();
