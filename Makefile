@@ -53,7 +53,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
             golang-go valgrind python3 gcc g++ make
 
-.PHONY: all deps build demo demo-rust test lint header-check static-libs-check \
+.PHONY: bench all deps build demo demo-rust test lint header-check static-libs-check \
         suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean \
         cli test-cli
 
@@ -217,6 +217,13 @@ test-examples:
 	$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/layers v1
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/demo.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run . "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
+
+## Benchmarks (never part of `make test`): regcli against curl, python-dxf and
+## skopeo on the same local registries; writes BENCHMARKS.md. BENCH_RUNS=5.
+bench: deps cli
+	@command -v dxf >/dev/null || pip install --quiet python-dxf
+	@test -x /usr/bin/time || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null)
+	python3 bench/bench.py
 
 clean:
 	$(CARGO) clean

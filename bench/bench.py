@@ -7,7 +7,8 @@ and each peer's time as a multiple of the client's.
 Rows:
   blob pull   one 64 MiB blob to a file: regcli blob get | curl | dxf pull-blob
   blob push   one 64 MiB blob, digest known: regcli blob put --digest |
-              curl (POST, then one monolithic PUT) | dxf push-blob
+              curl (POST, then one monolithic PUT) | dxf push-blob (which
+              hashes the file first)
   image pull  4 layers x 64 MiB into an OCI layout: regcli pull | skopeo copy
   image push  that layout into a registry: regcli push | skopeo copy
   image copy  between two registries: regcli cp | skopeo copy
@@ -47,18 +48,20 @@ def log(msg):
 
 
 def measure(cmd, env=None):
-    """Runs cmd; returns (seconds, peak RSS in MiB) of that process."""
-    with tempfile.TemporaryFile() as err:
+    """Runs cmd; returns (seconds, peak RSS in MiB) of that process. The RSS
+    comes from GNU time, which forks the command itself: a child forked from
+    this Python process would count the parent's pages until its exec."""
+    with tempfile.NamedTemporaryFile() as rss, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
-                                env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd],
+                              stdout=subprocess.DEVNULL, stderr=err,
+                              env={**os.environ, **(env or {})})
         elapsed = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
             raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+        kib = int(open(rss.name).read().split()[-1])
+    return elapsed, kib / 1024
 
 
 def sha256_file(path):
@@ -125,11 +128,13 @@ def skopeo(*args):
 
 
 def regcli(*args):
-    return [REGCLI, "--insecure", "--progress", "none", "--docker-config", "", *args]
+    return [REGCLI, "--insecure", "--progress", "none", *args]
 
 
 def main():
-    for tool in (REGCLI, "curl", "skopeo", "dxf", "docker-registry"):
+    # No credentials anywhere: an empty docker config for regcli and skopeo.
+    os.environ["DOCKER_CONFIG"] = tempfile.mkdtemp(prefix="registry-bench-config-")
+    for tool in (REGCLI, "curl", "skopeo", "dxf", "docker-registry", "/usr/bin/time"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing (make bench installs the peers)")
     results = {}  # row -> tool -> [(seconds, rss)]
