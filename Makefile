@@ -192,13 +192,13 @@ c-examples: build
 suites: test-rust test-c test-ruby test-go test-examples test-cli
 
 test-rust:
-	$(CARGO) test --release $(FEATURES)
+	$(CARGO) test --profile ci $(FEATURES)
 
 ## regcli: its lint, then its tests driving the binary against the fixtures.
 test-cli:
 	$(CARGO) fmt -p regcli --check
 	$(CARGO) clippy -p regcli --all-targets -- -D warnings
-	$(CARGO) test --release -p regcli
+	$(CARGO) test --profile ci -p regcli
 
 test-c:
 	$(VALGRIND) ./$(CBUILD)/test_static

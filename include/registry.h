@@ -137,8 +137,9 @@ typedef uint32_t registry_status;
 
 // Hears of a whole-image call's progress: called on the calling thread only,
 // never concurrently, for every blob and manifest the call moves: first with
-// `done == 0`, then as bytes move, last with `done == total` (also for a
-// blob that was skipped because it was already there, or mounted). `total`
+// `done == 0`, then as bytes move, last with `done == total`, once, when it
+// is done (its digest checked; also for a blob that was skipped because it
+// was already there, or mounted). `total`
 // is 0 when unknown. `digest` (`sha256:…`) is borrowed for the call only.
 // Return 0 to go on; anything else cancels the call, which then returns
 // REGISTRY_STATUS_ABORTED after cancelling its open upload sessions; a pull
