@@ -110,7 +110,9 @@ test-examples:
 	$(VALGRIND) ./$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/demo.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
+	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/images.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/multi latest
 	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run . "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
+	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run ./images "$$REGISTRY_TEST_ANON_ADDR" fixtures/multi latest
 
 clean:
 	$(CARGO) clean
