@@ -56,11 +56,11 @@ func WithLayoutRef(name string) ImageOption {
 
 // WithProgress calls f for every blob and manifest the call moves: first
 // with done == 0, then as bytes move, last with done == total (also for a
-// blob skipped because it was there, or mounted); total is 0 when unknown.
-// f runs on the calling goroutine, never concurrently, while the call is
-// inside the library: it must not call runtime.Goexit (t.FailNow). A panic
-// in f cancels the call, which then panics with the same value once the
-// library has returned.
+// blob skipped because it was there, or mounted); total is 0 when unknown,
+// and a report may come twice. f runs on the calling goroutine, never
+// concurrently, while the call is inside the library: it must not call
+// runtime.Goexit (t.FailNow). A panic in f cancels the call, which then
+// panics with the same value once the library has returned.
 func WithProgress(f func(digest string, done, total uint64)) ImageOption {
 	return func(o *imageOptions) { o.progress = f }
 }

@@ -534,16 +534,16 @@ module Registry
   # `{ |digest, done, total| ... }` for every blob and manifest the call
   # moves: first with done == 0, then as bytes move, last with done == total
   # (also for a blob skipped because it was there, or mounted); total is 0
-  # when unknown. It runs on the calling thread and fiber, never
-  # concurrently, and its value is ignored. Leaving it early stops the
-  # transfer: an exception raised in it comes out of the call as it was
-  # (the same object), and break, throw, return or Thread#kill leave the
-  # call as they leave any block; either way the library has cancelled the
-  # transfer and returned (a pull names nothing new in its layout and keeps
-  # its verified and partial blobs for a later pull to resume; a push
-  # cancels its open upload sessions) before the jump goes on. Thread#raise
-  # (Timeout) reaches a transfer in its block; without a block, once it
-  # ends.
+  # when unknown, and a report may come twice. It runs on the calling thread
+  # and fiber, never concurrently, and its value is ignored. Leaving it
+  # early stops the transfer: an exception raised in it comes out of the
+  # call as it was (the same object), and break, throw, return or
+  # Thread#kill leave the call as they leave any block; either way the
+  # library has cancelled the transfer and returned (a pull names nothing
+  # new in its layout and keeps its verified and partial blobs for a later
+  # pull to resume; a push cancels its open upload sessions) before the jump
+  # goes on. Thread#raise (Timeout) reaches a transfer in its block; without
+  # a block, once it ends.
   class Client
     # Pulls repo:reference (a tag or a digest) into the OCI image layout at
     # dir (created if missing; an existing layout gains the image, blobs it

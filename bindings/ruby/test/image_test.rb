@@ -237,6 +237,11 @@ class RegistryImageTest < Minitest::Test
       assert_equal :stopped, t.push(dir, "ruby-images/stopped", "v1") { break :stopped }
       assert_raises(Registry::NotFound) { t.tags("ruby-images/stopped") }
       assert_equal fact("LAYERS_DIGEST"), c.pull("fixtures/layers", "v1", dir) { next :ignored }
+
+      # close from inside the block could never finish: ThreadError, and
+      # the client stays open.
+      assert_raises(ThreadError) { c.pull("fixtures/layers", "v1", dir) { c.close } }
+      assert_equal fact("LAYERS_DIGEST"), c.manifest_head("fixtures/layers", "v1")[:digest]
     end
   end
 
