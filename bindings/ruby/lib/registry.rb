@@ -627,9 +627,11 @@ module Registry
     # therefore runs with no C frame below it: it may raise, break, throw or
     # return like any block, and no jump ever crosses the library's frames.
     # If it leaves early, the ensure clause resumes the native fiber with 1
-    # (cancel) until the library has returned, then the jump goes on. The
-    # native fiber masks interrupts (the mask stack is the thread's, so the
-    # caller's fiber runs the block with them let through again).
+    # (cancel) until the library has returned, then the jump goes on.
+    # Interrupts (Thread#raise, #kill) are let through in the block only:
+    # nowhere else can they stop this method between starting the call and
+    # taking its outcome. (The native fiber masks them itself too, in case
+    # the mask stack, the thread's today, becomes the fiber's.)
     def image_call(progress, &call)
       out = FFI::MemoryPointer.new(:pointer)
       err = FFI::MemoryPointer.new(:pointer)
@@ -640,17 +642,15 @@ module Registry
         nil
       end
       outcome = nil
-      begin
+      Thread.handle_interrupt(Object => :never) do
         report = native.resume
         while native.alive?
           Thread.handle_interrupt(Object => :immediate) { progress.call(*report) }
           report = native.resume(0)
         end
       ensure
-        Thread.handle_interrupt(Object => :never) do
-          native.resume(1) while native.alive? # the block left early: cancel, let the call return
-          outcome = take_image_outcome(status, out, err)
-        end
+        native.resume(1) while native.alive? # the block left early: cancel, let the call return
+        outcome = take_image_outcome(status, out, err)
       end
       raise outcome if outcome.is_a?(Exception)
 
