@@ -326,13 +326,14 @@ func TestCancelledContextStopsAPull(t *testing.T) {
 	defer cancel()
 	var reportsAfterCancel int
 	cancelled := false
-	_, err := c.Pull(ctx, "fixtures/big", "v1", dir, WithProgress(func(_ string, done, total uint64) {
+	layer := "" // the large blob's digest
+	_, err := c.Pull(ctx, "fixtures/big", "v1", dir, WithProgress(func(digest string, done, total uint64) {
 		if cancelled {
 			reportsAfterCancel++
 		}
 		if total == big && done >= big/4 {
 			cancel()
-			cancelled = true
+			cancelled, layer = true, digest
 		}
 	}))
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrAborted) {
@@ -344,18 +345,17 @@ func TestCancelledContextStopsAPull(t *testing.T) {
 	if _, named := names(t, dir)["v1"]; named {
 		t.Fatal("a cancelled pull named its image")
 	}
-	partial, _ := filepath.Glob(filepath.Join(dir, "blobs", "sha256", ".*.partial"))
-	if len(partial) != 1 {
-		t.Fatalf("partial blobs: %v", partial)
-	}
-	if st, err := os.Stat(partial[0]); err != nil || uint64(st.Size()) < big/4 {
-		t.Fatalf("the partial blob is shorter than what was reported: %v %v", st, err)
+	// The large blob's partial file is kept (other blobs under way may have
+	// left theirs too).
+	partial := filepath.Join(dir, "blobs", "sha256", "."+strings.TrimPrefix(layer, "sha256:")+".partial")
+	if st, err := os.Stat(partial); err != nil || uint64(st.Size()) < big/4 {
+		t.Fatalf("the partial blob is not kept whole: %v %v", st, err)
 	}
 	// The library's worker may have written the whole blob before it saw
 	// the cancel; resuming a complete partial file asks for an empty Range
 	// (HTTP 416, a bug of the core). Keep a quarter, so that the resume
 	// below is the same on every run.
-	if err := os.Truncate(partial[0], int64(big/4)); err != nil {
+	if err := os.Truncate(partial, int64(big/4)); err != nil {
 		t.Fatal(err)
 	}
 	var resumedAt uint64

@@ -201,28 +201,29 @@ class RegistryImageTest < Minitest::Test
     big = fact("BIG_LAYER_SIZE").to_i
     Dir.mktmpdir do |dir|
       failure = Class.new(StandardError).new("stop here")
-      raised = false
+      layer = nil # the large blob's digest, once the block raised
       calls_after = 0
       err = assert_raises(failure.class) do
-        c.pull("fixtures/big", "v1", dir) do |_digest, done, total|
-          calls_after += 1 if raised
+        c.pull("fixtures/big", "v1", dir) do |digest, done, total|
+          calls_after += 1 if layer
           next unless total == big && done >= big / 4
 
-          raised = true
+          layer = digest
           raise failure
         end
       end
       assert_same failure, err
       assert_equal 0, calls_after, "no report after the block raised"
       refute names(dir).key?("v1"), "a stopped pull names nothing"
-      partial = Dir.glob(File.join(dir, "blobs", "sha256", ".*.partial"))
-      assert_equal 1, partial.size, "the partial blob is kept"
-      assert_operator File.size(partial[0]), :>=, big / 4
+      # The large blob's partial file is kept (other blobs under way may
+      # have left theirs too).
+      partial = File.join(dir, "blobs", "sha256", ".#{layer.delete_prefix('sha256:')}.partial")
+      assert_operator File.size(partial), :>=, big / 4
       # The library's worker may have written the whole blob before it saw
       # the cancel; resuming a complete partial file asks for an empty Range
       # (HTTP 416, a bug of the core). Keep a quarter, so that the resume
       # below is the same on every run.
-      File.truncate(partial[0], big / 4)
+      File.truncate(partial, big / 4)
 
       resumed_at = nil
       digest = c.pull("fixtures/big", "v1", dir) { |_d, done, total| resumed_at ||= done if total == big && done.positive? }
