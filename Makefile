@@ -216,7 +216,9 @@ test-examples:
 	$(VALGRIND) ./$(CBUILD)/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/layers v1
 	$(RELEASE)/examples/demo "$$REGISTRY_TEST_ANON_ADDR" fixtures/layers v1
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/demo.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
+	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/images.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/multi latest
 	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run . "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
+	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run ./images "$$REGISTRY_TEST_ANON_ADDR" fixtures/multi latest
 
 ## Benchmarks (never part of `make test`): regcli against curl, python-dxf and
 ## skopeo on the same local registries; writes BENCHMARKS.md. BENCH_RUNS=5.

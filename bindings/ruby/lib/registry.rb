@@ -218,9 +218,12 @@ module Registry
     # unauthorized_is_not_found: read a 401 after a granted token as
     # Registry::NotFound (Docker Hub's answer for a missing repository; the
     # default for docker.io, true or false to choose).
+    # parallel: how many blobs one #pull, #push or #copy moves at once
+    # (default 4; 1 = one after another; at most 64).
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
-                   certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil)
+                   certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil,
+                   parallel: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -234,6 +237,7 @@ module Registry
         end
         Registry.call { |e| Native.registry_client_builder_max_retries(builder, max_retries, e) } if max_retries
         Registry.call { |e| Native.registry_client_builder_proxy(builder, proxy, e) } if proxy
+        Registry.call { |e| Native.registry_client_builder_parallel(builder, parallel, e) } if parallel
         unless unauthorized_is_not_found.nil?
           Registry.call do |e|
             Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)
@@ -525,6 +529,165 @@ module Registry
       Registry.call { |e| Native.registry_client_builder_timeout_ms(builder, timeout_ms, e) } if timeout_ms
       Registry.call { |e| Native.registry_client_builder_user_agent(builder, user_agent, e) } if user_agent
       Registry.call { |e| Native.registry_client_builder_api(builder, API.fetch(api), e) }
+    end
+  end
+end
+
+# Whole images: pull into an OCI image layout, push from one, copy between
+# repositories or registries, with a progress block; a manifest's HEAD and
+# an image's config.
+module Registry
+  module Native
+    callback :registry_progress_fn, %i[pointer string uint64 uint64], :int32
+    attach_function :registry_client_builder_parallel, %i[pointer uint32 err_out], :status
+    attach_function :registry_image_pull,
+                    %i[pointer string string string string registry_progress_fn pointer pointer err_out],
+                    :status, blocking: true
+    attach_function :registry_image_push,
+                    %i[pointer string string string string registry_progress_fn pointer pointer err_out],
+                    :status, blocking: true
+    attach_function :registry_image_copy,
+                    %i[pointer string string pointer string string string registry_progress_fn pointer pointer err_out],
+                    :status, blocking: true
+    attach_function :registry_manifest_head,
+                    %i[pointer string string pointer pointer pointer err_out], :status, blocking: true
+    attach_function :registry_image_config, %i[pointer string string string pointer err_out], :status, blocking: true
+  end
+
+  # The progress block of #pull, #push and #copy is called as
+  # `{ |digest, done, total| ... }` for every blob and manifest the call
+  # moves: first with done == 0, then as bytes move, last with done == total
+  # (also for a blob skipped because it was there, or mounted); total is 0
+  # when unknown, and a report may come twice. It runs on the calling thread
+  # and fiber, never concurrently, and its value is ignored. Leaving it
+  # early stops the transfer: an exception raised in it comes out of the
+  # call as it was (the same object), and break, throw, return or
+  # Thread#kill leave the call as they leave any block; either way the
+  # library has cancelled the transfer and returned (a pull names nothing
+  # new in its layout and keeps its verified and partial blobs for a later
+  # pull to resume; a push cancels its open upload sessions) before the jump
+  # goes on. Thread#raise (Timeout) reaches a transfer in its block; without
+  # a block, once it ends.
+  class Client
+    # Pulls repo:reference (a tag or a digest) into the OCI image layout at
+    # dir (created if missing; an existing layout gains the image, blobs it
+    # has are not fetched again), and returns the digest of the manifest or
+    # index written there. The image is named by its tag in the layout
+    # (skopeo's oci:DIR:TAG), a pull by digest by the digest. platform:
+    # "os/arch[/variant]" keeps one image of an index ("linux/arm64" picks
+    # arm64/v8); nil keeps every platform. See above for the block.
+    def pull(repo, reference, dir, platform: nil, &progress)
+      with_handle do |h|
+        image_call(progress) do |cb, out, e|
+          Native.registry_image_pull(h, repo, reference, platform, dir.to_s, cb, nil, out, e)
+        end
+      end
+    end
+
+    # Pushes the image named ref: in the OCI image layout at dir (nil: the
+    # layout's only image) to repo:tag and returns its digest. Blobs the
+    # registry has are skipped; manifests go byte for byte, last.
+    def push(dir, repo, tag, ref: nil, &progress)
+      with_handle do |h|
+        image_call(progress) do |cb, out, e|
+          Native.registry_image_push(h, dir.to_s, ref, repo, tag, cb, nil, out, e)
+        end
+      end
+    end
+
+    # Copies src_repo:reference from this client's registry to repo:tag on
+    # to: (another Client, or this one) and returns the digest copied. tag:
+    # nil keeps the tag (by digest only, when reference is a digest). On one
+    # registry blobs are mounted; between two, their bytes stream from one
+    # to the other, verified, without touching the disk. Manifests are
+    # copied byte for byte, so digests stay. platform: as for #pull. Both
+    # clients count the copy as a call in flight: closing either waits for
+    # it.
+    def copy(src_repo, reference, repo:, to: self, tag: nil, platform: nil, &progress)
+      raise TypeError, "to: must be a Registry::Client, not #{to.class}" unless to.is_a?(Client)
+
+      with_handle do |src|
+        to.with_handle do |dst|
+          image_call(progress) do |cb, out, e|
+            Native.registry_image_copy(src, src_repo, reference, dst, repo, tag, platform, cb, nil, out, e)
+          end
+        end
+      end
+    end
+
+    # The manifest's digest, media type and size (0 when the registry sent
+    # none), from a HEAD request: {digest:, media_type:, size:}.
+    def manifest_head(repo, reference)
+      digest = FFI::MemoryPointer.new(:pointer)
+      media = FFI::MemoryPointer.new(:pointer)
+      size = FFI::MemoryPointer.new(:uint64)
+      client_call { |h, e| Native.registry_manifest_head(h, repo, reference, digest, media, size, e) }
+      { digest: Registry.take_string(digest.read_pointer), media_type: Registry.take_string(media.read_pointer),
+        size: size.read_uint64 }
+    end
+
+    # The image's config, parsed (a Hash); for an index, the platform's
+    # image (default linux/amd64).
+    def config(repo, reference, platform: nil)
+      JSON.parse(config_json(repo, reference, platform: platform))
+    end
+
+    # The image's config as the registry stores it (a binary String, checked
+    # against its digest, so its SHA-256 is the image id).
+    def config_json(repo, reference, platform: nil)
+      out_call(:take_buf) { |h, out, e| Native.registry_image_config(h, repo, reference, platform, out, e) }
+    end
+
+    protected :with_handle # #copy holds the other client's handle too
+
+    private
+
+    # Runs a whole-image call and returns the digest it gave: yields the
+    # progress callback (or nil), the digest out-pointer and the error
+    # out-pointer, and expects the status back.
+    #
+    # The native call runs on a fiber of its own, whose callback hands each
+    # report back to the calling fiber with Fiber.yield. The caller's block
+    # therefore runs with no C frame below it: it may raise, break, throw or
+    # return like any block, and no jump ever crosses the library's frames.
+    # If it leaves early, the ensure clause resumes the native fiber with 1
+    # (cancel) until the library has returned, then the jump goes on.
+    # Interrupts (Thread#raise, #kill) are let through in the block only:
+    # nowhere else can they stop this method between starting the call and
+    # taking its outcome. (The native fiber masks them itself too, in case
+    # the mask stack, the thread's today, becomes the fiber's.)
+    def image_call(progress, &call)
+      out = FFI::MemoryPointer.new(:pointer)
+      err = FFI::MemoryPointer.new(:pointer)
+      status = nil
+      native = Fiber.new(blocking: true) do
+        callback = progress && proc { |_userdata, digest, done, total| Fiber.yield(digest, done, total) }
+        Thread.handle_interrupt(Object => :never) { status = call.call(callback, out, err) }
+        nil
+      end
+      outcome = nil
+      Thread.handle_interrupt(Object => :never) do
+        report = native.resume
+        while native.alive?
+          Thread.handle_interrupt(Object => :immediate) { progress.call(*report) }
+          report = native.resume(0)
+        end
+      ensure
+        native.resume(1) while native.alive? # the block left early: cancel, let the call return
+        outcome = take_image_outcome(status, out, err)
+      end
+      raise outcome if outcome.is_a?(Exception)
+
+      outcome
+    end
+
+    # The digest (a String) or the Error a whole-image call left in its
+    # out-pointers, which are freed; nil when the call never returned.
+    def take_image_outcome(status, out, err)
+      return nil if status.nil?
+      return Registry.take_string(out.read_pointer) if status.zero?
+
+      Registry.error_from(err.read_pointer, status)
     end
   end
 end

@@ -1,0 +1,287 @@
+package registry
+
+// Whole images: pull into an OCI image layout, push from one, copy between
+// repositories or registries, with progress and cancellation; a manifest's
+// HEAD and an image's config.
+
+/*
+#include <stdlib.h>
+#include "registry.h"
+extern int32_t registryGoProgress(void *userdata, char *digest, uint64_t done, uint64_t total);
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"unsafe"
+)
+
+// WithParallel sets how many blobs one Pull, Push or Copy moves at once,
+// each on its own pooled connection (default 4; 1 = one after another; 0 or
+// more than 64 is ErrInvalidArgument).
+func WithParallel(n uint32) Option {
+	return func(b *C.registry_client_builder) error {
+		var e *C.registry_error
+		return takeError(C.registry_client_builder_parallel(b, C.uint32_t(n), &e), e)
+	}
+}
+
+// ImageOption configures Pull, Push and Copy. An option a call cannot use
+// (WithPlatform for Push, WithLayoutRef for Pull and Copy) makes it fail
+// with ErrInvalidArgument.
+type ImageOption func(*imageOptions)
+
+type imageOptions struct {
+	platform  string
+	layoutRef string
+	progress  func(digest string, done, total uint64)
+}
+
+// WithPlatform keeps one image of an index: "os/arch" or "os/arch/variant"
+// ("linux/arm64" picks an arm64/v8 entry; a malformed one is
+// ErrInvalidArgument). Without it (or with ""), every platform. Pull and
+// Copy.
+func WithPlatform(platform string) ImageOption {
+	return func(o *imageOptions) { o.platform = platform }
+}
+
+// WithLayoutRef names the image to push among those of the layout (its
+// org.opencontainers.image.ref.name); without it, the layout's only image.
+// Push.
+func WithLayoutRef(name string) ImageOption {
+	return func(o *imageOptions) { o.layoutRef = name }
+}
+
+// WithProgress calls f for every blob and manifest the call moves: first
+// with done == 0, then as bytes move, last with done == total (also for a
+// blob skipped because it was there, or mounted); total is 0 when unknown,
+// and a report may come twice. f runs on the calling goroutine, never
+// concurrently, while the call is inside the library: it must not call
+// runtime.Goexit (t.FailNow). A panic in f cancels the call, which then
+// panics with the same value once the library has returned.
+func WithProgress(f func(digest string, done, total uint64)) ImageOption {
+	return func(o *imageOptions) { o.progress = f }
+}
+
+// options applies opts; call names the method for the error when one of
+// them does not apply.
+func options(call string, opts []ImageOption, platform, layoutRef bool) (*imageOptions, error) {
+	o := &imageOptions{}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if (o.platform != "" && !platform) || (o.layoutRef != "" && !layoutRef) {
+		return nil, &Error{Status: StatusInvalidArgument, Message: call + " takes no such option"}
+	}
+	return o, nil
+}
+
+// Pull pulls repo:ref (a tag or a digest) into the OCI image layout at dir
+// (created if missing; an existing layout gains the image, and blobs it
+// holds are not fetched again) and returns the digest of the manifest or
+// index written there. The image is named by its tag in the layout
+// (skopeo's oci:DIR:TAG), a pull by digest by the digest. Every blob is
+// verified, and index.json is written last: a failed or cancelled pull
+// names nothing new, and keeps its verified and partial blobs for a later
+// pull to resume. Options: WithPlatform, WithProgress.
+//
+// Cancelling ctx cancels the call at its next progress report (one comes
+// at least for every 256 KiB moved; a stalled transfer ends with the
+// client's timeout); the error then satisfies errors.Is(err, ctx.Err())
+// and errors.Is(err, ErrAborted). A call that finished before it saw the
+// cancellation returns its digest. The same holds for Push and Copy.
+func (c *Client) Pull(ctx context.Context, repo, ref, dir string, opts ...ImageOption) (string, error) {
+	o, err := options("Pull", opts, true, false)
+	if err != nil {
+		return "", err
+	}
+	platform, err := optionalCString(o.platform, "platform")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(platform))
+	return imageCall(ctx, o, []*Client{c}, func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_image_pull(h[0], s[0], s[1], platform, s[2], cb, ud, out, e)
+	}, repo, "repo", ref, "reference", dir, "dir")
+}
+
+// Push pushes an image of the OCI image layout at dir (WithLayoutRef
+// names it; without, the layout's only image) to repo:tag and returns its
+// digest. Blobs the registry has are skipped; manifests go byte for byte,
+// last, so a failed or cancelled push tags nothing. Options:
+// WithLayoutRef, WithProgress. ctx as for Pull.
+func (c *Client) Push(ctx context.Context, dir, repo, tag string, opts ...ImageOption) (string, error) {
+	o, err := options("Push", opts, false, true)
+	if err != nil {
+		return "", err
+	}
+	layoutRef, err := optionalCString(o.layoutRef, "layout ref")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(layoutRef))
+	return imageCall(ctx, o, []*Client{c}, func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_image_push(h[0], s[0], layoutRef, s[1], s[2], cb, ud, out, e)
+	}, dir, "dir", repo, "repo", tag, "tag")
+}
+
+// Copy copies srcRepo:srcRef from src's registry to dstRepo:dstTag on dst
+// (which may be src) and returns the digest copied. dstTag "" keeps the tag
+// (by digest only, when srcRef is a digest). On one registry blobs are
+// mounted; between two, their bytes stream from one to the other,
+// verified, without touching the disk. Manifests are copied byte for byte,
+// so digests stay. Both clients stay open for the call: Close on either
+// waits for it. Options: WithPlatform, WithProgress. ctx as for Pull.
+func Copy(ctx context.Context, src *Client, srcRepo, srcRef string, dst *Client, dstRepo, dstTag string, opts ...ImageOption) (string, error) {
+	o, err := options("Copy", opts, true, false)
+	if err != nil {
+		return "", err
+	}
+	tag, err := optionalCString(dstTag, "tag")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(tag))
+	platform, err := optionalCString(o.platform, "platform")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(platform))
+	return imageCall(ctx, o, []*Client{src, dst}, func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_image_copy(h[0], s[0], s[1], h[1], s[2], tag, platform, cb, ud, out, e)
+	}, srcRepo, "source repo", srcRef, "source reference", dstRepo, "destination repo")
+}
+
+// imageCall runs one whole-image call: with the handles of clients (each
+// held open for the call), the C copies of the (value, name) string pairs,
+// and the progress callback when o has a progress func or ctx can be
+// cancelled; it returns the digest the call gave.
+func imageCall(ctx context.Context, o *imageOptions, clients []*Client,
+	call func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status,
+	pairs ...string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", cancelled(err)
+	}
+	s, free, err := cstrings(pairs...)
+	if err != nil {
+		return "", err
+	}
+	defer free()
+	handles, release, err := holdOpen(clients)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	p := &progress{ctx: ctx, fn: o.progress}
+	var cb C.registry_progress_fn
+	var ud unsafe.Pointer
+	if o.progress != nil || ctx.Done() != nil {
+		userdata, freeHandle := cHandle(p)
+		defer freeHandle()
+		cb, ud = C.registry_progress_fn(C.registryGoProgress), userdata
+	}
+	var out *C.char
+	var e *C.registry_error
+	st := call(handles, s, cb, ud, &out, &e)
+	digest := ""
+	if st == C.REGISTRY_STATUS_OK {
+		digest = takeString(out)
+	}
+	err = takeError(st, e)
+	if p.panicked {
+		panic(p.panicVal) // the progress func's own panic, now that no C frame is in the way
+	}
+	if p.ctxErr != nil && errors.Is(err, ErrAborted) {
+		return "", cancelled(p.ctxErr)
+	}
+	return digest, err
+}
+
+// cancelled is the error of a call that ctx cancelled: ErrAborted that
+// unwraps to ctx's error.
+func cancelled(ctxErr error) error {
+	return &Error{Status: StatusAborted, Message: "cancelled: " + ctxErr.Error(), cause: ctxErr}
+}
+
+// holdOpen read-locks each client (once, however often it is listed, and
+// in address order, so that calls holding the same clients cannot deadlock
+// with Close) and returns their handles in the order given; release
+// unlocks them. A nil or closed client is ErrInvalidArgument.
+func holdOpen(clients []*Client) (handles []*C.registry_client, release func(), err error) {
+	order := make([]*Client, 0, len(clients))
+	for _, c := range clients {
+		if c == nil {
+			return nil, nil, &Error{Status: StatusInvalidArgument, Message: "nil client"}
+		}
+		order = append(order, c)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		return uintptr(unsafe.Pointer(order[i])) < uintptr(unsafe.Pointer(order[j]))
+	})
+	var distinct []*Client
+	for i, c := range order {
+		if i == 0 || c != order[i-1] {
+			distinct = append(distinct, c)
+			c.mu.RLock()
+		}
+	}
+	release = func() {
+		for _, c := range distinct {
+			c.mu.RUnlock()
+		}
+	}
+	for _, c := range clients {
+		if c.c == nil {
+			release()
+			return nil, nil, &Error{Status: StatusInvalidArgument, Message: "the client is closed"}
+		}
+		handles = append(handles, c.c)
+	}
+	return handles, release, nil
+}
+
+// ManifestInfo is what a manifest's HEAD tells.
+type ManifestInfo struct {
+	Digest    string
+	MediaType string
+	Size      uint64 // 0 when the registry sent no Content-Length
+}
+
+// ManifestHead reads a manifest's digest, media type and size without its
+// body (v2).
+func (c *Client) ManifestHead(repo, ref string) (*ManifestInfo, error) {
+	var m *ManifestInfo
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var digest, media *C.char
+		var size C.uint64_t
+		st := C.registry_manifest_head(h, s[0], s[1], &digest, &media, &size, e)
+		if st == C.REGISTRY_STATUS_OK {
+			m = &ManifestInfo{Digest: takeString(digest), MediaType: takeString(media), Size: uint64(size)}
+		}
+		return st
+	}, repo, "repo", ref, "reference")
+	return m, err
+}
+
+// Config is the image's config JSON as the registry stores it (checked
+// against its digest, so its SHA-256 is the image id): for an index, the
+// image for platform ("os/arch[/variant]"; "" means linux/amd64).
+func (c *Client) Config(repo, ref, platform string) ([]byte, error) {
+	p, err := optionalCString(platform, "platform")
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(p))
+	var config []byte
+	err = c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var buf *C.registry_buf
+		st := C.registry_image_config(h, s[0], s[1], p, &buf, e)
+		if st == C.REGISTRY_STATUS_OK {
+			config = takeBuf(buf)
+		}
+		return st
+	}, repo, "repo", ref, "reference")
+	return config, err
+}
