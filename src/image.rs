@@ -305,6 +305,16 @@ fn resume(
         hashed += n as u64;
     }
     have = hashed;
+    if have == size {
+        // An earlier run got every byte but stopped before the rename.
+        if prefix.finish() == *digest {
+            return Ok(());
+        }
+        file.set_len(0)
+            .map_err(|e| io_error("cannot write", partial, e))?;
+        have = 0;
+        prefix = Hasher::new(digest.algorithm());
+    }
     if have > 0 {
         reporter.moved(have)?;
     }

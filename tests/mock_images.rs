@@ -340,3 +340,41 @@ fn a_push_never_commits_a_layout_blob_that_does_not_match() {
         assert_eq!(named, got, "committed bytes that do not match their digest");
     }
 }
+
+#[test]
+fn a_partial_blob_that_is_already_whole_is_checked_not_fetched() {
+    let s = MockServer::start();
+    let layer: Vec<u8> = (0..30_000u32).map(|i| (i % 13) as u8).collect();
+    let d = digest_of(&layer);
+    // Any GET of the layer fails: a whole, right partial needs none.
+    let fetched = s.mock(|w, t| {
+        w.method(GET).path(format!("/v2/r/blobs/{d}"));
+        t.status(500);
+    });
+    serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
+    let dir = temp_path("whole-partial");
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let partial = dir.join(format!("blobs/sha256/.{}.partial", &d[7..]));
+    std::fs::write(&partial, &layer).unwrap();
+    let c = Client::builder(&s.url("")).max_retries(0).build().unwrap();
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    fetched.assert_calls(0);
+    assert_eq!(
+        std::fs::read(dir.join("blobs/sha256").join(&d[7..])).unwrap(),
+        layer
+    );
+
+    // A whole-size partial with other bytes is dropped and fetched again.
+    let s = MockServer::start();
+    serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
+    let dir = temp_path("whole-wrong-partial");
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let partial = dir.join(format!("blobs/sha256/.{}.partial", &d[7..]));
+    std::fs::write(&partial, vec![1u8; layer.len()]).unwrap();
+    let c = Client::builder(&s.url("")).build().unwrap();
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("blobs/sha256").join(&d[7..])).unwrap(),
+        layer
+    );
+}
