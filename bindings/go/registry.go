@@ -353,7 +353,12 @@ func (c *Client) V1RepoImageJSON(repo, imageID string) ([]byte, error) {
 	var out []byte
 	err = c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
 		var buf *C.registry_buf
-		st := C.registry_v1_repo_image_json(h, r, s[0], &buf, e)
+		var st C.registry_status
+		if r == nil {
+			st = C.registry_v1_image_json(h, s[0], &buf, e)
+		} else {
+			st = C.registry_v1_repo_image_json(h, r, s[0], &buf, e)
+		}
 		if st == C.REGISTRY_STATUS_OK {
 			out = takeBuf(buf)
 		}
@@ -378,6 +383,9 @@ func (c *Client) V1RepoImageJSONPut(repo, imageID, json string) error {
 	}
 	defer C.free(unsafe.Pointer(r))
 	return c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		if r == nil {
+			return C.registry_v1_image_json_put(h, s[0], s[1], e)
+		}
 		return C.registry_v1_repo_image_json_put(h, r, s[0], s[1], e)
 	}, imageID, "image id", json, "json")
 }
@@ -396,6 +404,9 @@ func (c *Client) V1RepoAncestry(repo, imageID string) ([]string, error) {
 	}
 	defer C.free(unsafe.Pointer(r))
 	return c.doList(func(h *C.registry_client, s []*C.char, out **C.registry_list, e **C.registry_error) C.registry_status {
+		if r == nil {
+			return C.registry_v1_ancestry(h, s[0], out, e)
+		}
 		return C.registry_v1_repo_ancestry(h, r, s[0], out, e)
 	}, imageID, "image id")
 }

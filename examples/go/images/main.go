@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"registry"
+	registry "github.com/registry-dev/registry/bindings/go"
 )
 
 func main() {
