@@ -409,6 +409,10 @@ fn parse_http_date(v: &str) -> Option<u64> {
         _ => return None,
     };
     let year: i64 = parts.next()?.parse().ok()?;
+    // HTTP dates have four-digit years; a larger one would overflow below.
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
     let mut hms = parts.next()?.split(':').map(|x| x.parse::<u64>().ok());
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
     if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
@@ -557,6 +561,15 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_http_date("Sun, 32 Nov 1994 08:49:37 GMT"), None);
+        // Found by fuzzing: a huge year overflowed the day count.
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 3709551615994 08:49:37 GMT"),
+            None
+        );
+        assert_eq!(
+            parse_http_date(&format!("Sun, 06 Nov {} 08:49:37 GMT", i64::MIN)),
+            None
+        );
         for attempt in 0..20 {
             let b = backoff(attempt);
             let base = RETRY_BASE
