@@ -53,7 +53,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
             golang-go valgrind python3 gcc g++ make
 
-.PHONY: bench all deps build demo demo-rust test lint header-check static-libs-check \
+.PHONY: fuzz bench all deps build demo demo-rust test lint header-check static-libs-check \
         suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean \
         cli test-cli
 
@@ -219,6 +219,27 @@ test-examples:
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby examples/ruby/images.rb "$$REGISTRY_TEST_ANON_ADDR" fixtures/multi latest
 	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run . "$$REGISTRY_TEST_ANON_ADDR" fixtures/app v1
 	cd examples/go && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go run ./images "$$REGISTRY_TEST_ANON_ADDR" fixtures/multi latest
+
+## Fuzz every parser (fuzz/, cargo-fuzz on nightly) for FUZZ_SECONDS each, one
+## target after another (FUZZ_TARGETS="link url" for some); not part of `make test`.
+## Seeds stay in fuzz/corpus/<target>, what a run adds goes to fuzz/corpus-new/<target>,
+## crashes to fuzz/artifacts/<target>.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_CARGO   ?= $(CARGO) +nightly
+FUZZ_FLAGS   ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	$(FUZZ_CARGO) fuzz build --debug-assertions
+	@failed=""; \
+	for t in $(or $(FUZZ_TARGETS),$$($(FUZZ_CARGO) fuzz list)); do \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p fuzz/corpus-new/$$t; \
+	  $(FUZZ_CARGO) fuzz run --debug-assertions $$t fuzz/corpus-new/$$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in$$failed (fuzz/artifacts/)"; exit 1; fi
 
 ## Benchmarks (never part of `make test`): regcli against curl, python-dxf and
 ## skopeo on the same local registries; writes BENCHMARKS.md. BENCH_RUNS=5.

@@ -53,7 +53,7 @@ pub enum Api {
 
 /// A parsed registry address.
 #[derive(Debug, Clone)]
-struct Address {
+pub(crate) struct Address {
     /// `host[:port]` the API is reached at.
     host: String,
     /// `Some` when the user typed a scheme.
@@ -63,7 +63,7 @@ struct Address {
 }
 
 impl Address {
-    fn parse(input: &str) -> Result<Address> {
+    pub(crate) fn parse(input: &str) -> Result<Address> {
         let bad = |why: &str| Error::invalid(format!("invalid registry address {input:?}: {why}"));
         let s = input.trim();
         if s.is_empty() {

@@ -38,6 +38,8 @@ mod client;
 mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 mod image;
 mod layer;
 mod layout;

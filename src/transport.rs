@@ -140,7 +140,7 @@ pub(crate) struct CookieJar {
 
 impl CookieJar {
     /// The `Cookie` value for a request to `url`, if its origin set any.
-    fn header_for(&self, url: &str) -> Option<String> {
+    pub(crate) fn header_for(&self, url: &str) -> Option<String> {
         let jar = crate::sync::lock(&self.jar);
         let cookies = jar.get(&origin_of(url)).filter(|c| !c.is_empty())?;
         let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -149,7 +149,7 @@ impl CookieJar {
 
     /// Keeps the `name=value` of every `Set-Cookie` in `resp` under `url`'s
     /// origin (attributes are ignored: the jar lives as long as the client).
-    fn keep(&self, url: &str, resp: &Response<Body>) {
+    pub(crate) fn keep(&self, url: &str, resp: &Response<Body>) {
         let set = header_all(resp, "set-cookie");
         if set.is_empty() {
             return;
@@ -389,7 +389,7 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` as Unix seconds.
-fn parse_http_date(v: &str) -> Option<u64> {
+pub(crate) fn parse_http_date(v: &str) -> Option<u64> {
     let mut parts = v.split_ascii_whitespace();
     let _weekday = parts.next()?;
     let day: u64 = parts.next()?.parse().ok()?;

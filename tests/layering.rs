@@ -9,7 +9,8 @@ use std::path::Path;
 
 /// The modules from the top down, one layer a line.
 const ORDER: &[&str] = &[
-    "ffi", // the C ABI
+    "ffi",
+    "fuzzing", // the C ABI, the fuzz targets' entry points
     "image",
     "client", // the façade
     "v1",

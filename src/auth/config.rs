@@ -78,23 +78,41 @@ pub(crate) fn credentials_for(
             ))
         }
     };
-    let bad =
-        |why: String| Error::invalid(format!("malformed docker config {}: {why}", path.display()));
-    let file: ConfigFile = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+    credentials_in(
+        &text,
+        &path.display().to_string(),
+        host,
+        hub,
+        |name, key| run_helper(name, key, timeout),
+    )
+}
+
+/// The credentials the config file `text` (read from `path`) holds for
+/// `host`; a credential helper it names for it is asked through `helper`
+/// (its name and the key).
+pub(crate) fn credentials_in(
+    text: &[u8],
+    path: &str,
+    host: &str,
+    hub: bool,
+    helper: impl FnOnce(&str, &str) -> Result<Credentials>,
+) -> Result<Credentials> {
+    let bad = |why: String| Error::invalid(format!("malformed docker config {path}: {why}"));
+    let file: ConfigFile = serde_json::from_slice(text).map_err(|e| bad(e.to_string()))?;
     let key = if hub {
         HUB_KEY.to_string()
     } else {
         host.to_ascii_lowercase()
     };
-    let helper = file
+    let name = file
         .cred_helpers
         .iter()
         .find(|(k, _)| normalise_key(k) == normalise_key(&key))
         .map(|(_, v)| v)
         .or(file.creds_store.as_ref())
         .filter(|h| !h.is_empty());
-    if let Some(name) = helper {
-        return run_helper(name, &key, timeout);
+    if let Some(name) = name {
+        return helper(name, &key);
     }
     let entry = file.auths.get(&key).or_else(|| {
         let mut keys: Vec<_> = file.auths.keys().collect();

@@ -369,6 +369,12 @@ impl Auth {
     }
 }
 
+/// Reads a token server's answer: the token and how long to cache it (for
+/// the fuzz targets; `token.rs` reads it so).
+pub(crate) fn parse_token_answer(body: &[u8]) -> Result<(String, std::time::Duration)> {
+    token::parse(body, "token answer").map(|f| (f.token, f.lifetime))
+}
+
 /// A password or refresh token goes over TLS, or in cleartext to a loopback
 /// host only.
 pub(crate) fn may_send_password(url: &str) -> bool {

@@ -17,8 +17,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-pub(crate) use image::{ancestry, image_json, image_json_put, layer_exists, open_layer, put_layer};
-pub(crate) use index::{Session, Target};
+pub(crate) use image::{
+    ancestry, image_json, image_json_put, layer_exists, open_layer, parse_checksum, put_layer,
+};
+pub(crate) use index::{parse_endpoints, parse_token, Session, Target};
 
 use crate::auth::Remote;
 use crate::error::{Error, Result};

@@ -35,7 +35,7 @@ const CATALOG_PAGE: u32 = 100;
 /// A catalog page (`repositories`) or a tag list page (`tags`); either may be
 /// `null`, and other fields (GCR's `manifest`, `child`) are ignored.
 #[derive(Deserialize)]
-struct Page {
+pub(crate) struct Page {
     #[serde(default)]
     repositories: Option<Vec<String>>,
     #[serde(default)]
