@@ -143,19 +143,12 @@ fn a_trusted_certificate_out_of_its_validity_period_is_refused() {
 
 #[test]
 fn a_reset_handshake_never_falls_back_to_plain_http() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            // Read what the client sends, then hang up without a word.
-            conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-            let mut buf = vec![0; 8192];
-            let n = conn.read(&mut buf).unwrap_or(0);
-            log.lock().unwrap().push(buf[..n].to_vec());
-        }
+    let (port, seen) = serve(|mut conn| {
+        // Read what the client sends, then hang up without a word.
+        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut buf = vec![0; 8192];
+        let n = conn.read(&mut buf).unwrap_or(0);
+        buf[..n].to_vec()
     });
     for insecure in [false, true] {
         let c = Client::builder(&format!("127.0.0.1:{port}"))
@@ -179,17 +172,7 @@ fn a_reset_handshake_never_falls_back_to_plain_http() {
 
 #[test]
 fn a_plain_http_server_gets_plain_http() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { continue };
-            let first = plain_http(conn);
-            log.lock().unwrap().push(first);
-        }
-    });
+    let (port, seen) = serve(plain_http);
     let addr = format!("127.0.0.1:{port}");
     let c = Client::builder(&addr).max_retries(0).build().unwrap();
     assert_eq!(c.ping().unwrap(), ApiVersion::V2);
@@ -210,6 +193,22 @@ fn a_plain_http_server_gets_plain_http() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     assert!(e.message().contains("plain HTTP (HTTP/1.1 400"), "{e}");
+}
+
+/// Listens on a loopback port and hands each connection to `answer`, which
+/// returns the first bytes the client sent; those are kept, in order.
+fn serve(answer: fn(TcpStream) -> Vec<u8>) -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let first = answer(conn);
+            log.lock().unwrap().push(first);
+        }
+    });
+    (port, seen)
 }
 
 /// Answers one connection the way a plain HTTP registry does: `GET /v2/`

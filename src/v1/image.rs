@@ -104,15 +104,7 @@ fn get_image_json(
 ) -> Result<(Vec<u8>, Option<Digest>)> {
     let path = format!("/v1/images/{id}/json");
     let what = format!("GET {path}");
-    let resp = index::send(
-        remote,
-        session,
-        "GET",
-        &path,
-        target,
-        &[],
-        &mut Payload::Empty,
-    )?;
+    let resp = index::get(remote, session, &path, target)?;
     let resp = remote.check(resp, &what)?;
     let checksum = header(&resp, "x-docker-checksum-payload")
         .map(|c| parse_checksum(&c, &what))
@@ -144,15 +136,7 @@ pub(crate) fn layer_exists(
     validate_image_id(id)?;
     let path = format!("/v1/images/{id}/json");
     let target = Target::Repo(&repo, Access::Read);
-    let resp = index::send(
-        remote,
-        session,
-        "GET",
-        &path,
-        target,
-        &[],
-        &mut Payload::Empty,
-    )?;
+    let resp = index::get(remote, session, &path, target)?;
     match resp.status().as_u16() {
         404 => Ok(false),
         _ => remote.check(resp, &format!("GET {path}")).map(|_| true),
@@ -172,15 +156,7 @@ pub(crate) fn open_layer(
     let target = Target::Repo(&repo, Access::Read);
     let (json, checksum) = get_image_json(remote, session, id, target)?;
     let path = format!("/v1/images/{id}/layer");
-    let resp = index::send(
-        remote,
-        session,
-        "GET",
-        &path,
-        target,
-        &[],
-        &mut Payload::Empty,
-    )?;
+    let resp = index::get(remote, session, &path, target)?;
     let resp = remote.check(resp, &format!("GET {path}"))?;
     LayerReader::new(
         resp,

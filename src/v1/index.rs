@@ -190,6 +190,24 @@ pub(crate) enum Target<'a> {
     Image(Option<&'a str>, Access),
 }
 
+/// `GET path` for `target` (see [`send`]), whatever its status.
+pub(crate) fn get(
+    remote: &Remote<'_>,
+    session: &Session,
+    path: &str,
+    target: Target<'_>,
+) -> Result<ureq::http::Response<ureq::Body>> {
+    send(
+        remote,
+        session,
+        "GET",
+        path,
+        target,
+        &[],
+        &mut Payload::Empty,
+    )
+}
+
 /// Sends a request to the registry for `target` and returns the response,
 /// whatever its status. A standalone registry gets basic credentials; one
 /// behind an index gets the index's token for the target (fetched when the

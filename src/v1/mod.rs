@@ -124,15 +124,7 @@ fn get_json<T: serde::de::DeserializeOwned>(
     target: Target<'_>,
 ) -> Result<T> {
     let what = format!("GET {path}");
-    let resp = index::send(
-        remote,
-        session,
-        "GET",
-        path,
-        target,
-        &[],
-        &mut Payload::Empty,
-    )?;
+    let resp = index::get(remote, session, path, target)?;
     let resp = remote.check(resp, &what)?;
     transport::read_json(resp, JSON_CAP, &what)
 }
