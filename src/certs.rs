@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// docker's default certificate directory.
 pub const DEFAULT_CERTS_DIR: &str = "/etc/docker/certs.d";
@@ -24,20 +24,17 @@ pub(crate) struct CertsD {
 /// Reads `<dir>/<host>/`. A missing directory holds nothing.
 pub(crate) fn load(dir: &Path, host: &str) -> Result<CertsD> {
     let dir = dir.join(host);
-    let io = |p: &Path, e: std::io::Error| {
-        Error::new(ErrorKind::Io, format!("cannot read {}: {e}", p.display()))
-    };
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CertsD::default()),
-        Err(e) => return Err(io(&dir, e)),
+        Err(e) => return Err(Error::io("cannot read", &dir, e)),
     };
     let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     let ext = |p: &Path, x: &str| p.extension().is_some_and(|e| e == x);
     let mut out = CertsD::default();
     for f in files.iter().filter(|p| ext(p, "crt")) {
-        let pem = std::fs::read(f).map_err(|e| io(f, e))?;
+        let pem = std::fs::read(f).map_err(|e| Error::io("cannot read", f, e))?;
         let all = out.ca_pem.get_or_insert_with(Vec::new);
         all.extend(pem);
         all.push(b'\n');
@@ -57,8 +54,8 @@ pub(crate) fn load(dir: &Path, host: &str) -> Result<CertsD> {
                 dir.display()
             )));
         }
-        let chain = std::fs::read(cert).map_err(|e| io(cert, e))?;
-        let key_pem = std::fs::read(&key).map_err(|e| io(&key, e))?;
+        let chain = std::fs::read(cert).map_err(|e| Error::io("cannot read", cert, e))?;
+        let key_pem = std::fs::read(&key).map_err(|e| Error::io("cannot read", &key, e))?;
         out.client = Some((chain, key_pem));
     }
     for key in files.iter().filter(|p| ext(p, "key")) {

@@ -69,8 +69,7 @@ impl<'a> ImageOptions<'a> {
     }
 }
 
-/// A manifest of the tree, with the descriptor that named it (the root has
-/// one made up from the fetch).
+/// A manifest of the tree.
 struct Node {
     manifest: Manifest,
     /// For the root picked from an index: its entry's platform.
@@ -202,7 +201,7 @@ fn report_manifest(
         if go_on {
             Ok(())
         } else {
-            Err(Error::new(ErrorKind::Aborted, "the transfer was cancelled"))
+            Err(transfer::aborted())
         }
     };
     say(0)?;
@@ -227,10 +226,6 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
-}
-
 /// Downloads one blob into the layout: skipped when a verified copy is
 /// there; else resumed from its partial file (whose prefix is hashed again,
 /// and asked for the rest with `Range`), checked against its digest over
@@ -253,7 +248,7 @@ fn download(
     match result {
         Ok(()) => {
             let path = layout.blob_path(digest);
-            std::fs::rename(&partial, &path).map_err(|e| io_error("cannot rename into", &path, e))
+            std::fs::rename(&partial, &path).map_err(|e| Error::io("cannot rename into", &path, e))
         }
         Err(e) => {
             // Bytes that proved wrong are no prefix to resume from.
@@ -280,16 +275,16 @@ fn resume(
         .read(true)
         .write(true)
         .open(partial)
-        .map_err(|e| io_error("cannot create", partial, e))?;
+        .map_err(|e| Error::io("cannot create", partial, e))?;
     // Hash what an earlier run kept (all of it, or nothing if it is too long).
     let mut prefix = Hasher::new(digest.algorithm());
     let mut have = file
         .metadata()
-        .map_err(|e| io_error("cannot read", partial, e))?
+        .map_err(|e| Error::io("cannot read", partial, e))?
         .len();
     if have > size {
         file.set_len(0)
-            .map_err(|e| io_error("cannot write", partial, e))?;
+            .map_err(|e| Error::io("cannot write", partial, e))?;
         have = 0;
     }
     let mut buf = vec![0u8; CHUNK];
@@ -297,7 +292,7 @@ fn resume(
     while hashed < have {
         let n = file
             .read(&mut buf[..CHUNK.min((have - hashed) as usize)])
-            .map_err(|e| io_error("cannot read", partial, e))?;
+            .map_err(|e| Error::io("cannot read", partial, e))?;
         if n == 0 {
             break;
         }
@@ -311,7 +306,7 @@ fn resume(
             return Ok(());
         }
         file.set_len(0)
-            .map_err(|e| io_error("cannot write", partial, e))?;
+            .map_err(|e| Error::io("cannot write", partial, e))?;
         have = 0;
         prefix = Hasher::new(digest.algorithm());
     }
@@ -322,11 +317,11 @@ fn resume(
     if from != have {
         // The registry ignored the Range: start over.
         file.set_len(0)
-            .map_err(|e| io_error("cannot write", partial, e))?;
+            .map_err(|e| Error::io("cannot write", partial, e))?;
         have = 0;
     }
     file.seek(SeekFrom::Start(have))
-        .map_err(|e| io_error("cannot write", partial, e))?;
+        .map_err(|e| Error::io("cannot write", partial, e))?;
     loop {
         reporter.check()?;
         let n = reader.read(&mut buf).map_err(Error::from)?;
@@ -334,16 +329,16 @@ fn resume(
             break;
         }
         file.write_all(&buf[..n])
-            .map_err(|e| io_error("cannot write", partial, e))?;
+            .map_err(|e| Error::io("cannot write", partial, e))?;
         have += n as u64;
         reporter.moved(have)?;
     }
     file.flush()
-        .map_err(|e| io_error("cannot write", partial, e))
+        .map_err(|e| Error::io("cannot write", partial, e))
 }
 
 /// The descriptor `index.json` names an image by.
-fn entry_for(node: &Node) -> Result<Map<String, Value>> {
+fn entry_for(node: &Node) -> Map<String, Value> {
     let m = &node.manifest;
     let mut entry = Map::new();
     entry.insert("mediaType".into(), Value::String(m.media_type.clone()));
@@ -352,7 +347,7 @@ fn entry_for(node: &Node) -> Result<Map<String, Value>> {
     if let Some(p) = &node.platform {
         entry.insert("platform".into(), p.clone());
     }
-    Ok(entry)
+    entry
 }
 
 impl Client {
@@ -395,7 +390,7 @@ impl Client {
             for node in &tree.manifests {
                 layout.put_blob(&node.manifest.digest, &node.manifest.body)?;
             }
-            layout.name(&name, entry_for(tree.root())?)?;
+            layout.name(&name, entry_for(tree.root()))?;
             Ok(tree.root().manifest.digest.clone())
         })
     }

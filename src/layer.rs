@@ -240,19 +240,16 @@ pub(crate) fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut fs::File) -> Result<u64>,
 ) -> Result<u64> {
-    let io_err = |what: &str, p: &Path, e: io::Error| {
-        Error::new(ErrorKind::Io, format!("{what} {}: {e}", p.display()))
-    };
     let temp = temp_path(path)?;
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&temp)
-        .map_err(|e| io_err("cannot create", &temp, e))?;
+        .map_err(|e| Error::io("cannot create", &temp, e))?;
     let result = fill(&mut file).and_then(|n| {
         file.flush()
             .and_then(|_| file.sync_all())
-            .map_err(|e| io_err("cannot write", &temp, e))?;
+            .map_err(|e| Error::io("cannot write", &temp, e))?;
         Ok(n)
     });
     drop(file);
@@ -261,7 +258,7 @@ pub(crate) fn write_atomically(
             Ok(()) => Ok(n),
             Err(e) => {
                 let _ = fs::remove_file(&temp);
-                Err(io_err("cannot rename the download to", path, e))
+                Err(Error::io("cannot rename the download to", path, e))
             }
         },
         Err(e) => {

@@ -32,16 +32,12 @@ pub(crate) struct Layout {
     root: PathBuf,
 }
 
-fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
-}
-
 impl Layout {
     /// Opens the layout at `root`, creating the directory and `oci-layout`
     /// when missing (a pull target). A directory holding something that is
     /// not a layout is refused.
     pub fn create(root: &Path) -> Result<Layout> {
-        fs::create_dir_all(root).map_err(|e| io_error("cannot create", root, e))?;
+        fs::create_dir_all(root).map_err(|e| Error::io("cannot create", root, e))?;
         let layout = Layout {
             root: root.to_path_buf(),
         };
@@ -51,11 +47,11 @@ impl Layout {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 write_atomically(&marker, |f| {
                     f.write_all(br#"{"imageLayoutVersion":"1.0.0"}"#)
-                        .map_err(|e| io_error("cannot write", &marker, e))?;
+                        .map_err(|e| Error::io("cannot write", &marker, e))?;
                     Ok(0)
                 })?;
             }
-            Err(e) => return Err(io_error("cannot read", &marker, e)),
+            Err(e) => return Err(Error::io("cannot read", &marker, e)),
         }
         Ok(layout)
     }
@@ -105,7 +101,7 @@ impl Layout {
     /// Creates `blobs/<alg>/` for `digest`.
     pub fn prepare(&self, digest: &Digest) -> Result<()> {
         let dir = self.root.join("blobs").join(digest.algorithm().name());
-        fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, e))
+        fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))
     }
 
     /// Whether the layout holds `digest` with `size` bytes that hash to it.
@@ -114,11 +110,11 @@ impl Layout {
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(io_error("cannot read", &path, e)),
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
         };
         let len = file
             .metadata()
-            .map_err(|e| io_error("cannot read", &path, e))?
+            .map_err(|e| Error::io("cannot read", &path, e))?
             .len();
         if len != size {
             return Ok(false);
@@ -133,7 +129,7 @@ impl Layout {
         let path = self.blob_path(digest);
         write_atomically(&path, |f| {
             f.write_all(bytes)
-                .map_err(|e| io_error("cannot write", &path, e))?;
+                .map_err(|e| Error::io("cannot write", &path, e))?;
             Ok(bytes.len() as u64)
         })
         .map(|_| ())
@@ -162,11 +158,11 @@ impl Layout {
                 ErrorKind::NotFound,
                 format!("the layout has no blob {digest} ({})", path.display()),
             ),
-            _ => io_error("cannot read", &path, e),
+            _ => Error::io("cannot read", &path, e),
         })?;
         let len = file
             .metadata()
-            .map_err(|e| io_error("cannot read", &path, e))?
+            .map_err(|e| Error::io("cannot read", &path, e))?
             .len();
         Ok((file, len))
     }
@@ -179,7 +175,7 @@ impl Layout {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok((json!({"schemaVersion": 2, "mediaType": OCI_INDEX}), vec![]))
             }
-            Err(e) => return Err(io_error("cannot read", &path, e)),
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
         };
         let doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::invalid(format!("{} is not valid JSON: {e}", path.display())))?;
@@ -269,7 +265,7 @@ impl Layout {
         let path = self.root.join("index.json");
         write_atomically(&path, |f| {
             f.write_all(&bytes)
-                .map_err(|e| io_error("cannot write", &path, e))?;
+                .map_err(|e| Error::io("cannot write", &path, e))?;
             Ok(bytes.len() as u64)
         })
         .map(|_| ())
@@ -289,7 +285,7 @@ pub(crate) fn hash_file(
     loop {
         let n = file
             .read(&mut buf)
-            .map_err(|e| io_error("cannot read", path, e))?;
+            .map_err(|e| Error::io("cannot read", path, e))?;
         if n == 0 {
             return Ok((hasher.finish(), len));
         }
@@ -299,11 +295,11 @@ pub(crate) fn hash_file(
 }
 
 fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
-    let file = fs::File::open(path).map_err(|e| io_error("cannot read", path, e))?;
+    let file = fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let mut bytes = Vec::new();
     file.take(cap + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| io_error("cannot read", path, e))?;
+        .map_err(|e| Error::io("cannot read", path, e))?;
     if bytes.len() as u64 > cap {
         return Err(Error::new(
             ErrorKind::TooLarge,

@@ -65,7 +65,8 @@ impl Reporter<'_> {
     }
 }
 
-fn aborted() -> Error {
+/// The error of a cancelled transfer.
+pub(crate) fn aborted() -> Error {
     Error::new(ErrorKind::Aborted, "the transfer was cancelled")
 }
 

@@ -105,6 +105,11 @@ impl Error {
         Error::new(ErrorKind::Protocol, message)
     }
 
+    /// An I/O failure on a file, said as "`what` `path`: `e`".
+    pub(crate) fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
+    }
+
     pub(crate) fn with_http_status(mut self, status: u16) -> Error {
         self.http_status = Some(status);
         self
