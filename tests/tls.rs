@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{temp_path, Fixture};
-use registry::{ApiVersion, Client, ClientBuilder, ErrorKind};
+use registry::{ApiVersion, Client, ClientBuilder, Credentials, ErrorKind};
 
 const APP: &str = "fixtures/app";
 
@@ -195,6 +195,145 @@ fn a_plain_http_server_gets_plain_http() {
     assert!(e.message().contains("plain HTTP (HTTP/1.1 400"), "{e}");
 }
 
+#[test]
+fn a_cleartext_challenge_cannot_send_secrets_to_an_https_realm() {
+    // The token server: TLS on loopback, trusted, keeping the request heads
+    // it gets; it grants anyone the token "t".
+    let dir = temp_path("realm").parent().unwrap().to_path_buf();
+    let (cert, key) = docker_cert(&dir, "realm", "IP:127.0.0.1");
+    let pem = std::fs::read(&cert).unwrap();
+    let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = asked.clone();
+    let realm = tls_server_with(&cert, &key, move |head| {
+        log.lock().unwrap().push(head.to_ascii_lowercase());
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\
+          Connection: close\r\n\r\n{\"token\":\"t\"}"
+            .to_vec()
+    });
+    // The world, through a proxy: every plain-HTTP registry challenges with
+    // that realm and takes the token "t"; CONNECTs reach the token server.
+    let registry_saw = Arc::new(Mutex::new(Vec::<String>::new()));
+    let proxy = world_proxy(realm, registry_saw.clone());
+    let client = |address: &str, credentials: Credentials| {
+        Client::builder(address)
+            .credentials(credentials)
+            .ca_pem(&pem)
+            .proxy(&proxy)
+            .max_retries(0)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    };
+    let basic = || Credentials::Basic {
+        username: "alice".into(),
+        password: "pw".into(),
+    };
+    let heads = |asked: &Arc<Mutex<Vec<String>>>| std::mem::take(&mut *asked.lock().unwrap());
+
+    // On loopback the challenge is trusted: the password goes to the realm.
+    assert_eq!(
+        client("http://127.0.0.1:9", basic()).ping().unwrap(),
+        ApiVersion::V2
+    );
+    let seen = heads(&asked);
+    assert!(
+        seen.iter().any(|h| h.contains("authorization: basic")),
+        "{seen:?}"
+    );
+
+    // From a host that is not loopback, a cleartext challenge could be
+    // anyone's: its realm gets an anonymous request, never a secret.
+    for credentials in [basic(), Credentials::IdentityToken("refresh-secret".into())] {
+        let c = client("http://reg.example", credentials);
+        assert_eq!(
+            c.ping().unwrap(),
+            ApiVersion::V2,
+            "an anonymous token works"
+        );
+        let seen = heads(&asked);
+        assert!(!seen.is_empty(), "the realm was asked");
+        for h in &seen {
+            assert!(h.starts_with("get "), "no refresh-token POST: {h}");
+            assert!(!h.contains("authorization"), "{h}");
+            assert!(!h.contains("alice"), "no account either: {h}");
+        }
+    }
+    // A static token is a secret too: not sent, and the error says why.
+    let e = client(
+        "http://reg.example",
+        Credentials::Bearer("static-secret".into()),
+    )
+    .ping()
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
+    assert!(e.message().contains("cleartext"), "{e}");
+    let saw = registry_saw.lock().unwrap();
+    assert!(!saw.iter().any(|h| h.contains("static-secret")), "{saw:?}");
+}
+
+/// An HTTP proxy on loopback that plays the world: a `CONNECT` to the
+/// token server at `127.0.0.1:realm` is tunnelled there; any other tunnel
+/// is answered by the proxy itself as a plain-HTTP v2 registry whose
+/// challenge names `https://127.0.0.1:realm/token` and which takes the
+/// token "t" (its request heads, lower-cased, go to `saw`). Returns its URL.
+fn world_proxy(realm: u16, saw: Arc<Mutex<Vec<String>>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let saw = saw.clone();
+            std::thread::spawn(move || {
+                let connect = read_head(&mut conn).to_ascii_lowercase();
+                let Some(target) = connect.strip_prefix("connect ") else {
+                    return;
+                };
+                let target = target.split(' ').next().unwrap_or("").to_string();
+                let _ = conn.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                if target == format!("127.0.0.1:{realm}") {
+                    let upstream = TcpStream::connect(&target).unwrap();
+                    let (mut back, mut from) =
+                        (conn.try_clone().unwrap(), upstream.try_clone().unwrap());
+                    std::thread::spawn(move || std::io::copy(&mut from, &mut back));
+                    let mut upstream = upstream;
+                    let _ = std::io::copy(&mut conn, &mut upstream);
+                    return;
+                }
+                let head = read_head(&mut conn).to_ascii_lowercase();
+                let answer = if head.contains("authorization: bearer t\r\n") {
+                    "200 OK\r\nDocker-Distribution-API-Version: registry/2.0".to_string()
+                } else {
+                    format!(
+                        "401 Unauthorized\r\nWWW-Authenticate: Bearer \
+                         realm=\"https://127.0.0.1:{realm}/token\",service=\"s\""
+                    )
+                };
+                saw.lock().unwrap().push(head);
+                let _ = conn.write_all(
+                    format!(
+                        "HTTP/1.1 {answer}\r\nContent-Type: application/json\r\n\
+                         Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Reads a request's head, up to the blank line.
+fn read_head(conn: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match conn.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// Listens on a loopback port and hands each connection to `answer`, which
 /// returns the first bytes the client sent; those are kept, in order.
 fn serve(answer: fn(TcpStream) -> Vec<u8>) -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
@@ -349,6 +488,20 @@ fn dated_cert(dir: &Path, name: &str, start: &str, end: &str) -> (PathBuf, PathB
 /// A TLS server on 127.0.0.1 presenting `cert` that answers every request
 /// with a v2 `200 {}`, for as long as the test process runs. Returns its port.
 fn tls_server(cert: &Path, key: &Path) -> u16 {
+    tls_server_with(cert, key, |_| {
+        b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: registry/2.0\r\n\
+          Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+            .to_vec()
+    })
+}
+
+/// A TLS server on 127.0.0.1 presenting `cert` that reads each request's
+/// head and writes what `answer` makes of it. Returns its port.
+fn tls_server_with(
+    cert: &Path,
+    key: &Path,
+    answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
+) -> u16 {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let chain = vec![CertificateDer::from_pem_file(cert).unwrap()];
@@ -362,8 +515,7 @@ fn tls_server(cert: &Path, key: &Path) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { continue };
+        for conn in listener.incoming().flatten() {
             let tls = rustls::ServerConnection::new(config.clone()).unwrap();
             let mut stream = rustls::StreamOwned::new(tls, conn);
             let mut got = Vec::new();
@@ -374,10 +526,7 @@ fn tls_server(cert: &Path, key: &Path) -> u16 {
                     _ => break,
                 }
             }
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: registry/2.0\r\n\
-                  Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-            );
+            let _ = stream.write_all(&answer(&String::from_utf8_lossy(&got)));
             let _ = stream.flush();
         }
     });

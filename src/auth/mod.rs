@@ -170,6 +170,10 @@ enum Scheme {
     Bearer {
         realm: String,
         service: Option<String>,
+        /// Whether the challenge came over a channel a password may travel
+        /// (TLS, or loopback): one read in cleartext from elsewhere could
+        /// be anyone's, so its realm gets no secrets.
+        trusted: bool,
     },
 }
 
@@ -212,13 +216,18 @@ impl Auth {
     /// before any challenge, if the scheme is known (or a static token was given).
     fn upfront(&self, t: &Transport, scope: &Scope, registry: &str) -> Result<Option<String>> {
         if let Credentials::Bearer(tok) = &self.credentials {
-            return Ok(Some(format!("Bearer {tok}")));
+            // A static token is as secret as a password.
+            return Ok(may_send_password(registry).then(|| format!("Bearer {tok}")));
         }
         let learned = lock(&self.learned).clone();
         match learned {
             Some(Scheme::Basic) => Ok(self.basic_for(registry)),
-            Some(Scheme::Bearer { realm, service }) => self
-                .token(t, &realm, service.as_deref(), scope, false)
+            Some(Scheme::Bearer {
+                realm,
+                service,
+                trusted,
+            }) => self
+                .token(t, &realm, service.as_deref(), scope, false, trusted)
                 .map(|tok| Some(format!("Bearer {tok}"))),
             None => Ok(None),
         }
@@ -232,8 +241,12 @@ impl Auth {
         }
         let learned = lock(&self.learned).clone();
         match learned {
-            Some(Scheme::Bearer { realm, service }) => self
-                .token(t, &realm, service.as_deref(), scope, false)
+            Some(Scheme::Bearer {
+                realm,
+                service,
+                trusted,
+            }) => self
+                .token(t, &realm, service.as_deref(), scope, false, trusted)
                 .map(Some),
             _ => Ok(None),
         }
@@ -251,6 +264,9 @@ impl Auth {
         registry: &str,
     ) -> Result<Option<String>> {
         if matches!(self.credentials, Credentials::Bearer(_)) {
+            if !may_send_password(registry) {
+                return Err(cleartext_refused(registry, "a token"));
+            }
             return Ok(None);
         }
         if let Some(c) = challenges.iter().find(|c| c.scheme == "bearer") {
@@ -259,17 +275,22 @@ impl Auth {
             })?;
             token::check_realm(realm)?;
             let service = c.param("service").map(str::to_string);
+            let trusted = may_send_password(registry);
             *lock(&self.learned) = Some(Scheme::Bearer {
                 realm: realm.to_string(),
                 service: service.clone(),
+                trusted,
             });
             let scopes = scope.with(c.scopes());
             // A token we sent was refused: fetch a fresh one.
             let refresh = sent.is_some();
-            let tok = self.token(t, realm, service.as_deref(), &scopes, refresh)?;
+            let tok = self.token(t, realm, service.as_deref(), &scopes, refresh, trusted)?;
             if scopes != *scope {
                 // Later requests with our scope should present the wider token.
-                self.store(cache_key(realm, service.as_deref(), scope), &tok);
+                let expires = lock(&self.tokens)
+                    .get(&cache_key(realm, service.as_deref(), &scopes))
+                    .map_or_else(Instant::now, |c| c.expires);
+                self.store(cache_key(realm, service.as_deref(), scope), &tok, expires);
             }
             return Ok(Some(format!("Bearer {tok}")));
         }
@@ -279,14 +300,7 @@ impl Auth {
                 return Ok(None);
             };
             if !may_send_password(registry) {
-                return Err(Error::new(
-                    ErrorKind::Unauthorized,
-                    format!(
-                        "{registry} asks for a password, which this client never sends in \
-                         cleartext to a host that is not loopback; use https"
-                    ),
-                )
-                .with_http_status(401));
+                return Err(cleartext_refused(registry, "a password"));
             }
             if sent != Some(basic.as_str()) {
                 return Ok(Some(basic));
@@ -295,7 +309,9 @@ impl Auth {
         Ok(None)
     }
 
-    /// A bearer token for `scopes`: from the cache unless `refresh`, else fetched.
+    /// A bearer token for `scopes`: from the cache unless `refresh`, else
+    /// fetched, with the credentials only when the challenge that named the
+    /// realm was `trusted`.
     fn token(
         &self,
         t: &Transport,
@@ -303,6 +319,7 @@ impl Auth {
         service: Option<&str>,
         scopes: &Scope,
         refresh: bool,
+        trusted: bool,
     ) -> Result<String> {
         let key = cache_key(realm, service, scopes);
         if !refresh {
@@ -312,13 +329,37 @@ impl Auth {
                 }
             }
         }
-        let fetched = token::fetch(t, &self.credentials, realm, service, &scopes.0)?;
+        let anonymous = Credentials::Anonymous;
+        let credentials = if trusted {
+            &self.credentials
+        } else {
+            &anonymous
+        };
+        let fetched = match token::fetch(t, credentials, realm, service, &scopes.0) {
+            Err(e) if !trusted && e.kind() == ErrorKind::Unauthorized && !self.is_anonymous() => {
+                let why = "the credentials were not sent: the challenge that named the token \
+                           server came in cleartext from a host that is not loopback; use https";
+                return Err(
+                    Error::new(ErrorKind::Unauthorized, format!("{}; {why}", e.message()))
+                        .with_http_status(e.http_status().unwrap_or(401)),
+                );
+            }
+            other => other?,
+        };
         let now = Instant::now();
         let expires = now.checked_add(fetched.lifetime).unwrap_or(now);
+        self.store(key, &fetched.token, expires);
+        Ok(fetched.token)
+    }
+
+    /// Caches `tok` under `key` until `expires`. Expired tokens go first,
+    /// then, at the cap, the one that expires soonest: the cache (and
+    /// redaction) stay small whatever the token servers answer.
+    fn store(&self, key: String, tok: &str, expires: Instant) {
+        let now = Instant::now();
         let mut tokens = lock(&self.tokens);
-        // Expired tokens go, so the cache (and redaction) stay small.
         tokens.retain(|_, c| c.expires > now);
-        if tokens.len() >= TOKEN_CACHE_ENTRIES {
+        if !tokens.contains_key(&key) && tokens.len() >= TOKEN_CACHE_ENTRIES {
             let soonest = tokens
                 .iter()
                 .min_by_key(|(_, c)| c.expires)
@@ -327,23 +368,6 @@ impl Auth {
                 tokens.remove(&k);
             }
         }
-        tokens.insert(
-            key,
-            CachedToken {
-                token: fetched.token.clone(),
-                expires,
-            },
-        );
-        Ok(fetched.token)
-    }
-
-    fn store(&self, key: String, tok: &str) {
-        let mut tokens = lock(&self.tokens);
-        let expires = tokens
-            .values()
-            .find(|c| c.token == tok)
-            .map(|c| c.expires)
-            .unwrap_or_else(Instant::now);
         tokens.insert(
             key,
             CachedToken {
@@ -373,6 +397,18 @@ impl Auth {
 /// the fuzz targets; `token.rs` reads it so).
 pub(crate) fn parse_token_answer(body: &[u8]) -> Result<(String, std::time::Duration)> {
     token::parse(body, "token answer").map(|f| (f.token, f.lifetime))
+}
+
+/// UNAUTHORIZED: `registry` (plain HTTP, not loopback) asks for `secret`.
+fn cleartext_refused(registry: &str, secret: &str) -> Error {
+    Error::new(
+        ErrorKind::Unauthorized,
+        format!(
+            "{registry} asks for {secret}, which this client never sends in cleartext to a \
+             host that is not loopback; use https"
+        ),
+    )
+    .with_http_status(401)
 }
 
 /// A password or refresh token goes over TLS, or in cleartext to a loopback
@@ -494,6 +530,21 @@ impl Remote<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_cache_stays_under_its_cap_however_tokens_arrive() {
+        let auth = Auth::new(Credentials::Anonymous, false);
+        let later = Instant::now() + std::time::Duration::from_secs(3600);
+        for i in 0..3 * TOKEN_CACHE_ENTRIES {
+            // As respond() files a wider token under the scope asked for.
+            auth.store(
+                format!("realm\nservice\nrepository:r{i}:pull"),
+                "tok",
+                later,
+            );
+        }
+        assert_eq!(lock(&auth.tokens).len(), TOKEN_CACHE_ENTRIES);
+    }
 
     #[test]
     fn passwords_travel_over_tls_or_to_loopback() {
