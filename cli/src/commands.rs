@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use registry::{
-    ApiVersion, Client, Digest, Error, ErrorKind, ImageOptions, Manifest, Platform, Result,
+    ApiVersion, Client, Digest, Error, ErrorKind, ImageOptions, Manifest, ManifestRef, Platform,
+    Result,
 };
 use serde_json::{json, Value};
 use sha2::Digest as _;
@@ -334,9 +335,19 @@ fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {
             opts,
         )
     })?;
+    // The tag the copy wrote: the one given, else the source's, else none.
+    let written = match (&dst.explicit_tag, &src.manifest_ref()) {
+        (Some(t), _) | (None, ManifestRef::Tag(t)) => format!(":{t}"),
+        (None, ManifestRef::Digest(d)) => format!("@{d}"),
+    };
     tell(
         g,
-        format_args!("Copied {} to {}", src.reference, dst.reference),
+        format_args!(
+            "Copied {} to {}/{}{written}",
+            src.reference,
+            dst.domain(),
+            dst.repo()
+        ),
     );
     print_digest(g, &digest.to_string(), json!({}))
 }

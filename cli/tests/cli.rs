@@ -281,9 +281,12 @@ fn anon_cp_tag_untag_rm() {
     );
     // No destination tag: the source's.
     let app = cli.run(&["digest", &f.image("fixtures/app:v1")]).ok();
-    assert_eq!(
-        cli.run(&["cp", &f.image("fixtures/app:v1"), &at("")]).ok(),
-        app
+    let kept = cli.run(&["cp", &f.image("fixtures/app:v1"), &at("")]);
+    assert_eq!(kept.ok(), app);
+    assert!(
+        kept.stderr.contains(&format!("to {}:v1", at(""))),
+        "says the tag it wrote: {}",
+        kept.stderr
     );
     assert_eq!(cli.run(&["tags", &at("")]).lines(), ["c1", "v1"]);
     // One platform of the index.
