@@ -33,6 +33,10 @@ use crate::v2;
 
 /// An image tree holds at most this many manifests…
 const MAX_MANIFESTS: usize = 1000;
+/// …of at most this many bytes in all (each is capped on its own too)…
+const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+/// …naming at most this many blobs…
+const MAX_BLOBS: usize = 100_000;
 /// …and indexes nest at most this deep.
 const MAX_DEPTH: usize = 4;
 /// A config is read up to this size.
@@ -81,6 +85,8 @@ struct Node {
 struct Tree {
     manifests: Vec<Node>,
     blobs: Vec<Descriptor>,
+    /// The manifests' bytes, held until they are written.
+    bytes: u64,
 }
 
 impl Tree {
@@ -99,6 +105,7 @@ impl Tree {
         let mut tree = Tree {
             manifests: vec![],
             blobs: vec![],
+            bytes: 0,
         };
         let mut root = Node {
             manifest: root,
@@ -136,10 +143,18 @@ impl Tree {
         seen: &mut HashSet<Digest>,
     ) -> Result<()> {
         let what = format!("image {}", node.manifest.digest);
-        if depth > MAX_DEPTH || self.manifests.len() >= MAX_MANIFESTS {
+        self.bytes += node.manifest.body.len() as u64;
+        if depth > MAX_DEPTH
+            || self.manifests.len() >= MAX_MANIFESTS
+            || self.bytes > MAX_MANIFEST_BYTES
+        {
             return Err(Error::new(
                 ErrorKind::TooLarge,
-                format!("{what}: indexes nest deeper than {MAX_DEPTH} or name more than {MAX_MANIFESTS} manifests"),
+                format!(
+                    "{what}: indexes nest deeper than {MAX_DEPTH}, or name more than \
+                     {MAX_MANIFESTS} manifests or {} MiB of them",
+                    MAX_MANIFEST_BYTES >> 20
+                ),
             ));
         }
         let doc = ManifestDoc::parse(&node.manifest.body, &what)?;
@@ -168,6 +183,12 @@ impl Tree {
             let digest = blob.digest(&what)?;
             let foreign = blob.urls.as_ref().is_some_and(|u| !u.is_empty());
             if !foreign && seen.insert(digest) {
+                if self.blobs.len() >= MAX_BLOBS {
+                    return Err(Error::new(
+                        ErrorKind::TooLarge,
+                        format!("{what}: the image names more than {MAX_BLOBS} blobs"),
+                    ));
+                }
                 self.blobs.push(blob.clone());
             }
         }
@@ -556,4 +577,80 @@ fn put_manifests(
         })?;
     }
     Ok(tree.root().manifest.digest.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Algorithm;
+
+    fn manifest(body: String) -> Manifest {
+        Manifest {
+            media_type: crate::oci::OCI_MANIFEST.into(),
+            digest: Hasher::digest(Algorithm::Sha256, body.as_bytes()),
+            body: body.into_bytes(),
+        }
+    }
+
+    fn descriptor(seed: &str, size: usize) -> String {
+        let digest = Hasher::digest(Algorithm::Sha256, seed.as_bytes());
+        format!(r#"{{"mediaType":"application/octet-stream","digest":"{digest}","size":{size}}}"#)
+    }
+
+    /// An index of `children` manifests, each made by `child(i)`; the tree
+    /// walked from it.
+    fn walk(children: usize, child: impl Fn(usize) -> String) -> Result<Tree> {
+        let entries: Vec<String> = (0..children)
+            .map(|i| descriptor(&format!("child {i}"), 1))
+            .collect();
+        let index = manifest(format!(
+            r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+            entries.join(",")
+        ));
+        let mut next = 0;
+        Tree::walk(index, None, |_, _| {
+            next += 1;
+            Ok(manifest(child(next)))
+        })
+    }
+
+    #[test]
+    fn an_image_tree_is_bounded_in_bytes_and_blobs_whatever_its_manifests_say() {
+        // Twenty manifests of 4 MiB each (each under the per-manifest cap).
+        let padding = "x".repeat(4 << 20);
+        let e = walk(20, |i| {
+            format!(
+                r#"{{"schemaVersion":2,"config":{},"layers":[],"annotations":{{"p":"{padding}"}}}}"#,
+                descriptor(&format!("config {i}"), 2)
+            )
+        })
+        .err()
+        .expect("refused");
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        // Eleven manifests of 10,000 layers each, all different.
+        let e = walk(11, |i| {
+            let layers: Vec<String> = (0..10_000)
+                .map(|l| descriptor(&format!("layer {i} {l}"), 3))
+                .collect();
+            format!(
+                r#"{{"schemaVersion":2,"config":{},"layers":[{}]}}"#,
+                descriptor(&format!("config {i}"), 2),
+                layers.join(",")
+            )
+        })
+        .err()
+        .expect("refused");
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        assert!(e.message().contains("blobs"), "{e}");
+        // A tree within the bounds is walked.
+        let tree = walk(3, |i| {
+            format!(
+                r#"{{"schemaVersion":2,"config":{},"layers":[{}]}}"#,
+                descriptor(&format!("config {i}"), 2),
+                descriptor("a shared layer", 3)
+            )
+        })
+        .unwrap();
+        assert_eq!((tree.manifests.len(), tree.blobs.len()), (4, 4));
+    }
 }
