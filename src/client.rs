@@ -32,6 +32,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// How many blobs a whole-image call moves at once by default.
 pub const DEFAULT_PARALLEL: u32 = 4;
+/// The longest timeout a client takes (see [`ClientBuilder::timeout`]).
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// The most blobs a whole-image call may move at once.
 const MAX_PARALLEL: u32 = 64;
 /// Where Docker Hub's v2 API lives.
@@ -266,9 +268,10 @@ impl ClientBuilder {
     /// error) must arrive whole within it, redirects included: a deadline for
     /// each try of the request. A blob transfer may take as long as it needs,
     /// but fails with TIMEOUT when no byte moves within it (a stall timeout).
-    /// Connecting and sending a request are bounded by it too.
+    /// Connecting and sending a request are bounded by it too, and so is
+    /// reading an error answer's body. Longer than a day counts as a day.
     pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
-        self.timeout = timeout;
+        self.timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ureq::http::{self, HeaderValue, Response};
 use ureq::{Agent, Body, SendBody};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ReadBy, Result};
 use crate::url::{describe, origin_of, path_of, resolve};
 
 /// How many redirects one request may follow.
@@ -325,6 +325,12 @@ impl Transport {
                 }
             }
             resp.extensions_mut().insert(FinalUrl(url));
+            let read_by = if req.bulk {
+                Instant::now() + self.timeout
+            } else {
+                deadline
+            };
+            resp.extensions_mut().insert(ReadBy(read_by));
             return Ok(resp);
         }
         Err(Error::protocol(format!(

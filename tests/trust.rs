@@ -411,6 +411,51 @@ fn a_blob_may_take_long_but_not_stall() {
 }
 
 #[test]
+fn an_error_body_cannot_trickle_forever() {
+    // A blob GET answered 500 with a 64 KiB body that comes a byte every
+    // 100 ms (never a stall): its message is read for 1 s at most.
+    let server = raw_server(|mut conn| {
+        read_head(&mut conn);
+        let _ = conn.write_all(
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n\
+              Content-Length: 65536\r\n\r\nbroken",
+        );
+        for _ in 0..65530 {
+            std::thread::sleep(Duration::from_millis(100));
+            if conn.write_all(b".").is_err() {
+                return;
+            }
+        }
+    });
+    let c = Client::builder(&server)
+        .timeout(Duration::from_secs(1))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let e = c.layer("a", &digest_of(BLOB)).expect_err("a 500");
+    assert_eq!(e.kind(), ErrorKind::Server, "{e}");
+    assert_eq!(e.http_status(), Some(500));
+    assert!(e.message().contains("broken"), "what came in time: {e}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "the error body held the call for {:?}",
+        start.elapsed()
+    );
+    // A client timeout of any length is taken without overflow.
+    let quick = raw_server(|mut conn| {
+        read_head(&mut conn);
+        let _ = conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\ngone");
+    });
+    let c = Client::builder(&quick)
+        .timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    let e = c.layer("a", &digest_of(BLOB)).expect_err("a 404");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+}
+
+#[test]
 fn token_lifetimes_of_any_shape_are_taken_without_panic() {
     for expires in [
         serde_json::json!(18446744073709551615u64),

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
 
 use serde::Deserialize;
 use ureq::http::Response;
@@ -17,6 +17,13 @@ use ureq::Body;
 
 /// Error bodies are read up to this size for their message.
 const ERROR_BODY_CAP: u64 = 64 * 1024;
+
+/// When the body of a response must have been read by: the transport puts
+/// it in every response's extensions (the request's deadline, or for a blob
+/// transfer its stall timeout from the answer), so that an error body read
+/// for its message ends too, however slowly the server sends it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadBy(pub std::time::Instant);
 
 /// Builds [`ErrorKind`] from the rows of `status_table.rs` (all but `Ok`).
 macro_rules! status_table {
@@ -229,12 +236,18 @@ impl Error {
         let insufficient_scope = crate::challenge::challenges_of(&resp)
             .iter()
             .any(|c| c.param("error") == Some("insufficient_scope"));
-        let body = resp
-            .into_body()
-            .into_with_config()
-            .limit(ERROR_BODY_CAP)
-            .read_to_vec()
-            .unwrap_or_default();
+        let read_by = resp.extensions().get::<ReadBy>().copied();
+        let mut reader = resp.into_body().into_reader().take(ERROR_BODY_CAP);
+        // What arrives by the deadline (a stalled read ends with the
+        // transport's own timeout), up to the cap; the rest is not needed.
+        let mut body = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while read_by.is_none_or(|ReadBy(t)| std::time::Instant::now() < t) {
+            match reader.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
         Error::from_status(status, &body, insufficient_scope, what)
     }
 

@@ -153,8 +153,9 @@ pub unsafe extern "C" fn registry_client_builder_insecure(
 /// small document (JSON, token, manifest, error body) must arrive whole
 /// within it, redirects included: a deadline for each try of a request. A
 /// blob transfer may take as long as it needs but fails with
-/// REGISTRY_STATUS_TIMEOUT when no byte moves within it. Connecting and
-/// sending a request are bounded by it too.
+/// REGISTRY_STATUS_TIMEOUT when no byte moves within it. Connecting,
+/// sending a request and reading an error answer are bounded by it too.
+/// More than a day counts as a day.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_timeout_ms(
     b: *mut registry_client_builder,
