@@ -31,6 +31,8 @@ const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
 /// Cookies kept per origin, and the longest cookie value kept.
 const MAX_COOKIES: usize = 32;
 const MAX_COOKIE_LEN: usize = 4096;
+/// Origins whose cookies the jar keeps (a v1 index and its registries).
+const MAX_COOKIE_ORIGINS: usize = 16;
 
 /// Settings the agent is built from.
 pub(crate) struct TransportConfig {
@@ -148,14 +150,19 @@ impl CookieJar {
     }
 
     /// Keeps the `name=value` of every `Set-Cookie` in `resp` under `url`'s
-    /// origin (attributes are ignored: the jar lives as long as the client).
+    /// origin (attributes are ignored: the jar lives as long as the client),
+    /// for [`MAX_COOKIE_ORIGINS`] origins at most: later ones get none.
     pub(crate) fn keep(&self, url: &str, resp: &Response<Body>) {
         let set = header_all(resp, "set-cookie");
         if set.is_empty() {
             return;
         }
         let mut jar = crate::sync::lock(&self.jar);
-        let cookies = jar.entry(origin_of(url)).or_default();
+        let origin = origin_of(url);
+        if !jar.contains_key(&origin) && jar.len() >= MAX_COOKIE_ORIGINS {
+            return;
+        }
+        let cookies = jar.entry(origin).or_default();
         for line in set {
             let pair = line.split(';').next().unwrap_or("");
             let Some((name, value)) = pair.split_once('=') else {
@@ -551,6 +558,30 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cookie_jar_is_bounded_in_origins_cookies_and_length() {
+        let set = |values: &[String]| {
+            let mut resp = Response::builder().status(200);
+            for v in values {
+                resp = resp.header("set-cookie", v.as_str());
+            }
+            resp.body(Body::builder().data(Vec::new())).unwrap()
+        };
+        let jar = CookieJar::default();
+        let many: Vec<String> = (0..100).map(|i| format!("c{i}=v{i}; Path=/")).collect();
+        for port in 1..=100 {
+            jar.keep(&format!("http://127.0.0.1:{port}/x"), &set(&many));
+        }
+        let long = format!("big={}", "x".repeat(MAX_COOKIE_LEN));
+        jar.keep("http://127.0.0.1:1/", &set(&[long]));
+        assert_eq!(jar.values().len(), MAX_COOKIE_ORIGINS * MAX_COOKIES);
+        assert!(jar.header_for("http://127.0.0.1:1/v1/").is_some());
+        assert!(
+            jar.header_for("http://127.0.0.1:99/v1/").is_none(),
+            "origins past the cap get none"
+        );
+    }
 
     #[test]
     fn retry_after_and_backoff() {

@@ -22,7 +22,7 @@ pub(crate) use upload::{mount_blob, put_blob, upload_blob};
 
 use crate::auth::{Remote, Scope};
 use crate::error::{Error, ErrorKind, Result};
-use crate::reference::Digest;
+use crate::reference::{Algorithm, Digest, Hasher};
 use crate::transport::{self, header, ListBudget, Payload, Request};
 use crate::types::{ApiVersion, PingInfo, SearchResult, SearchResults};
 use crate::url::{next_link, resolve};
@@ -137,7 +137,8 @@ fn paginate(
     let mut seen = HashSet::new();
     let mut budget = ListBudget::new();
     for _ in 0..MAX_PAGES {
-        if !seen.insert(url.clone()) {
+        // Kept by digest: a page URL may be as long as a header allows.
+        if !seen.insert(Hasher::digest(Algorithm::Sha256, url.as_bytes())) {
             return Err(Error::protocol(format!(
                 "{what}: the registry's Link header loops back to a page already read"
             )));
