@@ -26,10 +26,19 @@ const MAX_LIFETIME: u64 = 24 * 3600;
 const SLACK: u64 = 10;
 
 /// A token and how long to cache it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub(super) struct Fetched {
     pub token: String,
     pub lifetime: Duration,
+}
+
+impl std::fmt::Debug for Fetched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetched")
+            .field("token", &"<redacted>")
+            .field("lifetime", &self.lifetime)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]

@@ -28,12 +28,21 @@ const INDEX_BODY_CAP: u64 = 16 << 20;
 const MAX_TOKENS: usize = 256;
 
 /// A token from the index and the registry endpoint it is for.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct IndexToken {
     /// The token without its `Token ` prefix.
     pub token: String,
     /// `scheme://host[:port]` of the first endpoint the index named.
     pub endpoint: String,
+}
+
+impl std::fmt::Debug for IndexToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexToken")
+            .field("token", &"<redacted>")
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
 }
 
 impl IndexToken {
