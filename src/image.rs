@@ -264,6 +264,11 @@ fn download(
         return reporter.moved(size);
     }
     layout.prepare(digest)?;
+    let claim = layout.claim(digest, || reporter.check())?;
+    // Another thread of this process may have finished it meanwhile.
+    if claim.waited && layout.has_blob(digest, size)? {
+        return reporter.moved(size);
+    }
     let partial = layout.partial_path(digest);
     let result = resume(remote, repo, digest, size, &partial, reporter);
     match result {

@@ -14,6 +14,8 @@
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
@@ -21,11 +23,30 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::layer::write_atomically;
 use crate::oci::{Descriptor, OCI_INDEX};
 use crate::reference::{Digest, Hasher};
+use crate::sync::lock;
 
 /// The annotation that names an image in a layout.
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// index.json is read up to this size.
 const INDEX_CAP: u64 = 16 << 20;
+
+/// The partial files threads of this process are writing: one writer each.
+static WRITING: (Mutex<Vec<PathBuf>>, Condvar) = (Mutex::new(Vec::new()), Condvar::new());
+
+/// A thread's hold on a partial file (see [`Layout::claim`]); dropping it
+/// lets the next writer in.
+pub(crate) struct Claim {
+    key: PathBuf,
+    /// Whether another thread held it first (it may have finished the blob).
+    pub waited: bool,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        lock(&WRITING.0).retain(|k| *k != self.key);
+        WRITING.1.notify_all();
+    }
+}
 
 /// An OCI image layout directory.
 pub(crate) struct Layout {
@@ -96,6 +117,31 @@ impl Layout {
             .join("blobs")
             .join(digest.algorithm().name())
             .join(format!(".{}.partial", digest.hex()))
+    }
+
+    /// Makes this thread the only one of the process that writes the
+    /// partial file of `digest`, waiting while another does (and asking
+    /// `check`, which may cancel the wait, every 100 ms). Two pulls into one
+    /// layout thus never write one file at once; another process can (a
+    /// layout is not locked on disk), and then the digest checks of both
+    /// still decide, but a file may lose its race.
+    pub fn claim(&self, digest: &Digest, check: impl Fn() -> Result<()>) -> Result<Claim> {
+        let root =
+            fs::canonicalize(&self.root).map_err(|e| Error::io("cannot read", &self.root, e))?;
+        let key = Layout { root }.partial_path(digest);
+        let mut writing = lock(&WRITING.0);
+        let mut waited = false;
+        while writing.contains(&key) {
+            waited = true;
+            writing = WRITING
+                .1
+                .wait_timeout(writing, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            check()?;
+        }
+        writing.push(key.clone());
+        Ok(Claim { key, waited })
     }
 
     /// Creates `blobs/<alg>/` for `digest`.
@@ -307,4 +353,43 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
         ));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Algorithm;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn one_thread_at_a_time_writes_a_partial_file() {
+        let dir = std::env::temp_dir().join(format!("registry-claim-{}", std::process::id()));
+        let layout = Arc::new(Layout::create(&dir).unwrap());
+        let digest = Hasher::digest(Algorithm::Sha256, b"blob");
+        let first = layout.claim(&digest, || Ok(())).unwrap();
+        assert!(!first.waited);
+        let got_in = Arc::new(AtomicBool::new(false));
+        let second = {
+            let (layout, digest, got_in) = (layout.clone(), digest.clone(), got_in.clone());
+            std::thread::spawn(move || {
+                let claim = layout.claim(&digest, || Ok(())).unwrap();
+                got_in.store(true, Ordering::SeqCst);
+                claim.waited
+            })
+        };
+        // Another digest is not held up, and a wait can be cancelled.
+        let other = Hasher::digest(Algorithm::Sha256, b"other");
+        drop(layout.claim(&other, || Ok(())).unwrap());
+        let e = Layout::open(&dir)
+            .unwrap()
+            .claim(&digest, || Err(Error::new(ErrorKind::Aborted, "cancelled")))
+            .err()
+            .expect("cancelled while waiting");
+        assert_eq!(e.kind(), ErrorKind::Aborted);
+        assert!(!got_in.load(Ordering::SeqCst), "the second writer waits");
+        drop(first);
+        assert!(second.join().unwrap(), "it waited, then got in");
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
