@@ -216,8 +216,9 @@ registry_status registry_client_builder_insecure(registry_client_builder *b, boo
 // small document (JSON, token, manifest, error body) must arrive whole
 // within it, redirects included: a deadline for each try of a request. A
 // blob transfer may take as long as it needs but fails with
-// REGISTRY_STATUS_TIMEOUT when no byte moves within it. Connecting and
-// sending a request are bounded by it too.
+// REGISTRY_STATUS_TIMEOUT when no byte moves within it. Connecting,
+// sending a request and reading an error answer are bounded by it too.
+// More than a day counts as a day.
 registry_status registry_client_builder_timeout_ms(registry_client_builder *b, uint64_t ms, registry_error **err);
 
 // The User-Agent header (default "registry/<version>"). Copied.
