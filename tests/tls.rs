@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{temp_path, Fixture};
+use common::{read_head, temp_path, Fixture};
 use registry::{ApiVersion, Client, ClientBuilder, Credentials, ErrorKind};
 
 const APP: &str = "fixtures/app";
@@ -319,19 +319,6 @@ fn world_proxy(realm: u16, saw: Arc<Mutex<Vec<String>>>) -> String {
         }
     });
     format!("http://127.0.0.1:{port}")
-}
-
-/// Reads a request's head, up to the blank line.
-fn read_head(conn: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match conn.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// Listens on a loopback port and hands each connection to `answer`, which

@@ -16,7 +16,7 @@ use httpmock::prelude::*;
 use registry::{Client, ErrorKind};
 
 mod common;
-use common::temp_path;
+use common::{read_head, temp_path};
 
 const BLOB: &[u8] = b"layer bytes that the registry serves";
 
@@ -110,19 +110,6 @@ fn http_server(
         let _ = conn.write_all(out.as_bytes());
         let _ = conn.write_all(&body);
     })
-}
-
-/// Reads a request's head (up to the blank line).
-fn read_head(conn: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match conn.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
 }
 
 // ------------------------------------------------ credentials and origins
