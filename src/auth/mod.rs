@@ -219,18 +219,12 @@ impl Auth {
             // A static token is as secret as a password.
             return Ok(may_send_password(registry).then(|| format!("Bearer {tok}")));
         }
-        let learned = lock(&self.learned).clone();
-        match learned {
-            Some(Scheme::Basic) => Ok(self.basic_for(registry)),
-            Some(Scheme::Bearer {
-                realm,
-                service,
-                trusted,
-            }) => self
-                .token(t, &realm, service.as_deref(), scope, false, trusted)
-                .map(|tok| Some(format!("Bearer {tok}"))),
-            None => Ok(None),
+        if matches!(*lock(&self.learned), Some(Scheme::Basic)) {
+            return Ok(self.basic_for(registry));
         }
+        Ok(self
+            .bearer_token(t, scope)?
+            .map(|tok| format!("Bearer {tok}")))
     }
 
     /// A bearer token for `scope` when the registry uses token auth (or a
