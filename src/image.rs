@@ -25,7 +25,7 @@ use crate::auth::Remote;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::Layout;
-use crate::oci::{Descriptor, ManifestDoc};
+use crate::oci::{self, Descriptor, ManifestDoc};
 use crate::reference::{validate_tag, Digest, Hasher, ManifestRef, Platform};
 use crate::transfer::{self, Job, Progress, Reporter};
 use crate::types::Manifest;
@@ -38,7 +38,7 @@ const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 /// …naming at most this many blobs…
 const MAX_BLOBS: usize = 100_000;
 /// …and indexes nest at most this deep.
-const MAX_DEPTH: usize = 4;
+const MAX_DEPTH: usize = oci::MAX_INDEX_DEPTH;
 /// A config is read up to this size.
 const CONFIG_CAP: u64 = 16 << 20;
 /// Bytes move through buffers of this size.
@@ -107,29 +107,20 @@ impl Tree {
             blobs: vec![],
             bytes: 0,
         };
-        let mut root = Node {
-            manifest: root,
-            platform: None,
-        };
-        if let Some(p) = platform {
+        let root = match platform {
             // Descend to the platform's manifest through nested indexes.
-            for _ in 0..MAX_DEPTH {
-                let what = format!("image {}", root.manifest.digest);
-                let doc = ManifestDoc::parse(&root.manifest.body, &what)?;
-                if doc.manifests.is_none() {
-                    break;
+            Some(p) => {
+                let (manifest, from) = oci::descend(root, p, &mut fetch)?;
+                Node {
+                    manifest,
+                    platform: from.and_then(|p| serde_json::to_value(p).ok()),
                 }
-                let entry = doc.child_for(p, &what)?;
-                let child = fetch(&entry.digest(&what)?, &entry.media_type)?;
-                root = Node {
-                    manifest: child,
-                    platform: entry
-                        .platform
-                        .as_ref()
-                        .and_then(|p| serde_json::to_value(p).ok()),
-                };
             }
-        }
+            None => Node {
+                manifest: root,
+                platform: None,
+            },
+        };
         let mut seen = HashSet::new();
         tree.add(root, 0, &mut fetch, &mut seen)?;
         Ok(tree)

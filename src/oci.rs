@@ -9,6 +9,10 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::reference::{Digest, Platform};
+use crate::types::Manifest;
+
+/// Indexes nest at most this deep.
+pub(crate) const MAX_INDEX_DEPTH: usize = 4;
 
 /// Docker image manifest, schema 2.
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -46,13 +50,6 @@ impl Descriptor {
     pub fn digest(&self, what: &str) -> Result<Digest> {
         Digest::parse(&self.digest)
             .map_err(|e| Error::protocol(format!("{what}: bad descriptor: {e}")))
-    }
-
-    /// Whether this index entry is for `platform`.
-    pub fn is_for(&self, platform: &Platform) -> bool {
-        self.platform
-            .as_ref()
-            .is_some_and(|p| platform.matches(&p.os, &p.architecture, p.variant.as_deref()))
     }
 }
 
@@ -98,10 +95,14 @@ impl ManifestDoc {
 
     /// The entry of an index for `platform`; NOT_FOUND when it has none.
     pub fn child_for(&self, platform: &Platform, what: &str) -> Result<&Descriptor> {
-        self.manifests
-            .iter()
-            .flatten()
-            .find(|d| d.is_for(platform))
+        let entries = self.manifests.as_deref().unwrap_or_default();
+        let platforms = entries.iter().map(|d| match &d.platform {
+            Some(p) => (p.os.as_str(), p.architecture.as_str(), p.variant.as_deref()),
+            None => ("", "", None),
+        });
+        platform
+            .best_of(platforms)
+            .map(|i| &entries[i])
             .ok_or_else(|| {
                 Error::new(
                     crate::error::ErrorKind::NotFound,
@@ -109,4 +110,32 @@ impl ManifestDoc {
                 )
             })
     }
+}
+
+/// The manifest of `platform`'s image under `root`, descending through
+/// nested indexes with `fetch` (which returns the verified manifest of a
+/// child's digest and media type), with the platform of the index entry it
+/// came from; `root` itself when it is not an index. NOT_FOUND when an index
+/// has no entry for the platform; TOO_LARGE when indexes nest deeper than
+/// [`MAX_INDEX_DEPTH`].
+pub(crate) fn descend(
+    root: Manifest,
+    platform: &Platform,
+    mut fetch: impl FnMut(&Digest, &str) -> Result<Manifest>,
+) -> Result<(Manifest, Option<PlatformDoc>)> {
+    let (mut manifest, mut from) = (root, None);
+    for _ in 0..=MAX_INDEX_DEPTH {
+        let what = format!("image {}", manifest.digest);
+        let doc = ManifestDoc::parse(&manifest.body, &what)?;
+        if doc.manifests.is_none() {
+            return Ok((manifest, from));
+        }
+        let entry = doc.child_for(platform, &what)?;
+        manifest = fetch(&entry.digest(&what)?, &entry.media_type)?;
+        from = entry.platform.clone();
+    }
+    Err(Error::new(
+        crate::error::ErrorKind::TooLarge,
+        format!("indexes nest deeper than {MAX_INDEX_DEPTH} levels above {platform}'s image"),
+    ))
 }

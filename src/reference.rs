@@ -301,14 +301,56 @@ impl Platform {
     /// Whether an index entry for `os`/`architecture`/`variant` is this
     /// platform: same OS, same architecture after aliases, and the same
     /// variant after defaults (`arm64` is `arm64/v8`, `arm` is `arm/v7`,
-    /// `amd64` is `amd64/v1`); a platform without a variant takes any.
+    /// `amd64` is `amd64/v1`); a platform without a variant takes any, but
+    /// prefers its default (see [`Platform::best_of`]).
     pub fn matches(&self, os: &str, architecture: &str, variant: Option<&str>) -> bool {
+        self.fit(os, architecture, variant).is_some()
+    }
+
+    /// Which of `entries` (index entries as `(os, architecture, variant)`)
+    /// is this platform, by position: the first that matches it exactly
+    /// after aliases and default variants (`linux/arm` picks `arm/v7` over
+    /// an `arm/v5` listed before it), else, for a platform written without a
+    /// variant, the first of its architecture in another variant.
+    pub fn best_of<'a>(
+        &self,
+        entries: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+    ) -> Option<usize> {
+        let mut fallback = None;
+        for (i, (os, architecture, variant)) in entries.into_iter().enumerate() {
+            match self.fit(os, architecture, variant) {
+                Some(Fit::Exact) => return Some(i),
+                Some(Fit::OtherVariant) if fallback.is_none() => fallback = Some(i),
+                _ => {}
+            }
+        }
+        fallback
+    }
+
+    /// How an index entry fits this platform, if it does.
+    fn fit(&self, os: &str, architecture: &str, variant: Option<&str>) -> Option<Fit> {
         let (want_arch, want_variant) = normalise(&self.architecture, self.variant.as_deref());
         let (arch, variant) = normalise(architecture, variant);
-        os.eq_ignore_ascii_case(&self.os)
-            && arch == want_arch
-            && (self.variant.is_none() || variant == want_variant)
+        if !os.eq_ignore_ascii_case(&self.os) || arch != want_arch {
+            None
+        } else if variant == want_variant {
+            Some(Fit::Exact)
+        } else if self.variant.is_none() {
+            Some(Fit::OtherVariant)
+        } else {
+            None
+        }
     }
+}
+
+/// How an index entry fits a platform.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    /// The same platform after aliases and default variants.
+    Exact,
+    /// The same architecture in another variant; taken only when no entry
+    /// fits exactly and no variant was asked for.
+    OtherVariant,
 }
 
 /// containerd's architecture aliases and default variants.
@@ -655,6 +697,20 @@ mod tests {
         assert!(v6.matches("linux", "arm", Some("v6")));
         assert!(!v6.matches("linux", "arm", Some("v7")));
         assert!(!v6.matches("linux", "arm", None), "arm means arm/v7");
+        // debian's index lists arm/v5 before arm/v7: plain arm is arm/v7.
+        let debian = [
+            ("linux", "amd64", None),
+            ("linux", "arm", Some("v5")),
+            ("linux", "arm", Some("v7")),
+            ("linux", "arm64", Some("v8")),
+        ];
+        assert_eq!(arm.best_of(debian), Some(2));
+        assert_eq!(p.best_of(debian), Some(3));
+        assert_eq!(Platform::default().best_of(debian), Some(0));
+        // Without the default variant, another variant of the architecture.
+        assert_eq!(arm.best_of([("linux", "arm", Some("v6"))]), Some(0));
+        assert_eq!(v6.best_of([("linux", "arm", Some("v5"))]), None);
+        assert_eq!(arm.best_of([("windows", "arm", Some("v7"))]), None);
         assert!(Platform::default().matches("linux", "amd64", None));
         assert_eq!(v8.to_string(), "linux/arm64/v8");
         for bad in [

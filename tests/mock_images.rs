@@ -6,13 +6,14 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;
-use registry::{Client, ErrorKind, ImageOptions};
+use registry::{Client, ErrorKind, ImageOptions, Platform};
 use serde_json::json;
 
 mod common;
 use common::temp_path;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 fn digest_of(b: &[u8]) -> String {
     use sha2::Digest as _;
@@ -163,6 +164,102 @@ fn a_blob_served_wrong_is_not_kept_and_nothing_is_named() {
     assert!(!dir.join(format!("blobs/sha256/.{hex}.partial")).exists());
     assert!(!dir.join("index.json").exists(), "nothing named");
     assert!(!dir.join("blobs/sha256").join(hex).exists());
+}
+
+/// Serves an OCI index of `entries` (`(digest, mediaType, platform)`) by
+/// its digest and under `tag`; returns the digest.
+fn serve_index(s: &MockServer, tag: &str, entries: &[(&str, &str, &str)]) -> String {
+    let manifests: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(digest, media_type, platform)| {
+            let p: Vec<&str> = platform.split('/').collect();
+            json!({"mediaType": media_type, "digest": digest, "size": 1,
+                   "platform": {"os": p[0], "architecture": p[1], "variant": p.get(2)}})
+        })
+        .collect();
+    let body = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests,
+    }))
+    .unwrap();
+    let digest = digest_of(&body);
+    for path in [
+        format!("/v2/r/manifests/{tag}"),
+        format!("/v2/r/manifests/{digest}"),
+    ] {
+        let (body, d) = (body.clone(), digest.clone());
+        s.mock(move |w, t| {
+            w.method(GET).path(path);
+            t.status(200)
+                .header("Content-Type", OCI_INDEX)
+                .header("Docker-Content-Digest", d)
+                .body(body);
+        });
+    }
+    digest
+}
+
+#[test]
+fn nested_indexes_lead_to_the_platforms_image_and_no_deeper_than_four() {
+    let s = MockServer::start();
+    let config = br#"{"architecture":"arm","variant":"v7"}"#;
+    let image = serve_image(&s, config, &[(b"layer", b"layer")], vec![]);
+    // arm/v5 comes first, as in debian's index, and is not served: plain
+    // linux/arm must pick arm/v7.
+    let v5 = digest_of(b"an arm/v5 image nobody serves");
+    let inner = serve_index(
+        &s,
+        "inner",
+        &[
+            (&v5, OCI_MANIFEST, "linux/arm/v5"),
+            (&image, OCI_MANIFEST, "linux/arm/v7"),
+        ],
+    );
+    serve_index(&s, "outer", &[(&inner, OCI_INDEX, "linux/arm/v7")]);
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let arm = Platform::parse("linux/arm").unwrap();
+    assert_eq!(c.image_config("r", "outer", Some(&arm)).unwrap(), config);
+    let dir = temp_path("nested");
+    let got = c
+        .pull(
+            "r",
+            "outer",
+            &dir,
+            ImageOptions::default().with_platform(arm.clone()),
+        )
+        .unwrap();
+    assert_eq!(got.to_string(), image);
+
+    // Five indexes above the image: the platform is never dropped on the way.
+    let mut top = serve_index(
+        &s,
+        "deep0",
+        &[
+            (&v5, OCI_MANIFEST, "linux/arm/v5"),
+            (&image, OCI_MANIFEST, "linux/arm/v7"),
+        ],
+    );
+    for level in 1..5 {
+        top = serve_index(
+            &s,
+            &format!("deep{level}"),
+            &[(&top, OCI_INDEX, "linux/arm/v7")],
+        );
+    }
+    let e = c.image_config("r", "deep4", Some(&arm)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    let e = c
+        .pull(
+            "r",
+            "deep4",
+            temp_path("deep"),
+            ImageOptions::default().with_platform(arm),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    // Four are taken.
+    let config_of_deep3 =
+        c.image_config("r", "deep3", Some(&Platform::parse("linux/arm").unwrap()));
+    assert_eq!(config_of_deep3.unwrap(), config);
 }
 
 #[test]

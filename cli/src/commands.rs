@@ -147,7 +147,7 @@ fn tags(g: &Global, repo: &str) -> Result<()> {
 /// indexes); `root` itself when it is not an index.
 fn pick_platform(c: &Client, repo: &str, root: Manifest, platform: &Platform) -> Result<Manifest> {
     let mut current = root;
-    for _ in 0..4 {
+    for _ in 0..=4 {
         let doc: Value = serde_json::from_slice(&current.body).map_err(|e| {
             Error::new(
                 ErrorKind::Protocol,
@@ -157,14 +157,12 @@ fn pick_platform(c: &Client, repo: &str, root: Manifest, platform: &Platform) ->
         let Some(entries) = doc.get("manifests").and_then(Value::as_array) else {
             return Ok(current);
         };
-        let found = entries.iter().find(|m| {
+        let found = platform.best_of(entries.iter().map(|m| {
             let p = &m["platform"];
-            match (p["os"].as_str(), p["architecture"].as_str()) {
-                (Some(os), Some(arch)) => platform.matches(os, arch, p["variant"].as_str()),
-                _ => false,
-            }
-        });
-        let Some(digest) = found.and_then(|m| m["digest"].as_str()) else {
+            let (os, arch) = (p["os"].as_str(), p["architecture"].as_str());
+            (os.unwrap_or(""), arch.unwrap_or(""), p["variant"].as_str())
+        }));
+        let Some(digest) = found.and_then(|i| entries[i]["digest"].as_str()) else {
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!("the index {} has no {platform} image", current.digest),

@@ -8,7 +8,7 @@ use super::{check_reported_digest, put_blob};
 use crate::auth::{Remote, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::oci::MANIFEST_MEDIA_TYPES;
-use crate::oci::{ManifestDoc, OCI_EMPTY, OCI_MANIFEST};
+use crate::oci::{self, ManifestDoc, OCI_EMPTY, OCI_MANIFEST};
 use crate::reference::{Algorithm, Digest, Hasher, ManifestRef, Platform};
 use crate::transport::{self, header, Payload, Request};
 use crate::types::{Manifest, ManifestInfo};
@@ -114,13 +114,11 @@ pub(crate) fn image_config_digest(
     platform: &Platform,
 ) -> Result<Digest> {
     let what = format!("image {repo}:{reference}");
-    let mut manifest = get_manifest(remote, repo, reference)?;
-    let mut doc = ManifestDoc::parse(&manifest.body, &what)?;
-    if doc.manifests.is_some() {
-        let child = doc.child_for(platform, &what)?.digest(&what)?;
-        manifest = get_manifest(remote, repo, &ManifestRef::Digest(child))?;
-        doc = ManifestDoc::parse(&manifest.body, &what)?;
-    }
+    let root = get_manifest(remote, repo, reference)?;
+    let (manifest, _) = oci::descend(root, platform, |child, _| {
+        get_manifest(remote, repo, &ManifestRef::Digest(child.clone()))
+    })?;
+    let doc = ManifestDoc::parse(&manifest.body, &what)?;
     if doc.schema_version == Some(1) {
         return Err(Error::new(
             ErrorKind::Unsupported,
