@@ -33,6 +33,10 @@ const INDEX_CAP: u64 = 16 << 20;
 /// The partial files threads of this process are writing: one writer each.
 static WRITING: (Mutex<Vec<PathBuf>>, Condvar) = (Mutex::new(Vec::new()), Condvar::new());
 
+/// Held while a thread of this process reads, changes and writes back an
+/// `index.json`, so that two pulls naming images in one layout both stay.
+static NAMING: Mutex<()> = Mutex::new(());
+
 /// A thread's hold on a partial file (see [`Layout::claim`]); dropping it
 /// lets the next writer in.
 pub(crate) struct Claim {
@@ -287,8 +291,9 @@ impl Layout {
     /// Names `descriptor` (a `mediaType`/`digest`/`size` object, perhaps with
     /// a `platform`) `name` in `index.json`: an entry with that name loses it
     /// (and goes when it names nothing else); other entries stay as they are.
-    /// Written atomically.
+    /// Written atomically, one thread of this process at a time.
     pub fn name(&self, name: &str, mut descriptor: Map<String, Value>) -> Result<()> {
+        let _naming = lock(&NAMING);
         let (mut doc, entries) = self.entries()?;
         let mut kept: Vec<Value> = entries
             .into_iter()
@@ -391,5 +396,34 @@ mod tests {
         drop(first);
         assert!(second.join().unwrap(), "it waited, then got in");
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn threads_naming_images_in_one_layout_lose_none() {
+        let dir = std::env::temp_dir().join(format!("registry-naming-{}", std::process::id()));
+        let layout = Arc::new(Layout::create(&dir).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let layout = layout.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let name = format!("t{t}-{i}");
+                        let digest = Hasher::digest(Algorithm::Sha256, name.as_bytes());
+                        let descriptor =
+                            json!({"mediaType": "m", "digest": digest.to_string(), "size": 1});
+                        let Value::Object(descriptor) = descriptor else {
+                            unreachable!()
+                        };
+                        layout.name(&name, descriptor).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let (_, entries) = layout.entries().unwrap();
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(entries.len(), 80, "every name stays");
     }
 }
