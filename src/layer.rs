@@ -147,6 +147,18 @@ impl Read for LayerReader {
             self.read += n as u64;
             return Ok(n);
         }
+        if let Some(size) = self.size.filter(|&size| self.read < size) {
+            // A body cut short is a broken transfer, not wrong bytes: a pull
+            // keeps what came and resumes from it.
+            let e = Error::new(
+                ErrorKind::Network,
+                format!(
+                    "{}: the body ended after {} of its {size} bytes",
+                    self.label, self.read
+                ),
+            );
+            return Err(self.fail(e));
+        }
         let got = self.hasher.take().map(Hasher::finish);
         match (&self.expected, got) {
             (Some(want), Some(got)) if *want != got => {

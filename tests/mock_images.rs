@@ -475,3 +475,116 @@ fn a_partial_blob_that_is_already_whole_is_checked_not_fetched() {
         layer
     );
 }
+
+/// A registry on a raw socket: each connection gets one request, whose head
+/// `answer` turns into the bytes sent back before the connection closes.
+fn raw_registry(answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let head = common::read_head(&mut conn);
+                let _ = conn.write_all(&answer(&head));
+            });
+        }
+    });
+    url
+}
+
+fn http(status: &str, headers: &[(&str, String)], body: &[u8], length: bool) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if length {
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    out.push_str("\r\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_range_is_refused() {
+    let layer: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let (config, layer_digest) = (b"{}".to_vec(), digest_of(&layer));
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest_of(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer.len()}],
+    }))
+    .unwrap();
+    let ranges = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (seen, served) = (ranges.clone(), layer.clone());
+    let (blob, config_path) = (
+        format!("/v2/r/blobs/{layer_digest}"),
+        format!("/v2/r/blobs/{}", digest_of(&config)),
+    );
+    let url = raw_registry(move |head| {
+        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        let range = head.lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("range: ")
+                .map(str::to_string)
+        });
+        if path == "/v2/" {
+            http("200 OK", &[], b"", true)
+        } else if path == "/v2/r/manifests/v1" {
+            let headers = [
+                ("Content-Type", OCI_MANIFEST.to_string()),
+                ("Docker-Content-Digest", digest_of(&manifest)),
+            ];
+            http("200 OK", &headers, &manifest, true)
+        } else if path == config_path {
+            http("200 OK", &[], &config, true)
+        } else if path == blob {
+            let Some(range) = range else {
+                // No length, and the connection closes after 40,000 bytes.
+                return http("200 OK", &[], &served[..40_000], false);
+            };
+            let mut seen = seen.lock().unwrap();
+            seen.push(range);
+            // The first resume is answered for the wrong span.
+            let span = match seen.len() {
+                1 => "bytes 40000-49999/100000",
+                _ => "bytes 40000-99999/100000",
+            };
+            let headers = [("Content-Range", span.to_string())];
+            http("206 Partial Content", &headers, &served[40_000..], true)
+        } else {
+            http("404 Not Found", &[], b"", true)
+        }
+    });
+    let c = Client::builder(&url).build().unwrap();
+    let dir = temp_path("cut-short");
+    let hex = &layer_digest[7..];
+    let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
+
+    let e = c
+        .pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 40_000, "kept");
+    assert!(!dir.join("index.json").exists());
+
+    let e = c
+        .pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 40_000, "kept");
+
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap(),
+        layer
+    );
+    assert!(!partial.exists());
+    assert_eq!(*ranges.lock().unwrap(), ["bytes=40000-", "bytes=40000-"]);
+}

@@ -68,16 +68,22 @@ pub(crate) fn open_blob_from(
         let reader = LayerReader::new(resp, hasher, Some(digest.clone()), Some(size), label)?;
         return Ok((reader, 0));
     }
-    // Content-Range: bytes <from>-<last>/<total>
+    // Content-Range: bytes <from>-<size - 1>/<size or *>, the rest exactly.
     let range = header(&resp, "content-range").unwrap_or_default();
-    let start = range
-        .trim()
-        .strip_prefix("bytes ")
-        .and_then(|r| r.split('-').next())
-        .and_then(|n| n.trim().parse::<u64>().ok());
-    if start != Some(from) {
+    let parsed = range.trim().strip_prefix("bytes ").and_then(|r| {
+        let (span, total) = r.split_once('/')?;
+        let (first, last) = span.split_once('-')?;
+        let number = |n: &str| n.trim().parse::<u64>().ok();
+        let total = match total.trim() {
+            "*" => Some(size),
+            t => number(t),
+        };
+        Some((number(first)?, number(last)?, total?))
+    });
+    if parsed != Some((from, size - 1, size)) {
         return Err(Error::protocol(format!(
-            "{what}: asked for bytes {from}-, the registry sent {:?}",
+            "{what}: asked for bytes {from}-{} of {size}, the registry sent {:?}",
+            size - 1,
             range.chars().take(100).collect::<String>()
         )));
     }
