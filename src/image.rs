@@ -350,7 +350,9 @@ fn resume(
         have += n as u64;
         reporter.moved(have)?;
     }
+    // On the disk before the rename names it, as index.json will be.
     file.flush()
+        .and_then(|_| file.sync_all())
         .map_err(|e| Error::io("cannot write", partial, e))
 }
 
