@@ -14,7 +14,6 @@ import "C"
 import (
 	"context"
 	"errors"
-	"sort"
 	"unsafe"
 )
 
@@ -205,39 +204,32 @@ func cancelled(ctxErr error) error {
 	return &Error{Status: StatusAborted, Message: "cancelled: " + ctxErr.Error(), cause: ctxErr}
 }
 
-// holdOpen read-locks each client (once, however often it is listed, and
-// in address order, so that calls holding the same clients cannot deadlock
-// with Close) and returns their handles in the order given; release
-// unlocks them. A nil or closed client is ErrInvalidArgument.
+// holdOpen acquires each client once, however often it is listed, and
+// returns their handles in the order given; release lets them go. A nil,
+// closed or closing client is ErrInvalidArgument.
 func holdOpen(clients []*Client) (handles []*C.registry_client, release func(), err error) {
-	order := make([]*Client, 0, len(clients))
+	var held []*Client
+	release = func() {
+		for _, c := range held {
+			c.release()
+		}
+	}
+	byClient := map[*Client]*C.registry_client{}
 	for _, c := range clients {
 		if c == nil {
+			release()
 			return nil, nil, &Error{Status: StatusInvalidArgument, Message: "nil client"}
 		}
-		order = append(order, c)
-	}
-	sort.Slice(order, func(i, j int) bool {
-		return uintptr(unsafe.Pointer(order[i])) < uintptr(unsafe.Pointer(order[j]))
-	})
-	var distinct []*Client
-	for i, c := range order {
-		if i == 0 || c != order[i-1] {
-			distinct = append(distinct, c)
-			c.mu.RLock()
+		h, ok := byClient[c]
+		if !ok {
+			if h, err = c.acquire(); err != nil {
+				release()
+				return nil, nil, err
+			}
+			byClient[c] = h
+			held = append(held, c)
 		}
-	}
-	release = func() {
-		for _, c := range distinct {
-			c.mu.RUnlock()
-		}
-	}
-	for _, c := range clients {
-		if c.c == nil {
-			release()
-			return nil, nil, &Error{Status: StatusInvalidArgument, Message: "the client is closed"}
-		}
-		handles = append(handles, c.c)
+		handles = append(handles, h)
 	}
 	return handles, release, nil
 }

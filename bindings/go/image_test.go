@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -518,5 +519,40 @@ func TestCloseWaitsForACopyOnEitherClient(t *testing.T) {
 	}
 	if _, err := Copy(context.Background(), anon, "fixtures/layers", "v1", tok, "go-images/closing", ""); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("closed destination: %v", err)
+	}
+}
+
+// A call made from a progress callback while Close waits for that Pull
+// fails at once instead of waiting on Close, which waits on the Pull.
+func TestACallFromACallbackDuringCloseFailsInsteadOfDeadlocking(t *testing.T) {
+	c := clientFor(t, "anon", WithParallel(1))
+	closeDone := make(chan struct{})
+	var nested error
+	var calls atomic.Int32
+	d, err := c.Pull(context.Background(), "fixtures/layers", "v1", t.TempDir(), WithProgress(func(string, uint64, uint64) {
+		if calls.Add(1) != 1 {
+			return
+		}
+		go func() {
+			c.Close()
+			close(closeDone)
+		}()
+		for closing := false; !closing; {
+			runtime.Gosched()
+			c.mu.Lock()
+			closing = c.closing
+			c.mu.Unlock()
+		}
+		_, nested = c.ManifestHead("fixtures/layers", "v1")
+	}))
+	if err != nil || d != env(t, "LAYERS_DIGEST") {
+		t.Fatalf("pull: %q %v", d, err)
+	}
+	if !errors.Is(nested, ErrInvalidArgument) {
+		t.Fatalf("a call during Close: %v", nested)
+	}
+	<-closeDone
+	if _, err := c.ManifestHead("fixtures/layers", "v1"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("after Close: %v", err)
 	}
 }

@@ -228,8 +228,33 @@ func WithAPI(api API) Option {
 
 // Client talks to one registry. Safe for concurrent use; call Close when done.
 type Client struct {
-	mu sync.RWMutex // Close waits for calls in flight
-	c  *C.registry_client
+	mu       sync.Mutex
+	idle     sync.Cond // signalled when inFlight drops to 0
+	inFlight int       // calls using c
+	closing  bool      // Close was called: new calls fail, Close waits for inFlight
+	c        *C.registry_client
+}
+
+// acquire returns the live handle for a call, which must release it; a
+// closed or closing client is ErrInvalidArgument, so that a call made from
+// inside another call's callback fails instead of waiting on Close.
+func (c *Client) acquire() (*C.registry_client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil || c.closing {
+		return nil, &Error{Status: StatusInvalidArgument, Message: "the client is closed"}
+	}
+	c.inFlight++
+	return c.c, nil
+}
+
+func (c *Client) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inFlight--
+	if c.inFlight == 0 {
+		c.idle.Broadcast()
+	}
 }
 
 // NewClient builds a client for addr: "localhost:5000", "docker.io",
@@ -256,16 +281,26 @@ func NewClient(addr string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	client := &Client{c: c}
+	client.idle.L = &client.mu
 	runtime.SetFinalizer(client, (*Client).Close)
 	return client, nil
 }
 
-// Close frees the client. Calls after Close fail with ErrInvalidArgument.
+// Close frees the client once the calls in flight have returned; calls
+// made after Close began, including from a callback of a call in flight,
+// fail with ErrInvalidArgument. Calling Close from such a callback waits
+// forever.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	C.registry_client_free(c.c)
-	c.c = nil
+	c.closing = true
+	for c.inFlight > 0 {
+		c.idle.Wait()
+	}
+	if c.c != nil {
+		C.registry_client_free(c.c)
+		c.c = nil
+	}
 	return nil
 }
 
@@ -277,13 +312,13 @@ func (c *Client) do(f func(h *C.registry_client, s []*C.char, e **C.registry_err
 		return err
 	}
 	defer free()
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.c == nil {
-		return &Error{Status: StatusInvalidArgument, Message: "the client is closed"}
+	h, err := c.acquire()
+	if err != nil {
+		return err
 	}
+	defer c.release()
 	var e *C.registry_error
-	return takeError(f(c.c, s, &e), e)
+	return takeError(f(h, s, &e), e)
 }
 
 // doString is do for calls that return a string through a char** out-param.
