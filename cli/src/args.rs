@@ -91,7 +91,8 @@ pub struct Global {
     #[arg(short = 'u', long, global = true, value_name = "USER", help_heading = GLOBAL)]
     pub username: Option<String>,
 
-    /// Read the password from stdin (one line; a trailing newline is dropped).
+    /// Read the password from stdin (all of it, at most 64 KiB; one trailing
+    /// newline is dropped).
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub password_stdin: bool,
 
@@ -459,7 +460,9 @@ pub enum BlobCommand {
         long_about = "\
 Downloads the blob DIGEST of REPO to FILE (`-`: stdout), verified: the bytes go \
 to a temporary file beside FILE that becomes FILE only once they hashed to \
-DIGEST, so a failed download leaves nothing at FILE. On a v1 registry DIGEST is \
+DIGEST, so a failed download leaves nothing at FILE. To stdout the bytes flow \
+as they arrive and are checked at their end: a mismatch then exits 6 after \
+them, so a pipeline must check regcli's exit status. On a v1 registry DIGEST is \
 an image id and the image's layer is downloaded, checked against its checksum.",
         after_long_help = "\
 EXAMPLES:
@@ -483,7 +486,9 @@ EXAMPLES:
         long_about = "\
 Uploads FILE (`-`: stdin) as a blob into REPO and prints its digest. A file's \
 digest is computed first, so a blob the repository already has is not sent \
-again and the registry checks the bytes against it. v2 only.",
+again and the registry checks the bytes against it. From stdin, log in \
+first (regcli login) or use docker's config.json: --password-stdin reads stdin \
+too and is refused with `-`. v2 only.",
         after_long_help = "\
 EXAMPLES:
   regcli blob put registry.example:5000/team/app layer.tar.gz

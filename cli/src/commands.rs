@@ -530,6 +530,12 @@ impl<R: Read> Read for Counting<'_, R> {
 
 fn blob_put(g: &Global, repo: &str, file: &Path, digest: Option<&str>) -> Result<()> {
     let image = Image::parse_repo(repo)?;
+    let from_stdin = file == Path::new("-");
+    if from_stdin && g.password_stdin {
+        return Err(usage(
+            "--password-stdin and FILE `-` both read stdin: log in first, or give the blob as a file",
+        ));
+    }
     let c = client(g, image.domain())?;
     if c.api()? == ApiVersion::V1 {
         return Err(Error::new(
@@ -537,7 +543,6 @@ fn blob_put(g: &Global, repo: &str, file: &Path, digest: Option<&str>) -> Result
             "a v1 registry takes a layer only for an image whose JSON was put first; blob put is v2 only",
         ));
     }
-    let from_stdin = file == Path::new("-");
     let (expected, total) = match (digest, from_stdin) {
         (Some(d), _) => {
             registry::Digest::parse(d)?;

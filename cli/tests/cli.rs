@@ -644,6 +644,18 @@ fn usage_errors_exit_2_with_one_line() {
     ] {
         cli.run(&args).fails(USAGE, "INVALID_ARGUMENT");
     }
+    // The password and the blob cannot both come from stdin.
+    let both = [
+        "-u",
+        "ci",
+        "--password-stdin",
+        "blob",
+        "put",
+        "127.0.0.1:1/repo",
+        "-",
+    ];
+    cli.run_with_stdin(&both, Some(b"secret\nlayer bytes"))
+        .fails(USAGE, "INVALID_ARGUMENT");
 }
 
 #[test]
