@@ -1,5 +1,6 @@
 //! stdout: what a program reads. Written only once a command succeeded, in
-//! one go, so a failure leaves stdout empty.
+//! one go, so a failure leaves stdout empty (`blob get … -` alone streams a
+//! blob to stdout as it arrives, checked at its end).
 
 #![forbid(unsafe_code)]
 
