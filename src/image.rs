@@ -400,14 +400,15 @@ impl Client {
             let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
                 v2::get_manifest(r, &repo, &ManifestRef::Digest(d.clone()))
             })?;
-            for node in &tree.manifests {
-                report_manifest(&mut options.progress, &node.manifest, || Ok(()))?;
-            }
             transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
                 download(r, &repo, &layout, job, rep)
             })?;
+            // A manifest is done once it is in the layout, after its blobs.
             for node in &tree.manifests {
-                layout.put_blob(&node.manifest.digest, &node.manifest.body)?;
+                let m = &node.manifest;
+                report_manifest(&mut options.progress, m, || {
+                    layout.put_blob(&m.digest, &m.body)
+                })?;
             }
             layout.name(&name, entry_for(tree.root()))?;
             Ok(tree.root().manifest.digest.clone())

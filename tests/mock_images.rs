@@ -588,3 +588,38 @@ fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_range_is_refused() {
     assert!(!partial.exists());
     assert_eq!(*ranges.lock().unwrap(), ["bytes=40000-", "bytes=40000-"]);
 }
+
+#[test]
+fn a_pull_reports_a_blob_or_manifest_done_once_it_is_in_the_layout() {
+    let s = MockServer::start();
+    let layer = vec![3u8; 70_000];
+    let manifest = serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
+    let dir = temp_path("done-means-there");
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let (mut done, mut missing) = (Vec::new(), Vec::new());
+    let mut cb = |d: &registry::Digest, n: u64, total: u64| {
+        if n == total {
+            let path = dir
+                .join("blobs/sha256")
+                .join(d.to_string()[7..].to_string());
+            done.push(d.to_string());
+            if !path.exists() {
+                missing.push(d.to_string());
+            }
+        }
+        true
+    };
+    c.pull(
+        "r",
+        "v1",
+        &dir,
+        ImageOptions::default().with_progress(&mut cb),
+    )
+    .unwrap();
+    assert_eq!(done.len(), 3, "config, layer and manifest: {done:?}");
+    assert!(done.contains(&manifest));
+    assert!(
+        missing.is_empty(),
+        "reported done before it was there: {missing:?}"
+    );
+}
