@@ -368,7 +368,7 @@ void registry_error_free(registry_error *err);
 
 // How many blobs one whole-image call (`registry_image_pull`, `_push`,
 // `_copy`) moves at once, each on its own pooled connection (default 4;
-// 1 = one after another; 0 or more than 64 is INVALID_ARGUMENT when the
+// 1 = one after another; 0 is INVALID_ARGUMENT here, more than 64 when the
 // client is built).
 registry_status registry_client_builder_parallel(registry_client_builder *b, uint32_t blobs, registry_error **err);
 

@@ -858,6 +858,7 @@ static void test_images(void) {
 
     expect(registry_client_builder_new("localhost:1", &b, &err), &err, REGISTRY_STATUS_OK, "new");
     expect(registry_client_builder_parallel(b, 0, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "parallel 0");
+    expect(registry_client_builder_parallel(NULL, 0, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "parallel(NULL, 0)");
     expect(registry_client_builder_parallel(b, 2, &err), &err, REGISTRY_STATUS_OK, "parallel 2");
     registry_client_builder_free(b);
 

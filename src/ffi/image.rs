@@ -68,7 +68,7 @@ fn with_options<T>(
 
 /// How many blobs one whole-image call (`registry_image_pull`, `_push`,
 /// `_copy`) moves at once, each on its own pooled connection (default 4;
-/// 1 = one after another; 0 or more than 64 is INVALID_ARGUMENT when the
+/// 1 = one after another; 0 is INVALID_ARGUMENT here, more than 64 when the
 /// client is built).
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_parallel(
@@ -77,10 +77,11 @@ pub unsafe extern "C" fn registry_client_builder_parallel(
     err: *mut *mut registry_error,
 ) -> registry_status {
     boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
         if blobs == 0 {
             return Err(Error::invalid("parallel must be at least 1"));
         }
-        arg_mut!(b, "builder")?.update(|x| x.parallel(blobs))
+        b.update(|x| x.parallel(blobs))
     })
 }
 
