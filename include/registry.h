@@ -323,6 +323,14 @@ registry_status registry_layer_get_file(registry_client *c, const char *repo, co
 // `registry_string_free`. The digest is checked against the body.
 registry_status registry_manifest_get(registry_client *c, const char *repo, const char *reference, registry_buf **body_out, char **media_type_out, char **digest_out, registry_error **err);
 
+// Like `registry_manifest_get`, for `platform`'s image ("os/arch" or
+// "os/arch/variant"; a malformed one is INVALID_ARGUMENT): when the
+// reference names an index, the manifest of its entry for the platform,
+// through indexes nested up to four deep (`linux/arm64` matches
+// `arm64/v8`, `linux/arm` prefers `arm/v7`); NOT_FOUND when there is none.
+// The outputs are the same, and owned the same way.
+registry_status registry_manifest_get_for_platform(registry_client *c, const char *repo, const char *reference, const char *platform, registry_buf **body_out, char **media_type_out, char **digest_out, registry_error **err);
+
 // The number of strings in `list`; 0 when `list` is NULL.
 size_t registry_list_len(const registry_list *list);
 

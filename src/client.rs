@@ -799,6 +799,25 @@ impl Client {
         self.v2_only("a manifest", |r| v2::get_manifest(r, &repo, &reference))
     }
 
+    /// The manifest of `platform`'s image that `reference` names (v2 only):
+    /// through an index, and indexes nested in it up to four deep, to its
+    /// entry for the platform (`linux/arm64` matches `arm64/v8`; `linux/arm`
+    /// prefers `arm/v7`); the manifest itself when it is not an index.
+    /// NOT_FOUND when an index has no entry for the platform. Each manifest
+    /// is checked like [`manifest`](Self::manifest)'s.
+    pub fn manifest_for(
+        &self,
+        repo: &str,
+        reference: &str,
+        platform: &Platform,
+    ) -> Result<Manifest> {
+        let repo = self.repo(repo)?;
+        let reference = ManifestRef::parse(reference)?;
+        self.v2_only("a manifest", |r| {
+            v2::get_platform_manifest(r, &repo, &reference, platform)
+        })
+    }
+
     /// HEADs a manifest: its media type, digest and size without the body (v2 only).
     pub fn manifest_head(&self, repo: &str, reference: &str) -> Result<ManifestInfo> {
         let repo = self.repo(repo)?;

@@ -218,6 +218,13 @@ fn nested_indexes_lead_to_the_platforms_image_and_no_deeper_than_four() {
     let c = Client::builder(&s.url("")).build().unwrap();
     let arm = Platform::parse("linux/arm").unwrap();
     assert_eq!(c.image_config("r", "outer", Some(&arm)).unwrap(), config);
+    let m = c.manifest_for("r", "outer", &arm).unwrap();
+    assert_eq!(m.digest.to_string(), image);
+    assert_eq!(m.media_type, OCI_MANIFEST);
+    let e = c
+        .manifest_for("r", "outer", &Platform::parse("linux/arm/v6").unwrap())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let dir = temp_path("nested");
     let got = c
         .pull(
@@ -246,6 +253,8 @@ fn nested_indexes_lead_to_the_platforms_image_and_no_deeper_than_four() {
         );
     }
     let e = c.image_config("r", "deep4", Some(&arm)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    let e = c.manifest_for("r", "deep4", &arm).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
     let e = c
         .pull(
@@ -599,9 +608,7 @@ fn a_pull_reports_a_blob_or_manifest_done_once_it_is_in_the_layout() {
     let (mut done, mut missing) = (Vec::new(), Vec::new());
     let mut cb = |d: &registry::Digest, n: u64, total: u64| {
         if n == total {
-            let path = dir
-                .join("blobs/sha256")
-                .join(d.to_string()[7..].to_string());
+            let path = dir.join("blobs/sha256").join(&d.to_string()[7..]);
             done.push(d.to_string());
             if !path.exists() {
                 missing.push(d.to_string());

@@ -455,6 +455,24 @@ func TestManifestHeadAndConfig(t *testing.T) {
 	if err != nil || digestOf(raw) != env(t, "IMAGE_ID") {
 		t.Fatalf("default platform: %v", err)
 	}
+
+	m, err := c.ManifestForPlatform("fixtures/multi", "latest", "linux/arm64")
+	if err != nil || m.Digest != digestOf(m.Body) || m.Digest == env(t, "INDEX_DIGEST") {
+		t.Fatalf("arm64 manifest: %+v %v", m, err)
+	}
+	var manifest struct{ Config struct{ Digest string } }
+	if err := json.Unmarshal(m.Body, &manifest); err != nil || manifest.Config.Digest != env(t, "ARM64_IMAGE_ID") {
+		t.Fatalf("arm64 manifest names %q: %v", manifest.Config.Digest, err)
+	}
+	if m, err := c.ManifestForPlatform("fixtures/layers", "v1", "linux/amd64"); err != nil || m.Digest != env(t, "LAYERS_DIGEST") {
+		t.Fatalf("not an index: %+v %v", m, err)
+	}
+	if _, err := c.ManifestForPlatform("fixtures/multi", "latest", "linux/s390x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("no such platform: %v", err)
+	}
+	if _, err := c.ManifestForPlatform("fixtures/multi", "latest", "linux"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("malformed platform: %v", err)
+	}
 }
 
 // errOf is the error of a call's two results.

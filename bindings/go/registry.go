@@ -497,12 +497,35 @@ func (c *Client) Manifest(repo, reference string) (*Manifest, error) {
 		var body *C.registry_buf
 		var media, digest *C.char
 		st := C.registry_manifest_get(h, s[0], s[1], &body, &media, &digest, e)
-		if st == C.REGISTRY_STATUS_OK {
-			m = &Manifest{Body: takeBuf(body), MediaType: takeString(media), Digest: takeString(digest)}
-		}
+		m = takeManifest(st, body, media, digest)
 		return st
 	}, repo, "repo", reference, "reference")
 	return m, err
+}
+
+// ManifestForPlatform is Manifest for platform's image ("os/arch" or
+// "os/arch/variant"): when reference names an index, the manifest of its
+// entry for the platform, through nested indexes (ErrNotFound when there
+// is none); the manifest itself when it is not an index.
+func (c *Client) ManifestForPlatform(repo, reference, platform string) (*Manifest, error) {
+	var m *Manifest
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var body *C.registry_buf
+		var media, digest *C.char
+		st := C.registry_manifest_get_for_platform(h, s[0], s[1], s[2], &body, &media, &digest, e)
+		m = takeManifest(st, body, media, digest)
+		return st
+	}, repo, "repo", reference, "reference", platform, "platform")
+	return m, err
+}
+
+// takeManifest takes what a manifest call returned with status st (nil
+// unless OK).
+func takeManifest(st C.registry_status, body *C.registry_buf, media, digest *C.char) *Manifest {
+	if st != C.REGISTRY_STATUS_OK {
+		return nil
+	}
+	return &Manifest{Body: takeBuf(body), MediaType: takeString(media), Digest: takeString(digest)}
 }
 
 // Access is the access a token grants (HubToken).

@@ -7,8 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use registry::{
-    ApiVersion, Client, Digest, Error, ErrorKind, ImageOptions, Manifest, ManifestRef, Platform,
-    Result,
+    ApiVersion, Client, Digest, Error, ErrorKind, ImageOptions, ManifestRef, Platform, Result,
 };
 use serde_json::{json, Value};
 use sha2::Digest as _;
@@ -143,39 +142,6 @@ fn tags(g: &Global, repo: &str) -> Result<()> {
     }
 }
 
-/// The manifest of `platform` under the index `root` names (through nested
-/// indexes); `root` itself when it is not an index.
-fn pick_platform(c: &Client, repo: &str, root: Manifest, platform: &Platform) -> Result<Manifest> {
-    let mut current = root;
-    for _ in 0..=4 {
-        let doc: Value = serde_json::from_slice(&current.body).map_err(|e| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("manifest {} is not JSON: {e}", current.digest),
-            )
-        })?;
-        let Some(entries) = doc.get("manifests").and_then(Value::as_array) else {
-            return Ok(current);
-        };
-        let found = platform.best_of(entries.iter().map(|m| {
-            let p = &m["platform"];
-            let (os, arch) = (p["os"].as_str(), p["architecture"].as_str());
-            (os.unwrap_or(""), arch.unwrap_or(""), p["variant"].as_str())
-        }));
-        let Some(digest) = found.and_then(|i| entries[i]["digest"].as_str()) else {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("the index {} has no {platform} image", current.digest),
-            ));
-        };
-        current = c.manifest(repo, digest)?;
-    }
-    Err(Error::new(
-        ErrorKind::TooLarge,
-        "indexes nest deeper than 4 levels",
-    ))
-}
-
 fn digest(g: &Global, image: &str) -> Result<()> {
     let image = Image::parse(image)?;
     let platform = connect::platform(g)?;
@@ -183,7 +149,7 @@ fn digest(g: &Global, image: &str) -> Result<()> {
     let (repo, reference) = (image.repo(), image.reference_str());
     let (digest, media_type, size) = match &platform {
         Some(p) => {
-            let m = pick_platform(&c, repo, c.manifest(repo, &reference)?, p)?;
+            let m = c.manifest_for(repo, &reference, p)?;
             let size = m.body.len() as u64;
             (m.digest.to_string(), Some(m.media_type), Some(size))
         }
@@ -202,10 +168,11 @@ fn manifest(g: &Global, image: &str) -> Result<()> {
     let image = Image::parse(image)?;
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
-    let mut m = c.manifest(image.repo(), &image.reference_str())?;
-    if let Some(p) = &platform {
-        m = pick_platform(&c, image.repo(), m, p)?;
-    }
+    let (repo, reference) = (image.repo(), image.reference_str());
+    let m = match &platform {
+        Some(p) => c.manifest_for(repo, &reference, p)?,
+        None => c.manifest(repo, &reference)?,
+    };
     output::bytes(&m.body)
 }
 

@@ -856,6 +856,30 @@ static void test_images(void) {
     expect(registry_image_config(token, "c/copied", "latest", "x", &buf, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
            "config, bad platform");
 
+    /* The manifest of one platform, through the index. */
+    expect(registry_manifest_get_for_platform(token, "c/copied", "latest", "linux/arm64", &buf, &media, &d, &err), &err,
+           REGISTRY_STATUS_OK, "manifest for arm64");
+    {
+        char *json = buf_string(buf);
+        const char *arm64_config = env("REGISTRY_TEST_ARM64_IMAGE_ID");
+        CHECK(strstr(json, arm64_config) != NULL, "the arm64 manifest names the arm64 config: %s", json);
+        CHECK(media && strstr(media, "manifest") && !strstr(media, "index") && !strstr(media, "list"), "media %s",
+              media ? media : "(null)");
+        CHECK(d && strncmp(d, "sha256:", 7) == 0 && strcmp(d, index) != 0, "digest %s", d ? d : "(null)");
+        free(json); /* buf_string freed buf */
+        registry_string_free(media);
+        registry_string_free(d);
+        buf = NULL;
+        d = media = NULL;
+    }
+    expect(registry_manifest_get_for_platform(token, "c/copied", "latest", "linux/s390x", &buf, &media, &d, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "manifest, no such platform");
+    CHECK(buf == NULL && media == NULL && d == NULL, "out-params untouched on failure");
+    expect(registry_manifest_get_for_platform(token, "c/copied", "latest", "linux", &buf, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "manifest, bad platform");
+    expect(registry_manifest_get_for_platform(token, "c/copied", "latest", NULL, &buf, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "manifest, NULL platform");
+
     expect(registry_client_builder_new("localhost:1", &b, &err), &err, REGISTRY_STATUS_OK, "new");
     expect(registry_client_builder_parallel(b, 0, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "parallel 0");
     expect(registry_client_builder_parallel(NULL, 0, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "parallel(NULL, 0)");

@@ -9,6 +9,8 @@ use super::{
 };
 use crate::client::{Api, ApiVersion, Client, ClientBuilder};
 use crate::error::{Error, Result};
+use crate::reference::Platform;
+use crate::types::Manifest;
 
 /// Collects settings for a client. Created by `registry_client_builder_new`,
 /// consumed by `registry_client_builder_build` (also when it fails) or freed
@@ -491,16 +493,58 @@ pub unsafe extern "C" fn registry_manifest_get(
         let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
         let body = arg_mut!(body_out, "body_out")?;
         let (media_out, digest_out) = (opt_out!(media_type_out), opt_out!(digest_out));
-        let m = c.inner.manifest(repo, reference)?;
-        let media_type = c_string(m.media_type)?;
-        let digest = c_string(m.digest.to_string())?;
-        *body = registry_buf::into_raw(m.body);
-        if let Some(out) = media_out {
-            *out = media_type.into_raw();
-        }
-        if let Some(out) = digest_out {
-            *out = digest.into_raw();
-        }
-        Ok(())
+        give_manifest(
+            c.inner.manifest(repo, reference)?,
+            body,
+            media_out,
+            digest_out,
+        )
     })
+}
+
+/// Like `registry_manifest_get`, for `platform`'s image ("os/arch" or
+/// "os/arch/variant"; a malformed one is INVALID_ARGUMENT): when the
+/// reference names an index, the manifest of its entry for the platform,
+/// through indexes nested up to four deep (`linux/arm64` matches
+/// `arm64/v8`, `linux/arm` prefers `arm/v7`); NOT_FOUND when there is none.
+/// The outputs are the same, and owned the same way.
+#[no_mangle]
+pub unsafe extern "C" fn registry_manifest_get_for_platform(
+    c: *mut registry_client,
+    repo: *const c_char,
+    reference: *const c_char,
+    platform: *const c_char,
+    body_out: *mut *mut registry_buf,
+    media_type_out: *mut *mut c_char,
+    digest_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
+        let platform = Platform::parse(arg_str!(platform, "platform")?)?;
+        let body = arg_mut!(body_out, "body_out")?;
+        let (media_out, digest_out) = (opt_out!(media_type_out), opt_out!(digest_out));
+        let m = c.inner.manifest_for(repo, reference, &platform)?;
+        give_manifest(m, body, media_out, digest_out)
+    })
+}
+
+/// Hands a manifest to the caller's out-params, all or (on an error) none.
+fn give_manifest(
+    m: Manifest,
+    body: &mut *mut registry_buf,
+    media_out: Option<&mut *mut c_char>,
+    digest_out: Option<&mut *mut c_char>,
+) -> Result<()> {
+    let media_type = c_string(m.media_type)?;
+    let digest = c_string(m.digest.to_string())?;
+    *body = registry_buf::into_raw(m.body);
+    if let Some(out) = media_out {
+        *out = media_type.into_raw();
+    }
+    if let Some(out) = digest_out {
+        *out = digest.into_raw();
+    }
+    Ok(())
 }

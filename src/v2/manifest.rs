@@ -105,6 +105,21 @@ pub(crate) fn head_manifest(
     })
 }
 
+/// The manifest of `platform`'s image under what `reference` names: down
+/// through indexes (see [`oci::descend`]), or that manifest when it is none.
+pub(crate) fn get_platform_manifest(
+    remote: &Remote<'_>,
+    repo: &str,
+    reference: &ManifestRef,
+    platform: &Platform,
+) -> Result<Manifest> {
+    let root = get_manifest(remote, repo, reference)?;
+    let (manifest, _) = oci::descend(root, platform, |child, _| {
+        get_manifest(remote, repo, &ManifestRef::Digest(child.clone()))
+    })?;
+    Ok(manifest)
+}
+
 /// The config digest of the image `reference` names (for an index, of its
 /// `platform` entry): the image id docker shows.
 pub(crate) fn image_config_digest(
@@ -114,10 +129,7 @@ pub(crate) fn image_config_digest(
     platform: &Platform,
 ) -> Result<Digest> {
     let what = format!("image {repo}:{reference}");
-    let root = get_manifest(remote, repo, reference)?;
-    let (manifest, _) = oci::descend(root, platform, |child, _| {
-        get_manifest(remote, repo, &ManifestRef::Digest(child.clone()))
-    })?;
+    let manifest = get_platform_manifest(remote, repo, reference, platform)?;
     let doc = ManifestDoc::parse(&manifest.body, &what)?;
     if doc.schema_version == Some(1) {
         return Err(Error::new(

@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 pub(crate) use blob::{blob_exists, open_blob, open_blob_from};
 pub(crate) use manifest::{
-    delete_manifest, delete_tag, get_manifest, head_manifest, image_config_digest, put_manifest,
-    set_tag, MANIFEST_CAP,
+    delete_manifest, delete_tag, get_manifest, get_platform_manifest, head_manifest,
+    image_config_digest, put_manifest, set_tag, MANIFEST_CAP,
 };
 pub(crate) use upload::{mount_blob, put_blob, upload_blob};
 

@@ -87,6 +87,8 @@ module Registry
     attach_function :registry_layer_get_file, %i[pointer string string string err_out], :status, blocking: true
     attach_function :registry_manifest_get,
                     %i[pointer string string pointer pointer pointer err_out], :status, blocking: true
+    attach_function :registry_manifest_get_for_platform,
+                    %i[pointer string string string pointer pointer pointer err_out], :status, blocking: true
 
     callback :registry_read_fn, %i[pointer pointer size_t pointer], :int32
     attach_function :registry_layer_put,
@@ -299,12 +301,21 @@ module Registry
       JSON.parse(out_call(:take_buf) { |h, out, e| Native.registry_search(h, term, limit, out, e) })
     end
 
-    # A Registry::Manifest (body, media_type, digest).
-    def manifest(repo, reference)
+    # A Registry::Manifest (body, media_type, digest). With platform:
+    # ("os/arch[/variant]"), when reference names an index, the manifest of
+    # that platform's image in it (through nested indexes); NotFound when
+    # the index has none.
+    def manifest(repo, reference, platform: nil)
       body = FFI::MemoryPointer.new(:pointer)
       media = FFI::MemoryPointer.new(:pointer)
       digest = FFI::MemoryPointer.new(:pointer)
-      client_call { |h, e| Native.registry_manifest_get(h, repo, reference, body, media, digest, e) }
+      client_call do |h, e|
+        if platform.nil?
+          Native.registry_manifest_get(h, repo, reference, body, media, digest, e)
+        else
+          Native.registry_manifest_get_for_platform(h, repo, reference, platform, body, media, digest, e)
+        end
+      end
       Manifest.new(Registry.take_buf(body.read_pointer), Registry.take_string(media.read_pointer),
                    Registry.take_string(digest.read_pointer))
     end

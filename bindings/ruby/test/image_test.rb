@@ -274,6 +274,15 @@ class RegistryImageTest < Minitest::Test
     assert_equal fact("IMAGE_ID"), sha256(t.config_json("fixtures/multi", "latest")), "linux/amd64 by default"
     assert_equal "amd64", t.config("fixtures/app", "v1")["architecture"]
     assert_raises(Registry::NotFound) { t.manifest_head("fixtures/layers", "nope") }
+
+    arm64 = t.manifest("fixtures/multi", "latest", platform: "linux/arm64")
+    assert_equal fact("ARM64_IMAGE_ID"), JSON.parse(arm64.body)["config"]["digest"]
+    assert_equal sha256(arm64.body), arm64.digest
+    refute_equal fact("INDEX_DIGEST"), arm64.digest
+    assert_equal fact("LAYERS_DIGEST"), t.manifest("fixtures/layers", "v1", platform: "linux/amd64").digest,
+                 "not an index: the manifest itself"
+    assert_raises(Registry::NotFound) { t.manifest("fixtures/multi", "latest", platform: "linux/s390x") }
+    assert_raises(Registry::InvalidArgument) { t.manifest("fixtures/multi", "latest", platform: "linux") }
   end
 
   def test_bad_arguments
