@@ -44,21 +44,7 @@ fn serve_image(
         "layers": descriptors,
     }))
     .unwrap();
-    let digest = digest_of(&manifest);
-    for path in [
-        "/v2/r/manifests/v1".to_string(),
-        format!("/v2/r/manifests/{digest}"),
-    ] {
-        let body = manifest.clone();
-        let d = digest.clone();
-        s.mock(move |w, t| {
-            w.method(GET).path(path);
-            t.status(200)
-                .header("Content-Type", OCI_MANIFEST)
-                .header("Docker-Content-Digest", d)
-                .body(body);
-        });
-    }
+    let digest = serve_manifest(s, "v1", OCI_MANIFEST, manifest);
     let config = config.to_vec();
     s.mock(move |w, t| {
         w.method(GET)
@@ -181,16 +167,22 @@ fn serve_index(s: &MockServer, tag: &str, entries: &[(&str, &str, &str)]) -> Str
         "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests,
     }))
     .unwrap();
+    serve_manifest(s, tag, OCI_INDEX, body)
+}
+
+/// Serves `body` as a manifest of `media_type` in `r` under `tag` and by
+/// its digest; returns the digest.
+fn serve_manifest(s: &MockServer, tag: &str, media_type: &str, body: Vec<u8>) -> String {
     let digest = digest_of(&body);
     for path in [
         format!("/v2/r/manifests/{tag}"),
         format!("/v2/r/manifests/{digest}"),
     ] {
-        let (body, d) = (body.clone(), digest.clone());
+        let (body, d, media_type) = (body.clone(), digest.clone(), media_type.to_string());
         s.mock(move |w, t| {
             w.method(GET).path(path);
             t.status(200)
-                .header("Content-Type", OCI_INDEX)
+                .header("Content-Type", media_type)
                 .header("Docker-Content-Digest", d)
                 .body(body);
         });
