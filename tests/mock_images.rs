@@ -510,8 +510,15 @@ fn http(status: &str, headers: &[(&str, String)], body: &[u8], length: bool) -> 
     out
 }
 
-#[test]
-fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_range_is_refused() {
+/// What a layer's GETs were: the `Range` headers, and how many had none.
+type Seen = Arc<Mutex<(Vec<String>, usize)>>;
+
+/// A registry serving `r:v1`, one layer whose first plain GET breaks off
+/// after 40,000 bytes (no length, then the connection closes) and whose
+/// later ones send it whole; a `Range` GET gets 206 with the rest, for the
+/// span `bytes 40000-49999/100000` when `wrong_span`. Returns the URL, the
+/// layer, and the `Range` headers and plain GETs the layer saw.
+fn cut_short_registry(wrong_span: bool) -> (String, Vec<u8>, Seen) {
     let layer: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
     let (config, layer_digest) = (b"{}".to_vec(), digest_of(&layer));
     let manifest = serde_json::to_vec(&json!({
@@ -522,8 +529,8 @@ fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_range_is_refused() {
                     "digest": layer_digest, "size": layer.len()}],
     }))
     .unwrap();
-    let ranges = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (seen, served) = (ranges.clone(), layer.clone());
+    let seen = Arc::new(Mutex::new((Vec::<String>::new(), 0usize)));
+    let (log, served) = (seen.clone(), layer.clone());
     let (blob, config_path) = (
         format!("/v2/r/blobs/{layer_digest}"),
         format!("/v2/r/blobs/{}", digest_of(&config)),
@@ -546,16 +553,18 @@ fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_range_is_refused() {
         } else if path == config_path {
             http("200 OK", &[], &config, true)
         } else if path == blob {
+            let mut log = log.lock().unwrap();
             let Some(range) = range else {
-                // No length, and the connection closes after 40,000 bytes.
-                return http("200 OK", &[], &served[..40_000], false);
+                log.1 += 1;
+                return match log.1 {
+                    1 => http("200 OK", &[], &served[..40_000], false),
+                    _ => http("200 OK", &[], &served, true),
+                };
             };
-            let mut seen = seen.lock().unwrap();
-            seen.push(range);
-            // The first resume is answered for the wrong span.
-            let span = match seen.len() {
-                1 => "bytes 40000-49999/100000",
-                _ => "bytes 40000-99999/100000",
+            log.0.push(range);
+            let span = match wrong_span {
+                true => "bytes 40000-49999/100000",
+                false => "bytes 40000-99999/100000",
             };
             let headers = [("Content-Range", span.to_string())];
             http("206 Partial Content", &headers, &served[40_000..], true)
@@ -563,31 +572,34 @@ fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_range_is_refused() {
             http("404 Not Found", &[], b"", true)
         }
     });
-    let c = Client::builder(&url).build().unwrap();
-    let dir = temp_path("cut-short");
-    let hex = &layer_digest[7..];
-    let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
+    (url, layer, seen)
+}
 
-    let e = c
-        .pull("r", "v1", &dir, ImageOptions::default())
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
-    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 40_000, "kept");
-    assert!(!dir.join("index.json").exists());
+#[test]
+fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_span_starts_over() {
+    for wrong_span in [false, true] {
+        let (url, layer, seen) = cut_short_registry(wrong_span);
+        let c = Client::builder(&url).build().unwrap();
+        let dir = temp_path("cut-short");
+        let hex = &digest_of(&layer)[7..];
+        let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
 
-    let e = c
-        .pull("r", "v1", &dir, ImageOptions::default())
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
-    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 40_000, "kept");
+        let e = c
+            .pull("r", "v1", &dir, ImageOptions::default())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+        assert_eq!(std::fs::metadata(&partial).unwrap().len(), 40_000, "kept");
+        assert!(!dir.join("index.json").exists());
 
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
-    assert_eq!(
-        std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap(),
-        layer
-    );
-    assert!(!partial.exists());
-    assert_eq!(*ranges.lock().unwrap(), ["bytes=40000-", "bytes=40000-"]);
+        c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+        let blob = std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap();
+        assert!(blob == layer, "wrong span: {wrong_span}");
+        assert!(!partial.exists());
+        let (ranges, plain_gets) = seen.lock().unwrap().clone();
+        assert_eq!(ranges, ["bytes=40000-"], "one resume");
+        // A wrong span is not taken: the whole blob again, by a plain GET.
+        assert_eq!(plain_gets, if wrong_span { 2 } else { 1 });
+    }
 }
 
 #[test]
