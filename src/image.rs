@@ -318,9 +318,12 @@ fn resume(
     }
     have = hashed;
     if have == size {
-        // An earlier run got every byte but stopped before the rename.
+        // An earlier run got every byte but stopped before the rename (and
+        // perhaps before they reached the disk).
         if prefix.finish() == *digest {
-            return Ok(());
+            return file
+                .sync_all()
+                .map_err(|e| Error::io("cannot write", partial, e));
         }
         file.set_len(0)
             .map_err(|e| Error::io("cannot write", partial, e))?;

@@ -124,18 +124,21 @@ pub(crate) fn descend(
     mut fetch: impl FnMut(&Digest, &str) -> Result<Manifest>,
 ) -> Result<(Manifest, Option<PlatformDoc>)> {
     let (mut manifest, mut from) = (root, None);
-    for _ in 0..=MAX_INDEX_DEPTH {
+    for depth in 0.. {
         let what = format!("image {}", manifest.digest);
         let doc = ManifestDoc::parse(&manifest.body, &what)?;
         if doc.manifests.is_none() {
-            return Ok((manifest, from));
+            break;
+        }
+        if depth == MAX_INDEX_DEPTH {
+            return Err(Error::new(
+                crate::error::ErrorKind::TooLarge,
+                format!("{what}: indexes nest deeper than {MAX_INDEX_DEPTH} levels"),
+            ));
         }
         let entry = doc.child_for(platform, &what)?;
         manifest = fetch(&entry.digest(&what)?, &entry.media_type)?;
         from = entry.platform.clone();
     }
-    Err(Error::new(
-        crate::error::ErrorKind::TooLarge,
-        format!("indexes nest deeper than {MAX_INDEX_DEPTH} levels above {platform}'s image"),
-    ))
+    Ok((manifest, from))
 }
