@@ -254,7 +254,7 @@ pub struct Platform {
     pub os: String,
     /// `amd64`, `arm64`, …
     pub architecture: String,
-    /// `v7`, `v8`, … or `None` to accept any.
+    /// `v7`, `v8`, … or `None` for the architecture's default (`arm`: `v7`).
     pub variant: Option<String>,
 }
 
@@ -298,59 +298,67 @@ impl Platform {
         })
     }
 
-    /// Whether an index entry for `os`/`architecture`/`variant` is this
+    /// Whether an index entry for `os`/`architecture`/`variant` runs as this
     /// platform: same OS, same architecture after aliases, and the same
     /// variant after defaults (`arm64` is `arm64/v8`, `arm` is `arm/v7`,
-    /// `amd64` is `amd64/v1`); a platform without a variant takes any, but
-    /// prefers its default (see [`Platform::best_of`]).
+    /// `amd64` is `amd64/v1`) or, for `arm` and `amd64`, a lower one it
+    /// runs too (`arm/v7` runs `arm/v6` and `arm/v5`; `amd64/v3` runs `v2`
+    /// and `v1`), as containerd matches them.
     pub fn matches(&self, os: &str, architecture: &str, variant: Option<&str>) -> bool {
         self.fit(os, architecture, variant).is_some()
     }
 
     /// Which of `entries` (index entries as `(os, architecture, variant)`)
-    /// is this platform, by position: the first that matches it exactly
-    /// after aliases and default variants (`linux/arm` picks `arm/v7` over
-    /// an `arm/v5` listed before it), else, for a platform written without a
-    /// variant, the first of its architecture in another variant.
+    /// is this platform, by position: the first that [`matches`](Self::matches)
+    /// it exactly (`linux/arm` picks `arm/v7` over an `arm/v5` listed before
+    /// it), else the first of the closest lower variant.
     pub fn best_of<'a>(
         &self,
         entries: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>,
     ) -> Option<usize> {
-        let mut fallback = None;
+        let mut best: Option<(u32, usize)> = None;
         for (i, (os, architecture, variant)) in entries.into_iter().enumerate() {
             match self.fit(os, architecture, variant) {
-                Some(Fit::Exact) => return Some(i),
-                Some(Fit::OtherVariant) if fallback.is_none() => fallback = Some(i),
+                Some(0) => return Some(i),
+                Some(distance) if best.is_none_or(|(d, _)| distance < d) => {
+                    best = Some((distance, i))
+                }
                 _ => {}
             }
         }
-        fallback
+        best.map(|(_, i)| i)
     }
 
-    /// How an index entry fits this platform, if it does.
-    fn fit(&self, os: &str, architecture: &str, variant: Option<&str>) -> Option<Fit> {
+    /// How far an index entry is from this platform: 0 for the same, the
+    /// number of variants down for a lower one it runs, `None` for one it
+    /// does not run.
+    fn fit(&self, os: &str, architecture: &str, variant: Option<&str>) -> Option<u32> {
         let (want_arch, want_variant) = normalise(&self.architecture, self.variant.as_deref());
         let (arch, variant) = normalise(architecture, variant);
         if !os.eq_ignore_ascii_case(&self.os) || arch != want_arch {
-            None
-        } else if variant == want_variant {
-            Some(Fit::Exact)
-        } else if self.variant.is_none() {
-            Some(Fit::OtherVariant)
-        } else {
-            None
+            return None;
+        }
+        if variant == want_variant {
+            return Some(0);
+        }
+        match (
+            level(&arch, variant.as_deref()),
+            level(&arch, want_variant.as_deref()),
+        ) {
+            (Some(have), Some(want)) if have < want => Some(want - have),
+            _ => None,
         }
     }
 }
 
-/// How an index entry fits a platform.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Fit {
-    /// The same platform after aliases and default variants.
-    Exact,
-    /// The same architecture in another variant; taken only when no entry
-    /// fits exactly and no variant was asked for.
-    OtherVariant,
+/// The level of an `arm` (`v5`…) or `amd64` (`v1`…) variant, whose lower
+/// levels run on a higher one; `None` for other architectures.
+fn level(arch: &str, variant: Option<&str>) -> Option<u32> {
+    match (arch, variant) {
+        ("amd64", None) => Some(1),
+        ("arm" | "amd64", Some(v)) => v.strip_prefix('v')?.parse().ok(),
+        _ => None,
+    }
 }
 
 /// containerd's architecture aliases and default variants.
@@ -362,10 +370,16 @@ fn normalise(architecture: &str, variant: Option<&str>) -> (String, Option<Strin
     let (arch, variant) = match (arch.as_str(), variant) {
         ("aarch64", v) => ("arm64".to_string(), v),
         ("x86_64" | "x86-64", v) => ("amd64".to_string(), v),
+        ("i386", v) => ("386".to_string(), v),
         ("armhf", _) => ("arm".to_string(), Some("v7".to_string())),
         ("armel", _) => ("arm".to_string(), Some("v6".to_string())),
         (_, v) => (arch, v),
     };
+    // A bare number is a version: `8` is `v8`.
+    let variant = variant.map(|v| match v.bytes().all(|b| b.is_ascii_digit()) {
+        true => format!("v{v}"),
+        false => v,
+    });
     let variant = match (arch.as_str(), variant) {
         ("arm64", Some(v)) if v == "v8" => None,
         ("amd64", Some(v)) if v == "v1" => None,
@@ -707,10 +721,25 @@ mod tests {
         assert_eq!(arm.best_of(debian), Some(2));
         assert_eq!(p.best_of(debian), Some(3));
         assert_eq!(Platform::default().best_of(debian), Some(0));
-        // Without the default variant, another variant of the architecture.
+        // A lower variant runs too, the closest first; a higher one never.
         assert_eq!(arm.best_of([("linux", "arm", Some("v6"))]), Some(0));
-        assert_eq!(v6.best_of([("linux", "arm", Some("v5"))]), None);
+        let older = [("linux", "arm", Some("v5")), ("linux", "arm", Some("v6"))];
+        assert_eq!(arm.best_of(older), Some(1));
+        assert_eq!(v6.best_of(older), Some(1));
+        assert_eq!(v6.best_of([("linux", "arm", Some("v5"))]), Some(0));
+        assert_eq!(arm.best_of([("linux", "arm", Some("v8"))]), None);
         assert_eq!(arm.best_of([("windows", "arm", Some("v7"))]), None);
+        let amd64 = Platform::default();
+        assert_eq!(amd64.best_of([("linux", "amd64", Some("v3"))]), None);
+        let v3 = Platform::parse("linux/amd64/v3").unwrap();
+        let levels = [("linux", "amd64", None), ("linux", "amd64", Some("v2"))];
+        assert_eq!(v3.best_of(levels), Some(1));
+        // arm64 has no levels here: v8 alone, written any way.
+        assert!(p.matches("linux", "arm64", Some("8")));
+        assert!(!p.matches("linux", "arm64", Some("v9")));
+        assert!(Platform::parse("linux/386")
+            .unwrap()
+            .matches("linux", "i386", None));
         assert!(Platform::default().matches("linux", "amd64", None));
         assert_eq!(v8.to_string(), "linux/arm64/v8");
         for bad in [
