@@ -327,8 +327,9 @@ registry_status registry_manifest_get(registry_client *c, const char *repo, cons
 // "os/arch/variant"; a malformed one is INVALID_ARGUMENT): when the
 // reference names an index, the manifest of its entry for the platform,
 // through indexes nested up to four deep (`linux/arm64` matches
-// `arm64/v8`, `linux/arm` prefers `arm/v7`); NOT_FOUND when there is none.
-// The outputs are the same, and owned the same way.
+// `arm64/v8`; `linux/arm` takes `arm/v7`, else the closest lower
+// variant); NOT_FOUND when there is none. The outputs are the same, and
+// owned the same way.
 registry_status registry_manifest_get_for_platform(registry_client *c, const char *repo, const char *reference, const char *platform, registry_buf **body_out, char **media_type_out, char **digest_out, registry_error **err);
 
 // The number of strings in `list`; 0 when `list` is NULL.
@@ -430,8 +431,9 @@ registry_status registry_image_config(registry_client *c, const char *repo, cons
 // Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
 // means the whole layer was read and its digest checked out (see
 // `registry_reader_verified`); a digest that does not match fails with
-// REGISTRY_STATUS_DIGEST_MISMATCH instead of returning 0, and a body longer
-// than the layer's announced size with REGISTRY_STATUS_TOO_LARGE. `cap` must
+// REGISTRY_STATUS_DIGEST_MISMATCH instead of returning 0, a body longer
+// than the layer's announced size with REGISTRY_STATUS_TOO_LARGE, and one
+// that ends short of it with REGISTRY_STATUS_NETWORK. `cap` must
 // be between 1 and PTRDIFF_MAX (else INVALID_ARGUMENT). While bytes flow,
 // the read fails with REGISTRY_STATUS_TIMEOUT when none arrives within the
 // client's timeout. After a failure every further read fails the same way.

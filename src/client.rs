@@ -801,8 +801,9 @@ impl Client {
 
     /// The manifest of `platform`'s image that `reference` names (v2 only):
     /// through an index, and indexes nested in it up to four deep, to its
-    /// entry for the platform (`linux/arm64` matches `arm64/v8`; `linux/arm`
-    /// prefers `arm/v7`); the manifest itself when it is not an index.
+    /// entry for the platform (see [`Platform::best_of`]: `linux/arm64`
+    /// matches `arm64/v8`; `linux/arm` takes `arm/v7`, else the closest
+    /// lower variant); the manifest itself when it is not an index.
     /// NOT_FOUND when an index has no entry for the platform. Each manifest
     /// is checked like [`manifest`](Self::manifest)'s.
     pub fn manifest_for(

@@ -21,7 +21,8 @@ use crate::reference::{Digest, Hasher};
 ///
 /// Where the layer's size is known (the response's `Content-Length`, or the
 /// size its descriptor gives), a body longer than that fails with TOO_LARGE
-/// instead of handing out the extra bytes.
+/// instead of handing out the extra bytes, and one that ends short of it
+/// with NETWORK (a broken transfer, not wrong bytes).
 pub struct LayerReader {
     body: ureq::BodyReader<'static>,
     hasher: Option<Hasher>,

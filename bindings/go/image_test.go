@@ -470,8 +470,10 @@ func TestManifestHeadAndConfig(t *testing.T) {
 	if _, err := c.ManifestForPlatform("fixtures/multi", "latest", "linux/s390x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("no such platform: %v", err)
 	}
-	if _, err := c.ManifestForPlatform("fixtures/multi", "latest", "linux"); !errors.Is(err, ErrInvalidArgument) {
-		t.Fatalf("malformed platform: %v", err)
+	for _, bad := range []string{"linux", ""} {
+		if _, err := c.ManifestForPlatform("fixtures/multi", "latest", bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("platform %q: %v", bad, err)
+		}
 	}
 }
 

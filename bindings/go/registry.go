@@ -504,9 +504,10 @@ func (c *Client) Manifest(repo, reference string) (*Manifest, error) {
 }
 
 // ManifestForPlatform is Manifest for platform's image ("os/arch" or
-// "os/arch/variant"): when reference names an index, the manifest of its
-// entry for the platform, through nested indexes (ErrNotFound when there
-// is none); the manifest itself when it is not an index.
+// "os/arch/variant"; "" or a malformed one is ErrInvalidArgument): when
+// reference names an index, the manifest of its entry for the platform,
+// through nested indexes (ErrNotFound when there is none); the manifest
+// itself when it is not an index.
 func (c *Client) ManifestForPlatform(repo, reference, platform string) (*Manifest, error) {
 	var m *Manifest
 	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {

@@ -461,8 +461,9 @@ pub enum BlobCommand {
 Downloads the blob DIGEST of REPO to FILE (`-`: stdout), verified: the bytes go \
 to a temporary file beside FILE that becomes FILE only once they hashed to \
 DIGEST, so a failed download leaves nothing at FILE. To stdout the bytes flow \
-as they arrive and are checked at their end: a mismatch then exits 6 after \
-them, so a pipeline must check regcli's exit status. On a v1 registry DIGEST is \
+as they arrive and are checked at their end: a mismatch (exit 6) or a broken \
+connection (exit 5) then comes after some of them, so a pipeline must check \
+regcli's exit status. On a v1 registry DIGEST is \
 an image id and the image's layer is downloaded, checked against its checksum.",
         after_long_help = "\
 EXAMPLES:

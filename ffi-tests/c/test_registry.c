@@ -879,6 +879,8 @@ static void test_images(void) {
            REGISTRY_STATUS_INVALID_ARGUMENT, "manifest, bad platform");
     expect(registry_manifest_get_for_platform(token, "c/copied", "latest", NULL, &buf, NULL, NULL, &err), &err,
            REGISTRY_STATUS_NULL_ARGUMENT, "manifest, NULL platform");
+    expect(registry_manifest_get_for_platform(token, "c/copied", "latest", "linux", NULL, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "manifest, NULL body_out before a bad platform");
 
     expect(registry_client_builder_new("localhost:1", &b, &err), &err, REGISTRY_STATUS_OK, "new");
     expect(registry_client_builder_parallel(b, 0, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "parallel 0");

@@ -506,8 +506,9 @@ pub unsafe extern "C" fn registry_manifest_get(
 /// "os/arch/variant"; a malformed one is INVALID_ARGUMENT): when the
 /// reference names an index, the manifest of its entry for the platform,
 /// through indexes nested up to four deep (`linux/arm64` matches
-/// `arm64/v8`, `linux/arm` prefers `arm/v7`); NOT_FOUND when there is none.
-/// The outputs are the same, and owned the same way.
+/// `arm64/v8`; `linux/arm` takes `arm/v7`, else the closest lower
+/// variant); NOT_FOUND when there is none. The outputs are the same, and
+/// owned the same way.
 #[no_mangle]
 pub unsafe extern "C" fn registry_manifest_get_for_platform(
     c: *mut registry_client,
@@ -522,9 +523,10 @@ pub unsafe extern "C" fn registry_manifest_get_for_platform(
     boundary!(err, || {
         let c = arg_ref!(c, "client")?;
         let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
-        let platform = Platform::parse(arg_str!(platform, "platform")?)?;
+        let platform = arg_str!(platform, "platform")?;
         let body = arg_mut!(body_out, "body_out")?;
         let (media_out, digest_out) = (opt_out!(media_type_out), opt_out!(digest_out));
+        let platform = Platform::parse(platform)?;
         let m = c.inner.manifest_for(repo, reference, &platform)?;
         give_manifest(m, body, media_out, digest_out)
     })

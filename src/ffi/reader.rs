@@ -23,8 +23,9 @@ impl registry_reader {
 /// Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
 /// means the whole layer was read and its digest checked out (see
 /// `registry_reader_verified`); a digest that does not match fails with
-/// REGISTRY_STATUS_DIGEST_MISMATCH instead of returning 0, and a body longer
-/// than the layer's announced size with REGISTRY_STATUS_TOO_LARGE. `cap` must
+/// REGISTRY_STATUS_DIGEST_MISMATCH instead of returning 0, a body longer
+/// than the layer's announced size with REGISTRY_STATUS_TOO_LARGE, and one
+/// that ends short of it with REGISTRY_STATUS_NETWORK. `cap` must
 /// be between 1 and PTRDIFF_MAX (else INVALID_ARGUMENT). While bytes flow,
 /// the read fails with REGISTRY_STATUS_TIMEOUT when none arrives within the
 /// client's timeout. After a failure every further read fails the same way.
