@@ -6,11 +6,12 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::reference::{Digest, Hasher};
+use crate::reference::{Algorithm, Digest, Hasher};
 
 /// A layer being downloaded. Reads stream from the registry; the read that
 /// would return end-of-file first compares what was read with the expected
@@ -248,17 +249,31 @@ pub(crate) fn copy_to_file(reader: &mut LayerReader, path: &Path) -> Result<u64>
 }
 
 /// Writes through `fill` into a fresh temporary file in `path`'s directory and
-/// renames it to `path` when `fill` succeeds; removes it otherwise.
+/// renames it to `path` when `fill` succeeds; removes it otherwise. The file is
+/// created with mode 0666 before the umask; see [`write_atomically_with_mode`].
 pub(crate) fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut fs::File) -> Result<u64>,
 ) -> Result<u64> {
-    let temp = temp_path(path)?;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .map_err(|e| Error::io("cannot create", &temp, e))?;
+    write_atomically_with_mode(path, 0o666, fill)
+}
+
+/// Writes a file that appears at `path` only once whole: `fill` writes into a
+/// fresh temporary file beside `path` (created exclusively, with `mode` before
+/// the umask, so that nothing planted under its name, a link included, is
+/// ever opened), which is synced and renamed to `path` when `fill` returns
+/// `Ok`, and removed otherwise. Returns what `fill` returned.
+///
+/// The caller owns `path` and what `fill` writes; this function owns the
+/// temporary file, which outlives the call only when the process dies in it.
+/// A link at `path` itself is replaced, never followed.
+#[doc(hidden)]
+pub fn write_atomically_with_mode(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut fs::File) -> Result<u64>,
+) -> Result<u64> {
+    let (temp, mut file) = create_temp(path, mode)?;
     let result = fill(&mut file).and_then(|n| {
         file.flush()
             .and_then(|_| file.sync_all())
@@ -271,13 +286,65 @@ pub(crate) fn write_atomically(
             Ok(()) => Ok(n),
             Err(e) => {
                 let _ = fs::remove_file(&temp);
-                Err(Error::io("cannot rename the download to", path, e))
+                Err(Error::io("cannot rename the written file to", path, e))
             }
         },
         Err(e) => {
             let _ = fs::remove_file(&temp);
             Err(e)
         }
+    }
+}
+
+/// Creates a temporary file beside `path` under a name no other call uses,
+/// exclusively (`O_CREAT | O_EXCL`: a link there is not followed); a name
+/// taken already, planted or left by a crash, is passed over for the next.
+fn create_temp(path: &Path, mode: u32) -> Result<(PathBuf, fs::File)> {
+    const TRIES: usize = 16;
+    for attempt in 1..=TRIES {
+        let temp = temp_path(path)?;
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)
+        {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < TRIES => {}
+            Err(e) => return Err(Error::io("cannot create", &temp, e)),
+        }
+    }
+    unreachable!("the last try returns")
+}
+
+/// The digest (sha256) and size of the file at `path`, read from its start.
+/// The caller names the file (a link there is followed) and owns it; the
+/// hashing is [`hash_open_file`]'s, which the layout's blobs use too.
+#[doc(hidden)]
+pub fn hash_file(path: &Path) -> Result<(Digest, u64)> {
+    let mut file = fs::File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    hash_open_file(&mut file, Algorithm::Sha256, path)
+}
+
+/// Hashes what `file` holds from its start with `algorithm`; returns the
+/// digest and the length.
+pub(crate) fn hash_open_file(
+    file: &mut fs::File,
+    algorithm: Algorithm,
+    path: &Path,
+) -> Result<(Digest, u64)> {
+    let mut hasher = Hasher::new(algorithm);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        if n == 0 {
+            return Ok((hasher.finish(), len));
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
     }
 }
 
@@ -297,4 +364,72 @@ fn temp_path(path: &Path) -> Result<PathBuf> {
         nanos
     );
     Ok(path.with_file_name(unique))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("registry-layer-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn names(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_written_file_replaces_a_link_at_its_name_and_leaves_no_temporary() {
+        let d = dir("atomic");
+        let victim = d.join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let target = d.join("config.json");
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        let n = write_atomically_with_mode(&target, 0o600, |f| {
+            f.write_all(b"{}").map_err(Error::from)?;
+            Ok(2)
+        })
+        .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        let meta = fs::symlink_metadata(&target).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read(&target).unwrap(), b"{}");
+        assert_eq!(names(&d), ["config.json", "victim"]);
+
+        let e = write_atomically(&d.join("never"), |f| {
+            f.write_all(b"half").map_err(Error::from)?;
+            Err(Error::invalid("stop"))
+        })
+        .unwrap_err();
+        assert_eq!(e.message(), "stop");
+        assert_eq!(names(&d), ["config.json", "victim"], "nothing left");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn hash_file_hashes_and_counts() {
+        let d = dir("hash");
+        let p = d.join("blob");
+        fs::write(&p, b"hello").unwrap();
+        let (digest, len) = hash_file(&p).unwrap();
+        assert_eq!(len, 5);
+        assert_eq!(
+            digest.to_string(),
+            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        let e = hash_file(&d.join("missing")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -63,6 +63,11 @@ pub use client::{
 pub use error::{Error, ErrorKind, Result};
 pub use image::ImageOptions;
 pub use layer::LayerReader;
+// What regcli shares with the library rather than keeping copies of its own.
+#[doc(hidden)]
+pub use auth::config::run_credential_helper;
+#[doc(hidden)]
+pub use layer::{hash_file, write_atomically_with_mode};
 pub use oci::MANIFEST_MEDIA_TYPES;
 pub use reference::{Digest, ManifestRef, Platform, Reference};
 pub use transfer::Progress;

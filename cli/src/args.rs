@@ -127,7 +127,8 @@ pub struct Global {
           help_heading = GLOBAL)]
     pub progress: ProgressArg,
 
-    /// Give up on a request after this many seconds without progress [default: 30].
+    /// Give up on a request after this many seconds without progress, and on a
+    /// credential helper (killed with what it started) after this many [default: 30].
     #[arg(long, global = true, value_name = "SECONDS", help_heading = GLOBAL)]
     pub timeout: Option<u64>,
 }

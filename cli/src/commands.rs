@@ -4,13 +4,12 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use registry::{
     ApiVersion, Client, Digest, Error, ErrorKind, ImageOptions, ManifestRef, Platform, Result,
 };
 use serde_json::{json, Value};
-use sha2::Digest as _;
 
 use crate::args::{BlobCommand, Cli, Command, Global};
 use crate::connect::{self, usage, Host, Image, Login};
@@ -425,8 +424,9 @@ fn blob_get(g: &Global, repo: &str, digest: &str, file: &Path) -> Result<()> {
     result.map(|_| ())
 }
 
-/// Writes a verified download to a temporary file beside `file` and renames
-/// it into place only when every byte checked out.
+/// Writes a verified download to a fresh temporary file beside `file` and
+/// renames it into place only when every byte checked out (see
+/// [`registry::write_atomically_with_mode`]).
 fn download_to(
     reader: &mut dyn Read,
     file: &Path,
@@ -434,46 +434,9 @@ fn download_to(
     label: &str,
     total: u64,
 ) -> Result<u64> {
-    let name = file
-        .file_name()
-        .ok_or_else(|| usage(format!("{} is not a file name", file.display())))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".regcli-{}.partial", std::process::id()));
-    let temp: PathBuf = file.with_file_name(temp_name);
-    let mut out = File::create(&temp).map_err(|e| io_error("create", &temp, e))?;
-    let result = copy_with_progress(reader, &mut out, display, label, total, &temp).and_then(|n| {
-        out.sync_all().map_err(|e| io_error("write", &temp, e))?;
-        Ok(n)
-    });
-    drop(out);
-    match result.and_then(|n| {
-        std::fs::rename(&temp, file).map_err(|e| io_error("rename", file, e))?;
-        Ok(n)
-    }) {
-        Ok(n) => Ok(n),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e)
-        }
-    }
-}
-
-/// The sha256 digest and size of a file.
-fn hash_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = File::open(path).map_err(|e| io_error("open", path, e))?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(|e| io_error("read", path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((format!("sha256:{:x}", h.finalize()), size))
+    registry::write_atomically_with_mode(file, 0o666, |out| {
+        copy_with_progress(reader, out, display, label, total, file)
+    })
 }
 
 /// A reader that reports what passes through it.
@@ -523,8 +486,8 @@ fn blob_put(g: &Global, repo: &str, file: &Path, digest: Option<&str>) -> Result
         }
         (None, true) => (None, 0),
         (None, false) => {
-            let (d, size) = hash_file(file)?;
-            (Some(d), size)
+            let (d, size) = registry::hash_file(file)?;
+            (Some(d.to_string()), size)
         }
     };
     let label = expected.clone().unwrap_or_else(|| "stdin".to_string());

@@ -267,13 +267,20 @@ pub fn client(g: &Global, address: &str, login: Option<&Login>) -> Result<Client
         }
         b = b.parallel(n);
     }
-    if let Some(t) = g.timeout {
-        if t == 0 {
-            return Err(usage("--timeout must be at least 1 second"));
-        }
-        b = b.timeout(Duration::from_secs(t));
+    if g.timeout.is_some() {
+        b = b.timeout(timeout(g)?);
     }
     b.build()
+}
+
+/// --timeout, else the library's default: what a request, or a credential
+/// helper, may take.
+pub fn timeout(g: &Global) -> Result<Duration> {
+    match g.timeout {
+        Some(0) => Err(usage("--timeout must be at least 1 second")),
+        Some(t) => Ok(Duration::from_secs(t)),
+        None => Ok(registry::DEFAULT_TIMEOUT),
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,9 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use registry::{Error, ErrorKind, Result};
@@ -15,9 +13,6 @@ use serde_json::{Map, Value};
 
 use crate::args::Global;
 use crate::connect::{self, Host, Login};
-
-/// How long a credential helper may take.
-const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// docker's config.json, kept as a JSON object so that whatever else it
 /// holds (proxies, aliases, other tools' keys) is written back unchanged.
@@ -103,32 +98,31 @@ impl ConfigFile {
         !keys.is_empty()
     }
 
-    /// Writes the file through a temporary file beside it (mode 0600), in a
-    /// directory created with mode 0700 when missing.
+    /// Writes the file through a fresh temporary file beside it (mode 0600;
+    /// see [`registry::write_atomically_with_mode`]), in a directory created
+    /// with mode 0700 when missing.
     fn save(&self) -> Result<()> {
-        let io = |what: &str, p: &Path, e: std::io::Error| {
-            Error::new(ErrorKind::Io, format!("cannot {what} {}: {e}", p.display()))
-        };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         if !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot create {}: {e}", dir.display()),
+                )
+            })?;
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
         let mut text = serde_json::to_vec_pretty(&self.doc).expect("a JSON object serialises");
         text.push(b'\n');
-        let temp = dir.join(format!(".config.json.regcli-{}", std::process::id()));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)
-            .and_then(|mut f| f.write_all(&text).and_then(|_| f.sync_all()))
-            .and_then(|_| std::fs::rename(&temp, &self.path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(io("write", &self.path, e));
-        }
+        registry::write_atomically_with_mode(&self.path, 0o600, |f| {
+            f.write_all(&text).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot write {}: {e}", self.path.display()),
+                )
+            })?;
+            Ok(text.len() as u64)
+        })?;
         Ok(())
     }
 }
@@ -174,7 +168,12 @@ pub fn login(g: &Global, host: &str) -> Result<()> {
                 "Username": login.username,
                 "Secret": login.password,
             });
-            run_helper(&helper, "store", &request.to_string())?;
+            registry::run_credential_helper(
+                &helper,
+                "store",
+                request.to_string().as_bytes(),
+                connect::timeout(g)?,
+            )?;
             // docker keeps an empty entry to list the registry.
             config.set_auth(&host.key, Value::Object(Map::new()));
         }
@@ -198,7 +197,12 @@ pub fn logout(g: &Global, host: &str) -> Result<()> {
     let mut config = ConfigFile::load(&dir)?;
     let mut found = false;
     if let Some(helper) = config.helper_for(&host.key) {
-        match run_helper(&helper, "erase", &host.key) {
+        match registry::run_credential_helper(
+            &helper,
+            "erase",
+            host.key.as_bytes(),
+            connect::timeout(g)?,
+        ) {
             Ok(_) => found = true,
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -216,76 +220,6 @@ pub fn logout(g: &Global, host: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Runs `docker-credential-<name> <verb>` with `input` on stdin and returns
-/// its stdout. "credentials not found" is NOT_FOUND; a missing, failing or
-/// hanging helper is an error naming it. Its output is quoted only on
-/// failure (helpers put their error there, never the secret they were given).
-fn run_helper(name: &str, verb: &str, input: &str) -> Result<Vec<u8>> {
-    if name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(connect::usage(format!(
-            "invalid credential helper name {name:?}"
-        )));
-    }
-    let program = format!("docker-credential-{name}");
-    let fail = |kind, why: String| Error::new(kind, format!("{program} {verb}: {why}"));
-    let mut child = Command::new(&program)
-        .arg(verb)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(ErrorKind::Io, format!("cannot run it: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = (&mut stdout).take(1 << 20).read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = (&mut stderr).take(1 << 20).read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + HELPER_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(
-                    ErrorKind::Timeout,
-                    format!("no answer within {} s", HELPER_TIMEOUT.as_secs()),
-                ));
-            }
-            Err(e) => return Err(fail(ErrorKind::Io, e.to_string())),
-        }
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    if status.success() {
-        return Ok(out);
-    }
-    let said = String::from_utf8_lossy(if out.is_empty() { &err } else { &out })
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect::<String>();
-    let kind = if said.to_ascii_lowercase().contains("credentials not found") {
-        ErrorKind::NotFound
-    } else {
-        ErrorKind::Io
-    };
-    Err(fail(kind, format!("failed ({status}): {said}")))
 }
 
 #[cfg(test)]

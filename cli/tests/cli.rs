@@ -1142,3 +1142,164 @@ fn v1_registry_where_the_operation_exists() {
         .fails(OTHER, "UNSUPPORTED");
     assert!(!dir.join("layout").exists());
 }
+
+// ------------------------------------- temporary files, credential helpers
+
+/// Runs `regcli args` from a shell that first plants a symlink to `victim` at
+/// `dir/<prefix><pid><suffix>`, the pid being the one regcli runs as (`exec`
+/// keeps the shell's), then checks that the victim is untouched.
+fn run_planting_link(
+    cli: &Cli,
+    victim: &Path,
+    dir: &Path,
+    (prefix, suffix): (&str, &str),
+    args: &[&str],
+) -> common::Run {
+    std::fs::write(victim, "precious\n").unwrap();
+    let script = r#"ln -s "$1" "$2/$3$$$4" || exit 99; shift 4; exec "$0" "$@""#;
+    let out = Command::new("sh")
+        .args(["-c", script, bin(), s(victim), s(dir), prefix, suffix])
+        .args(args)
+        .env("DOCKER_CONFIG", &cli.docker_config)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("HTTP_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("http_proxy")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let left = std::fs::read(victim).unwrap();
+    assert!(
+        left == b"precious\n",
+        "regcli {args:?} wrote through the link planted in {}: the victim now holds {} bytes",
+        dir.display(),
+        left.len()
+    );
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+/// Asserts that `path` is a regular file, not a link.
+fn regular_file(path: &Path) -> std::fs::Metadata {
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    assert!(meta.file_type().is_file(), "{}: {meta:?}", path.display());
+    meta
+}
+
+#[test]
+fn logout_writes_config_json_through_a_fresh_file_not_a_planted_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    let config = cli.docker_config.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"auths":{"127.0.0.1:1":{"auth":"eDp5"},"k:2":{"auth":"YTpi"}}}"#,
+    )
+    .unwrap();
+    let victim = temp_dir("victim").join("victim");
+    let out = run_planting_link(
+        &cli,
+        &victim,
+        &cli.docker_config,
+        (".config.json.regcli-", ""),
+        &["logout", "127.0.0.1:1"],
+    );
+    out.ok();
+    let meta = regular_file(&config);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let saved = cli.config_json();
+    assert!(saved["auths"].get("127.0.0.1:1").is_none(), "{saved}");
+    assert_eq!(saved["auths"]["k:2"]["auth"], "YTpi");
+}
+
+#[test]
+fn blob_get_writes_through_a_fresh_file_not_a_planted_link() {
+    let f = fixture("anon");
+    let cli = Cli::new();
+    let layer = f.fact("LAYER_DIGEST");
+    let dir = temp_dir("blob-link");
+    let victim = temp_dir("victim").join("victim");
+    let file = dir.join("layer.bin");
+    let image = f.image("fixtures/app");
+    run_planting_link(
+        &cli,
+        &victim,
+        &dir,
+        (".layer.bin.regcli-", ".partial"),
+        &["blob", "get", &image, &layer, s(&file)],
+    )
+    .ok();
+    regular_file(&file);
+    assert_eq!(sha256(&std::fs::read(&file).unwrap()), layer);
+}
+
+/// A `DOCKER_CONFIG` whose `credsStore` is `docker-credential-<name>`, a
+/// shell script written into `bin`, with an `auths` entry for `h:1`.
+fn cli_with_helper(bin: &Path, name: &str, script: &str) -> Cli {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(bin).unwrap();
+    let p = bin.join(format!("docker-credential-{name}"));
+    std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cli = Cli::new();
+    std::fs::write(
+        cli.docker_config.join("config.json"),
+        format!(r#"{{"credsStore":"{name}","auths":{{"h:1":{{}}}}}}"#),
+    )
+    .unwrap();
+    cli
+}
+
+#[test]
+fn a_credential_helper_in_a_relative_path_entry_is_not_run() {
+    let cwd = temp_dir("cwd");
+    let marker = cwd.join("ran");
+    let cli = cli_with_helper(
+        &cwd.join("bin"),
+        "fromcwd",
+        &format!("touch '{}'; cat >/dev/null", s(&marker)),
+    );
+    let path = format!("bin:{}", std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(bin())
+        .args(["logout", "h:1"])
+        .current_dir(&cwd)
+        .env("DOCKER_CONFIG", &cli.docker_config)
+        .env("PATH", path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!marker.exists(), "the helper in ./bin ran: {stderr}");
+    assert_eq!(out.status.code(), Some(USAGE), "{stderr}");
+    assert!(stderr.contains("docker-credential-fromcwd"), "{stderr}");
+}
+
+#[test]
+fn a_credential_helper_that_leaves_its_output_open_is_killed_at_the_timeout() {
+    let dir = temp_dir("lingers");
+    let cli = cli_with_helper(
+        &dir.join("bin"),
+        "lingers",
+        "cat >/dev/null\nsleep 20 &\nexit 0",
+    );
+    let path = format!(
+        "{}:{}",
+        s(&dir.join("bin")),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cli = cli.env("PATH", &path);
+    let start = std::time::Instant::now();
+    let out = cli.run(&["logout", "--timeout", "2", "h:1"]);
+    let took = start.elapsed();
+    out.fails(NETWORK, "TIMEOUT");
+    assert!(
+        out.stderr.contains("docker-credential-lingers"),
+        "{}",
+        out.stderr
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}

@@ -154,23 +154,77 @@ pub(crate) fn credentials_in(
     }
 }
 
-/// Runs `docker-credential-<name> get` with `server` on stdin. "credentials
-/// not found" means anonymous; a missing, failing, hanging (past `timeout`) or
-/// garbling helper is an error naming it (never quoting what it printed on
-/// success, which holds the secret). The helper runs in a process group of
-/// its own, and `timeout` bounds both its run and the reading of its answer:
-/// at the deadline the whole group is killed, so that a child it left
-/// holding the output open cannot hold the call.
+/// Asks `docker-credential-<name> get` for `server`'s credentials (see
+/// [`run_credential_helper`]). "credentials not found" means anonymous; an
+/// answer that is not the JSON a helper prints is PROTOCOL, never quoted (it
+/// holds the secret).
 fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials> {
-    let program = format!("docker-credential-{name}");
-    if name.contains(['/', '\\']) || name.starts_with('.') {
+    let out = match run_credential_helper(name, "get", server.as_bytes(), timeout) {
+        Ok(out) => out,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Credentials::Anonymous),
+        Err(e) => return Err(e),
+    };
+    let answer: HelperAnswer = serde_json::from_slice(&out).map_err(|_| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "credential helper docker-credential-{name} get: its answer is not the JSON \
+                 {{\"Username\",\"Secret\"}} it should print"
+            ),
+        )
+    })?;
+    if answer.username == "<token>" {
+        Ok(Credentials::IdentityToken(answer.secret))
+    } else if answer.username.is_empty() {
+        Ok(Credentials::Anonymous)
+    } else {
+        Ok(Credentials::Basic {
+            username: answer.username,
+            password: answer.secret,
+        })
+    }
+}
+
+/// The most a helper's stdout or stderr is read (1 MiB).
+const HELPER_OUTPUT_CAP: u64 = 1 << 20;
+
+/// Runs docker's credential helper `docker-credential-<name> <verb>` (`get`,
+/// `store`, `erase` or `list`) with `input` on its stdin and returns what it
+/// printed on stdout. The caller owns `input` and the answer (which may hold
+/// a secret); this function owns the helper's process group, which is killed
+/// at the deadline.
+///
+/// The helper is looked up in the absolute `PATH` entries only (an empty or
+/// relative entry, the current directory, is skipped, as Go's `exec.LookPath`
+/// does); a missing one is INVALID_ARGUMENT. It runs in a process group of its
+/// own, and `timeout` bounds its run, the writing of `input` and the reading
+/// of its output: at the deadline the whole group is killed (TIMEOUT), so
+/// that neither a hung helper nor a child it left holding the output open
+/// can hold the call. A helper that fails is IO, or NOT_FOUND when it says
+/// "credentials not found"; its message (the first line of its stdout, else
+/// of its stderr) is quoted only then, never its output on success.
+#[doc(hidden)]
+pub fn run_credential_helper(
+    name: &str,
+    verb: &str,
+    input: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>> {
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(Error::invalid(format!(
             "invalid credential helper name {name:?}"
         )));
     }
+    if !matches!(verb, "get" | "store" | "erase" | "list") {
+        return Err(Error::invalid(format!(
+            "{verb:?} is not a credential helper command (get, store, erase, list)"
+        )));
+    }
+    let program = format!("docker-credential-{name}");
     let path = find_on_path(&program)
         .ok_or_else(|| Error::invalid(format!("credential helper {program} is not on PATH")))?;
-    let fail = |kind, why: String| Error::new(kind, format!("credential helper {program}: {why}"));
+    let fail =
+        |kind, why: String| Error::new(kind, format!("credential helper {program} {verb}: {why}"));
     let deadline = Instant::now() + timeout;
     let too_slow = || {
         fail(
@@ -179,23 +233,41 @@ fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials
         )
     };
     let mut child = Command::new(&path)
-        .arg("get")
+        .arg(verb)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .map_err(|e| fail(ErrorKind::Io, format!("cannot run it: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A helper that exits without reading is judged by its exit status.
-        let _ = stdin.write_all(server.as_bytes());
+        // Written beside the wait, so that a helper that reads nothing cannot
+        // block the call on a full pipe; one that exits without reading is
+        // judged by its exit status.
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
     }
-    let mut stdout = child.stdout.take().expect("stdout is piped");
     let (tx, rx) = mpsc::channel();
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let out_tx = tx.clone();
     std::thread::spawn(move || {
         let mut out = Vec::new();
-        let _ = stdout.by_ref().take(1 << 20).read_to_end(&mut out);
-        let _ = tx.send(out);
+        let _ = stdout
+            .by_ref()
+            .take(HELPER_OUTPUT_CAP)
+            .read_to_end(&mut out);
+        let _ = out_tx.send((true, out));
+    });
+    std::thread::spawn(move || {
+        let mut err = Vec::new();
+        let _ = stderr
+            .by_ref()
+            .take(HELPER_OUTPUT_CAP)
+            .read_to_end(&mut err);
+        let _ = tx.send((false, err));
     });
     let status = loop {
         match child.try_wait() {
@@ -211,39 +283,42 @@ fn run_helper(name: &str, server: &str, timeout: Duration) -> Result<Credentials
             }
         }
     };
-    let out = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(out) => out,
-        Err(_) => {
-            // It exited, but something it started still holds its output.
-            kill_group(&mut child);
-            return Err(too_slow());
+    let (mut out, mut err) = (None, None);
+    while out.is_none() || err.is_none() {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((true, bytes)) => out = Some(bytes),
+            Ok((false, bytes)) => err = Some(bytes),
+            Err(_) => {
+                // It exited, but something it started still holds its output.
+                kill_group(&mut child);
+                return Err(too_slow());
+            }
         }
+    }
+    let (out, err) = (out.unwrap_or_default(), err.unwrap_or_default());
+    if status.success() {
+        return Ok(out);
+    }
+    let said = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(200)
+            .collect::<String>()
     };
-    if !status.success() {
-        let text = String::from_utf8_lossy(&out);
-        let line = text.lines().next().unwrap_or("").trim();
-        if line.contains("credentials not found") {
-            return Ok(Credentials::Anonymous);
-        }
-        let line: String = line.chars().take(200).collect();
-        return Err(fail(ErrorKind::Io, format!("failed ({status}): {line}")));
-    }
-    let answer: HelperAnswer = serde_json::from_slice(&out).map_err(|_| {
-        fail(
-            ErrorKind::Protocol,
-            "its answer is not the JSON {\"Username\",\"Secret\"} it should print".into(),
-        )
-    })?;
-    if answer.username == "<token>" {
-        Ok(Credentials::IdentityToken(answer.secret))
-    } else if answer.username.is_empty() {
-        Ok(Credentials::Anonymous)
+    let line = match said(&out) {
+        l if l.is_empty() => said(&err),
+        l => l,
+    };
+    let kind = if line.to_ascii_lowercase().contains("credentials not found") {
+        ErrorKind::NotFound
     } else {
-        Ok(Credentials::Basic {
-            username: answer.username,
-            password: answer.secret,
-        })
-    }
+        ErrorKind::Io
+    };
+    Err(fail(kind, format!("failed ({status}): {line}")))
 }
 
 /// Kills the helper's process group (the helper and whatever it started),
@@ -332,6 +407,19 @@ mod tests {
             credentials_for(&p, "other:1", false, T).unwrap(),
             Credentials::Anonymous
         ));
+    }
+
+    #[test]
+    fn helper_names_and_commands_are_checked_before_anything_runs() {
+        for (name, verb) in [
+            ("../x", "get"),
+            (".hidden", "get"),
+            ("", "get"),
+            ("ok", "rm"),
+        ] {
+            let e = run_credential_helper(name, verb, b"", T).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{name} {verb}: {e}");
+        }
     }
 
     #[test]
