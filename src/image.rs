@@ -15,7 +15,6 @@
 #![forbid(unsafe_code)]
 
 use std::collections::HashSet;
-use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -54,8 +53,10 @@ pub struct ImageOptions<'a> {
     /// thread and never concurrently: `(digest, done, total)`, first with
     /// `done == 0`, then as bytes move, last with `done == total`, once, when
     /// it is done (its digest checked; also for a blob skipped because it was
-    /// there, or mounted). Returning false
-    /// cancels the call, which then fails with ABORTED.
+    /// there, or mounted). While no byte moves, the last report of a blob
+    /// under way comes again every 250 ms. Returning false cancels the call,
+    /// which then fails with ABORTED: no new request or retry is sent, and a
+    /// request waiting on the server is abandoned within 100 ms.
     pub progress: Option<&'a mut Progress<'a>>,
 }
 
@@ -78,6 +79,15 @@ struct Node {
     manifest: Manifest,
     /// For the root picked from an index: its entry's platform.
     platform: Option<Value>,
+}
+
+/// The digests a walk met: manifests and blobs apart, since one digest may
+/// be both (a manifest's bytes listed as another's layer), and each must
+/// then be walked as a manifest and moved as a blob.
+#[derive(Default)]
+struct Seen {
+    manifests: HashSet<Digest>,
+    blobs: HashSet<Digest>,
 }
 
 /// What an image is made of: manifests (children before their index) and
@@ -121,7 +131,7 @@ impl Tree {
                 platform: None,
             },
         };
-        let mut seen = HashSet::new();
+        let mut seen = Seen::default();
         tree.add(root, 0, &mut fetch, &mut seen)?;
         Ok(tree)
     }
@@ -131,7 +141,7 @@ impl Tree {
         node: Node,
         depth: usize,
         fetch: &mut impl FnMut(&Digest, &str) -> Result<Manifest>,
-        seen: &mut HashSet<Digest>,
+        seen: &mut Seen,
     ) -> Result<()> {
         let what = format!("image {}", node.manifest.digest);
         self.bytes += node.manifest.body.len() as u64;
@@ -157,7 +167,7 @@ impl Tree {
         }
         for child in doc.manifests.iter().flatten() {
             let digest = child.digest(&what)?;
-            if seen.insert(digest.clone()) {
+            if seen.manifests.insert(digest.clone()) {
                 let manifest = fetch(&digest, &child.media_type)?;
                 self.add(
                     Node {
@@ -173,7 +183,7 @@ impl Tree {
         for blob in doc.config.iter().chain(&doc.layers) {
             let digest = blob.digest(&what)?;
             let foreign = blob.urls.as_ref().is_some_and(|u| !u.is_empty());
-            if !foreign && seen.insert(digest) {
+            if !foreign && seen.blobs.insert(digest) {
                 if self.blobs.len() >= MAX_BLOBS {
                     return Err(Error::new(
                         ErrorKind::TooLarge,
@@ -241,8 +251,10 @@ impl<R: Read> Read for Counting<'_, R> {
 /// Downloads one blob into the layout: skipped when a verified copy is
 /// there; else resumed from its partial file (whose prefix is hashed again,
 /// and asked for the rest with `Range`), checked against its digest over
-/// all its bytes, then renamed into place. A failed download keeps its
-/// partial file for the next run, unless its bytes proved wrong.
+/// all its bytes, then renamed into place. One writer at a time holds a
+/// partial file (threads and processes alike; see [`Layout::partial`]), so
+/// what is renamed is what was hashed. A failed download keeps its partial
+/// file for the next run, unless its bytes proved wrong.
 fn download(
     remote: &Remote<'_>,
     repo: &str,
@@ -251,48 +263,43 @@ fn download(
     reporter: &Reporter<'_>,
 ) -> Result<()> {
     let (digest, size) = (&job.digest, job.size);
-    if layout.has_blob(digest, size)? {
+    let Some(mut partial) = layout.partial(digest, size, || reporter.check())? else {
         return reporter.moved(size);
-    }
-    layout.prepare(digest)?;
-    let claim = layout.claim(digest, || reporter.check())?;
-    // Another thread of this process may have finished it meanwhile.
-    if claim.waited && layout.has_blob(digest, size)? {
-        return reporter.moved(size);
-    }
-    let partial = layout.partial_path(digest);
-    let result = resume(remote, repo, digest, size, &partial, reporter);
-    match result {
+    };
+    let path = &partial.path;
+    match resume(
+        remote,
+        repo,
+        digest,
+        size,
+        &mut partial.file,
+        path,
+        reporter,
+    ) {
         Ok(()) => {
-            let path = layout.blob_path(digest);
-            std::fs::rename(&partial, &path).map_err(|e| Error::io("cannot rename into", &path, e))
+            let blob = layout.blob_path(digest);
+            std::fs::rename(path, &blob).map_err(|e| Error::io("cannot rename into", &blob, e))
         }
         Err(e) => {
             // Bytes that proved wrong are no prefix to resume from.
             if matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge) {
-                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(path);
             }
             Err(e)
         }
     }
 }
 
-/// Brings the partial file at `partial` to the whole blob, verified.
+/// Brings the partial file `file` (at `partial`) to the whole blob, verified.
 fn resume(
     remote: &Remote<'_>,
     repo: &str,
     digest: &Digest,
     size: u64,
+    file: &mut std::fs::File,
     partial: &Path,
     reporter: &Reporter<'_>,
 ) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(partial)
-        .map_err(|e| Error::io("cannot create", partial, e))?;
     // Hash what an earlier run kept (all of it, or nothing if it is too long).
     let mut prefix = Hasher::new(digest.algorithm());
     let mut have = file
@@ -375,7 +382,9 @@ fn entry_for(node: &Node) -> Map<String, Value> {
 impl Client {
     /// Pulls `repo:reference` (a tag or digest) into the OCI image layout at
     /// `layout_dir` (created if missing; an existing layout gains the image,
-    /// blobs shared) and returns the digest of the manifest or index it names
+    /// blobs shared; a directory holding anything else, a layout whose
+    /// `index.json` is no index, and an empty path are INVALID_ARGUMENT, left
+    /// untouched) and returns the digest of the manifest or index it names
     /// there. With a platform, only that image of an index; without, every
     /// platform. The image is named by its tag in `index.json`
     /// (`org.opencontainers.image.ref.name`); a pull by digest is named by
@@ -420,7 +429,9 @@ impl Client {
 
     /// Pushes the image named `layout_ref` in the OCI layout at `layout_dir`
     /// (`None`: the layout's only image) to `repo:tag`, and returns the digest
-    /// of its manifest or index. Blobs the registry has are skipped (HEAD);
+    /// of its manifest or index. The layout is untrusted input: a file that
+    /// is a link or no regular file is INVALID_ARGUMENT. Blobs the registry
+    /// has are skipped (HEAD);
     /// the others stream from their files in parallel, each in one PUT that
     /// the registry checks against its digest; manifests go last, byte for
     /// byte, children (by digest) before their index (under `tag`). A
@@ -614,6 +625,48 @@ mod tests {
             next += 1;
             Ok(manifest(child(next)))
         })
+    }
+
+    #[test]
+    fn a_child_manifest_also_listed_as_a_blob_is_still_walked() {
+        // M2: an arm64 image; M1 lists M2's bytes as one of its layers.
+        let m2 = manifest(format!(
+            r#"{{"schemaVersion":2,"config":{},"layers":[{}]}}"#,
+            descriptor("m2 config", 2),
+            descriptor("m2 layer", 3)
+        ));
+        let m2_entry = format!(
+            r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{}}}"#,
+            m2.digest,
+            m2.body.len()
+        );
+        let m1 = manifest(format!(
+            r#"{{"schemaVersion":2,"config":{},"layers":[{m2_entry}]}}"#,
+            descriptor("m1 config", 2)
+        ));
+        let m1_entry = m2_entry
+            .replace(&m2.digest.to_string(), &m1.digest.to_string())
+            .replace(
+                &format!("\"size\":{}", m2.body.len()),
+                &format!("\"size\":{}", m1.body.len()),
+            );
+        let index = manifest(format!(
+            r#"{{"schemaVersion":2,"manifests":[{m1_entry},{m2_entry}]}}"#
+        ));
+        let (d1, d2) = (m1.digest.clone(), m2.digest.clone());
+        let tree = Tree::walk(index, None, |d, _| {
+            Ok(if *d == d1 { m1.clone() } else { m2.clone() })
+        })
+        .unwrap();
+        let walked: Vec<&Digest> = tree.manifests.iter().map(|n| &n.manifest.digest).collect();
+        assert!(walked.contains(&&d2), "M2 is walked: {walked:?}");
+        assert_eq!(tree.manifests.len(), 3, "M1, M2 and the index");
+        let blobs: Vec<String> = tree.blobs.iter().map(|b| b.digest.clone()).collect();
+        for seed in ["m1 config", "m2 config", "m2 layer"] {
+            let d = Hasher::digest(Algorithm::Sha256, seed.as_bytes()).to_string();
+            assert!(blobs.contains(&d), "{seed} is moved: {blobs:?}");
+        }
+        assert!(blobs.contains(&d2.to_string()), "M2's bytes as M1's layer");
     }
 
     #[test]

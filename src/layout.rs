@@ -14,13 +14,14 @@
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::layer::write_atomically;
+use crate::files::{self, Mode};
+use crate::layer::{hash_open_file, write_atomically};
 use crate::oci::{Descriptor, OCI_INDEX};
 use crate::reference::{Digest, Hasher};
 use crate::sync::lock;
@@ -29,27 +30,19 @@ use crate::sync::lock;
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// index.json is read up to this size.
 const INDEX_CAP: u64 = 16 << 20;
-
-/// The partial files threads of this process are writing: one writer each.
-static WRITING: (Mutex<Vec<PathBuf>>, Condvar) = (Mutex::new(Vec::new()), Condvar::new());
+/// How often a writer waiting for another's partial file looks again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
 
 /// Held while a thread of this process reads, changes and writes back an
 /// `index.json`, so that two pulls naming images in one layout both stay.
 static NAMING: Mutex<()> = Mutex::new(());
 
-/// A thread's hold on a partial file (see [`Layout::claim`]); dropping it
-/// lets the next writer in.
-pub(crate) struct Claim {
-    key: PathBuf,
-    /// Whether another thread held it first (it may have finished the blob).
-    pub waited: bool,
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        lock(&WRITING.0).retain(|k| *k != self.key);
-        WRITING.1.notify_all();
-    }
+/// A partial file that this call alone writes (see [`Layout::partial`]): it
+/// holds the file's lock, which other threads and processes respect, until
+/// it is dropped.
+pub(crate) struct Partial {
+    pub file: fs::File,
+    pub path: PathBuf,
 }
 
 /// An OCI image layout directory.
@@ -59,50 +52,74 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// Opens the layout at `root`, creating the directory and `oci-layout`
-    /// when missing (a pull target). A directory holding something that is
-    /// not a layout is refused.
+    /// when missing (a pull target). A directory that holds something but
+    /// no layout, or a layout whose `index.json` is not an image index, is
+    /// refused untouched (INVALID_ARGUMENT).
     pub fn create(root: &Path) -> Result<Layout> {
+        let layout = Layout::at(root)?;
         fs::create_dir_all(root).map_err(|e| Error::io("cannot create", root, e))?;
-        let layout = Layout {
-            root: root.to_path_buf(),
-        };
         let marker = root.join("oci-layout");
-        match fs::metadata(&marker) {
-            Ok(_) => layout.check_marker()?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        match files::open(&marker, Mode::Read)? {
+            Some(_) => layout.check()?,
+            None => {
+                if layout.holds_something()? {
+                    return Err(layout.not_a_layout());
+                }
                 write_atomically(&marker, |f| {
                     f.write_all(br#"{"imageLayoutVersion":"1.0.0"}"#)
                         .map_err(|e| Error::io("cannot write", &marker, e))?;
                     Ok(0)
                 })?;
             }
-            Err(e) => return Err(Error::io("cannot read", &marker, e)),
         }
         Ok(layout)
     }
 
-    /// Opens an existing layout (a push source).
+    /// Opens an existing layout (a push source), checking `oci-layout` and
+    /// the shape of `index.json`.
     pub fn open(root: &Path) -> Result<Layout> {
-        let layout = Layout {
-            root: root.to_path_buf(),
-        };
-        layout.check_marker()?;
+        let layout = Layout::at(root)?;
+        layout.check()?;
         Ok(layout)
     }
 
-    fn check_marker(&self) -> Result<()> {
+    fn at(root: &Path) -> Result<Layout> {
+        if root.as_os_str().is_empty() {
+            return Err(Error::invalid(
+                "the layout directory is an empty path: name a directory",
+            ));
+        }
+        Ok(Layout {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Whether the directory holds anything besides a marker being written
+    /// by another call creating the layout at the same time.
+    fn holds_something(&self) -> Result<bool> {
+        let mut entries =
+            fs::read_dir(&self.root).map_err(|e| Error::io("cannot read", &self.root, e))?;
+        Ok(entries.any(|e| {
+            e.map_or(true, |e| {
+                !e.file_name().to_string_lossy().starts_with(".oci-layout.")
+            })
+        }))
+    }
+
+    /// Checks `oci-layout` and that `index.json`, if there, is an index.
+    fn check(&self) -> Result<()> {
         let marker = self.root.join("oci-layout");
-        let text = read_capped(&marker, 4096)?;
+        let text = read_capped(&marker, 4096)?.ok_or_else(|| self.not_a_layout())?;
         let doc: Value = serde_json::from_slice(&text).map_err(|_| self.not_a_layout())?;
         match doc.get("imageLayoutVersion").and_then(Value::as_str) {
-            Some(v) if v.starts_with("1.") => Ok(()),
+            Some(v) if v.starts_with("1.") => self.entries().map(|_| ()),
             _ => Err(self.not_a_layout()),
         }
     }
 
     fn not_a_layout(&self) -> Error {
         Error::invalid(format!(
-            "{} is not an OCI image layout (no valid oci-layout file)",
+            "{} is not an OCI image layout (no valid oci-layout file) and not empty",
             self.root.display()
         ))
     }
@@ -123,44 +140,77 @@ impl Layout {
             .join(format!(".{}.partial", digest.hex()))
     }
 
-    /// Makes this thread the only one of the process that writes the
-    /// partial file of `digest`, waiting while another does (and asking
-    /// `check`, which may cancel the wait, every 100 ms). Two pulls into one
-    /// layout thus never write one file at once; another process can (a
-    /// layout is not locked on disk), and then the digest checks of both
-    /// still decide, but a file may lose its race.
-    pub fn claim(&self, digest: &Digest, check: impl Fn() -> Result<()>) -> Result<Claim> {
-        let root =
-            fs::canonicalize(&self.root).map_err(|e| Error::io("cannot read", &self.root, e))?;
-        let key = Layout { root }.partial_path(digest);
-        let mut writing = lock(&WRITING.0);
-        let mut waited = false;
-        while writing.contains(&key) {
-            waited = true;
-            writing = WRITING
-                .1
-                .wait_timeout(writing, Duration::from_millis(100))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-            check()?;
+    /// The partial file of `digest`, for this call alone to write, or
+    /// `None` once the layout holds the blob (`size` bytes, verified). While
+    /// another thread or process writes it (it holds the file's lock), this
+    /// waits, asking `check`, which may cancel the wait, every 50 ms. What
+    /// sits at the partial's name and is no file of the layout's own (a
+    /// link, a FIFO, a file with other hard links) is removed, never
+    /// followed or written.
+    pub fn partial(
+        &self,
+        digest: &Digest,
+        size: u64,
+        check: impl Fn() -> Result<()>,
+    ) -> Result<Option<Partial>> {
+        self.prepare(digest)?;
+        let path = self.partial_path(digest);
+        let mut removed = 0;
+        loop {
+            if self.has_blob(digest, size)? {
+                return Ok(None);
+            }
+            let file = match files::open(&path, Mode::ReadWriteCreate) {
+                Ok(Some(f)) => f,
+                Ok(None) => {
+                    return Err(Error::io(
+                        "cannot create",
+                        &path,
+                        io::ErrorKind::NotFound.into(),
+                    ))
+                }
+                Err(e) if e.kind() == ErrorKind::InvalidArgument && removed < 3 => {
+                    // Its name is ours; what it points at is not.
+                    fs::remove_file(&path).map_err(|_| e)?;
+                    removed += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            loop {
+                match file.try_lock() {
+                    Ok(()) => break,
+                    Err(fs::TryLockError::WouldBlock) => {
+                        check()?;
+                        std::thread::sleep(LOCK_POLL);
+                    }
+                    Err(fs::TryLockError::Error(e)) => {
+                        return Err(Error::io("cannot lock", &path, e))
+                    }
+                }
+            }
+            // The writer before us may have renamed it into place.
+            if files::still_names(&path, &file) {
+                return Ok(Some(Partial { file, path }));
+            }
         }
-        writing.push(key.clone());
-        Ok(Claim { key, waited })
     }
 
-    /// Creates `blobs/<alg>/` for `digest`.
+    /// Creates `blobs/<alg>/` for `digest`; both must be directories of the
+    /// layout's own, not links.
     pub fn prepare(&self, digest: &Digest) -> Result<()> {
-        let dir = self.root.join("blobs").join(digest.algorithm().name());
-        fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))
+        let blobs = self.root.join("blobs");
+        let dir = blobs.join(digest.algorithm().name());
+        fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+        files::check_real_dir(&blobs)?;
+        files::check_real_dir(&dir)
     }
 
     /// Whether the layout holds `digest` with `size` bytes that hash to it.
     pub fn has_blob(&self, digest: &Digest, size: u64) -> Result<bool> {
         let path = self.blob_path(digest);
-        let mut file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        let Some(mut file) = files::open(&path, Mode::Read)? else {
+            return Ok(false);
         };
         let len = file
             .metadata()
@@ -169,7 +219,7 @@ impl Layout {
         if len != size {
             return Ok(false);
         }
-        let (got, _) = hash_file(&mut file, digest, &path)?;
+        let (got, _) = hash_open_file(&mut file, digest.algorithm(), &path)?;
         Ok(got == *digest)
     }
 
@@ -189,7 +239,7 @@ impl Layout {
     /// checks its digest.
     pub fn read_blob(&self, digest: &Digest, cap: u64) -> Result<Vec<u8>> {
         let path = self.blob_path(digest);
-        let bytes = read_capped(&path, cap)?;
+        let bytes = read_capped(&path, cap)?.ok_or_else(|| self.missing(digest, &path))?;
         let got = Hasher::digest(digest.algorithm(), &bytes);
         if got != *digest {
             return Err(Error::new(
@@ -203,13 +253,7 @@ impl Layout {
     /// Opens a blob for reading, with its length.
     pub fn open_blob(&self, digest: &Digest) -> Result<(fs::File, u64)> {
         let path = self.blob_path(digest);
-        let file = fs::File::open(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Error::new(
-                ErrorKind::NotFound,
-                format!("the layout has no blob {digest} ({})", path.display()),
-            ),
-            _ => Error::io("cannot read", &path, e),
-        })?;
+        let file = files::open(&path, Mode::Read)?.ok_or_else(|| self.missing(digest, &path))?;
         let len = file
             .metadata()
             .map_err(|e| Error::io("cannot read", &path, e))?
@@ -217,18 +261,27 @@ impl Layout {
         Ok((file, len))
     }
 
+    fn missing(&self, digest: &Digest, path: &Path) -> Error {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("the layout has no blob {digest} ({})", path.display()),
+        )
+    }
+
     /// The entries of `index.json` (none when it does not exist yet).
     fn entries(&self) -> Result<(Value, Vec<Value>)> {
         let path = self.root.join("index.json");
-        let bytes = match fs::metadata(&path) {
-            Ok(_) => read_capped(&path, INDEX_CAP)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok((json!({"schemaVersion": 2, "mediaType": OCI_INDEX}), vec![]))
-            }
-            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        let Some(bytes) = read_capped(&path, INDEX_CAP)? else {
+            return Ok((json!({"schemaVersion": 2, "mediaType": OCI_INDEX}), vec![]));
         };
         let doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::invalid(format!("{} is not valid JSON: {e}", path.display())))?;
+        if !doc.is_object() {
+            return Err(Error::invalid(format!(
+                "{} is not an image index (not a JSON object)",
+                path.display()
+            )));
+        }
         let entries = match doc.get("manifests") {
             Some(Value::Array(a)) => a.clone(),
             None | Some(Value::Null) => vec![],
@@ -323,30 +376,12 @@ impl Layout {
     }
 }
 
-/// Hashes what `file` holds from its start, in `digest`'s algorithm; returns
-/// the digest and the length.
-pub(crate) fn hash_file(
-    file: &mut fs::File,
-    digest: &Digest,
-    path: &Path,
-) -> Result<(Digest, u64)> {
-    let mut hasher = Hasher::new(digest.algorithm());
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut len = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::io("cannot read", path, e))?;
-        if n == 0 {
-            return Ok((hasher.finish(), len));
-        }
-        hasher.update(&buf[..n]);
-        len += n as u64;
-    }
-}
-
-fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
-    let file = fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+/// Reads a regular file of the layout (see [`files::open`]) of at most
+/// `cap` bytes; `None` when there is none.
+fn read_capped(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
+    let Some(file) = files::open(path, Mode::Read)? else {
+        return Ok(None);
+    };
     let mut bytes = Vec::new();
     file.take(cap + 1)
         .read_to_end(&mut bytes)
@@ -357,44 +392,75 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
             format!("{} is larger than {cap} bytes", path.display()),
         ));
     }
-    Ok(bytes)
+    Ok(Some(bytes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Algorithm;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
     #[test]
-    fn one_thread_at_a_time_writes_a_partial_file() {
+    fn one_writer_at_a_time_writes_a_partial_file() {
         let dir = std::env::temp_dir().join(format!("registry-claim-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
         let layout = Arc::new(Layout::create(&dir).unwrap());
         let digest = Hasher::digest(Algorithm::Sha256, b"blob");
-        let first = layout.claim(&digest, || Ok(())).unwrap();
-        assert!(!first.waited);
+        let first = layout.partial(&digest, 4, || Ok(())).unwrap().unwrap();
         let got_in = Arc::new(AtomicBool::new(false));
         let second = {
             let (layout, digest, got_in) = (layout.clone(), digest.clone(), got_in.clone());
             std::thread::spawn(move || {
-                let claim = layout.claim(&digest, || Ok(())).unwrap();
+                let partial = layout.partial(&digest, 4, || Ok(())).unwrap();
                 got_in.store(true, Ordering::SeqCst);
-                claim.waited
+                partial.is_none()
             })
         };
         // Another digest is not held up, and a wait can be cancelled.
         let other = Hasher::digest(Algorithm::Sha256, b"other");
-        drop(layout.claim(&other, || Ok(())).unwrap());
+        drop(layout.partial(&other, 5, || Ok(())).unwrap());
         let e = Layout::open(&dir)
             .unwrap()
-            .claim(&digest, || Err(Error::new(ErrorKind::Aborted, "cancelled")))
+            .partial(&digest, 4, || {
+                Err(Error::new(ErrorKind::Aborted, "cancelled"))
+            })
             .err()
             .expect("cancelled while waiting");
         assert_eq!(e.kind(), ErrorKind::Aborted);
+        std::thread::sleep(Duration::from_millis(200));
         assert!(!got_in.load(Ordering::SeqCst), "the second writer waits");
+        // The first writer finishes the blob: the second finds it there.
+        let mut file = &first.file;
+        file.write_all(b"blob").unwrap();
+        fs::rename(&first.path, layout.blob_path(&digest)).unwrap();
         drop(first);
-        assert!(second.join().unwrap(), "it waited, then got in");
+        assert!(second.join().unwrap(), "it waited, then found the blob");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn what_is_not_a_layout_is_refused_untouched() {
+        let dir = std::env::temp_dir().join(format!("registry-notlayout-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        let e = Layout::create(&dir).err().expect("refused");
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        assert!(!dir.join("oci-layout").exists(), "untouched");
+        let e = Layout::create(Path::new("")).err().expect("refused");
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        // A layout whose index.json is no index: refused before anything moves.
+        fs::remove_file(dir.join("notes.txt")).unwrap();
+        let layout = Layout::create(&dir).unwrap();
+        fs::write(dir.join("index.json"), b"[1,2,3]").unwrap();
+        for e in [
+            Layout::create(&dir).err().expect("refused"),
+            Layout::open(&dir).err().expect("refused"),
+            layout.name("x", Map::new()).unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        }
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -23,7 +23,7 @@
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | credentials for an origin, one answer to a 401 | `auth` |
 //! | redirects, retries, deadlines, TLS, proxies, caps | `transport`, `tls`, `proxy`, `certs` |
-//! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync` |
+//! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync`, `files` |
 //!
 //! All raw-pointer code lives in the `ffi` module (the C ABI); every other
 //! module forbids `unsafe`.
@@ -38,6 +38,7 @@ mod client;
 mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
+mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 mod image;

@@ -61,6 +61,13 @@ fn serve_image(
     digest
 }
 
+/// An OCI layout at `dir` with no image yet, as a pull that stopped early
+/// leaves it: `oci-layout` and `blobs/sha256/`.
+fn start_layout(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
 fn partials(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir.join("blobs/sha256"))
         .map(|r| {
@@ -79,7 +86,7 @@ fn a_registry_that_ignores_range_gets_the_whole_blob_again() {
     let dir = temp_path("no-range");
     // A partial download from an earlier run: the first 40,000 bytes.
     let hex = digest_of(&layer)[7..].to_string();
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    start_layout(&dir);
     let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
     std::fs::File::create(&partial)
         .unwrap()
@@ -113,7 +120,7 @@ fn a_kept_prefix_that_does_not_match_is_caught_and_dropped() {
     });
     serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
     let dir = temp_path("bad-prefix");
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    start_layout(&dir);
     std::fs::write(
         dir.join(format!("blobs/sha256/.{hex}.partial")),
         vec![9u8; 10_000],
@@ -451,7 +458,7 @@ fn a_partial_blob_that_is_already_whole_is_checked_not_fetched() {
     });
     serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
     let dir = temp_path("whole-partial");
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    start_layout(&dir);
     let partial = dir.join(format!("blobs/sha256/.{}.partial", &d[7..]));
     std::fs::write(&partial, &layer).unwrap();
     let c = Client::builder(&s.url("")).max_retries(0).build().unwrap();
@@ -466,7 +473,7 @@ fn a_partial_blob_that_is_already_whole_is_checked_not_fetched() {
     let s = MockServer::start();
     serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
     let dir = temp_path("whole-wrong-partial");
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    start_layout(&dir);
     let partial = dir.join(format!("blobs/sha256/.{}.partial", &d[7..]));
     std::fs::write(&partial, vec![1u8; layer.len()]).unwrap();
     let c = Client::builder(&s.url("")).build().unwrap();
@@ -632,5 +639,264 @@ fn a_pull_reports_a_blob_or_manifest_done_once_it_is_in_the_layout() {
     assert!(
         missing.is_empty(),
         "reported done before it was there: {missing:?}"
+    );
+}
+
+// ---- Layouts on disk are untrusted input ----
+
+#[cfg(unix)]
+#[test]
+fn a_planted_partial_link_or_hard_link_is_never_written_through() {
+    let s = MockServer::start();
+    let layer: Vec<u8> = (0..60_000u32).map(|i| (i % 241) as u8).collect();
+    serve_image(&s, b"{}", &[(&layer, &layer)], vec![]);
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let hex = digest_of(&layer)[7..].to_string();
+    for hard in [false, true] {
+        let dir = temp_path("planted");
+        let victim = temp_path("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        start_layout(&dir);
+        let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
+        match hard {
+            false => std::os::unix::fs::symlink(&victim, &partial).unwrap(),
+            true => std::fs::hard_link(&victim, &partial).unwrap(),
+        }
+        c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "hard: {hard}");
+        let blob = dir.join("blobs/sha256").join(&hex);
+        let meta = std::fs::symlink_metadata(&blob).unwrap();
+        assert!(meta.is_file(), "a regular file, not a link");
+        assert_eq!(std::fs::read(&blob).unwrap(), layer);
+    }
+}
+
+#[test]
+fn an_index_json_that_is_no_index_is_refused_before_anything_moves() {
+    let s = MockServer::start();
+    serve_image(&s, b"{}", &[(b"layer", b"layer")], vec![]);
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let dir = temp_path("bad-index");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(dir.join("index.json"), b"[1,2,3]").unwrap();
+    let e = c
+        .pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(!dir.join("blobs").exists(), "nothing moved");
+    // A directory with other things in it is no layout: refused, untouched.
+    let other = temp_path("not-a-layout");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("index.json"), br#"{"something":"else"}"#).unwrap();
+    let e = c
+        .pull("r", "v1", &other, ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    let names: Vec<_> = std::fs::read_dir(&other).unwrap().collect();
+    assert_eq!(names.len(), 1, "untouched");
+}
+
+/// Pushes `dir`'s `v1` to a destination that takes anything, on another
+/// thread; `None` if it had not ended after 30 s (a FIFO hangs a push).
+fn push_within(dir: &std::path::Path) -> Option<registry::Result<registry::Digest>> {
+    let (dst, _) = lenient_destination();
+    let dir = dir.to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let b = Client::builder(&dst).max_retries(0).build().unwrap();
+        let _ = tx.send(b.push(&dir, Some("v1"), "d", "v1", ImageOptions::default()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30)).ok()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_push_refuses_layout_files_that_are_links_or_fifos() {
+    let src = MockServer::start();
+    let layer = b"the layer, in a layout".to_vec();
+    serve_image(&src, b"{}", &[(&layer, &layer)], vec![]);
+    let c = Client::builder(&src.url("")).build().unwrap();
+    let hex = &digest_of(&layer)[7..];
+    let mkfifo = |p: &std::path::Path| {
+        assert!(std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap()
+            .success());
+    };
+    // A blob that is a link to a file outside the layout, with the right bytes.
+    let dir = temp_path("link-blob");
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    assert!(
+        push_within(&dir).unwrap().is_ok(),
+        "the layout pushes as pulled"
+    );
+    let outside = temp_path("outside");
+    std::fs::write(&outside, &layer).unwrap();
+    let blob = dir.join("blobs/sha256").join(hex);
+    std::fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink(&outside, &blob).unwrap();
+    let e = push_within(&dir).expect("ends").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    // A blob that is a FIFO, and an oci-layout that is one.
+    std::fs::remove_file(&blob).unwrap();
+    mkfifo(&blob);
+    let e = push_within(&dir)
+        .expect("a FIFO must not hang a push")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    let dir = temp_path("fifo-marker");
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    std::fs::remove_file(dir.join("oci-layout")).unwrap();
+    mkfifo(&dir.join("oci-layout"));
+    let e = push_within(&dir)
+        .expect("a FIFO must not hang a push")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}
+
+/// The registry of `two_processes_pulling_into_one_layout_commit_only_verified_blobs`:
+/// `r:v1` with one 1 MiB layer. The first GET of the layer sends half of it,
+/// then holds the rest until a second GET of it came (or 3 s passed); a later
+/// GET ignores `Range` and answers 200, one byte, then nothing for a minute.
+fn racing_registry() -> (String, Vec<u8>) {
+    let layer: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 239) as u8).collect();
+    let (config, layer_digest) = (b"{}".to_vec(), digest_of(&layer));
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest_of(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer.len()}],
+    }))
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let gets = Arc::new(Mutex::new(0u32));
+    let served = layer.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let (gets, layer, manifest, config) = (
+                gets.clone(),
+                served.clone(),
+                manifest.clone(),
+                config.clone(),
+            );
+            let blob = format!("/v2/r/blobs/{}", digest_of(&layer));
+            let config_path = format!("/v2/r/blobs/{}", digest_of(&config));
+            std::thread::spawn(move || {
+                let head = common::read_head(&mut conn);
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let out = if path == "/v2/" {
+                    http("200 OK", &[], b"", true)
+                } else if path == "/v2/r/manifests/v1" {
+                    let h = [("Content-Type", OCI_MANIFEST.to_string())];
+                    http("200 OK", &h, &manifest, true)
+                } else if path == config_path {
+                    http("200 OK", &[], &config, true)
+                } else if path == blob {
+                    let n = {
+                        let mut g = gets.lock().unwrap();
+                        *g += 1;
+                        *g
+                    };
+                    let mut all = http("200 OK", &[], &layer, true);
+                    let head_len = all.len() - layer.len();
+                    if n == 1 {
+                        let half: Vec<u8> = all.drain(..head_len + layer.len() / 2).collect();
+                        let _ = conn.write_all(&half);
+                        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+                        while *gets.lock().unwrap() < 2 && std::time::Instant::now() < until {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                        }
+                        // Let the second reader start over on the shared file.
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        all
+                    } else {
+                        let _ = conn.write_all(&all[..head_len + 1]);
+                        std::thread::sleep(std::time::Duration::from_secs(60));
+                        return;
+                    }
+                } else {
+                    http("404 Not Found", &[], b"", true)
+                };
+                let _ = conn.write_all(&out);
+            });
+        }
+    });
+    (url, layer)
+}
+
+/// Two real processes (this test binary again, told by the environment to
+/// pull) pull one image into one layout at once: the blob committed must be
+/// the one whose digest was checked, whatever the other process does to its
+/// partial file.
+#[test]
+fn two_processes_pulling_into_one_layout_commit_only_verified_blobs() {
+    const CHILD: &str = "REGISTRY_TEST_CHILD_PULL";
+    if let Ok(job) = std::env::var(CHILD) {
+        let (url, dir) = job.split_once('|').unwrap();
+        let c = Client::builder(url).build().unwrap();
+        match c.pull("r", "v1", dir, ImageOptions::default()) {
+            Ok(_) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("child pull: {e}");
+                std::process::exit(1)
+            }
+        }
+    }
+    let (url, layer) = racing_registry();
+    let dir = temp_path("two-processes");
+    let hex = &digest_of(&layer)[7..];
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "two_processes_pulling_into_one_layout_commit_only_verified_blobs",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, format!("{url}|{}", dir.display()))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut a = spawn();
+    // The first process has half the layer in its partial file.
+    let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) < layer.len() as u64 / 2 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the first pull never got half"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut b = spawn();
+    let a_status = a.wait().unwrap();
+    let committed = std::fs::read(dir.join("blobs/sha256").join(hex));
+    let b_status = match b.try_wait().unwrap() {
+        Some(s) => Some(s),
+        None => {
+            // The second process may still be waiting for its lock: give it time.
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let s = b.try_wait().unwrap();
+            let _ = b.kill();
+            let _ = b.wait();
+            s
+        }
+    };
+    assert!(a_status.success(), "the first pull succeeds");
+    let committed = committed.expect("the blob is committed");
+    assert!(
+        committed == layer,
+        "the committed blob does not hash to its digest ({} zero bytes)",
+        committed.iter().filter(|b| **b == 0).count()
+    );
+    assert!(
+        b_status.is_some_and(|s| s.success()),
+        "the second pull finds the blob and succeeds: {b_status:?}"
     );
 }
