@@ -140,11 +140,15 @@ typedef uint32_t registry_status;
 // `done == 0`, then as bytes move, last with `done == total`, once, when it
 // is done (its digest checked; also for a blob that was skipped because it
 // was already there, or mounted). `total`
-// is 0 when unknown. `digest` (`sha256:…`) is borrowed for the call only.
+// is 0 when unknown. While no byte moves, the last report of a blob under
+// way comes again every 250 ms, so that a callback can cancel a call that
+// stalls. `digest` (`sha256:…`) is borrowed for the call only.
 // Return 0 to go on; anything else cancels the call, which then returns
-// REGISTRY_STATUS_ABORTED after cancelling its open upload sessions; a pull
-// keeps the blobs it verified and its partial blobs inside the layout for a
-// later run to resume, and names nothing new in index.json.
+// REGISTRY_STATUS_ABORTED promptly (no new request or retry; a request
+// waiting on the server is abandoned within 100 ms) after cancelling its
+// open upload sessions; a pull keeps the blobs it verified and its partial
+// blobs inside the layout for a later run to resume, and names nothing new
+// in index.json.
 typedef int32_t (*registry_progress_fn)(void *userdata, const char *digest, uint64_t done, uint64_t total);
 
 // Supplies upload bytes: write at most `cap` bytes into `buf`, store how many
@@ -383,7 +387,11 @@ registry_status registry_client_builder_parallel(registry_client_builder *b, uin
 
 // Pulls `repo:reference` (a tag or digest) into the OCI image layout at
 // `layout_dir` (created if missing; an existing layout gains the image,
-// blobs shared). `platform_or_null`: "os/arch" or "os/arch/variant" picks
+// blobs shared; a directory that holds something else, a layout whose
+// index.json is no index, and "" are INVALID_ARGUMENT, left untouched). The
+// layout's files are opened without following links and must be regular
+// files; processes pulling into one layout at once each commit only blobs
+// they verified. `platform_or_null`: "os/arch" or "os/arch/variant" picks
 // one image of an index (`linux/arm64` matches an `arm64/v8` entry; a
 // malformed one is INVALID_ARGUMENT); NULL keeps what the reference names
 // (an index with every platform). Every blob is verified; blobs the layout
@@ -398,8 +406,9 @@ registry_status registry_image_pull(registry_client *c, const char *repo, const 
 
 // Pushes the image named `layout_ref_or_null` in the OCI layout at
 // `layout_dir` (NULL: the layout's only image; INVALID_ARGUMENT when it has
-// several) to `repo:tag`. Blobs the registry has are skipped; the others
-// stream from their files, in parallel, each checked by the registry
+// several) to `repo:tag`. A layout file that is a link or not a regular
+// file (a FIFO) is INVALID_ARGUMENT. Blobs the registry has are skipped;
+// the others stream from their files, in parallel, each checked by the registry
 // against its digest; manifests go last, byte for byte, children before
 // their index. On success `*digest_out` (if not NULL) receives the digest of
 // the manifest or index pushed, freed with `registry_string_free`. v2 only.

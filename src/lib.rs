@@ -23,7 +23,7 @@
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | credentials for an origin, one answer to a 401 | `auth` |
 //! | redirects, retries, deadlines, TLS, proxies, caps | `transport`, `tls`, `proxy`, `certs` |
-//! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync`, `files` |
+//! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync`, `cancel`, `files` |
 //!
 //! All raw-pointer code lives in the `ffi` module (the C ABI); every other
 //! module forbids `unsafe`.
@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod cancel;
 mod certs;
 mod challenge;
 mod client;

@@ -78,6 +78,7 @@ pub(crate) fn agent(config: Config, tls: &TlsSettings<'_>) -> Result<Agent> {
     let chain =
         ().chain(ConnectProxyConnector::default())
             .chain(TcpConnector::default())
+            .chain(crate::cancel::StopConnector)
             .chain(tls);
     Ok(Agent::with_parts(config, chain, DefaultResolver::default()))
 }

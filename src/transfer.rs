@@ -2,20 +2,30 @@
 //! first, while the calling thread hands their progress to the caller's
 //! callback, one report at a time, in order per blob: first `done == 0`, then
 //! as bytes move, last `done == total`, once, when the blob is done (its
-//! digest checked, or found there already). The callback may cancel; then every
-//! job stops at its next chunk and the run ends with ABORTED. The first job
-//! that fails stops the others the same way, and its error is the run's.
+//! digest checked, or found there already). While no job moves a byte, the
+//! callback hears the last report of a job in flight again every
+//! [`HEARTBEAT`], so that it can cancel a run that stalls. The callback may
+//! cancel; then every job stops: no new request or retry, and a request in
+//! flight is abandoned within `cancel::SLICE`; the run ends with ABORTED. The
+//! first job that fails stops the others the same way, and its error is the
+//! run's.
 
 #![forbid(unsafe_code)]
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::cancel;
+pub(crate) use crate::cancel::aborted;
+use crate::error::{Error, Result};
 use crate::reference::Digest;
 use crate::sync::lock;
+
+/// How often a stalled run repeats a report to the callback.
+pub(crate) const HEARTBEAT: Duration = Duration::from_millis(250);
 
 /// The caller's progress callback: `(digest, done, total)`; false cancels.
 pub type Progress<'a> = dyn FnMut(&Digest, u64, u64) -> bool + 'a;
@@ -65,11 +75,6 @@ impl Reporter<'_> {
     }
 }
 
-/// The error of a cancelled transfer.
-pub(crate) fn aborted() -> Error {
-    Error::new(ErrorKind::Aborted, "the transfer was cancelled")
-}
-
 /// Runs `work` on every job with `parallel` workers (at least 1), reporting
 /// to `progress` on the calling thread. Jobs start largest first.
 pub(crate) fn run(
@@ -80,27 +85,29 @@ pub(crate) fn run(
 ) -> Result<()> {
     jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
-    let stop = AtomicBool::new(false);
+    let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Event>();
     let workers = parallel.clamp(1, jobs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (tx, queue, stop, jobs, work) = (tx.clone(), &queue, &stop, &jobs, &work);
-            scope.spawn(move || loop {
-                let Some(index) = lock(queue).pop_front() else {
-                    return;
-                };
-                let reporter = Reporter {
-                    index,
-                    total: jobs[index].size,
-                    events: tx.clone(),
-                    stop,
-                };
-                let result = reporter
-                    .check()
-                    .and_then(|_| reporter.moved(0))
-                    .and_then(|_| work(&jobs[index], &reporter));
-                let _ = tx.send(Event::Finished { job: index, result });
+            scope.spawn(move || {
+                cancel::within(stop, || loop {
+                    let Some(index) = lock(queue).pop_front() else {
+                        return;
+                    };
+                    let reporter = Reporter {
+                        index,
+                        total: jobs[index].size,
+                        events: tx.clone(),
+                        stop,
+                    };
+                    let result = reporter
+                        .check()
+                        .and_then(|_| reporter.moved(0))
+                        .and_then(|_| work(&jobs[index], &reporter));
+                    let _ = tx.send(Event::Finished { job: index, result });
+                })
             });
         }
         drop(tx);
@@ -111,10 +118,32 @@ pub(crate) fn run(
             Some(p) => p(&job.digest, done, job.size),
             None => true,
         };
-        for event in rx {
+        // The last report of each job in flight, for the heartbeat.
+        let mut in_flight: HashMap<usize, u64> = HashMap::new();
+        loop {
+            let event = match rx.recv_timeout(HEARTBEAT) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    let last = in_flight.iter().min_by_key(|(job, _)| **job);
+                    if let Some((&job, &done)) = last {
+                        if !stop.load(Ordering::SeqCst) && !report(&jobs[job], done) {
+                            stop.store(true, Ordering::SeqCst);
+                            first_error = Some(aborted());
+                        }
+                    }
+                    continue;
+                }
+            };
             let (job, result) = match event {
-                Event::Moved { job, done } => (job, Ok(done)),
-                Event::Finished { job, result } => (job, result.map(|()| jobs[job].size)),
+                Event::Moved { job, done } => {
+                    in_flight.insert(job, done);
+                    (job, Ok(done))
+                }
+                Event::Finished { job, result } => {
+                    in_flight.remove(&job);
+                    (job, result.map(|()| jobs[job].size))
+                }
             };
             match result {
                 Ok(_) if stop.load(Ordering::SeqCst) => {}
@@ -140,6 +169,7 @@ pub(crate) fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::reference::{Algorithm, Hasher};
 
     fn jobs(sizes: &[u64]) -> Vec<Job> {

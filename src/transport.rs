@@ -231,7 +231,8 @@ impl Transport {
     /// connection errors, timeouts, 429, 502, 503 and 504, with exponential
     /// backoff and jitter, honouring `Retry-After`. POST and streamed bodies
     /// are sent once. `credential` goes only to hops of its own origin, the
-    /// request's cookies only to the origin that set them.
+    /// request's cookies only to the origin that set them. Work told to stop
+    /// (see `cancel`) sends nothing more and ends with ABORTED.
     pub fn send(
         &self,
         req: &Request<'_>,
@@ -246,7 +247,16 @@ impl Transport {
             };
         let mut attempt = 0;
         loop {
-            let result = self.send_once(req, credential, payload);
+            if crate::cancel::stopped() {
+                return Err(crate::cancel::aborted());
+            }
+            let result =
+                self.send_once(req, credential, payload).map_err(
+                    |e| match crate::cancel::stopped() {
+                        true => crate::cancel::aborted(),
+                        false => e,
+                    },
+                );
             let retry_after = match &result {
                 Ok(resp) if matches!(resp.status().as_u16(), 429 | 502 | 503 | 504) => {
                     Some(header(resp, "retry-after").and_then(|v| parse_retry_after(&v)))
@@ -256,7 +266,7 @@ impl Transport {
             };
             match retry_after {
                 Some(after) if attempt < retries => {
-                    std::thread::sleep(
+                    crate::cancel::sleep(
                         after.map_or_else(|| backoff(attempt), |a| a.min(RETRY_AFTER_CAP)),
                     );
                     attempt += 1;

@@ -900,3 +900,134 @@ fn two_processes_pulling_into_one_layout_commit_only_verified_blobs() {
         "the second pull finds the blob and succeeds: {b_status:?}"
     );
 }
+
+// ---- Cancel means stop ----
+
+/// `ffi-tests/fixtures/stall.py`: a registry whose one layer is never
+/// answered; its address, and the process (killed when dropped).
+struct Stall {
+    addr: String,
+    child: std::process::Child,
+}
+
+impl Drop for Stall {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Stall {
+    fn start() -> Stall {
+        let mut child = std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/ffi-tests/fixtures/stall.py"
+            ))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs stall.py");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line.split_whitespace().next().unwrap().to_string();
+        Stall { addr, child }
+    }
+
+    /// How many GETs the silent layer had.
+    fn stalled(&self) -> u64 {
+        let mut conn = TcpStream::connect(&self.addr).unwrap();
+        write!(conn, "GET /count HTTP/1.0\r\n\r\n").unwrap();
+        let mut out = String::new();
+        conn.read_to_string(&mut out).unwrap();
+        let body = out.split("\r\n\r\n").nth(1).unwrap();
+        serde_json::from_str::<serde_json::Value>(body).unwrap()["stalled"]
+            .as_u64()
+            .unwrap()
+    }
+
+    fn client(&self) -> Client {
+        Client::builder(&format!("http://{}", self.addr))
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_cancel_abandons_a_request_in_flight_and_retries_nothing() {
+    let stall = Stall::start();
+    let c = stall.client();
+    let dir = temp_path("cancel-in-flight");
+    let mut cancelled_at = None;
+    let mut cb = |_: &registry::Digest, done: u64, total: u64| {
+        if done == total && total > 1000 {
+            cancelled_at = Some(std::time::Instant::now());
+            return false;
+        }
+        true
+    };
+    let e = c
+        .pull(
+            "r",
+            "v1",
+            &dir,
+            ImageOptions::default().with_progress(&mut cb),
+        )
+        .unwrap_err();
+    let took = cancelled_at.expect("the fast layer finished").elapsed();
+    assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "returned {took:?} after the cancel (the timeout is 20 s)"
+    );
+    assert_eq!(stall.stalled(), 1, "no retry after the cancel");
+    assert!(!dir.join("index.json").exists());
+}
+
+#[test]
+fn a_call_that_stalls_hears_its_last_report_again_so_it_can_cancel() {
+    let stall = Stall::start();
+    let c = stall.client();
+    let started = std::time::Instant::now();
+    let mut repeats = 0;
+    let mut cb = |_: &registry::Digest, done: u64, total: u64| {
+        if done == 0 && total == 10 {
+            repeats += 1; // the silent layer: 10 bytes, none moved
+        }
+        started.elapsed() < std::time::Duration::from_secs(1)
+    };
+    let e = c
+        .pull(
+            "r",
+            "v1",
+            temp_path("heartbeat"),
+            ImageOptions::default().with_progress(&mut cb),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
+    assert!(repeats >= 2, "heard {repeats} reports of the silent layer");
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+}
+
+#[test]
+fn the_first_failing_blob_ends_the_call_without_waiting_for_the_slowest() {
+    let stall = Stall::start();
+    let c = stall.client();
+    let started = std::time::Instant::now();
+    let e = c
+        .pull(
+            "r",
+            "fail",
+            temp_path("first-failure"),
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "took {:?} (the timeout is 20 s)",
+        started.elapsed()
+    );
+}

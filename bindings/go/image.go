@@ -87,8 +87,9 @@ func options(call string, opts []ImageOption, platform, layoutRef bool) (*imageO
 // pull to resume. Options: WithPlatform, WithProgress.
 //
 // Cancelling ctx cancels the call at its next progress report (one comes
-// at least for every 256 KiB moved; a stalled transfer ends with the
-// client's timeout); the error then satisfies errors.Is(err, ctx.Err())
+// at least for every 256 KiB moved, and every 250 ms while blobs stall, so
+// that a request waiting on a silent server is abandoned within about a
+// third of a second); the error then satisfies errors.Is(err, ctx.Err())
 // and errors.Is(err, ErrAborted). A call that finished before it saw the
 // cancellation returns its digest. The same holds for Push and Copy.
 func (c *Client) Pull(ctx context.Context, repo, ref, dir string, opts ...ImageOption) (string, error) {

@@ -5,6 +5,7 @@ package registry
 // image the wrapper writes.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -574,5 +575,45 @@ func TestACallFromACallbackDuringCloseFailsInsteadOfDeadlocking(t *testing.T) {
 	<-closeDone
 	if _, err := c.ManifestHead("fixtures/layers", "v1"); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// startStall starts ffi-tests/fixtures/stall.py, a registry whose one layer
+// of r:v1 is never answered, and returns its address; it stops with the test.
+func startStall(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command("python3", "../../ffi-tests/fixtures/stall.py")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("stall.py: %v", err)
+	}
+	return strings.Fields(line)[0]
+}
+
+// A context whose deadline passes while a blob stalls ends the pull at
+// once with the context's error, not at the client's timeout.
+func TestDeadlineStopsAPullThatStalls(t *testing.T) {
+	c, err := NewClient("http://"+startStall(t), WithTimeout(20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	started := time.Now()
+	_, err = c.Pull(ctx, "r", "v1", t.TempDir())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want context.DeadlineExceeded: %v", err)
+	}
+	if took := time.Since(started); took > 5*time.Second {
+		t.Fatalf("returned after %v: the deadline was 2 s, the client's timeout 20 s", took)
 	}
 }

@@ -4,10 +4,12 @@
  * Built with -Wall -Wextra -Werror; run under valgrind by `make test-c`.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "registry.h"
@@ -894,6 +896,78 @@ static void test_images(void) {
     registry_client_free(token);
 }
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* When the first large blob was done: the call is cancelled there. */
+static int32_t cancel_on_first_blob(void *userdata, const char *digest, uint64_t done, uint64_t total) {
+    double *cancelled_at = userdata;
+    (void)digest;
+    if (done == total && total > 1000) {
+        *cancelled_at = now_seconds();
+        return 1;
+    }
+    return 0;
+}
+
+/* Cancel means stop (a registry whose one layer never answers:
+ * ffi-tests/fixtures/stall.py), and layouts that are no layouts. */
+static void test_cancel_and_layouts(void) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    char line[128] = "", url[160], dir[] = "/tmp/registry-c-cancel-XXXXXX", path[512];
+    double cancelled_at = 0;
+    int pid = 0;
+    struct stat st;
+    FILE *server = popen("exec python3 ffi-tests/fixtures/stall.py", "r");
+
+    fprintf(stderr, "# C cancel and layouts\n");
+    CHECK(server && fgets(line, sizeof line, server), "stall.py starts");
+    *strchr(line, ' ') = '\0';
+    pid = atoi(line + strlen(line) + 1);
+    snprintf(url, sizeof url, "http://%s", line);
+    expect(registry_client_builder_new(url, &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_timeout_ms(b, 20000, &err), &err, REGISTRY_STATUS_OK, "timeout");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+
+    expect(registry_image_pull(c, "r", "v1", NULL, dir, cancel_on_first_blob, &cancelled_at, NULL, &err), &err,
+           REGISTRY_STATUS_ABORTED, "cancelled while a blob stalls");
+    CHECK(cancelled_at > 0 && now_seconds() - cancelled_at < 10, "returned %.1f s after the cancel (timeout 20 s)",
+          now_seconds() - cancelled_at);
+
+    /* An empty path is no directory: nothing is written where we stand. */
+    CHECK(stat("oci-layout", &st) != 0, "no oci-layout here before");
+    expect(registry_image_pull(c, "r", "v1", NULL, "", NULL, NULL, NULL, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "empty layout path");
+    CHECK(stat("oci-layout", &st) != 0, "no oci-layout written into the current directory");
+    /* A directory holding something else is refused, untouched. */
+    snprintf(path, sizeof path, "%s/other/notes.txt", dir);
+    {
+        char other[512];
+        FILE *f;
+        snprintf(other, sizeof other, "%s/other", dir);
+        CHECK(mkdir(other, 0700) == 0, "mkdir");
+        f = fopen(path, "w");
+        CHECK(f != NULL, "fopen");
+        if (f) fclose(f);
+        expect(registry_image_pull(c, "r", "v1", NULL, other, NULL, NULL, NULL, &err), &err,
+               REGISTRY_STATUS_INVALID_ARGUMENT, "a directory that is no layout");
+        snprintf(path, sizeof path, "%s/other/oci-layout", dir);
+        CHECK(stat(path, &st) != 0, "left untouched");
+    }
+
+    registry_client_free(c);
+    if (pid > 0) kill(pid, SIGTERM);
+    if (server) pclose(server);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CHECK(system(path) == 0, "cleanup");
+}
+
 static void *worker(void *arg) {
     long ok = 0;
     int i;
@@ -957,6 +1031,7 @@ int main(void) {
     test_tls_without_ca();
     test_certs_dir_and_retries();
     test_images();
+    test_cancel_and_layouts();
     test_credential_helper();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

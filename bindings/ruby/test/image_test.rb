@@ -261,6 +261,33 @@ class RegistryImageTest < Minitest::Test
     :not_returned
   end
 
+  # A block that raises while another blob stalls (ffi-tests/fixtures/stall.py:
+  # a registry whose one layer never answers) stops the pull at once: the
+  # exception comes out long before the client's timeout.
+  def test_an_exception_stops_a_pull_whose_other_blob_stalls
+    stall = IO.popen(["python3", File.expand_path("../../../ffi-tests/fixtures/stall.py", __dir__)])
+    addr = stall.gets.split.first
+    c = Registry::Client.new("http://#{addr}", timeout_ms: 20_000)
+    (@clients ||= []) << c
+    raised_at = nil
+    boom = Class.new(StandardError)
+    assert_raises(boom) do
+      Dir.mktmpdir do |dir|
+        c.pull("r", "v1", dir) do |_digest, done, total|
+          if done == total && total > 1000
+            raised_at = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+            raise boom
+          end
+        end
+      end
+    end
+    took = Process.clock_gettime(Process::CLOCK_MONOTONIC) - raised_at
+    assert_operator took, :<, 5, "the pull returned #{took} s after the block raised (timeout 20 s)"
+  ensure
+    Process.kill("KILL", stall.pid) if stall
+    stall&.close
+  end
+
   def test_manifest_head_and_config
     t = client("token")
     head = t.manifest_head("fixtures/layers", "v1")
