@@ -517,6 +517,18 @@ fn http(status: &str, headers: &[(&str, String)], body: &[u8], length: bool) -> 
     out
 }
 
+/// An OCI manifest of `config` and one uncompressed layer, `layer`.
+fn one_layer_manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest_of(config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest_of(layer), "size": layer.len()}],
+    }))
+    .unwrap()
+}
+
 /// What a layer's GETs were: the `Range` headers, and how many had none.
 type Seen = Arc<Mutex<(Vec<String>, usize)>>;
 
@@ -528,14 +540,7 @@ type Seen = Arc<Mutex<(Vec<String>, usize)>>;
 fn cut_short_registry(wrong_span: bool) -> (String, Vec<u8>, Seen) {
     let layer: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
     let (config, layer_digest) = (b"{}".to_vec(), digest_of(&layer));
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest_of(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": layer_digest, "size": layer.len()}],
-    }))
-    .unwrap();
+    let manifest = one_layer_manifest(&config, &layer);
     let seen = Arc::new(Mutex::new((Vec::<String>::new(), 0usize)));
     let (log, served) = (seen.clone(), layer.clone());
     let (blob, config_path) = (
@@ -762,15 +767,8 @@ fn a_push_refuses_layout_files_that_are_links_or_fifos() {
 /// GET ignores `Range` and answers 200, one byte, then nothing for a minute.
 fn racing_registry() -> (String, Vec<u8>) {
     let layer: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 239) as u8).collect();
-    let (config, layer_digest) = (b"{}".to_vec(), digest_of(&layer));
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest_of(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": layer_digest, "size": layer.len()}],
-    }))
-    .unwrap();
+    let config = b"{}".to_vec();
+    let manifest = one_layer_manifest(&config, &layer);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let gets = Arc::new(Mutex::new(0u32));
