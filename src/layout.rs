@@ -398,6 +398,7 @@ fn read_capped(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reference::Algorithm;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
