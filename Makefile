@@ -14,7 +14,7 @@ SHARED_LIB := $(RELEASE)/libregistry.so
 # native-static-libs` prints them for this toolchain; `make static-libs-check`
 # proves it is still what rustc prints. It links libregistry.a into a program
 # whose libc is shared.
-NATIVE_STATIC_LIBS := -lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+NATIVE_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 # The same for a fully static program (`cc -static`): libgcc_s, the unwinder,
 # exists only as a shared library; its static form is libgcc_eh. This is
 # registry.pc's Libs.private, and the README's static line.

@@ -139,16 +139,16 @@ typedef uint32_t registry_status;
 // never concurrently, for every blob and manifest the call moves: first with
 // `done == 0`, then as bytes move, last with `done == total`, once, when it
 // is done (its digest checked; also for a blob that was skipped because it
-// was already there, or mounted). `total`
-// is 0 when unknown. While no byte moves, the last report of a blob under
-// way comes again every 250 ms, so that a callback can cancel a call that
-// stalls. `digest` (`sha256:…`) is borrowed for the call only.
-// Return 0 to go on; anything else cancels the call, which then returns
-// REGISTRY_STATUS_ABORTED promptly (no new request or retry; a request
-// waiting on the server is abandoned within 100 ms) after cancelling its
-// open upload sessions; a pull keeps the blobs it verified and its partial
-// blobs inside the layout for a later run to resume, and names nothing new
-// in index.json.
+// was already there, or mounted). `total` is 0 when unknown. While no byte
+// moves, the last report of a blob under way comes again every 250 ms, so
+// that a callback can cancel a call that stalls. `digest` (`sha256:…`) is
+// borrowed for the call only. Return 0 to go on; anything else cancels the
+// call, which then returns REGISTRY_STATUS_ABORTED promptly (no new request
+// or retry; a request waiting on the server is abandoned at once, its
+// connection shut down) after cancelling its open upload sessions (one
+// DELETE each, under a one-second deadline); a pull keeps the blobs it
+// verified and its partial blobs inside the layout for a later run to
+// resume, and names nothing new in index.json.
 typedef int32_t (*registry_progress_fn)(void *userdata, const char *digest, uint64_t done, uint64_t total);
 
 // Supplies upload bytes: write at most `cap` bytes into `buf`, store how many

@@ -1,50 +1,108 @@
 //! Cancelling a call that has requests in flight. A whole-image call runs
-//! each blob's work under its stop flag ([`within`]); the transport asks
-//! [`stopped`] before each try and retry, and every connection's reads wait
-//! in slices of [`SLICE`], asking it between them, so that a request waiting
-//! on a server that stalls is abandoned within a slice of the cancel.
+//! each blob's work under its [`Stop`] ([`within`]); the transport asks
+//! [`stopped`] before each try and retry, and every connection registers
+//! itself with the work's `Stop` while it reads or writes, so that
+//! [`Stop::stop`] shuts down the sockets it finds busy: a request waiting on
+//! a server that stalls (or that stopped reading an upload) is abandoned at
+//! once, whatever the server does.
 
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, ShutdownHandle, TcpConnector,
+    Transport,
+};
 
 use crate::error::{Error, ErrorKind};
+use crate::sync::lock;
 
-/// The longest a read waits before it looks at the stop flag again.
-pub(crate) const SLICE: Duration = Duration::from_millis(100);
+/// The longest [`sleep`] waits before it looks at the stop flag again.
+const SLICE: Duration = Duration::from_millis(100);
 
-thread_local! {
-    /// The stop flag of the work this thread is doing, if it can be stopped.
-    static FLAG: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+/// One call's stop flag, and the sockets its work is reading or writing.
+#[derive(Default)]
+pub(crate) struct Stop {
+    flag: AtomicBool,
+    busy: Mutex<Vec<Weak<dyn ShutdownHandle>>>,
 }
 
-/// Runs `work` on this thread with `flag` as its stop flag (the one before
-/// comes back afterwards).
-pub(crate) fn within<T>(flag: &Arc<AtomicBool>, work: impl FnOnce() -> T) -> T {
-    let before = FLAG.with(|f| f.replace(Some(flag.clone())));
-    struct Restore(Option<Arc<AtomicBool>>);
+impl Stop {
+    /// Tells the work to stop, and shuts down every socket it is blocked on.
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        let busy = std::mem::take(&mut *lock(&self.busy));
+        for socket in busy.iter().filter_map(Weak::upgrade) {
+            socket.shutdown();
+        }
+    }
+
+    /// Whether [`Stop::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Runs `io` on `socket` while `stop` can shut it down; refuses to start
+    /// once stopped. (`socket` is registered before the flag is read, and
+    /// `stop` sets the flag before it takes the list: one of the two sees
+    /// the other.)
+    fn busy<T>(
+        &self,
+        socket: &Weak<dyn ShutdownHandle>,
+        io: impl FnOnce() -> std::result::Result<T, ureq::Error>,
+    ) -> std::result::Result<T, ureq::Error> {
+        lock(&self.busy).push(socket.clone());
+        let result = if self.is_stopped() {
+            Err(interrupted())
+        } else {
+            io()
+        };
+        lock(&self.busy).retain(|s| !Weak::ptr_eq(s, socket));
+        result
+    }
+}
+
+thread_local! {
+    /// The stop of the work this thread is doing, if it can be stopped.
+    static CURRENT: RefCell<Option<Arc<Stop>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` on this thread under `stop` (the one before comes back
+/// afterwards).
+pub(crate) fn within<T>(stop: &Arc<Stop>, work: impl FnOnce() -> T) -> T {
+    within_option(Some(stop.clone()), work)
+}
+
+fn within_option<T>(stop: Option<Arc<Stop>>, work: impl FnOnce() -> T) -> T {
+    let before = CURRENT.with(|c| c.replace(stop));
+    struct Restore(Option<Arc<Stop>>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let before = self.0.take();
-            FLAG.with(|f| *f.borrow_mut() = before);
+            CURRENT.with(|c| *c.borrow_mut() = before);
         }
     }
     let _restore = Restore(before);
     work()
 }
 
+/// Runs `work` on this thread outside any stop (a cleanup that must go out
+/// after a cancel, under a deadline of its own).
+pub(crate) fn outside<T>(work: impl FnOnce() -> T) -> T {
+    within_option(None, work)
+}
+
+fn current() -> Option<Arc<Stop>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
 /// Whether the work this thread is doing was told to stop.
 pub(crate) fn stopped() -> bool {
-    FLAG.with(|f| {
-        f.borrow()
-            .as_ref()
-            .is_some_and(|s| s.load(Ordering::SeqCst))
-    })
+    current().is_some_and(|s| s.is_stopped())
 }
 
 /// Sleeps for `wait`, or less once the work is told to stop.
@@ -59,28 +117,57 @@ pub(crate) fn sleep(wait: Duration) {
     }
 }
 
-/// A connector that makes every connection below it stoppable: put right
-/// above the TCP connector, under TLS, so that every byte read waits in
-/// slices (see the module doc).
+/// The TCP connector, whose sockets a [`Stop`] can shut down: it keeps a
+/// handle on each socket it opens (the one it registers with the agent).
+/// A connection an earlier connector made (a proxy's) passes through as it is.
 #[derive(Debug, Default)]
 pub(crate) struct StopConnector;
 
 impl<In: Transport> Connector<In> for StopConnector {
-    type Out = Stopping<In>;
+    type Out = Stopping<Either<In, <TcpConnector as Connector>::Out>>;
 
     fn connect(
         &self,
-        _: &ConnectionDetails,
+        details: &ConnectionDetails,
         chained: Option<In>,
-    ) -> std::result::Result<Option<Stopping<In>>, ureq::Error> {
-        Ok(chained.map(|inner| Stopping { inner }))
+    ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
+        if let Some(inner) = chained {
+            return Ok(Some(Stopping {
+                inner: Either::A(inner),
+                socket: None,
+            }));
+        }
+        let kept: Arc<Mutex<Option<Weak<dyn ShutdownHandle>>>> = Arc::default();
+        let (keep, register) = (kept.clone(), details.register_shutdown.clone());
+        let ours = ConnectionDetails {
+            uri: details.uri,
+            addrs: details.addrs.clone(),
+            config: details.config,
+            request_level: details.request_level,
+            resolver: details.resolver,
+            now: details.now,
+            timeout: details.timeout,
+            current_time: details.current_time.clone(),
+            run_connector: details.run_connector.clone(),
+            register_shutdown: Arc::new(move |socket: Weak<dyn ShutdownHandle>| {
+                *lock(&keep) = Some(socket.clone());
+                register(socket)
+            }),
+        };
+        let made = Connector::<()>::connect(&TcpConnector::default(), &ours, None)?;
+        let socket = lock(&kept).take();
+        Ok(made.map(|tcp| Stopping {
+            inner: Either::B(tcp),
+            socket,
+        }))
     }
 }
 
-/// A connection whose reads give up once the work using it is told to stop.
+/// A connection that the work using it can stop (see [`Stop`]).
 #[derive(Debug)]
 pub(crate) struct Stopping<T> {
     inner: T,
+    socket: Option<Weak<dyn ShutdownHandle>>,
 }
 
 /// The I/O error a stopped connection answers with.
@@ -89,6 +176,23 @@ fn interrupted() -> ureq::Error {
         std::io::ErrorKind::Interrupted,
         "the call was cancelled",
     ))
+}
+
+impl<T: Transport> Stopping<T> {
+    /// Runs `io` on the connection, under the current work's stop if any.
+    fn guard<R>(
+        &mut self,
+        io: impl FnOnce(&mut T) -> std::result::Result<R, ureq::Error>,
+    ) -> std::result::Result<R, ureq::Error> {
+        match (current(), &self.socket) {
+            (Some(stop), Some(socket)) => {
+                let inner = &mut self.inner;
+                stop.busy(socket, || io(inner))
+            }
+            (Some(stop), None) if stop.is_stopped() => Err(interrupted()),
+            _ => io(&mut self.inner),
+        }
+    }
 }
 
 impl<T: Transport> Transport for Stopping<T> {
@@ -101,36 +205,11 @@ impl<T: Transport> Transport for Stopping<T> {
         amount: usize,
         timeout: NextTimeout,
     ) -> std::result::Result<(), ureq::Error> {
-        if stopped() {
-            return Err(interrupted());
-        }
-        self.inner.transmit_output(amount, timeout)
+        self.guard(|t| t.transmit_output(amount, timeout))
     }
 
-    /// Waits as `timeout` says, in slices of at most [`SLICE`], giving up
-    /// between two once the work is told to stop.
     fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
-        let budget = timeout.for_read();
-        let until = match budget.after {
-            ureq::unversioned::transport::time::Duration::Exact(d) => Some(Instant::now() + d),
-            ureq::unversioned::transport::time::Duration::NotHappening => None,
-        };
-        loop {
-            if stopped() {
-                return Err(interrupted());
-            }
-            let left = until.map(|u| u.saturating_duration_since(Instant::now()));
-            let slice = NextTimeout {
-                after: left.map_or(SLICE, |l| l.min(SLICE)).into(),
-                reason: budget.reason,
-                per_read: None,
-                per_write: timeout.per_write,
-            };
-            match self.inner.await_input(slice) {
-                Err(ureq::Error::Timeout(_)) if left.is_none_or(|l| l > SLICE) => continue,
-                other => return other,
-            }
-        }
+        self.guard(|t| t.await_input(timeout))
     }
 
     fn is_open(&mut self) -> bool {
@@ -154,14 +233,14 @@ mod tests {
     #[test]
     fn a_flag_holds_for_its_work_and_a_sleep_ends_when_it_is_set() {
         assert!(!stopped(), "no flag: never stopped");
-        let flag = Arc::new(AtomicBool::new(false));
-        within(&flag, || {
+        let stop = Arc::new(Stop::default());
+        within(&stop, || {
             assert!(!stopped());
             let setter = {
-                let flag = flag.clone();
+                let stop = stop.clone();
                 std::thread::spawn(move || {
                     std::thread::sleep(Duration::from_millis(50));
-                    flag.store(true, Ordering::SeqCst);
+                    stop.stop();
                 })
             };
             let started = Instant::now();

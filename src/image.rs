@@ -56,7 +56,8 @@ pub struct ImageOptions<'a> {
     /// there, or mounted). While no byte moves, the last report of a blob
     /// under way comes again every 250 ms. Returning false cancels the call,
     /// which then fails with ABORTED: no new request or retry is sent, and a
-    /// request waiting on the server is abandoned within 100 ms.
+    /// request waiting on the server is abandoned at once (its connection
+    /// is shut down).
     pub progress: Option<&'a mut Progress<'a>>,
 }
 

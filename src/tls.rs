@@ -42,7 +42,7 @@ use ureq::config::Config;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
-    TcpConnector, Transport, TransportAdapter,
+    Transport, TransportAdapter,
 };
 use ureq::{Agent, ProxyProtocol};
 
@@ -77,7 +77,6 @@ pub(crate) fn agent(config: Config, tls: &TlsSettings<'_>) -> Result<Agent> {
     };
     let chain =
         ().chain(ConnectProxyConnector::default())
-            .chain(TcpConnector::default())
             .chain(crate::cancel::StopConnector)
             .chain(tls);
     Ok(Agent::with_parts(config, chain, DefaultResolver::default()))

@@ -5,21 +5,21 @@
 //! digest checked, or found there already). While no job moves a byte, the
 //! callback hears the last report of a job in flight again every
 //! [`HEARTBEAT`], so that it can cancel a run that stalls. The callback may
-//! cancel; then every job stops: no new request or retry, and a request in
-//! flight is abandoned within `cancel::SLICE`; the run ends with ABORTED. The
+//! cancel; then every job stops: no new request or retry, and the sockets
+//! of requests in flight are shut down (see `cancel`); the run ends with
+//! ABORTED. The
 //! first job that fails stops the others the same way, and its error is the
 //! run's.
 
 #![forbid(unsafe_code)]
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::cancel;
 pub(crate) use crate::cancel::aborted;
+use crate::cancel::{self, Stop};
 use crate::error::{Error, Result};
 use crate::reference::Digest;
 use crate::sync::lock;
@@ -44,7 +44,7 @@ pub(crate) struct Reporter<'r> {
     /// over (its bytes verified), not when the last byte moved.
     total: u64,
     events: mpsc::Sender<Event>,
-    stop: &'r AtomicBool,
+    stop: &'r Stop,
 }
 
 enum Event {
@@ -68,7 +68,7 @@ impl Reporter<'_> {
 
     /// ABORTED once the run is stopping (cancelled, or another job failed).
     pub fn check(&self) -> Result<()> {
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stop.is_stopped() {
             return Err(aborted());
         }
         Ok(())
@@ -85,7 +85,7 @@ pub(crate) fn run(
 ) -> Result<()> {
     jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(Stop::default());
     let (tx, rx) = mpsc::channel::<Event>();
     let workers = parallel.clamp(1, jobs.len().max(1));
     std::thread::scope(|scope| {
@@ -127,8 +127,8 @@ pub(crate) fn run(
                 Err(RecvTimeoutError::Timeout) => {
                     let last = in_flight.iter().min_by_key(|(job, _)| **job);
                     if let Some((&job, &done)) = last {
-                        if !stop.load(Ordering::SeqCst) && !report(&jobs[job], done) {
-                            stop.store(true, Ordering::SeqCst);
+                        if !stop.is_stopped() && !report(&jobs[job], done) {
+                            stop.stop();
                             first_error = Some(aborted());
                         }
                     }
@@ -146,15 +146,15 @@ pub(crate) fn run(
                 }
             };
             match result {
-                Ok(_) if stop.load(Ordering::SeqCst) => {}
+                Ok(_) if stop.is_stopped() => {}
                 Ok(done) => {
                     if !report(&jobs[job], done) {
-                        stop.store(true, Ordering::SeqCst);
+                        stop.stop();
                         first_error = Some(aborted());
                     }
                 }
                 Err(e) => {
-                    stop.store(true, Ordering::SeqCst);
+                    stop.stop();
                     first_error.get_or_insert(e);
                 }
             }

@@ -83,7 +83,13 @@ pub(crate) struct Request<'a> {
     pub bulk: bool,
     /// Cookies to send and keep, per origin (v1 sessions).
     pub cookies: Option<&'a CookieJar>,
+    /// Cleanup after a failure or a cancel: sent once, under a deadline of
+    /// [`BEST_EFFORT_DEADLINE`], even when the work was told to stop.
+    pub best_effort: bool,
 }
+
+/// The deadline of a [`Request::best_effort`] request.
+pub(crate) const BEST_EFFORT_DEADLINE: Duration = Duration::from_secs(1);
 
 impl<'a> Request<'a> {
     pub fn new(method: &'a str, url: String) -> Request<'a> {
@@ -93,7 +99,14 @@ impl<'a> Request<'a> {
             headers: Vec::new(),
             bulk: false,
             cookies: None,
+            best_effort: false,
         }
+    }
+
+    /// Marks a cleanup request (see the field).
+    pub fn best_effort(mut self) -> Request<'a> {
+        self.best_effort = true;
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request<'a> {
@@ -232,13 +245,17 @@ impl Transport {
     /// backoff and jitter, honouring `Retry-After`. POST and streamed bodies
     /// are sent once. `credential` goes only to hops of its own origin, the
     /// request's cookies only to the origin that set them. Work told to stop
-    /// (see `cancel`) sends nothing more and ends with ABORTED.
+    /// (see `cancel`) sends nothing more and ends with ABORTED, but for a
+    /// best-effort cleanup, which goes once, under its own short deadline.
     pub fn send(
         &self,
         req: &Request<'_>,
         credential: Option<Credential<'_>>,
         payload: &mut Payload<'_>,
     ) -> Result<Response<Body>> {
+        if req.best_effort {
+            return crate::cancel::outside(|| self.send_once(req, credential, payload));
+        }
         let retries =
             if payload.replayable() && matches!(req.method, "GET" | "HEAD" | "PUT" | "DELETE") {
                 self.max_retries
@@ -284,7 +301,11 @@ impl Transport {
         credential: Option<Credential<'_>>,
         payload: &mut Payload<'_>,
     ) -> Result<Response<Body>> {
-        let deadline = Instant::now() + self.timeout;
+        let timeout = match req.best_effort {
+            true => self.timeout.min(BEST_EFFORT_DEADLINE),
+            false => self.timeout,
+        };
+        let deadline = Instant::now() + timeout;
         let mut url = req.url.clone();
         let follows = matches!(req.method, "GET" | "HEAD");
         for _ in 0..=MAX_REDIRECTS {

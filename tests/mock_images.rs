@@ -1029,3 +1029,90 @@ fn the_first_failing_blob_ends_the_call_without_waiting_for_the_slowest() {
         started.elapsed()
     );
 }
+
+/// An OCI layout at `dir` holding `r:v1`: one image of `config` and `layer`.
+fn write_layout(dir: &std::path::Path, config: &[u8], layer: &[u8]) {
+    start_layout(dir);
+    let manifest = one_layer_manifest(config, layer);
+    for blob in [config, layer, &manifest] {
+        let path = dir.join("blobs/sha256").join(&digest_of(blob)[7..]);
+        std::fs::write(path, blob).unwrap();
+    }
+    let index = json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": OCI_MANIFEST, "digest": digest_of(&manifest), "size": manifest.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "v1"}}]});
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+}
+
+#[test]
+fn a_cancel_abandons_an_upload_the_registry_stopped_reading_and_cancels_its_session() {
+    let (config, layer) = (b"{}".to_vec(), vec![5u8; 64 << 20]);
+    let dir = temp_path("stalled-upload");
+    write_layout(&dir, &config, &layer);
+    // The registry has the config; the layer's upload it opens, then reads
+    // nothing of its body (and keeps the connection open); DELETEs it counts.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let deletes = Arc::new(Mutex::new(0u32));
+    let (config_head, counted) = (
+        format!("HEAD /v2/d/blobs/{}", digest_of(&config)),
+        deletes.clone(),
+    );
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let (config_head, counted) = (config_head.clone(), counted.clone());
+            std::thread::spawn(move || {
+                let head = common::read_head(&mut conn);
+                let out = if head.starts_with("GET /v2/ ") || head.starts_with(&config_head) {
+                    http("200 OK", &[], b"", true)
+                } else if head.starts_with("HEAD ") {
+                    http("404 Not Found", &[], b"", true)
+                } else if head.starts_with("POST /v2/d/blobs/uploads/") {
+                    let loc = [("Location", "/v2/d/blobs/uploads/u1".to_string())];
+                    http("202 Accepted", &loc, b"", true)
+                } else if head.starts_with("DELETE ") {
+                    *counted.lock().unwrap() += 1;
+                    http("204 No Content", &[], b"", true)
+                } else {
+                    std::thread::sleep(std::time::Duration::from_secs(60));
+                    return;
+                };
+                let _ = conn.write_all(&out);
+            });
+        }
+    });
+    let c = Client::builder(&url)
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut cancelled_at = None;
+    let mut cb = |_: &registry::Digest, _: u64, _: u64| {
+        if started.elapsed() < std::time::Duration::from_secs(2) {
+            return true;
+        }
+        cancelled_at.get_or_insert_with(std::time::Instant::now);
+        false
+    };
+    let e = c
+        .push(
+            &dir,
+            Some("v1"),
+            "d",
+            "v1",
+            ImageOptions::default().with_progress(&mut cb),
+        )
+        .unwrap_err();
+    let took = cancelled_at.expect("cancelled").elapsed();
+    assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "returned {took:?} after the cancel (the timeout is 20 s)"
+    );
+    assert_eq!(
+        *deletes.lock().unwrap(),
+        1,
+        "the upload session is cancelled"
+    );
+}

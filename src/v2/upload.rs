@@ -196,9 +196,10 @@ fn commit(remote: &Remote<'_>, repo: &str, upload: &Upload, digest: &Digest) -> 
     Ok(digest.clone())
 }
 
-/// Cancels an upload session; errors are ignored (the registry purges
-/// abandoned sessions anyway).
+/// Cancels an upload session, once, under a short deadline, also after the
+/// call was cancelled; errors are ignored (the registry purges abandoned
+/// sessions anyway).
 fn cancel_upload(remote: &Remote<'_>, repo: &str, upload: &Upload) {
-    let req = Request::new("DELETE", upload.location.clone());
+    let req = Request::new("DELETE", upload.location.clone()).best_effort();
     let _ = remote.send(&req, &Scope::push(repo), &mut Payload::Empty);
 }
