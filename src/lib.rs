@@ -22,8 +22,8 @@
 //! | façade: one method per operation | `client`, `image` (whole images) |
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | credentials for an origin, one answer to a 401 | `auth` |
-//! | redirects, retries, deadlines, TLS, proxies, caps | `transport`, `tls`, `proxy`, `certs` |
-//! | leaves | `reference`, `error`, `url`, `challenge`, `types`, `sync`, `cancel`, `files` |
+//! | redirects, retries, deadlines, TLS, proxies, caps, cancels | `transport`, `tls`, `proxy`, `certs`, `cancel` |
+//! | leaves | `reference`, `files`, `error`, `url`, `challenge`, `types`, `sync` |
 //!
 //! All raw-pointer code lives in the `ffi` module (the C ABI); every other
 //! module forbids `unsafe`.

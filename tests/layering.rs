@@ -23,9 +23,11 @@ const ORDER: &[&str] = &[
     "transport",
     "tls",
     "proxy",
-    "certs", // the wire
+    "certs",
+    "cancel", // the wire
     "types",
     "reference",
+    "files",
     "error",
     "challenge",
     "url",
