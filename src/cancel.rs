@@ -33,9 +33,12 @@ pub(crate) struct Stop {
 
 impl Stop {
     /// Tells the work to stop, and shuts down every socket it is blocked on.
+    /// The list stays locked meanwhile, so that no socket goes back to the
+    /// pool (and to another call) before its shutdown: a worker leaves
+    /// [`Stop::busy`] only through that lock.
     pub fn stop(&self) {
         self.flag.store(true, Ordering::SeqCst);
-        let busy = std::mem::take(&mut *lock(&self.busy));
+        let busy = lock(&self.busy);
         for socket in busy.iter().filter_map(Weak::upgrade) {
             socket.shutdown();
         }
@@ -170,12 +173,12 @@ pub(crate) struct Stopping<T> {
     socket: Option<Weak<dyn ShutdownHandle>>,
 }
 
-/// The I/O error a stopped connection answers with.
+/// The I/O error a stopped connection answers with: of a kind no reader or
+/// writer retries (`Interrupted` is retried by `write_all`, `read_to_end`
+/// and rustls, forever once the connection refuses every call) and no body
+/// reader takes for the end of a body (`UnexpectedEof`, resets).
 fn interrupted() -> ureq::Error {
-    ureq::Error::Io(std::io::Error::new(
-        std::io::ErrorKind::Interrupted,
-        "the call was cancelled",
-    ))
+    ureq::Error::Io(std::io::Error::other("the call was cancelled"))
 }
 
 impl<T: Transport> Stopping<T> {

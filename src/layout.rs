@@ -62,7 +62,8 @@ impl Layout {
         match files::open(&marker, Mode::Read)? {
             Some(_) => layout.check()?,
             None => {
-                if layout.holds_something()? {
+                // Another call may have just made the directory a layout.
+                if layout.holds_something()? && files::open(&marker, Mode::Read)?.is_none() {
                     return Err(layout.not_a_layout());
                 }
                 write_atomically(&marker, |f| {
@@ -109,7 +110,8 @@ impl Layout {
     /// Checks `oci-layout` and that `index.json`, if there, is an index.
     fn check(&self) -> Result<()> {
         let marker = self.root.join("oci-layout");
-        let text = read_capped(&marker, 4096)?.ok_or_else(|| self.not_a_layout())?;
+        let text = read_capped(&marker, 4096)?
+            .ok_or_else(|| Error::io("cannot read", &marker, io::ErrorKind::NotFound.into()))?;
         let doc: Value = serde_json::from_slice(&text).map_err(|_| self.not_a_layout())?;
         match doc.get("imageLayoutVersion").and_then(Value::as_str) {
             Some(v) if v.starts_with("1.") => self.entries().map(|_| ()),
@@ -196,19 +198,38 @@ impl Layout {
         }
     }
 
-    /// Creates `blobs/<alg>/` for `digest`; both must be directories of the
-    /// layout's own, not links.
+    /// Creates `blobs/<alg>/` for `digest`, one level at a time; each must be
+    /// a directory of the layout's own, not a link, before anything is
+    /// created in it.
     pub fn prepare(&self, digest: &Digest) -> Result<()> {
         let blobs = self.root.join("blobs");
+        for dir in [&blobs, &blobs.join(digest.algorithm().name())] {
+            match fs::create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("cannot create", dir, e)),
+            }
+            files::check_real_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Where a blob lives, once `blobs/` and `blobs/<alg>/` proved to be
+    /// directories of the layout's own (a push must not read through them).
+    fn checked_blob_path(&self, digest: &Digest) -> Result<PathBuf> {
+        let blobs = self.root.join("blobs");
         let dir = blobs.join(digest.algorithm().name());
-        fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
-        files::check_real_dir(&blobs)?;
-        files::check_real_dir(&dir)
+        for dir in [&blobs, &dir] {
+            if fs::symlink_metadata(dir).is_ok() {
+                files::check_real_dir(dir)?;
+            }
+        }
+        Ok(self.blob_path(digest))
     }
 
     /// Whether the layout holds `digest` with `size` bytes that hash to it.
     pub fn has_blob(&self, digest: &Digest, size: u64) -> Result<bool> {
-        let path = self.blob_path(digest);
+        let path = self.checked_blob_path(digest)?;
         let Some(mut file) = files::open(&path, Mode::Read)? else {
             return Ok(false);
         };
@@ -238,7 +259,7 @@ impl Layout {
     /// Reads a small blob (a manifest, a config) of at most `cap` bytes and
     /// checks its digest.
     pub fn read_blob(&self, digest: &Digest, cap: u64) -> Result<Vec<u8>> {
-        let path = self.blob_path(digest);
+        let path = self.checked_blob_path(digest)?;
         let bytes = read_capped(&path, cap)?.ok_or_else(|| self.missing(digest, &path))?;
         let got = Hasher::digest(digest.algorithm(), &bytes);
         if got != *digest {
@@ -252,7 +273,7 @@ impl Layout {
 
     /// Opens a blob for reading, with its length.
     pub fn open_blob(&self, digest: &Digest) -> Result<(fs::File, u64)> {
-        let path = self.blob_path(digest);
+        let path = self.checked_blob_path(digest)?;
         let file = files::open(&path, Mode::Read)?.ok_or_else(|| self.missing(digest, &path))?;
         let len = file
             .metadata()

@@ -137,7 +137,10 @@ pub(crate) fn run(
             };
             let (job, result) = match event {
                 Event::Moved { job, done } => {
-                    in_flight.insert(job, done);
+                    // A report of "done" (size unknown, or 0) is never repeated.
+                    if done < jobs[job].size {
+                        in_flight.insert(job, done);
+                    }
                     (job, Ok(done))
                 }
                 Event::Finished { job, result } => {

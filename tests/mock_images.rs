@@ -761,6 +761,35 @@ fn a_push_refuses_layout_files_that_are_links_or_fifos() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_layout_whose_blobs_directory_is_a_link_is_refused_both_ways() {
+    let src = MockServer::start();
+    let layer = b"a private layer".to_vec();
+    serve_image(&src, b"{}", &[(&layer, &layer)], vec![]);
+    let c = Client::builder(&src.url("")).build().unwrap();
+    // Push: blobs/ points at a content store elsewhere.
+    let dir = temp_path("linked-blobs");
+    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    let store = temp_path("store");
+    std::fs::rename(dir.join("blobs"), &store).unwrap();
+    std::os::unix::fs::symlink(&store, dir.join("blobs")).unwrap();
+    let e = push_within(&dir).expect("ends").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    // Pull: nothing is created where blobs/ points.
+    let victim = temp_path("victim-dir");
+    std::fs::create_dir_all(&victim).unwrap();
+    let dir = temp_path("linked-blobs-pull");
+    start_layout(&dir);
+    std::fs::remove_dir_all(dir.join("blobs")).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("blobs")).unwrap();
+    let e = c
+        .pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0, "untouched");
+}
+
 /// The registry of `two_processes_pulling_into_one_layout_commit_only_verified_blobs`:
 /// `r:v1` with one 1 MiB layer. The first GET of the layer sends half of it,
 /// then holds the rest until a second GET of it came (or 3 s passed); a later
