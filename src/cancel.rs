@@ -4,7 +4,7 @@
 //! itself with the work's `Stop` while it reads or writes, so that
 //! [`Stop::stop`] shuts down the sockets it finds busy: a request waiting on
 //! a server that stalls (or that stopped reading an upload) is abandoned at
-//! once, whatever the server does.
+//! once. A TCP connect under way is not: it ends at the connect timeout.
 
 #![forbid(unsafe_code)]
 
@@ -140,6 +140,11 @@ impl<In: Transport> Connector<In> for StopConnector {
                 socket: None,
             }));
         }
+        if stopped() {
+            return Err(interrupted());
+        }
+        // (A connect under way is not interrupted: it ends at the connect
+        // timeout, and the stop is seen by the first read or write.)
         let kept: Arc<Mutex<Option<Weak<dyn ShutdownHandle>>>> = Arc::default();
         let (keep, register) = (kept.clone(), details.register_shutdown.clone());
         let ours = ConnectionDetails {

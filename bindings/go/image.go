@@ -86,10 +86,12 @@ func options(call string, opts []ImageOption, platform, layoutRef bool) (*imageO
 // names nothing new, and keeps its verified and partial blobs for a later
 // pull to resume. Options: WithPlatform, WithProgress.
 //
-// Cancelling ctx cancels the call at its next progress report (one comes
-// at least for every 256 KiB moved, and every 250 ms while blobs stall, so
-// that a request waiting on a silent server is abandoned within about a
-// third of a second); the error then satisfies errors.Is(err, ctx.Err())
+// Cancelling ctx cancels the call at its next progress report: one comes
+// at least for every 256 KiB moved, and every 250 ms while blobs move or
+// stall, so that a blob request waiting on a silent server is abandoned
+// within about a third of a second. (The manifests are read before the
+// blobs move and written after; a manifest request that stalls ends under
+// the client's timeout.) The error then satisfies errors.Is(err, ctx.Err())
 // and errors.Is(err, ErrAborted). A call that finished before it saw the
 // cancellation returns its digest. The same holds for Push and Copy.
 func (c *Client) Pull(ctx context.Context, repo, ref, dir string, opts ...ImageOption) (string, error) {
