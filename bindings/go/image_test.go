@@ -578,11 +578,16 @@ func TestACallFromACallbackDuringCloseFailsInsteadOfDeadlocking(t *testing.T) {
 	}
 }
 
-// startStall starts ffi-tests/fixtures/stall.py, a registry whose one layer
-// of r:v1 is never answered, and returns its address; it stops with the test.
+// startStall starts ffi-tests/fixtures/stall.py (REGISTRY_TEST_STALL_PY, or
+// the checkout's), a registry whose one layer of r:v1 is never answered, and
+// returns its address; it stops with the test.
 func startStall(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command("python3", "../../ffi-tests/fixtures/stall.py")
+	script := os.Getenv("REGISTRY_TEST_STALL_PY")
+	if script == "" {
+		script = "../../ffi-tests/fixtures/stall.py"
+	}
+	cmd := exec.Command("python3", script)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

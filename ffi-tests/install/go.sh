@@ -29,7 +29,9 @@ cd "$T/src/registry-go"
 go test -c -o "$T/registry.test" . || fail "go test -c"
 [ "$(LD_LIBRARY_PATH=$P/lib ldd "$T/registry.test" | sed -n 's/.*libregistry.so.[0-9]* => \([^ ]*\).*/\1/p')" = "$P/lib/libregistry.so.$MAJOR" ] ||
   fail "the Go test binary does not load $P/lib/libregistry.so.$MAJOR"
-LD_LIBRARY_PATH=$P/lib go test -count=1 . || fail "go test outside the checkout"
+# The cancel tests start the checkout's stalling registry (stall.py).
+REGISTRY_TEST_STALL_PY="$REPO/ffi-tests/fixtures/stall.py" \
+  LD_LIBRARY_PATH=$P/lib go test -count=1 . || fail "go test outside the checkout"
 ok "go test of $MODULE, copied outside the checkout, linked against $P/lib/libregistry.so.$MAJOR"
 
 # The example: its go.mod replaces the module with ../../bindings/go; a user
