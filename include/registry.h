@@ -232,9 +232,11 @@ registry_status registry_client_builder_user_agent(registry_client_builder *b, c
 // REGISTRY_API_V2 (2); anything else is INVALID_ARGUMENT.
 registry_status registry_client_builder_api(registry_client_builder *b, uint32_t api, registry_error **err);
 
-// Read docker's certs.d layout from `dir_or_null` (NULL:
-// /etc/docker/certs.d): `<dir>/<host:port>/*.crt` are CA certificates, and a
-// `<name>.cert` + `<name>.key` pair is a client certificate for mutual TLS.
+// Where docker's certs.d layout is: `dir_or_null`, or with NULL (the
+// default, also without this call) /etc/docker/certs.d, as docker reads it;
+// an empty string turns the lookup off. `<dir>/<host:port>/*.crt` are CA
+// certificates, and a `<name>.cert` + `<name>.key` pair is a client
+// certificate for mutual TLS.
 // Read by `registry_client_builder_build`; a missing directory holds nothing;
 // a `.cert` without its `.key` (or the reverse) fails the build with
 // INVALID_ARGUMENT. The CAs found are trusted instead of the built-in roots,

@@ -109,7 +109,11 @@ pub struct ClientBuilder {
     user_agent: String,
     api: Api,
     max_retries: u32,
-    certs_dir: Option<Option<std::path::PathBuf>>,
+    /// `None`: the default directory; `Some("")`: off.
+    certs_dir: Option<std::path::PathBuf>,
+    /// docker's directory, [`DEFAULT_CERTS_DIR`](crate::certs::DEFAULT_CERTS_DIR)
+    /// (another one in tests, which must not write to `/etc`).
+    default_certs_dir: std::path::PathBuf,
     proxy: Option<String>,
     /// `None`: on for Docker Hub only.
     unauthorized_is_not_found: Option<bool>,
@@ -130,6 +134,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("api", &self.api)
             .field("max_retries", &self.max_retries)
             .field("certs_dir", &self.certs_dir)
+            .field("default_certs_dir", &self.default_certs_dir)
             .field("proxy", &self.proxy.as_deref().map(crate::proxy::describe))
             .field("unauthorized_is_not_found", &self.unauthorized_is_not_found)
             .field("parallel", &self.parallel)
@@ -153,6 +158,7 @@ impl ClientBuilder {
             api: Api::Auto,
             max_retries: DEFAULT_MAX_RETRIES,
             certs_dir: None,
+            default_certs_dir: crate::certs::DEFAULT_CERTS_DIR.into(),
             proxy: None,
             unauthorized_is_not_found: None,
             parallel: DEFAULT_PARALLEL,
@@ -170,17 +176,19 @@ impl ClientBuilder {
         self
     }
 
-    /// Read docker's `certs.d` layout from `dir` (with `None`:
-    /// `/etc/docker/certs.d`): `<dir>/<host:port>/*.crt` are CA certificates
-    /// and a `<name>.cert` + `<name>.key` pair is a client certificate for
-    /// mutual TLS. Read by [`build`](Self::build); a missing directory holds
-    /// nothing. The CAs found there are trusted instead of the built-in web
-    /// PKI roots, together with a [`ca_file`](Self::ca_file) if one is set,
-    /// and as there: a self-signed registry certificate copied to
+    /// Where docker's `certs.d` layout is: `dir`, or with `None` (the
+    /// default, also without this call) `/etc/docker/certs.d`, as docker
+    /// reads it; an empty path turns the lookup off.
+    /// `<dir>/<host:port>/*.crt` are CA certificates and a `<name>.cert` +
+    /// `<name>.key` pair is a client certificate for mutual TLS. Read by
+    /// [`build`](Self::build); a missing directory holds nothing. The CAs
+    /// found there are trusted instead of the built-in web PKI roots,
+    /// together with a [`ca_file`](Self::ca_file) if one is set, and as
+    /// there: a self-signed registry certificate copied to
     /// `<host:port>/ca.crt`, as docker's documentation says, is accepted when
     /// the registry presents exactly that certificate.
     pub fn certs_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
-        self.certs_dir = Some(dir.map(Path::to_path_buf));
+        self.certs_dir = dir.map(Path::to_path_buf);
         self
     }
 
@@ -342,13 +350,9 @@ impl ClientBuilder {
             _ => self.credentials,
         };
         let certs = match &self.certs_dir {
-            Some(dir) => {
-                let dir = dir
-                    .clone()
-                    .unwrap_or_else(|| crate::certs::DEFAULT_CERTS_DIR.into());
-                crate::certs::load(&dir, &address.host)?
-            }
-            None => Default::default(),
+            Some(dir) if dir.as_os_str().is_empty() => Default::default(),
+            Some(dir) => crate::certs::load(dir, &address.host)?,
+            None => crate::certs::load(&self.default_certs_dir, &address.host)?,
         };
         let ca_pem = match (ca_pem, certs.ca_pem) {
             (Some(mut a), Some(b)) => {
@@ -736,13 +740,15 @@ impl Client {
     /// first, and the digest returned is the image checksum (the layer is
     /// PUT, then the checksum, which completes the image).
     ///
-    /// v2: with `expected`, a blob already in the repository is not sent
-    /// again (the reader is not read at all), the bytes stream in one
-    /// monolithic `PUT`, and bytes that hash to anything else fail with
-    /// DIGEST_MISMATCH with nothing committed; without it they stream through
-    /// one PATCH, hashed on the way. Nothing is held in memory. An error from
-    /// the reader aborts the upload and is returned as is (an `io::Error`
-    /// wrapping [`Error`] keeps its kind, e.g. ABORTED).
+    /// v2: the bytes stream through one PATCH, hashed on the way, and a
+    /// bodiless `PUT ?digest=` commits them (as skopeo uploads: some
+    /// registries refuse a body on the request that opens or closes an
+    /// upload). With `expected`, a blob already in the repository is not
+    /// sent again (the reader is not read at all), and bytes that hash to
+    /// anything else fail with DIGEST_MISMATCH with nothing committed.
+    /// Nothing is held in memory. An error from the reader aborts the upload
+    /// and is returned as is (an `io::Error` wrapping [`Error`] keeps its
+    /// kind, e.g. ABORTED).
     pub fn put_layer(
         &self,
         repo: &str,
@@ -819,7 +825,9 @@ impl Client {
         })
     }
 
-    /// HEADs a manifest: its media type, digest and size without the body (v2 only).
+    /// HEADs a manifest: its media type, digest and size without the body (v2
+    /// only). A registry that announces no `Docker-Content-Digest` gets a GET
+    /// instead, and the digest is that of the manifest's bytes.
     pub fn manifest_head(&self, repo: &str, reference: &str) -> Result<ManifestInfo> {
         let repo = self.repo(repo)?;
         let reference = ManifestRef::parse(reference)?;
@@ -873,8 +881,10 @@ impl Client {
     /// Registries that refuse (distribution 2.8 answers 400 `DIGEST_INVALID`,
     /// others 405) get the tag pointed at a small throw-away manifest made for
     /// this call, which is then deleted by digest. That leaves one tiny empty
-    /// config blob (`{}`) in the repository for garbage collection. A missing
-    /// tag is NOT_FOUND. On a v1 registry, `DELETE …/tags/<tag>`.
+    /// config blob (`{}`) in the repository for garbage collection. A
+    /// registry that deletes nothing (405 also for a DELETE by digest) is
+    /// UNSUPPORTED, with the tag untouched. A missing tag is NOT_FOUND. On a
+    /// v1 registry, `DELETE …/tags/<tag>`.
     pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
         let repo = self.repo(repo)?;
         validate_tag(tag)?;
@@ -1019,6 +1029,48 @@ mod tests {
             .build()
             .unwrap();
         assert!(asked.inner.auth.unauthorized_is_not_found());
+    }
+
+    #[test]
+    fn dockers_certs_dir_is_read_by_default_unless_another_is_named_or_it_is_off() {
+        // docker's directory, played by a temporary one, holding a CA file
+        // for 127.0.0.1:5000 that is not PEM: a build that reads it fails.
+        let root =
+            std::env::temp_dir().join(format!("registry-default-certs-d-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("127.0.0.1:5000")).unwrap();
+        std::fs::write(root.join("127.0.0.1:5000/ca.crt"), b"not pem").unwrap();
+        let other = root.join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        let docker = |address: &str| ClientBuilder {
+            default_certs_dir: root.clone(),
+            ..Client::builder(address)
+        };
+        for b in [
+            docker("127.0.0.1:5000"),
+            docker("127.0.0.1:5000").certs_dir(None),
+        ] {
+            let e = b.build().expect_err("the default certs.d is read");
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        }
+        // Another directory replaces it; an empty path turns it off; other
+        // hosts find nothing there.
+        docker("127.0.0.1:5000")
+            .certs_dir(Some(&other))
+            .build()
+            .expect("another certs.d replaces the default");
+        docker("127.0.0.1:5000")
+            .certs_dir(Some(Path::new("")))
+            .build()
+            .expect("an empty path turns certs.d off");
+        docker("127.0.0.1:5001")
+            .build()
+            .expect("nothing for this host");
+        assert_eq!(
+            Client::builder("x").default_certs_dir,
+            Path::new("/etc/docker/certs.d")
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -322,6 +322,7 @@ impl Transport {
             if let Some(cookie) = req.cookies.and_then(|jar| jar.header_for(&url)) {
                 b = b.header("Cookie", sensitive(&cookie)?);
             }
+            let b = with_usual_capitals(&self.agent, b);
             let global = if req.bulk {
                 None
             } else {
@@ -476,6 +477,40 @@ pub(crate) fn parse_http_date(v: &str) -> Option<u64> {
     u64::try_from(days)
         .ok()
         .map(|d| d * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// Has the header names of `b` written with their usual capitals
+/// (`Authorization`, `Content-Type`), as docker, skopeo and curl write them.
+/// Names are case-insensitive, but some registries and the proxies in front
+/// of them look for `Authorization` spelled so: given ureq's lower-case
+/// `authorization`, they never see the credentials and answer 401 forever.
+/// ureq keeps a spelling per header only through its own request builder, so
+/// one is made to spell them and lends `b` the result (an extension of the
+/// request). The values stay in `b`.
+fn with_usual_capitals(agent: &Agent, mut b: http::request::Builder) -> http::request::Builder {
+    let Some(headers) = b.headers_ref() else {
+        return b;
+    };
+    let mut speller = agent.get("http://spelling.invalid/");
+    for (name, value) in headers {
+        speller = speller.header_raw(&usual_capitals(name.as_str()), value.as_bytes());
+    }
+    let spelled = speller.extensions_ref().cloned();
+    if let (Some(spelled), Some(ext)) = (spelled, b.extensions_mut()) {
+        ext.extend(spelled);
+    }
+    b
+}
+
+/// `content-type` → `Content-Type`: each `-`-separated word capitalised.
+fn usual_capitals(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut start = true;
+    for c in name.chars() {
+        out.push(if start { c.to_ascii_uppercase() } else { c });
+        start = c == '-';
+    }
+    out
 }
 
 fn sensitive(value: &str) -> Result<HeaderValue> {

@@ -305,9 +305,10 @@ fn foreign_layers_are_not_fetched() {
     assert!(seen.contains(&digest_of(&layer)));
 }
 
-/// A destination that checks nothing: every upload whose body arrives whole
-/// is committed under the digest its PUT names. Returns its URL and the
-/// commits: (digest named, digest of the bytes received).
+/// A destination that checks nothing: every upload whose bodies arrive whole
+/// (its PATCHes and its PUT) is committed under the digest its PUT names.
+/// Returns its URL and the commits: (digest named, digest of the bytes
+/// received).
 /// Commits a lenient destination made: (digest named, digest of the bytes).
 type Commits = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -360,11 +361,22 @@ fn serve_lenient(conn: TcpStream, commits: &Mutex<Vec<(String, String)>>) {
             read_exact(&mut r, length)
         };
         let Some(body) = body else { return }; // the body did not arrive whole
+
+        // Upload sessions: the bytes their PATCHes brought so far.
+        static SESSIONS: Mutex<Vec<(String, Vec<u8>)>> = Mutex::new(Vec::new());
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let session = target.split('?').next().unwrap_or("").to_string();
         let answer = match method {
             "HEAD" => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string(),
             "POST" => {
-                "HTTP/1.1 202 Accepted\r\nLocation: /up/1?_state=x\r\nContent-Length: 0\r\n\r\n"
-                    .to_string()
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                format!(
+                    "HTTP/1.1 202 Accepted\r\nLocation: /up/{n}?_state=x\r\nContent-Length: 0\r\n\r\n"
+                )
+            }
+            "PATCH" if target.starts_with("/up/") => {
+                SESSIONS.lock().unwrap().push((session, body));
+                "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_string()
             }
             "PUT" if target.starts_with("/up/") => {
                 let named = target
@@ -372,7 +384,15 @@ fn serve_lenient(conn: TcpStream, commits: &Mutex<Vec<(String, String)>>) {
                     .nth(1)
                     .unwrap_or("")
                     .replace("%3A", ":");
-                commits.lock().unwrap().push((named, digest_of(&body)));
+                let mut bytes = Vec::new();
+                SESSIONS.lock().unwrap().retain(|(s, patched)| {
+                    if *s == session {
+                        bytes.extend_from_slice(patched);
+                    }
+                    *s != session
+                });
+                bytes.extend_from_slice(&body);
+                commits.lock().unwrap().push((named, digest_of(&bytes)));
                 "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_string()
             }
             _ => "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_string(),

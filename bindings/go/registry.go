@@ -134,27 +134,15 @@ func WithDockerConfig(path string) Option {
 	}, path, "path")
 }
 
-// WithCertsDir reads docker's certs.d layout from dir ("" for
-// /etc/docker/certs.d): <dir>/<host:port>/*.crt are CAs, a .cert + .key pair
+// WithCertsDir reads docker's certs.d layout from dir instead of
+// /etc/docker/certs.d, which a client reads without this option (when it
+// exists), as docker does; "" turns the lookup off (as "" does in C, and as
+// for WithDockerConfig): <dir>/<host:port>/*.crt are CAs, a .cert + .key pair
 // a client certificate for mutual TLS.
 func WithCertsDir(dir string) Option {
-	return withOptionalPath(dir, "dir", func(b *C.registry_client_builder, p *C.char, e **C.registry_error) C.registry_status {
-		return C.registry_client_builder_certs_dir(b, p, e)
-	})
-}
-
-// withOptionalPath hands set NULL for "" (the library's default) or a copy
-// of path.
-func withOptionalPath(path, name string, set func(b *C.registry_client_builder, p *C.char, e **C.registry_error) C.registry_status) Option {
-	return func(b *C.registry_client_builder) error {
-		p, err := optionalCString(path, name)
-		if err != nil {
-			return err
-		}
-		defer C.free(unsafe.Pointer(p))
-		var e *C.registry_error
-		return takeError(set(b, p, &e), e)
-	}
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_certs_dir(b, s[0], e)
+	}, dir, "dir")
 }
 
 // WithProxy sends every request through the HTTP proxy at url ("" = none),

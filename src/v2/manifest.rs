@@ -74,7 +74,10 @@ pub(crate) fn get_manifest(
     })
 }
 
-/// HEADs a manifest: its media type, digest and size without the body.
+/// HEADs a manifest: its media type, digest and size without the body. A
+/// registry that announces no `Docker-Content-Digest` (it is optional in
+/// OCI) gets a GET instead, and the digest is that of the bytes, as skopeo
+/// computes it.
 pub(crate) fn head_manifest(
     remote: &Remote<'_>,
     repo: &str,
@@ -87,9 +90,15 @@ pub(crate) fn head_manifest(
     )
     .header("Accept", accept());
     let resp = remote.get(&req, &Scope::pull(repo), &what)?;
-    let digest = header(&resp, "docker-content-digest")
-        .ok_or_else(|| Error::protocol(format!("{what}: no Docker-Content-Digest header")))
-        .and_then(|d| Digest::parse(&d).map_err(|e| Error::protocol(format!("{what}: {e}"))))?;
+    let Some(announced) = header(&resp, "docker-content-digest") else {
+        let m = get_manifest(remote, repo, reference)?;
+        return Ok(ManifestInfo {
+            media_type: m.media_type,
+            size: Some(m.body.len() as u64),
+            digest: m.digest,
+        });
+    };
+    let digest = Digest::parse(&announced).map_err(|e| Error::protocol(format!("{what}: {e}")))?;
     if let ManifestRef::Digest(asked) = reference {
         if asked.algorithm() == digest.algorithm() && *asked != digest {
             return Err(Error::new(
@@ -213,9 +222,13 @@ pub(crate) fn set_tag(
 
 /// Removes `tag` and nothing else: `DELETE …/manifests/<tag>` where the
 /// registry allows it (OCI); registries that refuse (distribution 2.8
-/// answers 400 `DIGEST_INVALID`, others 405) get the tag pointed at a small
-/// throw-away manifest made for this call, which is then deleted by digest.
-/// That leaves one tiny empty config blob (`{}`) for garbage collection.
+/// answers 400 `DIGEST_INVALID`, OCI registries 405) get the tag pointed at
+/// a small throw-away manifest made for this call, which is then deleted by
+/// digest. That leaves one tiny empty config blob (`{}`) for garbage
+/// collection. Before the tag is moved, a DELETE of a digest no registry
+/// holds asks whether deletes by digest work at all: a registry without
+/// DELETE answers it 405 (or `UNSUPPORTED`), and the call fails UNSUPPORTED
+/// with the tag untouched (nothing uploaded).
 pub(crate) fn delete_tag(remote: &Remote<'_>, repo: &str, tag: &str) -> Result<()> {
     let tag_ref = ManifestRef::Tag(tag.to_string());
     head_manifest(remote, repo, &tag_ref)?; // NOT_FOUND for a missing tag
@@ -229,6 +242,8 @@ pub(crate) fn delete_tag(remote: &Remote<'_>, repo: &str, tag: &str) -> Result<(
     if !matches!(status, 400 | 405) {
         return remote.check(resp, &what).map(|_| ());
     }
+    let refused = remote.check(resp, &what).err();
+    deletes_by_digest(remote, repo, refused)?;
     // Refused: park the tag on a manifest nothing else uses, then delete that.
     let config = b"{}";
     let config_digest = put_blob(remote, repo, &mut &config[..], None)?;
@@ -254,4 +269,46 @@ pub(crate) fn delete_tag(remote: &Remote<'_>, repo: &str, tag: &str) -> Result<(
     let body = serde_json::to_vec(&body).map_err(|e| Error::protocol(e.to_string()))?;
     let digest = put_manifest(remote, repo, &tag_ref, OCI_MANIFEST, &body)?;
     delete_manifest(remote, repo, &digest)
+}
+
+/// Whether the registry deletes manifests by digest: a DELETE of a digest it
+/// cannot hold (of a text naming this call) answers 404 where deletes work.
+/// A 405 or `UNSUPPORTED` means they do not: UNSUPPORTED, saying so, with
+/// `refused` (the answer to the DELETE by tag) for the detail. UNAUTHORIZED
+/// and FORBIDDEN (these credentials may not delete) are returned as they
+/// are; any other answer decides nothing, and the caller goes on.
+fn deletes_by_digest(remote: &Remote<'_>, repo: &str, refused: Option<Error>) -> Result<()> {
+    let probe = Hasher::digest(
+        Algorithm::Sha256,
+        format!(
+            "registry: does {repo} delete manifests? {} {:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        )
+        .as_bytes(),
+    );
+    let what = format!("DELETE /v2/{repo}/manifests/{probe}");
+    let req = Request::new(
+        "DELETE",
+        remote.url(&format!("/v2/{repo}/manifests/{probe}")),
+    );
+    let resp = remote.send(&req, &Scope::delete(repo), &mut Payload::Empty)?;
+    let status = resp.status().as_u16();
+    match remote.check(resp, &what) {
+        Ok(_) => Ok(()),
+        Err(e) if status == 405 || e.kind() == ErrorKind::Unsupported => {
+            let detail = refused.map_or_else(String::new, |r| format!(" ({r})"));
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "cannot remove a tag from {repo}: the registry deletes neither tags nor \
+                     manifests (DELETE answers {status}){detail}"
+                ),
+            )
+            .with_http_status(status)
+            .with_code(e.code().map(str::to_string)))
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => Err(e),
+        Err(_) => Ok(()),
+    }
 }

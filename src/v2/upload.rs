@@ -1,10 +1,13 @@
 //! Blob uploads and cross-repository mounts.
 //!
-//! With the digest known up front, an upload is a POST that opens a session
-//! and one streamed `PUT ?digest=` (a monolithic upload); without it, the
-//! bytes stream through one PATCH, hashed on the way, and a bodiless
-//! `PUT ?digest=` commits them. Either way nothing is held in memory, and an
-//! upload that fails is cancelled (DELETE) so that nothing is committed.
+//! An upload is a POST that opens a session, one PATCH that streams the
+//! bytes, hashed (and with the digest known up front, checked) on the way,
+//! and a bodiless `PUT ?digest=` that commits them, as skopeo uploads. The
+//! bytes never ride on the request that opens or closes the session: some
+//! registries refuse a body there (500 "missing content length not
+//! implemented"), while PATCH then PUT works everywhere. Nothing is held in
+//! memory, and an upload that fails is cancelled (DELETE) so that nothing is
+//! committed.
 
 #![forbid(unsafe_code)]
 
@@ -51,12 +54,12 @@ pub(crate) fn put_blob(
 }
 
 /// Uploads the bytes of `reader`, which must hash to `expected`, without
-/// asking first whether the registry has the blob: a POST and one
-/// monolithic `PUT ?digest=`. The bytes are hashed on the way unless
+/// asking first whether the registry has the blob: a POST, one PATCH and a
+/// bodiless `PUT ?digest=`. The bytes are hashed on the way unless
 /// `reader_verifies` (a [`LayerReader`] already checks them and fails its
 /// last read when they are wrong); either way bytes that do not match abort
-/// the PUT before its end. On any failure the session is cancelled and
-/// nothing is committed.
+/// the PATCH before its end, and the PUT that would commit them is never
+/// sent. On any failure the session is cancelled and nothing is committed.
 ///
 /// [`LayerReader`]: crate::layer::LayerReader
 pub(crate) fn upload_blob(
@@ -70,11 +73,11 @@ pub(crate) fn upload_blob(
         Error::protocol("the registry answered an upload start as a finished mount")
     })?;
     let result = if reader_verifies {
-        put_whole(remote, repo, &upload, reader, expected)
+        patch_and_commit(remote, repo, &upload, reader, expected)
     } else {
         let mut hashing =
             Hashing::new(reader, Hasher::new(expected.algorithm())).expecting(expected);
-        put_whole(remote, repo, &upload, &mut hashing, expected).map_err(|e| {
+        patch_and_commit(remote, repo, &upload, &mut hashing, expected).map_err(|e| {
             if e.kind() == ErrorKind::DigestMismatch {
                 e.map_message(|m| format!("upload to {repo}: {m}"))
             } else {
@@ -97,28 +100,20 @@ fn cancel_on_error(
     result
 }
 
-/// The monolithic upload: the whole body in one `PUT ?digest=`, which the
-/// registry refuses unless the bytes hash to `expected`.
-fn put_whole(
+/// The bytes in one PATCH, then the commit under `expected`. The PATCH body
+/// is chunked, so the reader is read to its end, where the digest is
+/// checked, before the last chunk goes out: bytes that do not match abort
+/// the PATCH, the PUT is never sent, and even a registry that checks nothing
+/// commits nothing.
+fn patch_and_commit(
     remote: &Remote<'_>,
     repo: &str,
     upload: &Upload,
     body: &mut dyn Read,
     expected: &Digest,
 ) -> Result<Digest> {
-    let what = format!("PUT upload to {repo}");
-    let url = add_query(&upload.location, "digest", &expected.to_string());
-    // No Content-Length: the body is chunked, so the reader is read to its
-    // end, where the digest is checked, before the last chunk goes out; bytes
-    // that do not match abort the request, and even a registry that checks
-    // nothing commits nothing.
-    let req = Request::new("PUT", url)
-        .header("Content-Type", "application/octet-stream")
-        .bulk();
-    let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Stream(body))?;
-    let resp = remote.check(resp, &what)?;
-    check_reported_digest(&resp, expected, &what)?;
-    Ok(expected.clone())
+    let next = patch(remote, repo, upload, body)?;
+    commit(remote, repo, &next, expected)
 }
 
 /// Mounts `digest` from repository `from` into `repo` without copying bytes.
@@ -168,12 +163,7 @@ fn start_upload(
 }
 
 /// Streams `body` in one PATCH; returns the session at its new Location.
-fn patch(
-    remote: &Remote<'_>,
-    repo: &str,
-    upload: &Upload,
-    body: &mut Hashing<'_>,
-) -> Result<Upload> {
+fn patch(remote: &Remote<'_>, repo: &str, upload: &Upload, body: &mut dyn Read) -> Result<Upload> {
     let what = format!("PATCH upload to {repo}");
     let req = Request::new("PATCH", upload.location.clone())
         .header("Content-Type", "application/octet-stream")

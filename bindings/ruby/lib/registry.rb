@@ -211,7 +211,10 @@ module Registry
     # token is given: a path; nil (or true) for the default,
     # $DOCKER_CONFIG/config.json else ~/.docker/config.json; "" (or false)
     # turns the lookup off, as "" does in C.
-    # certs_dir: true for /etc/docker/certs.d, or a directory in that layout.
+    # certs_dir: docker's certs.d directory; nil (or true) for the default,
+    # /etc/docker/certs.d, read when it exists, as docker reads it; a
+    # directory in that layout instead; "" (or false) turns it off, as "" does
+    # in C.
     # max_retries: tries again for idempotent requests (default 3, 0 = off).
     # proxy: an http:// proxy URL for every request ("" = none); default: from
     # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, never for loopback.
@@ -233,8 +236,8 @@ module Registry
       builder = out.read_pointer
       begin
         configure(builder, username, password, token, docker_config, ca_file, insecure, api, timeout_ms, user_agent)
-        if certs_dir
-          dir = certs_dir == true ? nil : certs_dir.to_s
+        unless certs_dir.nil? || certs_dir == true
+          dir = certs_dir == false ? "" : certs_dir.to_s
           Registry.call { |e| Native.registry_client_builder_certs_dir(builder, dir, e) }
         end
         Registry.call { |e| Native.registry_client_builder_max_retries(builder, max_retries, e) } if max_retries
