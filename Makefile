@@ -53,7 +53,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
             golang-go valgrind python3 gcc g++ make
 
-.PHONY: fuzz bench all deps build demo demo-rust test lint header-check static-libs-check \
+.PHONY: fuzz bench all deps ferro build demo demo-rust test lint header-check static-libs-check \
         suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean \
         cli test-cli
 
@@ -68,6 +68,15 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+## ferro-oci-server, the second registry implementation every suite runs
+## against (registry.py's ferro mode), when it is on neither PATH nor in
+## cargo's bin directory: `cargo install` builds it (a few minutes, once).
+ferro:
+	@command -v ferro-oci-server >/dev/null 2>&1 || \
+	  [ -x "$${CARGO_HOME:-$$HOME/.cargo}/bin/ferro-oci-server" ] || \
+	  { echo "installing ferro-oci-server (cargo install ferro-oci-server --locked)"; \
+	    $(CARGO) install ferro-oci-server --locked; }
 
 # Besides cargo's output: the soname link target/release/libregistry.so.<major>
 # (what programs linked against the build tree ask for at run time) and the
@@ -96,7 +105,7 @@ demo-rust: deps
 
 ## Everything: lint, header check, then every suite against the real registry
 ## in every fixture mode (one set of fixtures shared by all languages).
-test: deps lint build header-check static-libs-check c-tests c-examples
+test: deps ferro lint build header-check static-libs-check c-tests c-examples
 	$(CARGO) build --release $(FEATURES) --examples
 	$(FIXTURES) run -- $(MAKE) --no-print-directory suites
 
