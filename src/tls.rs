@@ -16,7 +16,8 @@
 //!
 //! **Plain HTTP.** The connector sees what the server sent during the
 //! handshake. When those first bytes are an HTTP response (a plain HTTP server
-//! answering the ClientHello with `HTTP/1.1 400 …`), the failure is a TLS error
+//! answering the ClientHello with `HTTP/1.1 400 …`, or with a bare HTML page
+//! when it took it for an HTTP/0.9 request), not a TLS record, the failure is a TLS error
 //! marked with [`Error::is_plain_http_answer`]: the only failure after which
 //! `Client::base` tries the registry again over plain HTTP. A reset, a closed
 //! connection or a certificate problem is never a reason to drop TLS.
@@ -289,7 +290,15 @@ impl<In: Transport> Connector<In> for TlsConnector {
 /// A failed handshake as ureq reports it, unless the server answered in
 /// plain HTTP: then a TLS [`Error`] that says so and is marked as such.
 fn handshake_error(e: io::Error, first: &[u8], host: &str) -> ureq::Error {
-    if !first.starts_with(b"HTTP/") {
+    // A TLS record starts with its content type, 20 to 23 (as Go's crypto/tls
+    // tells "first record does not look like a TLS handshake"); an HTTP
+    // server's answer (a status line, or a bare HTML page from one that took
+    // the ClientHello for an HTTP/0.9 request) starts with text.
+    let is_text = first.len() >= 4
+        && first[..4]
+            .iter()
+            .all(|b| b.is_ascii_graphic() || *b == b' ');
+    if !is_text {
         return e.into();
     }
     let line = first.split(|&b| b == b'\r' || b == b'\n').next();
@@ -705,7 +714,19 @@ ejmEljoiMRpOwYVmU5rP2pVSyGAtrv3HaRwIZQ==
         assert_eq!(e.kind(), ErrorKind::Tls);
         assert!(e.is_plain_http_answer());
         assert!(e.message().contains("(HTTP/1.1 400 Bad Request)"), "{e}");
-        for first in [&b""[..], b"\x16\x03\x03\x00\x02", b"<html>", b"HTTP"] {
+        // A server that took the ClientHello for an HTTP/0.9 request
+        // (Python's http.server) answers with a bare page, no status line.
+        let e = Error::from_ureq(
+            handshake_error(eof(), b"<!DOCTYPE HTML>\n<html lang", "h:1"),
+            "GET",
+        );
+        assert!(e.is_plain_http_answer(), "{e}");
+        for first in [
+            &b""[..],
+            b"\x16\x03\x03\x00\x02",
+            b"\x15\x03\x03\x00\x02\x02\x28",
+            b"HT",
+        ] {
             let e = Error::from_ureq(handshake_error(eof(), first, "h:1"), "GET");
             assert!(!e.is_plain_http_answer(), "{first:?}");
         }

@@ -27,9 +27,11 @@ fn client(server: &MockServer) -> Client {
 // ------------------------------------------------ credentials as docker sends them
 
 /// Reads one request head from `conn`. A TLS ClientHello (the client's
-/// HTTPS probe of a bare address) is answered `400` in plain HTTP, as
-/// plain-HTTP servers (Go's, hyper's) answer it, and gives `None`.
-fn head_or_tls_probe(conn: &mut TcpStream) -> Option<String> {
+/// HTTPS probe of a bare address) is answered in plain HTTP, as Go's and
+/// hyper's servers answer it (`400`), or with `bare_page` as Python's
+/// `http.server` does (taking it for an HTTP/0.9 request: an HTML page, no
+/// status line), and gives `None`.
+fn head_or_tls_probe(conn: &mut TcpStream, bare_page: bool) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -38,9 +40,12 @@ fn head_or_tls_probe(conn: &mut TcpStream) -> Option<String> {
             _ => return None,
         }
         if head == [0x16] {
-            let _ = conn.write_all(
-                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
+            let _ = conn.write_all(match bare_page {
+                false => {
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                }
+                true => b"<!DOCTYPE HTML>\n<html lang=\"en\">\n<head><title>Error response</title>",
+            });
             return None;
         }
     }
@@ -57,7 +62,7 @@ type Seen = Arc<Mutex<Vec<(String, bool)>>>;
 /// them). Plain HTTP on 127.0.0.1; returns its address (no scheme: the client
 /// probes HTTPS first, as for any bare address) and the request lines it
 /// answered, each with whether the credentials came.
-fn spelling_registry() -> (String, Seen) {
+fn spelling_registry(bare_page: bool) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -68,7 +73,7 @@ fn spelling_registry() -> (String, Seen) {
             let Ok(mut conn) = conn else { return };
             let log = log.clone();
             std::thread::spawn(move || {
-                let Some(head) = head_or_tls_probe(&mut conn) else {
+                let Some(head) = head_or_tls_probe(&mut conn, bare_page) else {
                     return;
                 };
                 let line = head.lines().next().unwrap_or("").to_string();
@@ -109,7 +114,13 @@ fn spelling_registry() -> (String, Seen) {
 
 #[test]
 fn a_basic_registry_without_the_api_version_header_receives_the_credentials() {
-    let (addr, seen) = spelling_registry();
+    for bare_page in [false, true] {
+        basic_without_the_api_version_header(bare_page);
+    }
+}
+
+fn basic_without_the_api_version_header(bare_page: bool) {
+    let (addr, seen) = spelling_registry(bare_page);
     // A bare loopback address: HTTPS first, plain HTTP after the plain answer.
     let c = Client::builder(&addr)
         .basic_auth("alice", "s3cret")
@@ -137,7 +148,7 @@ fn a_basic_registry_without_the_api_version_header_receives_the_credentials() {
 
 #[test]
 fn a_basic_registry_without_tags_list_or_delete_says_so_not_unauthorized() {
-    let (addr, _) = spelling_registry();
+    let (addr, _) = spelling_registry(false);
     let c = Client::builder(&addr)
         .basic_auth("alice", "s3cret")
         .docker_config(Some(std::path::Path::new("")))
