@@ -14,9 +14,8 @@ mod common;
 
 use std::io::Read;
 use std::path::Path;
-use std::process::Command;
 
-use common::{temp_path, Fixture};
+use common::{bytes, skopeo, temp_path, Fixture};
 use registry::{ApiVersion, Client, ErrorKind, ImageOptions};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -41,21 +40,6 @@ fn unique(name: &str) -> String {
     )
 }
 
-/// Runs `skopeo --insecure-policy <args>`; its stdout, or a panic with stderr.
-fn skopeo(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("skopeo")
-        .arg("--insecure-policy")
-        .args(args)
-        .output()
-        .expect("skopeo runs");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 /// The digest of the manifest skopeo reads for `image` in ferro.
 fn skopeo_digest(f: &Fixture, image: &str) -> String {
     let src = format!("docker://{}/{image}", f.addr());
@@ -77,19 +61,6 @@ fn read_layer(c: &Client, repo: &str, digest: &str) -> Vec<u8> {
         .unwrap()
         .read_to_end(&mut out)
         .unwrap();
-    out
-}
-
-/// Deterministic bytes that differ per `seed`, `len` long.
-fn bytes(seed: &str, len: usize) -> Vec<u8> {
-    use sha2::Digest as _;
-    let mut out = Vec::with_capacity(len + 32);
-    let mut block = sha2::Sha256::digest(seed.as_bytes()).to_vec();
-    while out.len() < len {
-        out.extend_from_slice(&block);
-        block = sha2::Sha256::digest(&block).to_vec();
-    }
-    out.truncate(len);
     out
 }
 

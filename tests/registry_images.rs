@@ -7,10 +7,9 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::thread;
 
-use common::{temp_path, Fixture};
+use common::{skopeo, temp_path, Fixture};
 use registry::{Client, Digest, ErrorKind, ImageOptions, Platform};
 use serde_json::Value;
 
@@ -33,21 +32,6 @@ fn docker_ref(f: &Fixture, image: &str, src: bool) -> Vec<String> {
     }
     args.push(format!("docker://{}/{image}", f.addr()));
     args
-}
-
-/// Runs `skopeo --insecure-policy <args>`; its stdout, or a panic with stderr.
-fn skopeo(args: &[String]) -> Vec<u8> {
-    let out = Command::new("skopeo")
-        .arg("--insecure-policy")
-        .args(args)
-        .output()
-        .expect("skopeo runs");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// `skopeo copy [--all] <src args> <dst>`: dst is `oci:…` or `dir:…`.

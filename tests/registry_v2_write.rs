@@ -7,7 +7,7 @@ mod common;
 use std::io::{self, Read};
 use std::process::Command;
 
-use common::{temp_path, Fixture};
+use common::{bytes, temp_path, Fixture};
 use registry::{Access, Client, Error, ErrorKind};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -16,19 +16,6 @@ const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 fn sha256(b: &[u8]) -> String {
     use sha2::Digest as _;
     format!("sha256:{:x}", sha2::Sha256::digest(b))
-}
-
-/// Deterministic bytes that differ per `seed`, `len` long.
-fn bytes(seed: &str, len: usize) -> Vec<u8> {
-    use sha2::Digest as _;
-    let mut out = Vec::with_capacity(len + 32);
-    let mut block = sha2::Sha256::digest(seed.as_bytes()).to_vec();
-    while out.len() < len {
-        out.extend_from_slice(&block);
-        block = sha2::Sha256::digest(&block).to_vec();
-    }
-    out.truncate(len);
-    out
 }
 
 /// A pushed image: manifest, config and layer digests.

@@ -166,3 +166,31 @@ pub fn read_head(conn: &mut std::net::TcpStream) -> String {
     }
     String::from_utf8_lossy(&head).into_owned()
 }
+
+/// Deterministic bytes that differ per `seed`, `len` long.
+pub fn bytes(seed: &str, len: usize) -> Vec<u8> {
+    use sha2::Digest as _;
+    let mut out = Vec::with_capacity(len + 32);
+    let mut block = sha2::Sha256::digest(seed.as_bytes()).to_vec();
+    while out.len() < len {
+        out.extend_from_slice(&block);
+        block = sha2::Sha256::digest(&block).to_vec();
+    }
+    out.truncate(len);
+    out
+}
+
+/// Runs `skopeo --insecure-policy <args>`; its stdout, or a panic with stderr.
+pub fn skopeo<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> Vec<u8> {
+    let out = std::process::Command::new("skopeo")
+        .arg("--insecure-policy")
+        .args(args)
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
