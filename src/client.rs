@@ -11,13 +11,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::auth::{self, Auth, Credentials, Remote, Scope};
+use crate::auth::{self, Auth, Credentials, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::{copy_to_file, LayerReader};
 use crate::reference::{
     validate_domain, validate_layer, validate_repository, validate_tag, Digest, ManifestRef,
     Platform,
 };
+use crate::remote::Remote;
 use crate::sync::lock;
 use crate::transport::{Payload, Request, Transport, TransportConfig};
 pub use crate::types::{Access, ApiVersion};

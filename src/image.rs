@@ -20,12 +20,12 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::auth::Remote;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::Layout;
 use crate::oci::{self, Descriptor, ManifestDoc};
 use crate::reference::{validate_tag, Digest, Hasher, ManifestRef, Platform};
+use crate::remote::Remote;
 use crate::transfer::{self, Job, Progress, Reporter};
 use crate::types::Manifest;
 use crate::v2;

@@ -21,7 +21,7 @@
 //! | C ABI | `ffi` |
 //! | façade: one method per operation | `client`, `image` (whole images) |
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
-//! | credentials for an origin, one answer to a 401 | `auth` |
+//! | the request pipeline: credentials for an origin, one answer to a 401 | `remote`, `auth` |
 //! | redirects, retries, deadlines, TLS, proxies, caps, cancels | `transport`, `tls`, `proxy`, `certs`, `cancel` |
 //! | leaves | `reference`, `files`, `error`, `url`, `challenge`, `types`, `sync` |
 //!
@@ -48,6 +48,7 @@ mod layout;
 mod oci;
 mod proxy;
 pub mod reference;
+mod remote;
 mod sync;
 mod tls;
 mod transfer;

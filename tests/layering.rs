@@ -18,8 +18,9 @@ const ORDER: &[&str] = &[
     "layout",
     "transfer",
     "layer",
-    "oci",  // protocol
-    "auth", // credentials for an origin
+    "oci",    // protocol
+    "remote", // the request pipeline
+    "auth",   // credentials for an origin
     "transport",
     "tls",
     "proxy",

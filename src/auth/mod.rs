@@ -23,15 +23,13 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use base64::Engine;
-use ureq::http::Response;
-use ureq::Body;
 
-use crate::challenge::{challenges_of, Challenge};
+use crate::challenge::Challenge;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::lock;
-use crate::transport::{final_url, Credential, Payload, Request, Transport};
+use crate::transport::Transport;
 use crate::types::Access;
-use crate::url::{is_loopback_host, origin_of};
+use crate::url::is_loopback_host;
 
 /// The most tokens one client keeps; the one expiring first makes room.
 const TOKEN_CACHE_ENTRIES: usize = 256;
@@ -187,7 +185,7 @@ pub(crate) struct Auth {
     credentials: Credentials,
     /// A 401 on a read, after a token was granted for its scope, means the
     /// repository does not exist (Docker Hub's answer for a missing one).
-    unauthorized_is_not_found: bool,
+    pub(crate) unauthorized_is_not_found: bool,
     learned: Mutex<Option<Scheme>>,
     tokens: Mutex<HashMap<String, CachedToken>>,
 }
@@ -214,7 +212,12 @@ impl Auth {
 
     /// The `Authorization` value for the registry at `registry` (an origin)
     /// before any challenge, if the scheme is known (or a static token was given).
-    fn upfront(&self, t: &Transport, scope: &Scope, registry: &str) -> Result<Option<String>> {
+    pub(crate) fn upfront(
+        &self,
+        t: &Transport,
+        scope: &Scope,
+        registry: &str,
+    ) -> Result<Option<String>> {
         if let Credentials::Bearer(tok) = &self.credentials {
             // A static token is as secret as a password.
             return Ok(may_send_password(registry).then(|| format!("Bearer {tok}")));
@@ -249,7 +252,7 @@ impl Auth {
     /// Answers the challenges of a 401 from the registry at `registry` (an
     /// origin): the `Authorization` value to retry with, or `None` when there
     /// is nothing better to send.
-    fn respond(
+    pub(crate) fn respond(
         &self,
         t: &Transport,
         challenges: &[Challenge],
@@ -428,97 +431,6 @@ fn cache_key(realm: &str, service: Option<&str>, scopes: &Scope) -> String {
     let mut sorted = scopes.0.clone();
     sorted.sort();
     format!("{realm}\n{}\n{}", service.unwrap_or(""), sorted.join(" "))
-}
-
-/// One registry seen through the pipeline: requests to its base URL
-/// (`scheme://host[:port]`) carry the client's credentials for their scope,
-/// and a 401 from the registry's own origin is answered once.
-pub(crate) struct Remote<'c> {
-    pub transport: &'c Transport,
-    pub auth: &'c Auth,
-    /// `scheme://host[:port]`, without a trailing slash.
-    pub base: String,
-}
-
-impl Remote<'_> {
-    /// `base` + `path` (which starts with `/`).
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Sends `req` with the credentials for `scope`, answering one 401
-    /// challenge of the registry's own origin. The response may have any
-    /// status; see [`check`](Self::check). A streamed body cannot be sent
-    /// twice, so it gets only the credentials known up front: callers make a
-    /// bodiless request to the same scope first (as the upload POST is).
-    pub fn send(
-        &self,
-        req: &Request<'_>,
-        scope: &Scope,
-        payload: &mut Payload<'_>,
-    ) -> Result<Response<Body>> {
-        let t = self.transport;
-        let origin = origin_of(&self.base);
-        let sent = self.auth.upfront(t, scope, &origin)?;
-        let credential = |value| Credential {
-            value,
-            origin: &origin,
-        };
-        let resp = t.send(req, sent.as_deref().map(credential), payload)?;
-        if resp.status().as_u16() != 401
-            || !payload.replayable()
-            || origin_of(final_url(&resp)) != origin
-        {
-            return Ok(resp);
-        }
-        let challenges = challenges_of(&resp);
-        let Some(answer) = self
-            .auth
-            .respond(t, &challenges, scope, sent.as_deref(), &origin)?
-        else {
-            return Ok(resp);
-        };
-        let resp = t.send(req, Some(credential(&answer)), payload)?;
-        if resp.status().as_u16() == 401
-            && answer.starts_with("Bearer ")
-            && matches!(req.method, "GET" | "HEAD")
-            && self.auth.unauthorized_is_not_found
-        {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "{} {}: not found (the registry answers 401 to a granted token for a \
-                     repository that does not exist or that these credentials may not see)",
-                    req.method,
-                    crate::url::path_of(&req.url)
-                ),
-            )
-            .with_http_status(401));
-        }
-        Ok(resp)
-    }
-
-    /// Passes a 2xx response through; turns anything else into an error.
-    pub fn check(&self, resp: Response<Body>, what: &str) -> Result<Response<Body>> {
-        if resp.status().is_success() {
-            return Ok(resp);
-        }
-        let e = Error::from_response(resp, what);
-        // An anonymous caller refused for lack of scope has no credentials, not wrong ones.
-        if e.kind() == ErrorKind::Forbidden
-            && e.http_status() == Some(401)
-            && self.auth.is_anonymous()
-        {
-            return Err(e.with_kind(ErrorKind::Unauthorized));
-        }
-        Err(e)
-    }
-
-    /// [`send`](Self::send) without a body, then [`check`](Self::check).
-    pub fn get(&self, req: &Request<'_>, scope: &Scope, what: &str) -> Result<Response<Body>> {
-        let resp = self.send(req, scope, &mut Payload::Empty)?;
-        self.check(resp, what)
-    }
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::index::{self, Session, Target};
 use super::{get_json, put_json, repo_name, JSON_CAP};
-use crate::auth::Remote;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::{Hashing, LayerReader};
 use crate::reference::{validate_image_id, Algorithm, Digest, Hasher};
+use crate::remote::Remote;
 use crate::sync::lock;
 use crate::transport::{self, header, Payload};
 use crate::types::Access;

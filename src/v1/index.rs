@@ -14,9 +14,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::auth::{redact_secrets, Remote};
+use crate::auth::redact_secrets;
 use crate::error::{Error, ErrorKind, Result};
 use crate::reference::validate_domain;
+use crate::remote::Remote;
 use crate::sync::lock;
 use crate::transport::{self, header_all, CookieJar, Credential, Payload, Request};
 use crate::types::Access;

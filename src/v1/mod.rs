@@ -22,9 +22,9 @@ pub(crate) use image::{
 };
 pub(crate) use index::{parse_endpoints, parse_token, Session, Target};
 
-use crate::auth::Remote;
 use crate::error::{Error, Result};
 use crate::reference::{validate_image_id, validate_repository, validate_tag};
+use crate::remote::Remote;
 use crate::transport::{self, header, ListBudget, Payload, Request};
 use crate::types::{Access, ApiVersion, PingInfo, SearchResult, SearchResults};
 use crate::url::add_query;

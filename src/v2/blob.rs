@@ -3,10 +3,11 @@
 
 #![forbid(unsafe_code)]
 
-use crate::auth::{Remote, Scope};
+use crate::auth::Scope;
 use crate::error::Result;
 use crate::layer::LayerReader;
 use crate::reference::{Digest, Hasher};
+use crate::remote::Remote;
 use crate::transport::{header, Payload, Request};
 
 /// `HEAD /v2/<repo>/blobs/<digest>`: true for 2xx, false for 404.
@@ -31,7 +32,7 @@ pub(crate) fn open_blob(
 ) -> Result<LayerReader> {
     let what = format!("GET /v2/{repo}/blobs/{digest}");
     let req = Request::new("GET", remote.url(&format!("/v2/{repo}/blobs/{digest}"))).bulk();
-    let resp = remote.get(&req, &Scope::pull(repo), &what)?;
+    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
     LayerReader::new(
         resp,
         Hasher::new(digest.algorithm()),
@@ -62,7 +63,7 @@ pub(crate) fn open_blob_from(
     let req = Request::new("GET", remote.url(&format!("/v2/{repo}/blobs/{digest}")))
         .header("Range", format!("bytes={from}-"))
         .bulk();
-    let resp = remote.get(&req, &Scope::pull(repo), &what)?;
+    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
     let label = format!("blob {digest}");
     if resp.status().as_u16() != 206 {
         let hasher = Hasher::new(digest.algorithm());

@@ -5,11 +5,12 @@
 #![forbid(unsafe_code)]
 
 use super::{check_reported_digest, put_blob};
-use crate::auth::{Remote, Scope};
+use crate::auth::Scope;
 use crate::error::{Error, ErrorKind, Result};
 use crate::oci::MANIFEST_MEDIA_TYPES;
 use crate::oci::{self, ManifestDoc, OCI_EMPTY, OCI_MANIFEST};
 use crate::reference::{Algorithm, Digest, Hasher, ManifestRef, Platform};
+use crate::remote::Remote;
 use crate::transport::{self, header, Payload, Request};
 use crate::types::{Manifest, ManifestInfo};
 
@@ -41,7 +42,7 @@ pub(crate) fn get_manifest(
         remote.url(&format!("/v2/{repo}/manifests/{reference}")),
     )
     .header("Accept", accept());
-    let resp = remote.get(&req, &Scope::pull(repo), &what)?;
+    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
     let announced = header(&resp, "docker-content-digest");
     let content_type = media_type_of(header(&resp, "content-type"));
     let body = transport::read_capped(resp, MANIFEST_CAP, &what)?;
@@ -89,7 +90,7 @@ pub(crate) fn head_manifest(
         remote.url(&format!("/v2/{repo}/manifests/{reference}")),
     )
     .header("Accept", accept());
-    let resp = remote.get(&req, &Scope::pull(repo), &what)?;
+    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
     let Some(announced) = header(&resp, "docker-content-digest") else {
         let m = get_manifest(remote, repo, reference)?;
         return Ok(ManifestInfo {

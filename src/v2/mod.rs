@@ -20,9 +20,10 @@ pub(crate) use manifest::{
 };
 pub(crate) use upload::{mount_blob, put_blob, upload_blob};
 
-use crate::auth::{Remote, Scope};
+use crate::auth::Scope;
 use crate::error::{Error, ErrorKind, Result};
 use crate::reference::{Algorithm, Digest, Hasher};
+use crate::remote::Remote;
 use crate::transport::{self, header, ListBudget, Payload, Request};
 use crate::types::{ApiVersion, PingInfo, SearchResult, SearchResults};
 use crate::url::{next_link, resolve};
@@ -144,7 +145,7 @@ fn paginate(
             )));
         }
         let req = Request::new("GET", url.clone()).header("Accept", "application/json");
-        let resp = remote.get(&req, scope, what)?;
+        let resp = remote.send_checked(&req, scope, what)?;
         let next = header(&resp, "link").and_then(|l| next_link(&l));
         let page: Page = transport::decode_json(&budget.read_page(resp, what)?, what)?;
         let names = page.repositories.or(page.tags).unwrap_or_default();

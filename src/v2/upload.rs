@@ -14,10 +14,11 @@
 use std::io::Read;
 
 use super::{blob_exists, check_reported_digest};
-use crate::auth::{Remote, Scope};
+use crate::auth::Scope;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::Hashing;
 use crate::reference::{Algorithm, Digest, Hasher};
+use crate::remote::Remote;
 use crate::transport::{header, Payload, Request};
 use crate::url::{add_query, resolve};
 
