@@ -12,9 +12,9 @@
 use ureq::http::Response;
 use ureq::Body;
 
+use crate::address::Address;
 use crate::auth::config::credentials_in;
 use crate::challenge::parse_all;
-use crate::client::Address;
 use crate::error::Error;
 use crate::oci::ManifestDoc;
 use crate::reference::{

@@ -19,7 +19,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | C ABI | `ffi` |
-//! | façade: one method per operation | `client`, `image` (whole images) |
+//! | façade: one method per operation | `ops` (one file per resource), `image` (whole images), `builder`, `client`, `address` |
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | the request pipeline: credentials for an origin, one answer to a 401 | `remote`, `auth` |
 //! | redirects, retries, deadlines, TLS, proxies, caps, cancels | `transport`, `tls`, `proxy`, `certs`, `cancel` |
@@ -31,7 +31,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod address;
 mod auth;
+mod builder;
 mod cancel;
 mod certs;
 mod challenge;
@@ -46,6 +48,7 @@ mod image;
 mod layer;
 mod layout;
 mod oci;
+mod ops;
 mod proxy;
 pub mod reference;
 mod remote;
@@ -58,11 +61,11 @@ mod url;
 mod v1;
 mod v2;
 
+pub use address::Api;
 pub use auth::Credentials;
+pub use builder::{ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_PARALLEL, DEFAULT_TIMEOUT};
 pub use certs::DEFAULT_CERTS_DIR;
-pub use client::{
-    Api, Client, ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_PARALLEL, DEFAULT_TIMEOUT,
-};
+pub use client::Client;
 pub use error::{Error, ErrorKind, Result};
 pub use image::ImageOptions;
 pub use layer::LayerReader;

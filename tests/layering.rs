@@ -12,7 +12,10 @@ const ORDER: &[&str] = &[
     "ffi",
     "fuzzing", // the C ABI, the fuzz targets' entry points
     "image",
-    "client", // the façade
+    "ops",
+    "builder",
+    "client",
+    "address", // the façade
     "v1",
     "v2",
     "layout",

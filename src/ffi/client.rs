@@ -7,9 +7,12 @@ use super::{
     c_string, new_string, registry_buf, registry_error, registry_list, registry_reader,
     registry_status, REGISTRY_API_AUTO, REGISTRY_API_V1, REGISTRY_API_V2,
 };
-use crate::client::{Api, ApiVersion, Client, ClientBuilder};
+use crate::address::Api;
+use crate::builder::ClientBuilder;
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::reference::Platform;
+use crate::types::ApiVersion;
 use crate::types::Manifest;
 
 /// Collects settings for a client. Created by `registry_client_builder_new`,

@@ -8,8 +8,8 @@ use super::{
     new_string, put_optional_string, registry_client, registry_error, registry_status,
     REGISTRY_ACCESS_DELETE, REGISTRY_ACCESS_READ, REGISTRY_ACCESS_WRITE,
 };
-use crate::client::Access;
 use crate::error::{Error, ErrorKind};
+use crate::types::Access;
 
 /// Supplies upload bytes: write at most `cap` bytes into `buf`, store how many
 /// in `*out_n`, and return 0; `*out_n == 0` means the end. Any other return

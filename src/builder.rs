@@ -1,0 +1,461 @@
+//! `ClientBuilder`: a client's settings, checked and turned into a
+//! [`Client`] by [`ClientBuilder::build`], which reads what the settings
+//! name (credentials from docker's config, CAs and client certificates from
+//! certs.d, the proxy from the environment).
+
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::address::{api_host, Address, Api};
+use crate::auth::{self, Auth, Credentials};
+use crate::client::{Client, Inner};
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::{Transport, TransportConfig};
+use crate::url::is_loopback_host;
+use crate::v1;
+
+/// The default timeout: the deadline of a small document, the stall timeout
+/// of a blob transfer (see [`ClientBuilder::timeout`]).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often an idempotent request is tried again by default.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// How many blobs a whole-image call moves at once by default.
+pub const DEFAULT_PARALLEL: u32 = 4;
+/// The longest timeout a client takes (see [`ClientBuilder::timeout`]).
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// The most blobs a whole-image call may move at once.
+const MAX_PARALLEL: u32 = 64;
+/// Configures and builds a [`Client`].
+pub struct ClientBuilder {
+    address: String,
+    credentials: Credentials,
+    /// `None`: the default location; `Some("")`: off.
+    docker_config: Option<std::path::PathBuf>,
+    ca_file: Option<std::path::PathBuf>,
+    ca_pem: Option<Vec<u8>>,
+    insecure: bool,
+    timeout: Duration,
+    user_agent: String,
+    api: Api,
+    max_retries: u32,
+    /// `None`: the default directory; `Some("")`: off.
+    certs_dir: Option<std::path::PathBuf>,
+    /// docker's directory, [`DEFAULT_CERTS_DIR`](crate::certs::DEFAULT_CERTS_DIR)
+    /// (another one in tests, which must not write to `/etc`).
+    default_certs_dir: std::path::PathBuf,
+    proxy: Option<String>,
+    /// `None`: on for Docker Hub only.
+    unauthorized_is_not_found: Option<bool>,
+    parallel: u32,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("address", &self.address)
+            .field("credentials", &self.credentials)
+            .field("docker_config", &self.docker_config)
+            .field("ca_file", &self.ca_file)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field("insecure", &self.insecure)
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .field("api", &self.api)
+            .field("max_retries", &self.max_retries)
+            .field("certs_dir", &self.certs_dir)
+            .field("default_certs_dir", &self.default_certs_dir)
+            .field("proxy", &self.proxy.as_deref().map(crate::proxy::describe))
+            .field("unauthorized_is_not_found", &self.unauthorized_is_not_found)
+            .field("parallel", &self.parallel)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder for the registry at `address`: `localhost:5000`, `docker.io`,
+    /// `https://host:port` or `http://host:port`.
+    pub fn new(address: &str) -> ClientBuilder {
+        ClientBuilder {
+            address: address.to_string(),
+            credentials: Credentials::Anonymous,
+            docker_config: None,
+            ca_file: None,
+            ca_pem: None,
+            insecure: false,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: format!("registry/{}", env!("CARGO_PKG_VERSION")),
+            api: Api::Auto,
+            max_retries: DEFAULT_MAX_RETRIES,
+            certs_dir: None,
+            default_certs_dir: crate::certs::DEFAULT_CERTS_DIR.into(),
+            proxy: None,
+            unauthorized_is_not_found: None,
+            parallel: DEFAULT_PARALLEL,
+        }
+    }
+
+    /// Send every request through this HTTP proxy (`http://[user:pass@]host:port`;
+    /// https goes through a CONNECT tunnel), loopback registries included; an
+    /// empty string means no proxy at all. Without this, the proxy comes from
+    /// the environment as docker takes it: `HTTPS_PROXY` for https
+    /// registries, `HTTP_PROXY` for plain http ones, never for `NO_PROXY`
+    /// hosts or loopback addresses.
+    pub fn proxy(mut self, url: &str) -> ClientBuilder {
+        self.proxy = Some(url.to_string());
+        self
+    }
+
+    /// Where docker's `certs.d` layout is: `dir`, or with `None` (the
+    /// default, also without this call) `/etc/docker/certs.d`, as docker
+    /// reads it; an empty path turns the lookup off.
+    /// `<dir>/<host:port>/*.crt` are CA certificates and a `<name>.cert` +
+    /// `<name>.key` pair is a client certificate for mutual TLS. Read by
+    /// [`build`](Self::build); a missing directory holds nothing. The CAs
+    /// found there are trusted instead of the built-in web PKI roots,
+    /// together with a [`ca_file`](Self::ca_file) if one is set, and as
+    /// there: a self-signed registry certificate copied to
+    /// `<host:port>/ca.crt`, as docker's documentation says, is accepted when
+    /// the registry presents exactly that certificate.
+    pub fn certs_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
+        self.certs_dir = dir.map(Path::to_path_buf);
+        self
+    }
+
+    /// How often an idempotent request (GET, HEAD, PUT, DELETE without a
+    /// streamed body) is tried again after a connection error, a timeout, 429,
+    /// 502, 503 or 504, with exponential backoff and jitter, honouring
+    /// `Retry-After` up to 30 s (default 3; 0 turns retries off). After the
+    /// last try the status is RATE_LIMITED or SERVER with the registry's
+    /// message. Uploads are never replayed.
+    pub fn max_retries(mut self, retries: u32) -> ClientBuilder {
+        self.max_retries = retries;
+        self
+    }
+
+    /// Authenticate with a user name and password (HTTP Basic, or at the token server).
+    pub fn basic_auth(mut self, username: &str, password: &str) -> ClientBuilder {
+        self.credentials = Credentials::Basic {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        self
+    }
+
+    /// Send this bearer token on every request.
+    pub fn bearer_token(mut self, token: &str) -> ClientBuilder {
+        self.credentials = Credentials::Bearer(token.to_string());
+        self
+    }
+
+    /// Use these credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> ClientBuilder {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Where docker's `config.json` is: `path`, or with `None` (the default)
+    /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; an empty
+    /// path turns the lookup off. Read by [`build`](Self::build) when no
+    /// credentials were given to this builder (those win); a missing file
+    /// means anonymous. For the registry's key (`host:port`, or
+    /// `https://index.docker.io/v1/`): a credential helper (`credHelpers`,
+    /// `credsStore`; `docker-credential-<name> get`, given the client's
+    /// timeout) if one is configured, else the `auths` entry (`auth`,
+    /// `username`/`password`, `identitytoken`, `registrytoken`).
+    pub fn docker_config(mut self, path: Option<&Path>) -> ClientBuilder {
+        self.docker_config = path.map(Path::to_path_buf);
+        self
+    }
+
+    /// Trust the PEM certificates in this file instead of the built-in web PKI
+    /// roots. The file is read by [`build`](Self::build).
+    ///
+    /// The registry's certificate must chain to one of them, or be one of them
+    /// byte for byte: a self-signed certificate made as docker's documentation
+    /// says (`openssl req -x509 …`, which makes it its own CA) is trusted by
+    /// naming that very certificate here. Either way its subjectAltName must
+    /// name the host or IP address the client connects to, and the clock must
+    /// be inside its validity period.
+    pub fn ca_file(mut self, path: impl AsRef<Path>) -> ClientBuilder {
+        self.ca_file = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Trust these PEM certificates instead of the built-in web PKI roots, as
+    /// [`ca_file`](Self::ca_file) does.
+    pub fn ca_pem(mut self, pem: &[u8]) -> ClientBuilder {
+        self.ca_pem = Some(pem.to_vec());
+        self
+    }
+
+    /// Allow plain HTTP: a bare address is tried over HTTPS first, and over
+    /// plain HTTP only when the server answered the TLS handshake in plain
+    /// HTTP (its first bytes were an HTTP response such as `HTTP/1.1 400`).
+    /// Any other failure (a reset or closed connection, a certificate that is
+    /// not trusted, a timeout) is returned as it is, and nothing is sent in
+    /// plain text. Loopback addresses behave this way without `insecure`.
+    /// Certificates are verified all the same, and a password is never sent
+    /// in cleartext to a host that is not loopback.
+    pub fn insecure(mut self, allow_plain_http: bool) -> ClientBuilder {
+        self.insecure = allow_plain_http;
+        self
+    }
+
+    /// The timeout (default 30 s). A small document (JSON, token, manifest,
+    /// error) must arrive whole within it, redirects included: a deadline for
+    /// each try of the request. A blob transfer may take as long as it needs,
+    /// but fails with TIMEOUT when no byte moves within it (a stall timeout).
+    /// Connecting and sending a request are bounded by it too, and so is
+    /// reading an error answer's body. Longer than a day counts as a day.
+    pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// How many blobs one whole-image call ([`pull`](Client::pull),
+    /// [`push`](Client::push), [`copy`](Client::copy)) moves at once, each on
+    /// its own pooled connection (default 4; 1 moves them one after another;
+    /// 0 is INVALID_ARGUMENT at [`build`](Self::build)).
+    pub fn parallel(mut self, blobs: u32) -> ClientBuilder {
+        self.parallel = blobs;
+        self
+    }
+
+    /// Read a 401 on a read (GET, HEAD) as NOT_FOUND when a token was just
+    /// granted for the request's scope: Docker Hub answers so for a
+    /// repository that does not exist (or that the credentials may not
+    /// see). On by default for `docker.io`, off for other registries.
+    pub fn unauthorized_is_not_found(mut self, on: bool) -> ClientBuilder {
+        self.unauthorized_is_not_found = Some(on);
+        self
+    }
+
+    /// The `User-Agent` header (default `registry/<version>`).
+    pub fn user_agent(mut self, user_agent: &str) -> ClientBuilder {
+        self.user_agent = user_agent.to_string();
+        self
+    }
+
+    /// Which API to speak (default: detect).
+    pub fn api(mut self, api: Api) -> ClientBuilder {
+        self.api = api;
+        self
+    }
+
+    /// Builds the client. Fails on a malformed address, an unreadable or empty
+    /// CA file, or a zero timeout.
+    pub fn build(self) -> Result<Client> {
+        let address = Address::parse(&self.address)?;
+        self.check_settings()?;
+        let credentials = self.credentials_for(&address)?;
+        let (ca_pem, client_cert) = self.trust_for(&address)?;
+        let proxy = self.proxy_for(&address);
+        let transport = Transport::new(&TransportConfig {
+            timeout: self.timeout,
+            user_agent: self.user_agent.clone(),
+            ca_pem,
+            client_cert,
+            proxy,
+            max_retries: self.max_retries,
+            connections: self.parallel as usize,
+        })
+        .map_err(|e| match &self.ca_file {
+            Some(p) if e.message().starts_with("the CA") => {
+                e.map_message(|m| format!("{m} ({})", p.display()))
+            }
+            _ => e,
+        })?;
+        let v1 = v1::Session::default();
+        if address.hub {
+            v1.set_standalone(false);
+        }
+        let not_found = self.unauthorized_is_not_found.unwrap_or(address.hub);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                auth: Auth::new(credentials, not_found),
+                base: Mutex::new(address.scheme.map(|s| {
+                    let host = api_host(&address, self.api);
+                    format!("{s}://{host}")
+                })),
+                probe_plain: self.insecure || is_loopback_host(&address.host),
+                address,
+                transport,
+                api: self.api,
+                detected: Mutex::new(None),
+                v1,
+                parallel: self.parallel as usize,
+            }),
+        })
+    }
+
+    /// The timeout, parallelism and user agent are within their bounds.
+    fn check_settings(&self) -> Result<()> {
+        if self.timeout.is_zero() {
+            return Err(Error::invalid("the timeout must be greater than zero"));
+        }
+        if !(1..=MAX_PARALLEL).contains(&self.parallel) {
+            return Err(Error::invalid(format!(
+                "parallel must be between 1 and {MAX_PARALLEL}, not {}",
+                self.parallel
+            )));
+        }
+        if self.user_agent.is_empty() || self.user_agent.contains(['\r', '\n']) {
+            return Err(Error::invalid("the user agent must be one non-empty line"));
+        }
+        Ok(())
+    }
+
+    /// The credentials: those given, else docker's `config.json` entry (or
+    /// helper) for the address, unless the lookup is off.
+    fn credentials_for(&self, address: &Address) -> Result<Credentials> {
+        let config_path = match &self.docker_config {
+            Some(p) if p.as_os_str().is_empty() => None,
+            Some(p) => Some(p.clone()),
+            None => auth::config::default_path(),
+        };
+        match (&self.credentials, config_path) {
+            (Credentials::Anonymous, Some(p)) => {
+                auth::config::credentials_for(&p, &address.host, address.hub, self.timeout)
+            }
+            _ => Ok(self.credentials.clone()),
+        }
+    }
+
+    /// What the client trusts and presents: the CA file or PEM, and the
+    /// certs.d directory's CAs (added to them) and client certificate.
+    fn trust_for(&self, address: &Address) -> Result<(Option<Vec<u8>>, ClientCert)> {
+        let ca_pem = match (&self.ca_file, &self.ca_pem) {
+            (Some(path), _) => Some(std::fs::read(path).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read CA file {}: {e}", path.display()),
+                )
+            })?),
+            (None, pem) => pem.clone(),
+        };
+        let certs = match &self.certs_dir {
+            Some(dir) if dir.as_os_str().is_empty() => Default::default(),
+            Some(dir) => crate::certs::load(dir, &address.host)?,
+            None => crate::certs::load(&self.default_certs_dir, &address.host)?,
+        };
+        let ca_pem = match (ca_pem, certs.ca_pem) {
+            (Some(mut a), Some(b)) => {
+                a.push(b'\n');
+                a.extend(b);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        Ok((ca_pem, certs.client))
+    }
+
+    /// The proxy: the one given ("" for none), else docker's environment
+    /// variables for the address's scheme.
+    fn proxy_for(&self, address: &Address) -> Option<String> {
+        match &self.proxy {
+            Some(p) if p.is_empty() => None,
+            Some(p) => Some(p.clone()),
+            None => {
+                let scheme = address.scheme.unwrap_or("https");
+                crate::proxy::from_env(scheme, &address.host, |k| std::env::var(k).ok())
+            }
+        }
+    }
+}
+
+/// A client certificate chain and its key (PEM), for mutual TLS.
+type ClientCert = Option<(Vec<u8>, Vec<u8>)>;
+
+impl Client {
+    /// A builder for the registry at `address`.
+    pub fn builder(address: &str) -> ClientBuilder {
+        ClientBuilder::new(address)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn builder_debug_hides_secrets() {
+        let b = Client::builder("localhost")
+            .basic_auth("alice", "pa55word")
+            .proxy("http://bob:pr0xy-secret@proxy.example:3128");
+        let text = format!("{b:?}");
+        assert!(text.contains("proxy.example:3128"), "{text}");
+        assert!(!text.contains("pr0xy-secret"), "{text}");
+        assert!(!text.contains("pa55word"), "{text}");
+    }
+
+    #[test]
+    fn dockers_certs_dir_is_read_by_default_unless_another_is_named_or_it_is_off() {
+        // docker's directory, played by a temporary one, holding a CA file
+        // for 127.0.0.1:5000 that is not PEM: a build that reads it fails.
+        let root =
+            std::env::temp_dir().join(format!("registry-default-certs-d-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("127.0.0.1:5000")).unwrap();
+        std::fs::write(root.join("127.0.0.1:5000/ca.crt"), b"not pem").unwrap();
+        let other = root.join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        let docker = |address: &str| ClientBuilder {
+            default_certs_dir: root.clone(),
+            ..Client::builder(address)
+        };
+        for b in [
+            docker("127.0.0.1:5000"),
+            docker("127.0.0.1:5000").certs_dir(None),
+        ] {
+            let e = b.build().expect_err("the default certs.d is read");
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        }
+        // Another directory replaces it; an empty path turns it off; other
+        // hosts find nothing there.
+        docker("127.0.0.1:5000")
+            .certs_dir(Some(&other))
+            .build()
+            .expect("another certs.d replaces the default");
+        docker("127.0.0.1:5000")
+            .certs_dir(Some(Path::new("")))
+            .build()
+            .expect("an empty path turns certs.d off");
+        docker("127.0.0.1:5001")
+            .build()
+            .expect("nothing for this host");
+        assert_eq!(
+            Client::builder("x").default_certs_dir,
+            Path::new("/etc/docker/certs.d")
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn builder_rejects_bad_settings() {
+        let e = Client::builder("localhost")
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let e = Client::builder("localhost")
+            .ca_file("/nonexistent/ca.pem")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(e.message().contains("/nonexistent/ca.pem"));
+        let e = Client::builder("localhost")
+            .ca_pem(b"not pem")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let e = Client::builder("localhost")
+            .user_agent("a\nb")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+}

@@ -1,0 +1,61 @@
+//! Tags: listing them, pointing one at an image, removing one.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::reference::{validate_tag, ManifestRef};
+use crate::{v1, v2};
+
+impl Client {
+    /// The tags of `repo`, all pages, sorted, without duplicates. A repository
+    /// with no tags left (`"tags": null`) has an empty list.
+    pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
+        let repo = self.repo(repo)?;
+        self.dispatch(
+            |r| v2::tags(r, &repo),
+            |r, s| Ok(v1::tags(r, s, &repo)?.into_keys().collect()),
+        )
+    }
+
+    /// `GET /v1/repositories/<repo>/tags`: every tag with the image id it
+    /// names (v1 only).
+    pub fn v1_tags(&self, repo: &str) -> Result<BTreeMap<String, String>> {
+        let repo = self.repo(repo)?;
+        self.v1_only("the tag map", |r, s| v1::tags(r, s, &repo))
+    }
+
+    /// Points `tag` at the manifest `image` (a tag or digest) names: its bytes
+    /// are stored again, unchanged, under `tag`, with their own media type. No
+    /// blob is copied. Returns the manifest digest. On a v1 registry `image`
+    /// is an image id, and it is returned.
+    pub fn set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<String> {
+        let repo = self.repo(repo)?;
+        validate_tag(tag)?;
+        self.dispatch(
+            |r| Ok(v2::set_tag(r, &repo, &ManifestRef::parse(image)?, tag)?.to_string()),
+            |r, s| v1::set_tag(r, s, &repo, image, tag),
+        )
+    }
+
+    /// Removes `tag` and nothing else: other tags on the same image survive.
+    ///
+    /// Uses `DELETE …/manifests/<tag>` where the registry allows it (OCI).
+    /// Registries that refuse (distribution 2.8 answers 400 `DIGEST_INVALID`,
+    /// others 405) get the tag pointed at a small throw-away manifest made for
+    /// this call, which is then deleted by digest. That leaves one tiny empty
+    /// config blob (`{}`) in the repository for garbage collection. A
+    /// registry that deletes nothing (405 also for a DELETE by digest) is
+    /// UNSUPPORTED, with the tag untouched. A missing tag is NOT_FOUND. On a
+    /// v1 registry, `DELETE …/tags/<tag>`.
+    pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
+        let repo = self.repo(repo)?;
+        validate_tag(tag)?;
+        self.dispatch(
+            |r| v2::delete_tag(r, &repo, tag),
+            |r, s| v1::delete_tag(r, s, &repo, tag),
+        )
+    }
+}
