@@ -924,15 +924,20 @@ fn two_processes_pulling_into_one_layout_commit_only_verified_blobs() {
     let mut b = spawn();
     let a_status = a.wait().unwrap();
     let committed = std::fs::read(dir.join("blobs/sha256").join(hex));
-    let b_status = match b.try_wait().unwrap() {
-        Some(s) => Some(s),
-        None => {
-            // The second process may still be waiting for its lock: give it time.
-            std::thread::sleep(std::time::Duration::from_secs(2));
-            let s = b.try_wait().unwrap();
-            let _ = b.kill();
-            let _ = b.wait();
-            s
+    // The second process may still be waiting for its lock: give it time
+    // (the old code left it reading a registry that sends nothing).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let b_status = loop {
+        match b.try_wait().unwrap() {
+            Some(s) => break Some(s),
+            None if std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            None => {
+                let _ = b.kill();
+                let _ = b.wait();
+                break None;
+            }
         }
     };
     assert!(a_status.success(), "the first pull succeeds");
@@ -1043,7 +1048,7 @@ fn a_call_that_stalls_hears_its_last_report_again_so_it_can_cancel() {
         if done == 0 && total == 10 {
             repeats += 1; // the silent layer: 10 bytes, none moved
         }
-        started.elapsed() < std::time::Duration::from_secs(1)
+        started.elapsed() < std::time::Duration::from_secs(2)
     };
     let e = c
         .pull(
@@ -1055,7 +1060,7 @@ fn a_call_that_stalls_hears_its_last_report_again_so_it_can_cancel() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
     assert!(repeats >= 2, "heard {repeats} reports of the silent layer");
-    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
 }
 
 #[test]
