@@ -200,14 +200,16 @@ c-examples: build
 ## Run inside `registry.py run` (REGISTRY_TEST_* set).
 suites: test-rust test-c test-ruby test-go test-examples test-cli
 
+## The tests that need a real registry are #[ignore]d (a plain `cargo test`
+## lists them as ignored); here, inside `registry.py run`, they run too.
 test-rust:
-	$(CARGO) test --profile ci $(FEATURES)
+	$(CARGO) test --profile ci $(FEATURES) -- --include-ignored
 
 ## regcli: its lint, then its tests driving the binary against the fixtures.
 test-cli:
 	$(CARGO) fmt -p regcli --check
 	$(CARGO) clippy -p regcli --all-targets -- -D warnings
-	$(CARGO) test --profile ci -p regcli
+	$(CARGO) test --profile ci -p regcli -- --include-ignored
 
 test-c:
 	$(VALGRIND) ./$(CBUILD)/test_static

@@ -123,9 +123,10 @@ fn with_progress<'a>(cb: &'a mut dyn FnMut(&Digest, u64, u64) -> bool) -> ImageO
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn pull_into_a_layout_that_skopeo_reads() {
     for mode in ["anon", "token"] {
-        let f = fixture!(mode);
+        let f = common::fixture(mode);
         let c = f.client();
         let dir = layout_dir(&format!("pull-{mode}"));
         let caller = thread::current().id();
@@ -176,8 +177,9 @@ fn pull_into_a_layout_that_skopeo_reads() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn pull_every_platform_or_one() {
-    let f = fixture!("anon");
+    let f = common::fixture("anon");
     let c = f.client();
     let all = layout_dir("all");
     let d = c
@@ -222,8 +224,9 @@ fn pull_every_platform_or_one() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn a_layout_gains_images_and_names_a_digest_pull_by_its_digest() {
-    let f = fixture!("anon");
+    let f = common::fixture("anon");
     let c = f.client();
     let dir = layout_dir("gains");
     c.pull("fixtures/oci", "v1", &dir, ImageOptions::default())
@@ -243,11 +246,12 @@ fn a_layout_gains_images_and_names_a_digest_pull_by_its_digest() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn docker_manifests_keep_their_bytes_in_a_layout() {
     // fixtures/app is Docker schema 2: the layout keeps it byte for byte
     // (skopeo 1.9 looks up only OCI media types in a layout, so it does not
     // read this one), and it goes back with the same digest.
-    let f = fixture!("anon");
+    let f = common::fixture("anon");
     let c = f.client();
     let dir = layout_dir("docker");
     let d = c
@@ -273,9 +277,10 @@ fn docker_manifests_keep_their_bytes_in_a_layout() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn push_a_layout_skopeo_wrote_and_one_the_client_wrote() {
-    let anon = fixture!("anon");
-    let token = fixture!("token");
+    let anon = common::fixture("anon");
+    let token = common::fixture("token");
     let c = token.client();
     // skopeo writes the layout.
     let dir = layout_dir("skopeo-wrote");
@@ -349,9 +354,10 @@ fn push_a_layout_skopeo_wrote_and_one_the_client_wrote() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn copy_between_registries_and_within_one() {
-    let anon = fixture!("anon");
-    let token = fixture!("token");
+    let anon = common::fixture("anon");
+    let token = common::fixture("token");
     let (a, t) = (anon.client(), token.client());
     // Between registries: the index and every platform, bytes streamed.
     let d = a
@@ -438,8 +444,9 @@ fn copy_between_registries_and_within_one() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn a_cancelled_pull_resumes_with_a_range_request() {
-    let f = fixture!("anon");
+    let f = common::fixture("anon");
     // Its own User-Agent, to find its requests in the registry's access log.
     let c = f
         .builder()
@@ -515,9 +522,10 @@ fn a_cancelled_pull_resumes_with_a_range_request() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn a_cancelled_push_cancels_its_uploads() {
-    let anon = fixture!("anon");
-    let token = fixture!("token");
+    let anon = common::fixture("anon");
+    let token = common::fixture("token");
     let dir = layout_dir("push-cancel");
     anon.client()
         .pull("fixtures/big", "v1", &dir, ImageOptions::default())
@@ -543,8 +551,9 @@ fn a_cancelled_push_cancels_its_uploads() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn manifest_head_and_image_config() {
-    let f = fixture!("token");
+    let f = common::fixture("token");
     let c = f.client();
     let head = c.manifest_head("fixtures/layers", "v1").unwrap();
     assert_eq!(head.digest.to_string(), f.fact("LAYERS_DIGEST"));
@@ -565,8 +574,9 @@ fn manifest_head_and_image_config() {
 }
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn whole_images_need_v2() {
-    let f = fixture!("v1sa");
+    let f = common::fixture("v1sa");
     let (u, p) = f.user().unwrap();
     let c = Client::builder(&f.addr())
         .basic_auth(&u, &p)

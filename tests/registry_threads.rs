@@ -19,8 +19,9 @@ const THREADS: usize = 8;
 const OPS: usize = 100;
 
 #[test]
+#[ignore = "needs make test (real registry)"]
 fn one_client_many_threads() {
-    let f = fixture!("token");
+    let f = common::fixture("token");
     let c: Client = f.builder().user_agent("registry-threads").build().unwrap();
     let layer = f.fact("LAYER_DIGEST");
     let image = f.fact("IMAGE_ID");

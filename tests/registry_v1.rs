@@ -11,14 +11,9 @@ use common::{temp_path, Fixture};
 use registry::{Access, Api, ApiVersion, Client, ErrorKind};
 use sha2::Digest as _;
 
-macro_rules! in_both_v1_modes {
-    ($($flow:ident),*) => {
-        mod index { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("v1")); } )* }
-        mod standalone { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("v1sa")); } )* }
-    };
-}
-
-in_both_v1_modes!(
+in_modes!(
+    index: "v1",
+    standalone: "v1sa";
     detects_v1_and_reads_ping,
     read_flow,
     one_word_repositories_are_library,

@@ -2,10 +2,12 @@
 //!
 //! The basic and token fixtures serve the certificate Docker's documentation
 //! makes (`openssl req -x509`: self-signed, so `CA:TRUE`), which a client
-//! trusts through the CA file or certs.d. Small servers on 127.0.0.1 show what
-//! the real registry cannot: a certificate for another name, one that has
-//! expired or is not valid yet, a server that resets the handshake, and a
-//! plain HTTP server answering the TLS ClientHello.
+//! trusts through the CA file or certs.d: `basic::…` and `token::…` (real
+//! registries: ignored by a plain `cargo test`, run by `make test`). Small
+//! servers on 127.0.0.1 show what the real registry cannot: a certificate for
+//! another name, one that has expired or is not valid yet, a server that
+//! resets the handshake, a plain HTTP server answering the TLS ClientHello,
+//! and a cleartext challenge naming an HTTPS realm.
 
 #[macro_use]
 mod common;
@@ -28,78 +30,110 @@ fn with_user(f: &Fixture, addr: &str) -> ClientBuilder {
     Client::builder(addr).basic_auth(&u, &p).max_retries(0)
 }
 
-#[test]
-fn docker_certificate_trusted_as_the_ca_file() {
-    for mode in ["basic", "token"] {
-        let f = fixture!(mode);
-        let ca = f.ca().expect("the fixture publishes its certificate");
-        let port = f.addr().rsplit(':').next().unwrap().to_string();
-        for addr in [
-            f.addr(),
-            format!("localhost:{port}"),
-            format!("https://127.0.0.1:{port}"),
-        ] {
-            let c = with_user(&f, &addr).ca_file(&ca).build().unwrap();
-            assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{mode} {addr}");
-        }
-        let pem = std::fs::read(&ca).unwrap();
-        let c = with_user(&f, &f.addr()).ca_pem(&pem).build().unwrap();
-        assert_eq!(c.image_id(APP, "v1").unwrap(), f.fact("IMAGE_ID"), "{mode}");
+// Docker's certificate, in the basic and the token fixture.
+in_modes!(
+    basic: "basic",
+    token: "token";
+    docker_certificate_trusted_as_the_ca_file_by_each_name,
+    docker_certificate_trusted_as_ca_pem,
+    docker_certificate_trusted_through_certs_d,
+    docker_certificate_untrusted_is_refused,
+    docker_certificate_refused_when_another_one_is_trusted,
+    docker_certificate_trusted_beside_another_one,
+);
+
+fn docker_certificate_trusted_as_the_ca_file_by_each_name(f: &Fixture) {
+    let mode = f.mode;
+    let ca = f.ca().expect("the fixture publishes its certificate");
+    let port = f.addr().rsplit(':').next().unwrap().to_string();
+    for addr in [
+        f.addr(),
+        format!("localhost:{port}"),
+        format!("https://127.0.0.1:{port}"),
+    ] {
+        let c = with_user(f, &addr).ca_file(&ca).build().unwrap();
+        assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{mode} {addr}");
     }
 }
 
-#[test]
-fn docker_certificate_trusted_through_certs_d() {
-    for mode in ["basic", "token"] {
-        let f = fixture!(mode);
-        let dir = f.fact(&format!("{}_CERTS_DIR", mode.to_uppercase()));
-        let c = with_user(&f, &f.addr())
-            .certs_dir(Some(Path::new(&dir)))
-            .build()
-            .unwrap();
-        assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{mode}");
-    }
+fn docker_certificate_trusted_as_ca_pem(f: &Fixture) {
+    let pem = std::fs::read(f.ca().expect("the fixture publishes its certificate")).unwrap();
+    let c = with_user(f, &f.addr()).ca_pem(&pem).build().unwrap();
+    assert_eq!(
+        c.image_id(APP, "v1").unwrap(),
+        f.fact("IMAGE_ID"),
+        "{}",
+        f.mode
+    );
 }
 
-#[test]
-fn docker_certificate_untrusted_or_another_one_trusted_is_refused() {
+fn docker_certificate_trusted_through_certs_d(f: &Fixture) {
+    let dir = f.fact(&format!("{}_CERTS_DIR", f.mode.to_uppercase()));
+    let c = with_user(f, &f.addr())
+        .certs_dir(Some(Path::new(&dir)))
+        .build()
+        .unwrap();
+    assert_eq!(c.tags(APP).unwrap(), ["v1", "v2"], "{}", f.mode);
+}
+
+fn docker_certificate_untrusted_is_refused(f: &Fixture) {
+    let e = with_user(f, &f.addr()).build().unwrap().ping().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{}, web PKI roots: {e}", f.mode);
+}
+
+/// Another certificate for the same names, made the same way.
+fn other_docker_cert() -> PathBuf {
     let dir = temp_path("other").parent().unwrap().to_path_buf();
-    let (other, _) = docker_cert(&dir, "other", "IP:127.0.0.1,DNS:localhost");
-    for mode in ["basic", "token"] {
-        let f = fixture!(mode);
-        let e = with_user(&f, &f.addr())
-            .build()
-            .unwrap()
-            .ping()
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Tls, "{mode}, web PKI roots: {e}");
-        let e = with_user(&f, &f.addr())
-            .ca_file(&other)
-            .build()
-            .unwrap()
-            .ping()
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Tls, "{mode}, another certificate: {e}");
-        // Trusted beside another one, the registry's own certificate still counts.
-        let mut both = std::fs::read(&other).unwrap();
-        both.extend(std::fs::read(f.ca().unwrap()).unwrap());
-        let c = with_user(&f, &f.addr()).ca_pem(&both).build().unwrap();
-        assert_eq!(c.ping().unwrap(), ApiVersion::V2, "{mode}");
-    }
+    docker_cert(&dir, "other", "IP:127.0.0.1,DNS:localhost").0
+}
+
+fn docker_certificate_refused_when_another_one_is_trusted(f: &Fixture) {
+    let other = other_docker_cert();
+    let e = with_user(f, &f.addr())
+        .ca_file(&other)
+        .build()
+        .unwrap()
+        .ping()
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Tls,
+        "{}, another certificate: {e}",
+        f.mode
+    );
+}
+
+/// Trusted beside another one, the registry's own certificate still counts.
+fn docker_certificate_trusted_beside_another_one(f: &Fixture) {
+    let mut both = std::fs::read(other_docker_cert()).unwrap();
+    both.extend(std::fs::read(f.ca().unwrap()).unwrap());
+    let c = with_user(f, &f.addr()).ca_pem(&both).build().unwrap();
+    assert_eq!(c.ping().unwrap(), ApiVersion::V2, "{}", f.mode);
+}
+
+/// A server presenting a certificate made for localhost only, and that
+/// certificate: trusted, but not for 127.0.0.1.
+fn localhost_only_server() -> (u16, Vec<u8>) {
+    let dir = temp_path("name").parent().unwrap().to_path_buf();
+    let (cert, key) = docker_cert(&dir, "name", "DNS:localhost");
+    let port = tls_server(&cert, &key);
+    (port, std::fs::read(&cert).unwrap())
 }
 
 #[test]
 fn a_trusted_certificate_for_another_name_is_refused() {
-    let dir = temp_path("name").parent().unwrap().to_path_buf();
-    let (cert, key) = docker_cert(&dir, "name", "DNS:localhost");
-    let port = tls_server(&cert, &key);
-    let pem = std::fs::read(&cert).unwrap();
+    let (port, pem) = localhost_only_server();
     // The certificate names localhost, not 127.0.0.1.
     let e = client(&format!("127.0.0.1:{port}"), &pem)
         .ping()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     assert!(e.message().contains("not valid for name"), "{e}");
+}
+
+#[test]
+fn a_trusted_certificate_is_taken_for_the_name_it_was_made_for() {
+    let (port, pem) = localhost_only_server();
     let c = client(&format!("localhost:{port}"), &pem);
     assert_eq!(
         c.ping().unwrap(),
@@ -108,41 +142,43 @@ fn a_trusted_certificate_for_another_name_is_refused() {
     );
 }
 
-#[test]
-fn a_trusted_certificate_out_of_its_validity_period_is_refused() {
+/// A client of a TLS server whose certificate, trusted, is valid from
+/// `start` to `end` (`YYYYMMDDHHMMSSZ`).
+fn dated_client(name: &str, start: &str, end: &str) -> Client {
     let dir = temp_path("dated").parent().unwrap().to_path_buf();
-    for (name, start, end, refused) in [
-        (
-            "expired",
-            "20200101000000Z",
-            "20210101000000Z",
-            Some("expired"),
-        ),
-        (
-            "future",
-            "20900101000000Z",
-            "20910101000000Z",
-            Some("not valid yet"),
-        ),
-        ("current", "20200101000000Z", "20900101000000Z", None),
-    ] {
-        let (cert, key) = dated_cert(&dir, name, start, end);
-        let port = tls_server(&cert, &key);
-        let pem = std::fs::read(&cert).unwrap();
-        let c = client(&format!("127.0.0.1:{port}"), &pem);
-        match refused {
-            Some(says) => {
-                let e = c.ping().unwrap_err();
-                assert_eq!(e.kind(), ErrorKind::Tls, "{name}: {e}");
-                assert!(e.message().contains(says), "{name}: {e}");
-            }
-            None => assert_eq!(c.ping().unwrap(), ApiVersion::V2, "{name}"),
-        }
-    }
+    let (cert, key) = dated_cert(&dir, name, start, end);
+    let port = tls_server(&cert, &key);
+    let pem = std::fs::read(&cert).unwrap();
+    client(&format!("127.0.0.1:{port}"), &pem)
 }
 
 #[test]
-fn a_reset_handshake_never_falls_back_to_plain_http() {
+fn a_trusted_certificate_that_expired_is_refused() {
+    let e = dated_client("expired", "20200101000000Z", "20210101000000Z")
+        .ping()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "expired: {e}");
+    assert!(e.message().contains("expired"), "expired: {e}");
+}
+
+#[test]
+fn a_trusted_certificate_not_valid_yet_is_refused() {
+    let e = dated_client("future", "20900101000000Z", "20910101000000Z")
+        .ping()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "future: {e}");
+    assert!(e.message().contains("not valid yet"), "future: {e}");
+}
+
+#[test]
+fn a_trusted_certificate_within_its_validity_period_is_taken() {
+    let c = dated_client("current", "20200101000000Z", "20900101000000Z");
+    assert_eq!(c.ping().unwrap(), ApiVersion::V2, "current");
+}
+
+/// A server that resets the handshake, pinged by a client that is
+/// `insecure` or not: an error, and nothing but TLS handshakes sent.
+fn reset_handshake(insecure: bool) {
     let (port, seen) = serve(|mut conn| {
         // Read what the client sends, then hang up without a word.
         conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -150,19 +186,17 @@ fn a_reset_handshake_never_falls_back_to_plain_http() {
         let n = conn.read(&mut buf).unwrap_or(0);
         buf[..n].to_vec()
     });
-    for insecure in [false, true] {
-        let c = Client::builder(&format!("127.0.0.1:{port}"))
-            .insecure(insecure)
-            .max_retries(0)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
-        let e = c.ping().unwrap_err();
-        assert!(
-            matches!(e.kind(), ErrorKind::Tls | ErrorKind::Network),
-            "{e:?}"
-        );
-    }
+    let c = Client::builder(&format!("127.0.0.1:{port}"))
+        .insecure(insecure)
+        .max_retries(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let e = c.ping().unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Tls | ErrorKind::Network),
+        "{e:?}"
+    );
     let seen = seen.lock().unwrap();
     assert!(!seen.is_empty(), "the client connected");
     for first in seen.iter() {
@@ -171,21 +205,34 @@ fn a_reset_handshake_never_falls_back_to_plain_http() {
 }
 
 #[test]
+fn a_reset_handshake_never_falls_back_to_plain_http() {
+    reset_handshake(false);
+}
+
+#[test]
+fn a_reset_handshake_never_falls_back_to_plain_http_even_when_insecure() {
+    reset_handshake(true);
+}
+
+#[test]
 fn a_plain_http_server_gets_plain_http() {
     let (port, seen) = serve(plain_http);
     let addr = format!("127.0.0.1:{port}");
     let c = Client::builder(&addr).max_retries(0).build().unwrap();
     assert_eq!(c.ping().unwrap(), ApiVersion::V2);
-    {
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen[0].first(), Some(&0x16), "a TLS handshake first");
-        assert!(seen.len() > 1);
-        for later in &seen[1..] {
-            assert!(later.starts_with(b"GET /v2/ HTTP/1.1"), "then plain HTTP");
-        }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].first(), Some(&0x16), "a TLS handshake first");
+    assert!(seen.len() > 1);
+    for later in &seen[1..] {
+        assert!(later.starts_with(b"GET /v2/ HTTP/1.1"), "then plain HTTP");
     }
-    // An https:// address means TLS: the answer is an error that says why.
-    let e = Client::builder(&format!("https://{addr}"))
+}
+
+/// An https:// address means TLS: the answer is an error that says why.
+#[test]
+fn a_plain_http_server_at_an_https_address_is_a_tls_error_that_says_why() {
+    let (port, _) = serve(plain_http);
+    let e = Client::builder(&format!("https://127.0.0.1:{port}"))
         .max_retries(0)
         .build()
         .unwrap()
@@ -195,62 +242,68 @@ fn a_plain_http_server_gets_plain_http() {
     assert!(e.message().contains("plain HTTP (HTTP/1.1 400"), "{e}");
 }
 
-#[test]
-fn a_cleartext_challenge_cannot_send_secrets_to_an_https_realm() {
-    // The token server: TLS on loopback, trusted, keeping the request heads
-    // it gets; it grants anyone the token "t".
-    let dir = temp_path("realm").parent().unwrap().to_path_buf();
-    let (cert, key) = docker_cert(&dir, "realm", "IP:127.0.0.1");
-    let pem = std::fs::read(&cert).unwrap();
-    let asked = Arc::new(Mutex::new(Vec::<String>::new()));
-    let log = asked.clone();
-    let realm = tls_server_with(&cert, &key, move |head| {
-        log.lock().unwrap().push(head.to_ascii_lowercase());
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\
-          Connection: close\r\n\r\n{\"token\":\"t\"}"
-            .to_vec()
-    });
-    // The world, through a proxy: every plain-HTTP registry challenges with
-    // that realm and takes the token "t"; CONNECTs reach the token server.
-    let registry_saw = Arc::new(Mutex::new(Vec::<String>::new()));
-    let proxy = world_proxy(realm, registry_saw.clone());
-    let client = |address: &str, credentials: Credentials| {
+/// The world of the cleartext-challenge tests: a token server on loopback
+/// (TLS, trusted through `pem`) that grants anyone the token "t" and keeps
+/// the request heads it gets in `asked`, and a proxy through which every
+/// plain-HTTP registry challenges with that realm and takes the token "t"
+/// (their request heads go to `registry_saw`); CONNECTs reach the token
+/// server.
+struct World {
+    pem: Vec<u8>,
+    asked: Arc<Mutex<Vec<String>>>,
+    registry_saw: Arc<Mutex<Vec<String>>>,
+    proxy: String,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = temp_path("realm").parent().unwrap().to_path_buf();
+        let (cert, key) = docker_cert(&dir, "realm", "IP:127.0.0.1");
+        let pem = std::fs::read(&cert).unwrap();
+        let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+        let log = asked.clone();
+        let realm = tls_server_with(&cert, &key, move |head| {
+            log.lock().unwrap().push(head.to_ascii_lowercase());
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\
+              Connection: close\r\n\r\n{\"token\":\"t\"}"
+                .to_vec()
+        });
+        let registry_saw = Arc::new(Mutex::new(Vec::<String>::new()));
+        let proxy = world_proxy(realm, registry_saw.clone());
+        World {
+            pem,
+            asked,
+            registry_saw,
+            proxy,
+        }
+    }
+
+    fn client(&self, address: &str, credentials: Credentials) -> Client {
         Client::builder(address)
             .credentials(credentials)
-            .ca_pem(&pem)
-            .proxy(&proxy)
+            .ca_pem(&self.pem)
+            .proxy(&self.proxy)
             .max_retries(0)
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap()
-    };
-    let basic = || Credentials::Basic {
-        username: "alice".into(),
-        password: "pw".into(),
-    };
-    let heads = |asked: &Arc<Mutex<Vec<String>>>| std::mem::take(&mut *asked.lock().unwrap());
+    }
 
-    // On loopback the challenge is trusted: the password goes to the realm.
-    assert_eq!(
-        client("http://127.0.0.1:9", basic()).ping().unwrap(),
-        ApiVersion::V2
-    );
-    let seen = heads(&asked);
-    assert!(
-        seen.iter().any(|h| h.contains("authorization: basic")),
-        "{seen:?}"
-    );
+    /// The request heads the token server got since the last call.
+    fn heads(&self) -> Vec<String> {
+        std::mem::take(&mut *self.asked.lock().unwrap())
+    }
 
-    // From a host that is not loopback, a cleartext challenge could be
-    // anyone's: its realm gets an anonymous request, never a secret.
-    for credentials in [basic(), Credentials::IdentityToken("refresh-secret".into())] {
-        let c = client("http://reg.example", credentials);
+    /// From a host that is not loopback, a cleartext challenge could be
+    /// anyone's: its realm gets an anonymous request, never a secret.
+    fn realm_gets_no_secret(&self, credentials: Credentials) {
+        let c = self.client("http://reg.example", credentials);
         assert_eq!(
             c.ping().unwrap(),
             ApiVersion::V2,
             "an anonymous token works"
         );
-        let seen = heads(&asked);
+        let seen = self.heads();
         assert!(!seen.is_empty(), "the realm was asked");
         for h in &seen {
             assert!(h.starts_with("get "), "no refresh-token POST: {h}");
@@ -258,16 +311,54 @@ fn a_cleartext_challenge_cannot_send_secrets_to_an_https_realm() {
             assert!(!h.contains("alice"), "no account either: {h}");
         }
     }
-    // A static token is a secret too: not sent, and the error says why.
-    let e = client(
-        "http://reg.example",
-        Credentials::Bearer("static-secret".into()),
-    )
-    .ping()
-    .unwrap_err();
+}
+
+fn alice() -> Credentials {
+    Credentials::Basic {
+        username: "alice".into(),
+        password: "pw".into(),
+    }
+}
+
+/// On loopback the challenge is trusted: the password goes to the realm.
+#[test]
+fn a_cleartext_challenge_on_loopback_gets_the_password_at_its_https_realm() {
+    let world = World::new();
+    assert_eq!(
+        world.client("http://127.0.0.1:9", alice()).ping().unwrap(),
+        ApiVersion::V2
+    );
+    let seen = world.heads();
+    assert!(
+        seen.iter().any(|h| h.contains("authorization: basic")),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_cleartext_challenge_from_another_host_cannot_send_the_password_to_its_realm() {
+    World::new().realm_gets_no_secret(alice());
+}
+
+#[test]
+fn a_cleartext_challenge_from_another_host_cannot_send_an_identity_token_to_its_realm() {
+    World::new().realm_gets_no_secret(Credentials::IdentityToken("refresh-secret".into()));
+}
+
+/// A static token is a secret too: not sent, and the error says why.
+#[test]
+fn a_static_token_never_goes_to_a_cleartext_registry_on_another_host() {
+    let world = World::new();
+    let e = world
+        .client(
+            "http://reg.example",
+            Credentials::Bearer("static-secret".into()),
+        )
+        .ping()
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     assert!(e.message().contains("cleartext"), "{e}");
-    let saw = registry_saw.lock().unwrap();
+    let saw = world.registry_saw.lock().unwrap();
     assert!(!saw.iter().any(|h| h.contains("static-secret")), "{saw:?}");
 }
 

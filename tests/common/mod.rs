@@ -1,9 +1,11 @@
 //! Access to the real-registry fixtures of `ffi-tests/fixtures/registry.py`.
 //!
-//! Under `registry.py run` (as `make test` does) the `REGISTRY_TEST_*`
-//! variables are set and shared with the C, Ruby and Go suites. Without
-//! them (a plain `cargo test`), every test that needs a real registry says
-//! so on stderr and passes without running: `fixture!` returns early.
+//! Every test that needs a real registry is
+//! `#[ignore = "needs make test (real registry)"]`, so a plain `cargo test`
+//! lists it as ignored rather than passing it unrun. `make test` runs them all
+//! with `--include-ignored` under `registry.py run`, which sets the
+//! `REGISTRY_TEST_*` variables (shared with the C, Ruby and Go suites); run
+//! outside it, such a test fails, saying what it needs.
 
 #![allow(dead_code)]
 
@@ -11,28 +13,34 @@ use std::collections::HashMap;
 
 use registry::{Client, ClientBuilder};
 
-/// `fixture!("token")`: the fixture for that mode, or, when the fixture
-/// environment is not set, a note on stderr and an early return from the
-/// test.
-#[allow(unused_macros)]
-macro_rules! fixture {
-    ($mode:expr) => {
-        match common::try_fixture($mode) {
-            Some(f) => f,
-            None => return,
-        }
-    };
-}
-
 /// Generates one test per fixture mode for each flow: `mod anon { fn flow() }`, …
 /// Each flow is a `fn(&Fixture)` in the calling file.
 #[allow(unused_macros)] // mock_v2.rs shares this module but has no modes
 macro_rules! in_every_mode {
-    ($($flow:ident),*) => {
-        mod anon { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("anon")); } )* }
-        mod basic { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("basic")); } )* }
-        mod token { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("token")); } )* }
-        mod tls { $( #[test] fn $flow() { use super::common; super::$flow(&fixture!("tls")); } )* }
+    ($($flow:ident),* $(,)?) => {
+        in_modes!(anon: "anon", basic: "basic", token: "token", tls: "tls"; $($flow),*);
+    };
+}
+
+/// `in_modes!(index: "v1", standalone: "v1sa"; flow, …)`: a module per mode,
+/// each holding one test per flow (a `fn(&Fixture)` in the calling file),
+/// ignored by a plain `cargo test` as every real-registry test is.
+#[allow(unused_macros)]
+macro_rules! in_modes {
+    ($module:ident: $mode:literal; $($flow:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[test]
+                #[ignore = "needs make test (real registry)"]
+                fn $flow() {
+                    super::$flow(&super::common::fixture($mode));
+                }
+            )*
+        }
+    };
+    ($module:ident: $mode:literal, $($more:ident: $more_mode:literal),+; $($flow:ident),* $(,)?) => {
+        in_modes!($module: $mode; $($flow),*);
+        in_modes!($($more: $more_mode),+; $($flow),*);
     };
 }
 
@@ -117,26 +125,31 @@ fn ureq_get(url: &str) -> String {
         .expect("body is text")
 }
 
-/// The fixture for `mode` (anon, basic, token, tls, mtls, v1, v1sa) when
-/// `registry.py run` set its variables; `None`, after a note, otherwise.
+/// The fixture for `mode` (anon, basic, token, tls, mtls, v1, v1sa, ferro)
+/// when `registry.py run` set its variables; `None` otherwise.
 pub fn try_fixture(mode: &'static str) -> Option<Fixture> {
     let vars: HashMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("REGISTRY_TEST_"))
         .collect();
     let key = format!("REGISTRY_TEST_{}_ADDR", mode.to_uppercase());
-    if vars.contains_key(&key) {
-        return Some(Fixture { mode, vars });
-    }
-    eprintln!(
-        "skipped: {key} is not set; the real-registry tests run under \
-         `python3 ffi-tests/fixtures/registry.py run -- cargo test` (as `make test` does)"
-    );
-    None
+    vars.contains_key(&key).then_some(Fixture { mode, vars })
 }
 
-/// The fixture for `mode`, in a test that already got one with `fixture!`.
+/// The fixture for `mode`; without it, the test fails and says how to run
+/// it. Only tests marked `#[ignore = "needs make test (real registry)"]` call
+/// this, so only `--include-ignored` outside the fixtures gets here.
+#[track_caller]
 pub fn fixture(mode: &'static str) -> Fixture {
-    try_fixture(mode).expect("the fixture environment is set")
+    let Some(f) = try_fixture(mode) else {
+        panic!(
+            "REGISTRY_TEST_{}_ADDR is not set: this test needs the real registries \
+             of ffi-tests/fixtures/registry.py; run it with `make test`, or with \
+             `python3 ffi-tests/fixtures/registry.py run -- cargo test --features capi \
+             -- --include-ignored`",
+            mode.to_uppercase()
+        );
+    };
+    f
 }
 
 /// A path in a fresh temporary directory.
