@@ -927,8 +927,13 @@ static void test_cancel_and_layouts(void) {
 
     fprintf(stderr, "# C cancel and layouts\n");
     CHECK(server && fgets(line, sizeof line, server), "stall.py starts");
-    *strchr(line, ' ') = '\0';
-    pid = atoi(line + strlen(line) + 1);
+    {
+        char *space = strchr(line, ' ');
+        if (space) {
+            *space = '\0';
+            pid = atoi(space + 1);
+        }
+    }
     snprintf(url, sizeof url, "http://%s", line);
     expect(registry_client_builder_new(url, &b, &err), &err, REGISTRY_STATUS_OK, "new");
     expect(registry_client_builder_timeout_ms(b, 20000, &err), &err, REGISTRY_STATUS_OK, "timeout");
