@@ -98,7 +98,8 @@ pub fn manifest(body: &[u8]) {
             let _ = d.digest("manifest");
         }
     }
-    let _ = decode_json::<crate::v2::Page>(body, "page");
+    let _ = decode_json::<crate::v2::CatalogPage>(body, "page");
+    let _ = decode_json::<crate::v2::TagsPage>(body, "page");
 }
 
 /// v1 JSON bodies (`v1/mod.rs`): search pages, tag maps and lists, the image

@@ -72,10 +72,9 @@ impl Remote<'_> {
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "{} {}: not found (the registry answers 401 to a granted token for a \
+                    "{}: not found (the registry answers 401 to a granted token for a \
                      repository that does not exist or that these credentials may not see)",
-                    req.method,
-                    crate::url::path_of(&req.url)
+                    req.what()
                 ),
             )
             .with_http_status(401));
@@ -83,12 +82,13 @@ impl Remote<'_> {
         Ok(resp)
     }
 
-    /// Passes a 2xx response through; turns anything else into an error.
-    pub fn check(&self, resp: Response<Body>, what: &str) -> Result<Response<Body>> {
+    /// Passes a 2xx response through; turns anything else into an error
+    /// that names the request the response answers.
+    pub fn check(&self, resp: Response<Body>) -> Result<Response<Body>> {
         if resp.status().is_success() {
             return Ok(resp);
         }
-        let e = Error::from_response(resp, what);
+        let e = Error::from_response(resp);
         // An anonymous caller refused for lack of scope has no credentials, not wrong ones.
         if e.kind() == ErrorKind::Forbidden
             && e.http_status() == Some(401)
@@ -101,13 +101,8 @@ impl Remote<'_> {
 
     /// Sends `req` (a GET or HEAD) with no body, as [`send`](Self::send)
     /// does, and passes only a 2xx response (see [`check`](Self::check)).
-    pub fn send_checked(
-        &self,
-        req: &Request<'_>,
-        scope: &Scope,
-        what: &str,
-    ) -> Result<Response<Body>> {
+    pub fn send_checked(&self, req: &Request<'_>, scope: &Scope) -> Result<Response<Body>> {
         let resp = self.send(req, scope, &mut Payload::Empty)?;
-        self.check(resp, what)
+        self.check(resp)
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ureq::http::{self, HeaderValue, Response};
 use ureq::{Agent, Body, SendBody};
 
-use crate::error::{Error, ErrorKind, ReadBy, Result};
+use crate::error::{what_of, Error, ErrorKind, ReadBy, Result, Sent};
 use crate::url::{describe, origin_of, path_of, resolve};
 
 /// How many redirects one request may follow.
@@ -86,6 +86,8 @@ pub(crate) struct Request<'a> {
     /// Cleanup after a failure or a cancel: sent once, under a deadline of
     /// [`BEST_EFFORT_DEADLINE`], even when the work was told to stop.
     pub best_effort: bool,
+    /// How messages name the request, when not "METHOD /path".
+    pub label: Option<String>,
 }
 
 /// The deadline of a [`Request::best_effort`] request.
@@ -100,7 +102,24 @@ impl<'a> Request<'a> {
             bulk: false,
             cookies: None,
             best_effort: false,
+            label: None,
         }
+    }
+
+    /// How messages name this request: "METHOD /path" (no query: upload
+    /// URLs carry server state there), or its [`labelled`](Self::labelled) name.
+    pub fn what(&self) -> String {
+        match &self.label {
+            Some(l) => l.clone(),
+            None => format!("{} {}", self.method, describe(path_of(&self.url))),
+        }
+    }
+
+    /// Names the request otherwise in messages (a token server's, say,
+    /// whose host matters).
+    pub fn labelled(mut self, label: String) -> Request<'a> {
+        self.label = Some(label);
+        self
     }
 
     /// Marks a cleanup request (see the field).
@@ -370,6 +389,7 @@ impl Transport {
                 deadline
             };
             resp.extensions_mut().insert(ReadBy(read_by));
+            resp.extensions_mut().insert(Sent(req.what()));
             return Ok(resp);
         }
         Err(Error::protocol(format!(
@@ -542,7 +562,8 @@ pub(crate) fn header_all(resp: &Response<Body>, name: &str) -> Vec<String> {
 }
 
 /// Reads a whole body, failing with TOO_LARGE past `cap` bytes.
-pub(crate) fn read_capped(resp: Response<Body>, cap: u64, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_capped(resp: Response<Body>, cap: u64) -> Result<Vec<u8>> {
+    let what = what_of(&resp).to_string();
     resp.into_body()
         .into_with_config()
         .limit(cap)
@@ -552,7 +573,7 @@ pub(crate) fn read_capped(resp: Response<Body>, cap: u64, what: &str) -> Result<
                 ErrorKind::TooLarge,
                 format!("{what}: response is larger than the {cap}-byte cap"),
             ),
-            e => Error::from_ureq(e, what),
+            e => Error::from_ureq(e, &what),
         })
 }
 
@@ -562,6 +583,8 @@ pub(crate) fn read_capped(resp: Response<Body>, cap: u64, what: &str) -> Result<
 pub(crate) struct ListBudget {
     bytes: u64,
     names: usize,
+    /// The request of the latest page, for messages.
+    what: String,
 }
 
 impl ListBudget {
@@ -570,14 +593,19 @@ impl ListBudget {
     const NAMES: usize = 250_000;
 
     pub fn new() -> ListBudget {
-        ListBudget { bytes: 0, names: 0 }
+        ListBudget {
+            bytes: 0,
+            names: 0,
+            what: String::new(),
+        }
     }
 
     /// Reads one page's body within what is left.
-    pub fn read_page(&mut self, resp: Response<Body>, what: &str) -> Result<Vec<u8>> {
+    pub fn read_page(&mut self, resp: Response<Body>) -> Result<Vec<u8>> {
+        self.what = what_of(&resp).to_string();
         let cap = Self::PAGE_BYTES.min(Self::TOTAL_BYTES - self.bytes);
-        let bytes = read_capped(resp, cap, what).map_err(|e| match e.kind() {
-            ErrorKind::TooLarge if cap < Self::PAGE_BYTES => self.exceeded(what),
+        let bytes = read_capped(resp, cap).map_err(|e| match e.kind() {
+            ErrorKind::TooLarge if cap < Self::PAGE_BYTES => self.exceeded(),
             _ => e,
         })?;
         self.bytes += bytes.len() as u64;
@@ -585,15 +613,16 @@ impl ListBudget {
     }
 
     /// Counts a page's names.
-    pub fn count(&mut self, names: usize, what: &str) -> Result<()> {
+    pub fn count(&mut self, names: usize) -> Result<()> {
         self.names += names;
         if self.names > Self::NAMES {
-            return Err(self.exceeded(what));
+            return Err(self.exceeded());
         }
         Ok(())
     }
 
-    fn exceeded(&self, what: &str) -> Error {
+    fn exceeded(&self) -> Error {
+        let what = &self.what;
         Error::new(
             ErrorKind::TooLarge,
             format!(
@@ -610,9 +639,9 @@ impl ListBudget {
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     resp: Response<Body>,
     cap: u64,
-    what: &str,
 ) -> Result<T> {
-    decode_json(&read_capped(resp, cap, what)?, what)
+    let what = what_of(&resp).to_string();
+    decode_json(&read_capped(resp, cap)?, &what)
 }
 
 /// Decodes a JSON document the registry sent.

@@ -544,3 +544,48 @@ fn delete_tag_uses_oci_tag_delete_where_the_registry_allows_it() {
     delete.assert_calls(1);
     fallback.assert_calls(0);
 }
+
+#[test]
+fn errors_name_the_request_they_answer_without_its_query() {
+    let s = MockServer::start();
+    s.mock(|w, t| {
+        w.method(GET).path("/v2/");
+        t.status(200);
+    });
+    s.mock(|w, t| {
+        w.method(GET).path("/v2/team/app/tags/list");
+        t.status(404)
+            .json_body(serde_json::json!({"errors": [{"code": "NAME_UNKNOWN", "message": "no such repository"}]}));
+    });
+    s.mock(|w, t| {
+        w.method(POST).path("/v2/team/app/blobs/uploads/");
+        t.status(202).header(
+            "Location",
+            "/v2/team/app/blobs/uploads/u1?_state=secret-state",
+        );
+    });
+    s.mock(|w, t| {
+        w.method(PATCH).path("/v2/team/app/blobs/uploads/u1");
+        t.status(500).body("disk full");
+    });
+    s.mock(|w, t| {
+        w.method(DELETE).path("/v2/team/app/blobs/uploads/u1");
+        t.status(204);
+    });
+    let c = client(&s);
+    let e = c.tags("team/app").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(
+        e.message()
+            .starts_with("GET /v2/team/app/tags/list: no such repository"),
+        "{e}"
+    );
+    let e = c.put_layer("team/app", &mut &BLOB[..], None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Server);
+    assert!(
+        e.message()
+            .starts_with("PATCH /v2/team/app/blobs/uploads/u1: disk full"),
+        "{e}"
+    );
+    assert!(!e.message().contains("secret-state"), "{e}");
+}

@@ -82,7 +82,9 @@ pub(super) fn fetch(
     }
     let what = format!("token request to {}", describe(realm));
     let get = |url: String, basic: Option<&str>| {
-        let req = Request::new("GET", url).header("Accept", "application/json");
+        let req = Request::new("GET", url)
+            .header("Accept", "application/json")
+            .labelled(what.clone());
         let credential = basic.map(|value| Credential {
             value,
             origin: &realm_origin,
@@ -103,7 +105,8 @@ pub(super) fn fetch(
             }
             let post = Request::new("POST", realm.to_string())
                 .header("Content-Type", "application/x-www-form-urlencoded")
-                .header("Accept", "application/json");
+                .header("Accept", "application/json")
+                .labelled(what.clone());
             let resp = t.send(&post, None, &mut Payload::Bytes(form.as_bytes()))?;
             if resp.status().as_u16() == 404 {
                 get(url, None)?
@@ -126,9 +129,9 @@ pub(super) fn fetch(
         .with_http_status(status));
     }
     if status != 200 {
-        return Err(Error::from_response(resp, &what));
+        return Err(Error::from_response(resp));
     }
-    parse(&transport::read_capped(resp, TOKEN_CAP, &what)?, &what)
+    parse(&transport::read_capped(resp, TOKEN_CAP)?, &what)
 }
 
 /// Reads a token server's answer.

@@ -25,6 +25,19 @@ const ERROR_BODY_CAP: u64 = 64 * 1024;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadBy(pub std::time::Instant);
 
+/// The request a response answers, as messages name it (`GET /v2/…`, no
+/// query): the transport puts it in every response's extensions, so that an
+/// error names its request without each caller restating the URL.
+#[derive(Clone, Debug)]
+pub(crate) struct Sent(pub String);
+
+/// What `resp` answers (see [`Sent`]).
+pub(crate) fn what_of(resp: &Response<Body>) -> &str {
+    resp.extensions()
+        .get::<Sent>()
+        .map_or("the registry's answer", |s| s.0.as_str())
+}
+
 /// Builds [`ErrorKind`] from the rows of `status_table.rs` (all but `Ok`).
 macro_rules! status_table {
     (Ok = 0, $ok_name:literal, $ok_doc:literal; $($kind:ident = $code:literal, $name:literal, $doc:literal;)*) => {
@@ -229,9 +242,10 @@ struct V1Error {
 impl Error {
     /// Maps a non-success response onto an error, reading the registry's
     /// `{"errors":[…]}` (v2) or `{"error":"…"}` (v1) body, up to 64 KiB, for
-    /// the message and code. A 401 whose challenge says `insufficient_scope`
+    /// the message and code; the message starts with the request it answers. A 401 whose challenge says `insufficient_scope`
     /// is FORBIDDEN: the credentials are fine, the scope is not.
-    pub(crate) fn from_response(resp: Response<Body>, what: &str) -> Error {
+    pub(crate) fn from_response(resp: Response<Body>) -> Error {
+        let what = what_of(&resp).to_string();
         let status = resp.status().as_u16();
         let insufficient_scope = crate::challenge::challenges_of(&resp)
             .iter()
@@ -248,7 +262,7 @@ impl Error {
                 Ok(n) => body.extend_from_slice(&chunk[..n]),
             }
         }
-        Error::from_status(status, &body, insufficient_scope, what)
+        Error::from_status(status, &body, insufficient_scope, &what)
     }
 
     /// [`from_response`](Self::from_response) once the body was read.

@@ -29,7 +29,7 @@ impl Client {
                 // Learn the scheme from the registry's challenge (this fetches the token).
                 let req = Request::new("GET", r.url("/v2/"));
                 let resp = r.send(&req, &scope, &mut Payload::Empty)?;
-                r.check(resp, "GET /v2/")?;
+                r.check(resp)?;
                 r.auth.bearer_token(r.transport, &scope)?.ok_or_else(|| {
                     Error::new(
                         ErrorKind::Unsupported,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::index::{self, Session, Target};
 use super::{get_json, put_json, repo_name, JSON_CAP};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{what_of, Error, ErrorKind, Result};
 use crate::layer::{Hashing, LayerReader};
 use crate::reference::{validate_image_id, Algorithm, Digest, Hasher};
 use crate::remote::Remote;
@@ -103,13 +103,12 @@ fn get_image_json(
     target: Target<'_>,
 ) -> Result<(Vec<u8>, Option<Digest>)> {
     let path = format!("/v1/images/{id}/json");
-    let what = format!("GET {path}");
     let resp = index::get(remote, session, &path, target)?;
-    let resp = remote.check(resp, &what)?;
+    let resp = remote.check(resp)?;
     let checksum = header(&resp, "x-docker-checksum-payload")
-        .map(|c| parse_checksum(&c, &what))
+        .map(|c| parse_checksum(&c, what_of(&resp)))
         .transpose()?;
-    Ok((transport::read_capped(resp, JSON_CAP, &what)?, checksum))
+    Ok((transport::read_capped(resp, JSON_CAP)?, checksum))
 }
 
 /// An `X-Docker-Checksum-Payload` value: a sha256 digest.
@@ -139,7 +138,7 @@ pub(crate) fn layer_exists(
     let resp = index::get(remote, session, &path, target)?;
     match resp.status().as_u16() {
         404 => Ok(false),
-        _ => remote.check(resp, &format!("GET {path}")).map(|_| true),
+        _ => remote.check(resp).map(|_| true),
     }
 }
 
@@ -157,7 +156,7 @@ pub(crate) fn open_layer(
     let (json, checksum) = get_image_json(remote, session, id, target)?;
     let path = format!("/v1/images/{id}/layer");
     let resp = index::get(remote, session, &path, target)?;
-    let resp = remote.check(resp, &format!("GET {path}"))?;
+    let resp = remote.check(resp)?;
     LayerReader::new(
         resp,
         checksum_hasher(&json),
@@ -201,7 +200,7 @@ pub(crate) fn put_layer(
         &headers,
         &mut Payload::Stream(&mut hashing),
     )?;
-    remote.check(resp, &format!("PUT {path}"))?;
+    remote.check(resp)?;
     let checksum = hashing.digest();
     let path = format!("/v1/images/{id}/checksum");
     let sum = checksum.to_string();
@@ -215,7 +214,7 @@ pub(crate) fn put_layer(
         &headers,
         &mut Payload::Empty,
     )?;
-    remote.check(resp, &format!("PUT {path}")).map_err(|e| {
+    remote.check(resp).map_err(|e| {
         // The reference server's answer to a checksum it did not compute.
         if e.http_status() == Some(400) && e.message().contains("mismatch") {
             e.with_kind(ErrorKind::DigestMismatch)

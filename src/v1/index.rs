@@ -154,11 +154,11 @@ pub(crate) fn index_token(
         Access::Write => ("PUT", format!("/v1/repositories/{repo}/"), b"[]"),
         Access::Delete => ("DELETE", format!("/v1/repositories/{repo}/"), b""),
     };
-    let what = format!("{method} {path} (index token)");
     let url = remote.url(&path);
     let mut req = Request::new(method, url.clone())
         .header("Accept", "application/json")
         .header("X-Docker-Token", "true");
+    let what = format!("{} (index token)", req.what());
     let mut payload = Payload::Empty;
     if !body.is_empty() {
         req = req.header("Content-Type", "application/json");
@@ -166,7 +166,7 @@ pub(crate) fn index_token(
     }
     let basic = remote.auth.basic_for(&url);
     let resp = exchange(remote, session, req, basic.as_deref(), &mut payload)?;
-    let resp = remote.check(resp, &what)?;
+    let resp = remote.check(resp)?;
     let token = parse_token(&header_all(&resp, "x-docker-token")).ok_or_else(|| {
         Error::new(
             ErrorKind::Unsupported,
@@ -184,7 +184,7 @@ pub(crate) fn index_token(
         }
     };
     // Read the (small) image list so the connection can be reused.
-    let _ = transport::read_capped(resp, INDEX_BODY_CAP, &what);
+    let _ = transport::read_capped(resp, INDEX_BODY_CAP);
     let token = IndexToken { token, endpoint };
     session.remember(repo, access, &token);
     Ok(token)

@@ -22,7 +22,7 @@ pub(crate) use image::{
 };
 pub(crate) use index::{parse_endpoints, parse_token, Session, Target};
 
-use crate::error::{Error, Result};
+use crate::error::{what_of, Error, Result};
 use crate::reference::{validate_image_id, validate_repository, validate_tag};
 use crate::remote::Remote;
 use crate::transport::{self, header, ListBudget, Payload, Request};
@@ -89,10 +89,9 @@ pub(crate) fn repo_name(repo: &str) -> Result<String> {
 /// `GET /v1/_ping`: the registry version and whether it is standalone,
 /// read as docker 1.x did (a missing header means standalone).
 pub(crate) fn ping(remote: &Remote<'_>, session: &Session) -> Result<PingInfo> {
-    let what = "GET /v1/_ping";
     let req = Request::new("GET", remote.url("/v1/_ping"));
     let resp = index::exchange(remote, session, req, None, &mut Payload::Empty)?;
-    let resp = remote.check(resp, what)?;
+    let resp = remote.check(resp)?;
     let registry_version = header(&resp, "x-docker-registry-version");
     let standalone = match header(&resp, "x-docker-registry-standalone") {
         None => true,
@@ -123,10 +122,9 @@ fn get_json<T: serde::de::DeserializeOwned>(
     path: &str,
     target: Target<'_>,
 ) -> Result<T> {
-    let what = format!("GET {path}");
     let resp = index::get(remote, session, path, target)?;
-    let resp = remote.check(resp, &what)?;
-    transport::read_json(resp, JSON_CAP, &what)
+    let resp = remote.check(resp)?;
+    transport::read_json(resp, JSON_CAP)
 }
 
 /// Sends `body` as JSON and requires a 2xx answer.
@@ -137,7 +135,6 @@ fn put_json(
     target: Target<'_>,
     body: &[u8],
 ) -> Result<()> {
-    let what = format!("PUT {path}");
     let headers = [("Content-Type", "application/json")];
     let resp = index::send(
         remote,
@@ -148,7 +145,7 @@ fn put_json(
         &headers,
         &mut Payload::Bytes(body),
     )?;
-    remote.check(resp, &what).map(|_| ())
+    remote.check(resp).map(|_| ())
 }
 
 /// `GET /v1/search?q=…&n=…&page=…`, page after page until `limit`
@@ -169,15 +166,15 @@ pub(crate) fn search(
         let mut url = add_query(&remote.url("/v1/search"), "q", term);
         url = add_query(&url, "n", &per_page.to_string());
         url = add_query(&url, "page", &page.to_string());
-        let what = "GET /v1/search";
         let req = Request::new("GET", url.clone())
             .header("Accept", "application/json")
             .header("X-Docker-Token", "true");
         let basic = remote.auth.basic_for(&url);
         let resp = index::exchange(remote, session, req, basic.as_deref(), &mut Payload::Empty)?;
-        let resp = remote.check(resp, what)?;
-        let got: SearchPage = transport::decode_json(&budget.read_page(resp, what)?, what)?;
-        budget.count(got.results.len(), what)?;
+        let resp = remote.check(resp)?;
+        let what = what_of(&resp).to_string();
+        let got: SearchPage = transport::decode_json(&budget.read_page(resp)?, &what)?;
+        budget.count(got.results.len())?;
         let last_page = got
             .num_pages
             .as_ref()
@@ -290,7 +287,7 @@ pub(crate) fn delete_tag(
         &[],
         &mut Payload::Empty,
     )?;
-    remote.check(resp, &format!("DELETE {path}")).map(|_| ())
+    remote.check(resp).map(|_| ())
 }
 
 /// A fresh index token for `repo` (without the `Token ` prefix), which also

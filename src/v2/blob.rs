@@ -12,12 +12,11 @@ use crate::transport::{header, Payload, Request};
 
 /// `HEAD /v2/<repo>/blobs/<digest>`: true for 2xx, false for 404.
 pub(crate) fn blob_exists(remote: &Remote<'_>, repo: &str, digest: &Digest) -> Result<bool> {
-    let what = format!("HEAD /v2/{repo}/blobs/{digest}");
     let req = Request::new("HEAD", remote.url(&format!("/v2/{repo}/blobs/{digest}")));
     let resp = remote.send(&req, &Scope::pull(repo), &mut Payload::Empty)?;
     match resp.status().as_u16() {
         404 => Ok(false),
-        _ => remote.check(resp, &what).map(|_| true),
+        _ => remote.check(resp).map(|_| true),
     }
 }
 
@@ -30,9 +29,8 @@ pub(crate) fn open_blob(
     digest: &Digest,
     size: Option<u64>,
 ) -> Result<LayerReader> {
-    let what = format!("GET /v2/{repo}/blobs/{digest}");
     let req = Request::new("GET", remote.url(&format!("/v2/{repo}/blobs/{digest}"))).bulk();
-    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
+    let resp = remote.send_checked(&req, &Scope::pull(repo))?;
     LayerReader::new(
         resp,
         Hasher::new(digest.algorithm()),
@@ -59,11 +57,10 @@ pub(crate) fn open_blob_from(
     if from == 0 {
         return Ok((open_blob(remote, repo, digest, Some(size))?, 0));
     }
-    let what = format!("GET /v2/{repo}/blobs/{digest}");
     let req = Request::new("GET", remote.url(&format!("/v2/{repo}/blobs/{digest}")))
         .header("Range", format!("bytes={from}-"))
         .bulk();
-    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
+    let resp = remote.send_checked(&req, &Scope::pull(repo))?;
     let label = format!("blob {digest}");
     if resp.status().as_u16() != 206 {
         let hasher = Hasher::new(digest.algorithm());

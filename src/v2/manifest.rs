@@ -36,16 +36,16 @@ pub(crate) fn get_manifest(
     repo: &str,
     reference: &ManifestRef,
 ) -> Result<Manifest> {
-    let what = format!("GET /v2/{repo}/manifests/{reference}");
     let req = Request::new(
         "GET",
         remote.url(&format!("/v2/{repo}/manifests/{reference}")),
     )
     .header("Accept", accept());
-    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
+    let what = req.what();
+    let resp = remote.send_checked(&req, &Scope::pull(repo))?;
     let announced = header(&resp, "docker-content-digest");
     let content_type = media_type_of(header(&resp, "content-type"));
-    let body = transport::read_capped(resp, MANIFEST_CAP, &what)?;
+    let body = transport::read_capped(resp, MANIFEST_CAP)?;
     let expected = match reference {
         ManifestRef::Digest(d) => Some(d.clone()),
         ManifestRef::Tag(_) => announced.as_deref().and_then(|a| Digest::parse(a).ok()),
@@ -84,13 +84,13 @@ pub(crate) fn head_manifest(
     repo: &str,
     reference: &ManifestRef,
 ) -> Result<ManifestInfo> {
-    let what = format!("HEAD /v2/{repo}/manifests/{reference}");
     let req = Request::new(
         "HEAD",
         remote.url(&format!("/v2/{repo}/manifests/{reference}")),
     )
     .header("Accept", accept());
-    let resp = remote.send_checked(&req, &Scope::pull(repo), &what)?;
+    let what = req.what();
+    let resp = remote.send_checked(&req, &Scope::pull(repo))?;
     let Some(announced) = header(&resp, "docker-content-digest") else {
         let m = get_manifest(remote, repo, reference)?;
         return Ok(ManifestInfo {
@@ -179,28 +179,26 @@ pub(crate) fn put_manifest(
             ));
         }
     }
-    let what = format!("PUT /v2/{repo}/manifests/{reference}");
     let req = Request::new(
         "PUT",
         remote.url(&format!("/v2/{repo}/manifests/{reference}")),
     )
     .header("Content-Type", media_type);
     let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Bytes(body))?;
-    let resp = remote.check(resp, &what)?;
-    check_reported_digest(&resp, &digest, &what)?;
+    let resp = remote.check(resp)?;
+    check_reported_digest(&resp, &digest)?;
     Ok(digest)
 }
 
 /// Deletes the manifest with this digest (and so, on distribution, every
 /// tag that points at it). A manifest already gone is NOT_FOUND.
 pub(crate) fn delete_manifest(remote: &Remote<'_>, repo: &str, digest: &Digest) -> Result<()> {
-    let what = format!("DELETE /v2/{repo}/manifests/{digest}");
     let req = Request::new(
         "DELETE",
         remote.url(&format!("/v2/{repo}/manifests/{digest}")),
     );
     let resp = remote.send(&req, &Scope::delete(repo), &mut Payload::Empty)?;
-    remote.check(resp, &what).map(|_| ())
+    remote.check(resp).map(|_| ())
 }
 
 /// Points `tag` at the manifest `image` (a tag or digest) names: its bytes
@@ -233,7 +231,6 @@ pub(crate) fn set_tag(
 pub(crate) fn delete_tag(remote: &Remote<'_>, repo: &str, tag: &str) -> Result<()> {
     let tag_ref = ManifestRef::Tag(tag.to_string());
     head_manifest(remote, repo, &tag_ref)?; // NOT_FOUND for a missing tag
-    let what = format!("DELETE /v2/{repo}/manifests/{tag}");
     let req = Request::new("DELETE", remote.url(&format!("/v2/{repo}/manifests/{tag}")));
     let resp = remote.send(&req, &Scope::delete(repo), &mut Payload::Empty)?;
     let status = resp.status().as_u16();
@@ -241,9 +238,9 @@ pub(crate) fn delete_tag(remote: &Remote<'_>, repo: &str, tag: &str) -> Result<(
         return Ok(());
     }
     if !matches!(status, 400 | 405) {
-        return remote.check(resp, &what).map(|_| ());
+        return remote.check(resp).map(|_| ());
     }
-    let refused = remote.check(resp, &what).err();
+    let refused = remote.check(resp).err();
     deletes_by_digest(remote, repo, refused)?;
     // Refused: park the tag on a manifest nothing else uses, then delete that.
     let config = b"{}";
@@ -288,14 +285,13 @@ fn deletes_by_digest(remote: &Remote<'_>, repo: &str, refused: Option<Error>) ->
         )
         .as_bytes(),
     );
-    let what = format!("DELETE /v2/{repo}/manifests/{probe}");
     let req = Request::new(
         "DELETE",
         remote.url(&format!("/v2/{repo}/manifests/{probe}")),
     );
     let resp = remote.send(&req, &Scope::delete(repo), &mut Payload::Empty)?;
     let status = resp.status().as_u16();
-    match remote.check(resp, &what) {
+    match remote.check(resp) {
         Ok(_) => Ok(()),
         Err(e) if status == 405 || e.kind() == ErrorKind::Unsupported => {
             let detail = refused.map_or_else(String::new, |r| format!(" ({r})"));

@@ -11,6 +11,7 @@ mod upload;
 
 use std::collections::HashSet;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub(crate) use blob::{blob_exists, open_blob, open_blob_from};
@@ -21,7 +22,7 @@ pub(crate) use manifest::{
 pub(crate) use upload::{mount_blob, put_blob, upload_blob};
 
 use crate::auth::Scope;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{what_of, Error, ErrorKind, Result};
 use crate::reference::{Algorithm, Digest, Hasher};
 use crate::remote::Remote;
 use crate::transport::{self, header, ListBudget, Payload, Request};
@@ -33,14 +34,44 @@ const MAX_PAGES: usize = 10_000;
 /// The catalog page size asked for (distribution's default `maxentries` is 1000).
 const CATALOG_PAGE: u32 = 100;
 
-/// A catalog page (`repositories`) or a tag list page (`tags`); either may be
-/// `null`, and other fields (GCR's `manifest`, `child`) are ignored.
+/// One page of a listing that pages by `Link: rel="next"`: what its body
+/// decodes into, and the entries it holds (counted against the
+/// [`ListBudget`]). The next listing (referrers, say) is one such type and
+/// one call of [`each_page`].
+pub(crate) trait Page: DeserializeOwned {
+    /// What the listing lists.
+    type Entry;
+    /// The page's entries, in the registry's order.
+    fn entries(self) -> Vec<Self::Entry>;
+}
+
+/// A catalog page; `repositories` may be `null`.
 #[derive(Deserialize)]
-pub(crate) struct Page {
+pub(crate) struct CatalogPage {
     #[serde(default)]
     repositories: Option<Vec<String>>,
+}
+
+impl Page for CatalogPage {
+    type Entry = String;
+    fn entries(self) -> Vec<String> {
+        self.repositories.unwrap_or_default()
+    }
+}
+
+/// A tag list page; `tags` may be `null`, and other fields (GCR's
+/// `manifest`, `child`) are ignored.
+#[derive(Deserialize)]
+pub(crate) struct TagsPage {
     #[serde(default)]
     tags: Option<Vec<String>>,
+}
+
+impl Page for TagsPage {
+    type Entry = String;
+    fn entries(self) -> Vec<String> {
+        self.tags.unwrap_or_default()
+    }
 }
 
 /// `GET /v2/`: checks that the registry speaks v2 and that the credentials
@@ -60,7 +91,7 @@ pub(crate) fn ping(remote: &Remote<'_>) -> Result<PingInfo> {
         )
         .with_http_status(404));
     }
-    remote.check(resp, "GET /v2/")?;
+    remote.check(resp)?;
     Ok(PingInfo {
         api: ApiVersion::V2,
         api_version_header,
@@ -75,8 +106,9 @@ pub(crate) fn each_catalog_page(
     remote: &Remote<'_>,
     each: impl FnMut(Vec<String>) -> bool,
 ) -> Result<()> {
-    let url = remote.url(&format!("/v2/_catalog?n={CATALOG_PAGE}"));
-    paginate(remote, url, &Scope::catalog(), "GET /v2/_catalog", each)
+    let first = Request::new("GET", remote.url(&format!("/v2/_catalog?n={CATALOG_PAGE}")))
+        .header("Accept", "application/json");
+    each_page::<CatalogPage>(remote, first, &Scope::catalog(), each)
 }
 
 /// Repositories whose name contains `term` (case-insensitive), at most
@@ -112,10 +144,10 @@ pub(crate) fn search(remote: &Remote<'_>, term: &str, limit: usize) -> Result<Se
 /// The tags of `repo`, all pages, sorted, without duplicates. A repository
 /// with no tags left (`"tags": null`) has an empty list.
 pub(crate) fn tags(remote: &Remote<'_>, repo: &str) -> Result<Vec<String>> {
-    let url = remote.url(&format!("/v2/{repo}/tags/list"));
-    let what = format!("GET /v2/{repo}/tags/list");
+    let first = Request::new("GET", remote.url(&format!("/v2/{repo}/tags/list")))
+        .header("Accept", "application/json");
     let mut tags = Vec::new();
-    paginate(remote, url, &Scope::pull(repo), &what, |page| {
+    each_page::<TagsPage>(remote, first, &Scope::pull(repo), |page| {
         tags.extend(page);
         true
     })?;
@@ -124,37 +156,40 @@ pub(crate) fn tags(remote: &Remote<'_>, repo: &str) -> Result<Vec<String>> {
     Ok(tags)
 }
 
-/// GETs `url` and every page its `Link: rel="next"` headers lead to (opaque
-/// URLs, resolved against the page; credentials only where the pipeline
-/// allows), handing each page's names to `each` until it returns false.
-/// All pages together are bounded by a [`ListBudget`].
-fn paginate(
+/// Sends `first` (a GET) and a GET, with its headers, to every page its
+/// `Link: rel="next"` headers lead to (opaque URLs, resolved against the
+/// page; credentials only where the pipeline allows), handing each page's
+/// entries to `each` until it returns false. All pages together are bounded
+/// by a [`ListBudget`]; a `Link` back to a page already read, or more than
+/// 10,000 pages, is PROTOCOL.
+pub(crate) fn each_page<P: Page>(
     remote: &Remote<'_>,
-    mut url: String,
+    first: Request<'_>,
     scope: &Scope,
-    what: &str,
-    mut each: impl FnMut(Vec<String>) -> bool,
+    mut each: impl FnMut(Vec<P::Entry>) -> bool,
 ) -> Result<()> {
+    let what = first.what();
     let mut seen = HashSet::new();
     let mut budget = ListBudget::new();
+    let mut req = first;
     for _ in 0..MAX_PAGES {
         // Kept by digest: a page URL may be as long as a header allows.
-        if !seen.insert(Hasher::digest(Algorithm::Sha256, url.as_bytes())) {
+        if !seen.insert(Hasher::digest(Algorithm::Sha256, req.url.as_bytes())) {
             return Err(Error::protocol(format!(
                 "{what}: the registry's Link header loops back to a page already read"
             )));
         }
-        let req = Request::new("GET", url.clone()).header("Accept", "application/json");
-        let resp = remote.send_checked(&req, scope, what)?;
+        let resp = remote.send_checked(&req, scope)?;
         let next = header(&resp, "link").and_then(|l| next_link(&l));
-        let page: Page = transport::decode_json(&budget.read_page(resp, what)?, what)?;
-        let names = page.repositories.or(page.tags).unwrap_or_default();
-        budget.count(names.len(), what)?;
-        if !each(names) {
+        let bytes = budget.read_page(resp)?;
+        let page: P = transport::decode_json(&bytes, &req.what())?;
+        let entries = page.entries();
+        budget.count(entries.len())?;
+        if !each(entries) {
             return Ok(());
         }
         match next {
-            Some(n) => url = resolve(&url, &n),
+            Some(n) => req.url = resolve(&req.url, &n),
             None => return Ok(()),
         }
     }
@@ -166,18 +201,17 @@ fn paginate(
 /// After a PUT: fails with DIGEST_MISMATCH when the registry's
 /// `Docker-Content-Digest` (in the same algorithm) is not the digest of the
 /// bytes sent.
-fn check_reported_digest(
-    resp: &ureq::http::Response<ureq::Body>,
-    sent: &Digest,
-    what: &str,
-) -> Result<()> {
+fn check_reported_digest(resp: &ureq::http::Response<ureq::Body>, sent: &Digest) -> Result<()> {
     let Some(reported) = header(resp, "docker-content-digest") else {
         return Ok(());
     };
     match Digest::parse(&reported) {
         Ok(r) if r.algorithm() == sent.algorithm() && r != *sent => Err(Error::new(
             ErrorKind::DigestMismatch,
-            format!("{what}: the registry reports {reported}, the bytes sent hash to {sent}"),
+            format!(
+                "{}: the registry reports {reported}, the bytes sent hash to {sent}",
+                what_of(resp)
+            ),
         )),
         _ => Ok(()),
     }

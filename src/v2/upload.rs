@@ -148,16 +148,19 @@ fn start_upload(
         url = add_query(&add_query(&url, "mount", &digest.to_string()), "from", from);
         scope = Scope::mount(repo, from);
     }
-    let what = format!("POST /v2/{repo}/blobs/uploads/");
     let req = Request::new("POST", url.clone()).header("Content-Length", "0");
     let resp = remote.send(&req, &scope, &mut Payload::Empty)?;
     let status = resp.status().as_u16();
-    let resp = remote.check(resp, &what)?;
+    let resp = remote.check(resp)?;
     if status == 201 && mount.is_some() {
         return Ok(None);
     }
-    let location = header(&resp, "location")
-        .ok_or_else(|| Error::protocol(format!("{what}: no Location for the upload session")))?;
+    let location = header(&resp, "location").ok_or_else(|| {
+        Error::protocol(format!(
+            "{}: no Location for the upload session",
+            req.what()
+        ))
+    })?;
     Ok(Some(Upload {
         location: resolve(&url, &location),
     }))
@@ -165,12 +168,11 @@ fn start_upload(
 
 /// Streams `body` in one PATCH; returns the session at its new Location.
 fn patch(remote: &Remote<'_>, repo: &str, upload: &Upload, body: &mut dyn Read) -> Result<Upload> {
-    let what = format!("PATCH upload to {repo}");
     let req = Request::new("PATCH", upload.location.clone())
         .header("Content-Type", "application/octet-stream")
         .bulk();
     let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Stream(body))?;
-    let resp = remote.check(resp, &what)?;
+    let resp = remote.check(resp)?;
     let next = header(&resp, "location")
         .map_or(upload.location.clone(), |l| resolve(&upload.location, &l));
     Ok(Upload { location: next })
@@ -178,12 +180,11 @@ fn patch(remote: &Remote<'_>, repo: &str, upload: &Upload, body: &mut dyn Read) 
 
 /// PUT `?digest=` to commit; checks the digest the registry reports.
 fn commit(remote: &Remote<'_>, repo: &str, upload: &Upload, digest: &Digest) -> Result<Digest> {
-    let what = format!("PUT upload to {repo}");
     let url = add_query(&upload.location, "digest", &digest.to_string());
     let req = Request::new("PUT", url).header("Content-Length", "0");
     let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Empty)?;
-    let resp = remote.check(resp, &what)?;
-    check_reported_digest(&resp, digest, &what)?;
+    let resp = remote.check(resp)?;
+    check_reported_digest(&resp, digest)?;
     Ok(digest.clone())
 }
 
