@@ -1,8 +1,12 @@
-//! With the `capi` feature (the C library's build), regenerates
-//! include/registry.h from src/ffi with cbindgen: no network, no
-//! `cargo metadata`, written only when the text changes, and skipped (with a
-//! warning) when the source tree is read-only. The `REGISTRY_STATUS_*`
-//! constants come from the one status table, src/error/status_table.rs.
+//! With the `capi` feature (the C library's build), generates the C header
+//! from src/ffi with cbindgen (no network, no `cargo metadata`) into
+//! `$OUT_DIR/registry.h`, and nowhere else: a build never writes into the
+//! source tree (src/, include/), so it works from a read-only checkout and
+//! never leaves the committed header changed behind the developer's back.
+//! `make header` copies that file to include/registry.h (commit it);
+//! `make header-check` fails when the committed header differs from it. The
+//! `REGISTRY_STATUS_*` constants come from the one status table,
+//! src/error/status_table.rs.
 //! It also gives the C library's shared object its soname,
 //! `libregistry.so.<major>` (the major version of Cargo.toml), on ELF
 //! targets, so that programs linked against it keep working across minor
@@ -68,9 +72,11 @@ mod header {
 
     use super::defines;
 
+    /// Writes `$OUT_DIR/registry.h`, the header as src/ffi says it today.
     pub fn generate() {
         let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
         let dir = Path::new(&dir);
+        let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
         let config =
             cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
         // cbindgen follows the `mod` items of src/ffi/mod.rs by itself.
@@ -82,17 +88,8 @@ mod header {
             .expect("cbindgen parses src/ffi");
         let mut text = Vec::new();
         bindings.write(&mut text);
-        let header = dir.join("include/registry.h");
-        if std::fs::read(&header).ok().as_deref() == Some(&text[..]) {
-            return;
-        }
-        if let Err(e) = std::fs::create_dir_all(header.parent().unwrap())
-            .and_then(|_| std::fs::write(&header, &text))
-        {
-            println!(
-                "cargo:warning=not regenerating {} ({e}); the source tree is read-only",
-                header.display()
-            );
-        }
+        let header = Path::new(&out).join("registry.h");
+        std::fs::write(&header, &text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", header.display()));
     }
 }

@@ -34,7 +34,9 @@ impl registry_client_builder {
 }
 
 /// A client for one registry. Thread-safe: one handle may serve many threads at
-/// once. Freed with `registry_client_free` once no call is using it.
+/// once. Every call but `registry_client_free` takes it as
+/// `const registry_client *`: none changes the handle itself. Freed with
+/// `registry_client_free` once no call is using it.
 pub struct registry_client {
     pub(crate) inner: Client,
 }
@@ -332,7 +334,7 @@ pub unsafe extern "C" fn registry_client_free(c: *mut registry_client) {
 /// `GET /v2/` answers 404 and `GET /v1/_ping` succeeds.
 #[no_mangle]
 pub unsafe extern "C" fn registry_ping(
-    c: *mut registry_client,
+    c: *const registry_client,
     api_out: *mut u32,
     err: *mut *mut registry_error,
 ) -> registry_status {
@@ -357,7 +359,7 @@ pub unsafe extern "C" fn registry_ping(
 /// `registry_buf_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_search(
-    c: *mut registry_client,
+    c: *const registry_client,
     term: *const c_char,
     limit: u32,
     json_out: *mut *mut registry_buf,
@@ -379,7 +381,7 @@ pub unsafe extern "C" fn registry_search(
 /// `registry_list_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_tags(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     out: *mut *mut registry_list,
     err: *mut *mut registry_error,
@@ -399,7 +401,7 @@ pub unsafe extern "C" fn registry_tags(
 /// `*id_out` receives a string freed with `registry_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_image_id(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     tag: *const c_char,
     id_out: *mut *mut c_char,
@@ -419,7 +421,7 @@ pub unsafe extern "C" fn registry_image_id(
 /// or false; a missing layer is not an error.
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_exists(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     layer: *const c_char,
     exists_out: *mut bool,
@@ -443,7 +445,7 @@ pub unsafe extern "C" fn registry_layer_exists(
 /// read and freed after `registry_client_free(c)`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_open(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     layer: *const c_char,
     out: *mut *mut registry_reader,
@@ -464,7 +466,7 @@ pub unsafe extern "C" fn registry_layer_open(
 /// nothing is left at `path` (a file already there is kept as it was).
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_get_file(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     layer: *const c_char,
     path: *const c_char,
@@ -485,7 +487,7 @@ pub unsafe extern "C" fn registry_layer_get_file(
 /// `registry_string_free`. The digest is checked against the body.
 #[no_mangle]
 pub unsafe extern "C" fn registry_manifest_get(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     reference: *const c_char,
     body_out: *mut *mut registry_buf,
@@ -516,7 +518,7 @@ pub unsafe extern "C" fn registry_manifest_get(
 /// owned the same way.
 #[no_mangle]
 pub unsafe extern "C" fn registry_manifest_get_for_platform(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     reference: *const c_char,
     platform: *const c_char,

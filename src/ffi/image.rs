@@ -108,7 +108,7 @@ pub unsafe extern "C" fn registry_client_builder_parallel(
 /// `registry_string_free`. v2 only.
 #[no_mangle]
 pub unsafe extern "C" fn registry_image_pull(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     reference: *const c_char,
     platform_or_null: *const c_char,
@@ -141,7 +141,7 @@ pub unsafe extern "C" fn registry_image_pull(
 /// the manifest or index pushed, freed with `registry_string_free`. v2 only.
 #[no_mangle]
 pub unsafe extern "C" fn registry_image_push(
-    c: *mut registry_client,
+    c: *const registry_client,
     layout_dir: *const c_char,
     layout_ref_or_null: *const c_char,
     repo: *const c_char,
@@ -175,10 +175,10 @@ pub unsafe extern "C" fn registry_image_push(
 /// v2 only.
 #[no_mangle]
 pub unsafe extern "C" fn registry_image_copy(
-    src: *mut registry_client,
+    src: *const registry_client,
     src_repo: *const c_char,
     src_reference: *const c_char,
-    dst: *mut registry_client,
+    dst: *const registry_client,
     dst_repo: *const c_char,
     dst_tag_or_null: *const c_char,
     platform_or_null: *const c_char,
@@ -210,7 +210,7 @@ pub unsafe extern "C" fn registry_image_copy(
 /// no Content-Length.
 #[no_mangle]
 pub unsafe extern "C" fn registry_manifest_head(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     reference: *const c_char,
     digest_out: *mut *mut c_char,
@@ -248,7 +248,7 @@ pub unsafe extern "C" fn registry_manifest_head(
 /// `registry_buf_free`. v2 only.
 #[no_mangle]
 pub unsafe extern "C" fn registry_image_config(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     reference: *const c_char,
     platform_or_null: *const c_char,

@@ -5,7 +5,7 @@
 //! every string for UTF-8 before use, and writes out-params only on success.
 //! Modes cross as `uint32_t` and are validated; no Rust enum is taken from C.
 //! The `REGISTRY_STATUS_*` constants of the header come from the one status
-//! table, `src/error/status_table.rs` (build.rs writes them).
+//! table, `src/error/status_table.rs` (build.rs generates them).
 
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]

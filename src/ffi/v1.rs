@@ -18,7 +18,7 @@ use super::{registry_buf, registry_client, registry_error, registry_list, regist
 /// buffer freed with `registry_buf_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_image_json(
-    c: *mut registry_client,
+    c: *const registry_client,
     image_id: *const c_char,
     json_out: *mut *mut registry_buf,
     err: *mut *mut registry_error,
@@ -32,7 +32,7 @@ pub unsafe extern "C" fn registry_v1_image_json(
 /// as `registry_v1_image_json`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_repo_image_json(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     image_id: *const c_char,
     json_out: *mut *mut registry_buf,
@@ -58,7 +58,7 @@ pub unsafe extern "C" fn registry_v1_repo_image_json(
 /// is an error with HTTP status 409.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_image_json_put(
-    c: *mut registry_client,
+    c: *const registry_client,
     image_id: *const c_char,
     json: *const c_char,
     err: *mut *mut registry_error,
@@ -72,7 +72,7 @@ pub unsafe extern "C" fn registry_v1_image_json_put(
 /// `repo` NULL behaves as `registry_v1_image_json_put`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_repo_image_json_put(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     image_id: *const c_char,
     json: *const c_char,
@@ -93,7 +93,7 @@ pub unsafe extern "C" fn registry_v1_repo_image_json_put(
 /// `registry_list_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_ancestry(
-    c: *mut registry_client,
+    c: *const registry_client,
     image_id: *const c_char,
     out: *mut *mut registry_list,
     err: *mut *mut registry_error,
@@ -106,7 +106,7 @@ pub unsafe extern "C" fn registry_v1_ancestry(
 /// `repo` NULL behaves as `registry_v1_ancestry`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_repo_ancestry(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     image_id: *const c_char,
     out: *mut *mut registry_list,

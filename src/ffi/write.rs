@@ -67,7 +67,7 @@ impl Read for CallbackReader {
 /// incomplete and cannot be tagged.
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_put(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     layer_or_null: *const c_char,
     read: registry_read_fn,
@@ -89,7 +89,7 @@ pub unsafe extern "C" fn registry_layer_put(
 /// Uploads the file at `path` as a layer; see `registry_layer_put`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_put_file(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     layer_or_null: *const c_char,
     path: *const c_char,
@@ -111,7 +111,7 @@ pub unsafe extern "C" fn registry_layer_put_file(
 /// not (then upload the blob instead). v2 only.
 #[no_mangle]
 pub unsafe extern "C" fn registry_blob_mount(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     digest: *const c_char,
     from: *const c_char,
@@ -135,7 +135,7 @@ pub unsafe extern "C" fn registry_blob_mount(
 /// one the registry reports. `body` may be NULL only when `len` is 0.
 #[no_mangle]
 pub unsafe extern "C" fn registry_manifest_put(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     reference: *const c_char,
     media_type: *const c_char,
@@ -158,7 +158,7 @@ pub unsafe extern "C" fn registry_manifest_put(
 /// tag pointing at it (v2 only).
 #[no_mangle]
 pub unsafe extern "C" fn registry_manifest_delete(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     digest: *const c_char,
     err: *mut *mut registry_error,
@@ -176,7 +176,7 @@ pub unsafe extern "C" fn registry_manifest_delete(
 /// registry does not have (or has incomplete) is REGISTRY_STATUS_NOT_FOUND.
 #[no_mangle]
 pub unsafe extern "C" fn registry_set_tag(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     image: *const c_char,
     tag: *const c_char,
@@ -198,7 +198,7 @@ pub unsafe extern "C" fn registry_set_tag(
 /// tag is REGISTRY_STATUS_NOT_FOUND.
 #[no_mangle]
 pub unsafe extern "C" fn registry_delete_tag(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     tag: *const c_char,
     err: *mut *mut registry_error,
@@ -220,7 +220,7 @@ pub unsafe extern "C" fn registry_delete_tag(
 /// caller frees with `registry_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_hub_token(
-    c: *mut registry_client,
+    c: *const registry_client,
     repo: *const c_char,
     access: u32,
     token_out: *mut *mut c_char,
