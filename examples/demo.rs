@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("tags of {repo}: {}", client.tags(repo)?.join(" "));
     println!("image id of {repo}:{tag}: {}", client.image_id(repo, tag)?);
 
-    let manifest = client.manifest(repo, tag)?;
+    let manifest = client.manifest_get(repo, tag)?;
     println!(
         "manifest: {} bytes of {}",
         manifest.body.len(),
@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layer = doc["layers"][0]["digest"]
         .as_str()
         .ok_or("the manifest names no layer (an index? pick a platform first)")?;
-    let mut reader = client.layer(repo, layer)?;
+    let mut reader = client.layer_open(repo, layer)?;
     let mut total = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         true // go on; false cancels
     };
-    let copied = client.copy(
+    let copied = client.image_copy(
         repo,
         tag,
         &client,
@@ -62,14 +62,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!("copied {repo}:{tag} to demo/rust:v1 (blobs mounted): {copied}");
     let layout = std::env::temp_dir().join(format!("registry-demo-{}", std::process::id()));
-    let pulled = client.pull(
+    let pulled = client.image_pull(
         "demo/rust",
         "v1",
         &layout,
         registry::ImageOptions::default().with_progress(&mut progress),
     )?;
     println!("pulled demo/rust:v1 into {}: {pulled}", layout.display());
-    let pushed = client.push(
+    let pushed = client.image_push(
         &layout,
         Some("v1"),
         "demo/rust",

@@ -554,6 +554,10 @@ registry_status registry_delete_tag(const registry_client *c, const char *repo, 
 // `PUT …/` or `DELETE …/` on the index, which the client also uses for
 // its next requests with that access. `*token_out` receives a secret the
 // caller frees with `registry_string_free`.
+registry_status registry_token(const registry_client *c, const char *repo, uint32_t access, char **token_out, registry_error **err);
+
+// `registry_token` under its first name (it never was specific to Docker
+// Hub), kept for programs compiled against it.
 registry_status registry_hub_token(const registry_client *c, const char *repo, uint32_t access, char **token_out, registry_error **err);
 
 #ifdef __cplusplus

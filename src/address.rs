@@ -14,6 +14,7 @@ const HUB_V1_HOST: &str = "index.docker.io";
 
 /// Which API a client speaks, or should detect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Api {
     /// Detect: v2 first, v1 only when the registry does not speak v2.
     #[default]

@@ -29,6 +29,9 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// The most blobs a whole-image call may move at once.
 const MAX_PARALLEL: u32 = 64;
 /// Configures and builds a [`Client`].
+/// Every setter returns the builder (`#[must_use]`: a setter whose result
+/// is dropped sets nothing).
+#[must_use = "a builder does nothing until build() is called"]
 pub struct ClientBuilder {
     address: String,
     credentials: Credentials,

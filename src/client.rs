@@ -57,8 +57,10 @@ impl Client {
         &self.inner.address.host
     }
 
-    /// The API mode the client was built with.
-    pub fn api_mode(&self) -> Api {
+    /// The API setting the client was built with
+    /// ([`ClientBuilder::api`](crate::ClientBuilder::api)); `Api::Auto`
+    /// until [`api_version`](Self::api_version) says what was found.
+    pub fn api_setting(&self) -> Api {
         self.inner.api
     }
 
@@ -86,10 +88,10 @@ impl Client {
     }
 
     /// The API this client speaks: the one it was built for, or, on auto,
-    /// the one detected on first use: v2 unless `GET /v2/` answers 404 and
-    /// `GET /v1/_ping` answers 2xx (after the scheme was chosen, HTTPS
-    /// before HTTP).
-    pub fn api(&self) -> Result<ApiVersion> {
+    /// the one detected on first use (which sends requests): v2 unless
+    /// `GET /v2/` answers 404 and `GET /v1/_ping` answers 2xx (after the
+    /// scheme was chosen, HTTPS before HTTP).
+    pub fn api_version(&self) -> Result<ApiVersion> {
         self.run(|| self.detect())
     }
 

@@ -24,7 +24,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::Layout;
 use crate::oci::{self, Descriptor, ManifestDoc};
-use crate::reference::{validate_tag, Digest, Hasher, ManifestRef, Platform};
+use crate::reference::{typed, validate_tag, Digest, Hasher, ManifestRef, Platform};
 use crate::remote::Remote;
 use crate::transfer::{self, Job, Progress, Reporter};
 use crate::types::Manifest;
@@ -45,6 +45,7 @@ const CHUNK: usize = 256 * 1024;
 
 /// How a whole-image transfer runs.
 #[derive(Default)]
+#[non_exhaustive]
 pub struct ImageOptions<'a> {
     /// Pick this platform's image of an index; `None` keeps what the
     /// reference names (an index with every platform).
@@ -63,12 +64,14 @@ pub struct ImageOptions<'a> {
 
 impl<'a> ImageOptions<'a> {
     /// These options with `progress` hearing of the transfer.
+    #[must_use]
     pub fn with_progress(mut self, progress: &'a mut Progress<'a>) -> ImageOptions<'a> {
         self.progress = Some(progress);
         self
     }
 
     /// These options picking `platform` from an index.
+    #[must_use]
     pub fn with_platform(mut self, platform: Platform) -> ImageOptions<'a> {
         self.platform = Some(platform);
         self
@@ -167,7 +170,7 @@ impl Tree {
             ));
         }
         for child in doc.manifests.iter().flatten() {
-            let digest = child.digest(&what)?;
+            let digest = child.digest.clone();
             if seen.manifests.insert(digest.clone()) {
                 let manifest = fetch(&digest, &child.media_type)?;
                 self.add(
@@ -182,9 +185,7 @@ impl Tree {
             }
         }
         for blob in doc.config.iter().chain(&doc.layers) {
-            let digest = blob.digest(&what)?;
-            let foreign = blob.urls.as_ref().is_some_and(|u| !u.is_empty());
-            if !foreign && seen.blobs.insert(digest) {
+            if !blob.is_foreign() && seen.blobs.insert(blob.digest.clone()) {
                 if self.blobs.len() >= MAX_BLOBS {
                     return Err(Error::new(
                         ErrorKind::TooLarge,
@@ -204,7 +205,7 @@ impl Tree {
             .iter()
             .map(|b| {
                 Ok(Job {
-                    digest: b.digest("image")?,
+                    digest: b.digest.clone(),
                     size: b.size,
                 })
             })
@@ -394,16 +395,16 @@ impl Client {
     /// verified; blobs the layout already holds (verified) are skipped.
     /// `index.json` is written last, so an interrupted or cancelled pull
     /// names nothing new; it keeps the blobs it verified, and its partial
-    /// blobs, which a later pull resumes with `Range` requests.
-    pub fn pull(
+    /// blobs, which a later pull resumes with `Range` requests. C: `registry_image_pull`.
+    pub fn image_pull(
         &self,
         repo: &str,
-        reference: &str,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
         layout_dir: impl AsRef<Path>,
         mut options: ImageOptions<'_>,
     ) -> Result<Digest> {
         let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(reference)?;
+        let reference = typed(reference)?;
         let name = reference.to_string();
         let layout_dir = layout_dir.as_ref();
         let parallel = self.parallel();
@@ -436,8 +437,8 @@ impl Client {
     /// the others stream from their files in parallel, each in one PUT that
     /// the registry checks against its digest; manifests go last, byte for
     /// byte, children (by digest) before their index (under `tag`). A
-    /// cancelled push cancels its open upload sessions.
-    pub fn push(
+    /// cancelled push cancels its open upload sessions. C: `registry_image_push`.
+    pub fn image_push(
         &self,
         layout_dir: impl AsRef<Path>,
         layout_ref: Option<&str>,
@@ -460,7 +461,7 @@ impl Client {
                     body,
                 })
             };
-            let root = read(&entry.digest("index.json")?, &entry.media_type)?;
+            let root = read(&entry.digest, &entry.media_type)?;
             let tree = Tree::walk(root, options.platform.as_ref(), read)?;
             transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
                 if v2::blob_exists(r, &repo, &job.digest)? {
@@ -485,18 +486,18 @@ impl Client {
     /// registry, blobs are mounted across repositories, never moved; between
     /// registries their bytes stream from the GET to the upload without
     /// touching the disk, verified on the way (the upload is refused unless
-    /// they hash to their digest). Manifests are copied byte for byte.
-    pub fn copy(
+    /// they hash to their digest). Manifests are copied byte for byte. C: `registry_image_copy`.
+    pub fn image_copy(
         &self,
         src_repo: &str,
-        src_reference: &str,
+        src_reference: impl TryInto<ManifestRef, Error: Into<Error>>,
         dst: &Client,
         dst_repo: &str,
         dst_tag: Option<&str>,
         mut options: ImageOptions<'_>,
     ) -> Result<Digest> {
         let src_repo = self.repo(src_repo)?;
-        let reference = ManifestRef::parse(src_reference)?;
+        let reference = typed(src_reference)?;
         let dst_repo = dst.repo(dst_repo)?;
         let tag = match (dst_tag, &reference) {
             (Some(t), _) => {
@@ -538,15 +539,15 @@ impl Client {
 
     /// The config JSON of the image `reference` names (for an index, its
     /// `platform` entry; `None`: linux/amd64), read from its blob and checked
-    /// against its digest. v2 only.
+    /// against its digest. v2 only. C: `registry_image_config`.
     pub fn image_config(
         &self,
         repo: &str,
-        reference: &str,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
         platform: Option<&Platform>,
     ) -> Result<Vec<u8>> {
         let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(reference)?;
+        let reference = typed(reference)?;
         let platform = platform.cloned().unwrap_or_default();
         self.v2_only("an image config", |r| {
             let digest = v2::image_config_digest(r, &repo, &reference, &platform)?;
@@ -662,7 +663,7 @@ mod tests {
         let walked: Vec<&Digest> = tree.manifests.iter().map(|n| &n.manifest.digest).collect();
         assert!(walked.contains(&&d2), "M2 is walked: {walked:?}");
         assert_eq!(tree.manifests.len(), 3, "M1, M2 and the index");
-        let blobs: Vec<String> = tree.blobs.iter().map(|b| b.digest.clone()).collect();
+        let blobs: Vec<String> = tree.blobs.iter().map(|b| b.digest.to_string()).collect();
         for seed in ["m1 config", "m2 config", "m2 layer"] {
             let d = Hasher::digest(Algorithm::Sha256, seed.as_bytes()).to_string();
             assert!(blobs.contains(&d), "{seed} is moved: {blobs:?}");

@@ -74,8 +74,17 @@ pub use layer::LayerReader;
 pub use auth::config::run_credential_helper;
 #[doc(hidden)]
 pub use layer::{hash_file, write_atomically_with_mode};
-pub use oci::MANIFEST_MEDIA_TYPES;
-pub use reference::{Digest, ManifestRef, Platform, Reference};
+pub use oci::{Descriptor, MANIFEST_MEDIA_TYPES};
+pub use reference::{ContentId, Digest, ManifestRef, Platform, Reference};
+
+/// The media types of manifests, indexes, configs and layers, as registries
+/// and layouts name them.
+pub mod media_type {
+    pub use crate::oci::{
+        DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_LIST, DOCKER_MANIFEST, OCI_CONFIG, OCI_EMPTY,
+        OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST,
+    };
+}
 pub use transfer::Progress;
 pub use types::{
     Access, ApiVersion, Manifest, ManifestInfo, PingInfo, SearchResult, SearchResults,

@@ -5,7 +5,9 @@
 
 #![forbid(unsafe_code)]
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::reference::{Digest, Platform};
@@ -22,44 +24,70 @@ pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// The OCI empty descriptor's media type (`{}`).
-pub(crate) const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// The OCI empty descriptor's media type (`{}`): the config of an artifact.
+pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// OCI image config.
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// OCI layer, a gzip-compressed tar.
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// OCI layer, an uncompressed tar.
+pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+/// Docker image config.
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+/// Docker layer, a gzip-compressed tar.
+pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// The media types sent in `Accept` on every manifest request. Distribution
 /// 2.8 answers a tag fetch without them with 400 or 404.
 pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX];
 
-/// A content descriptor: what a manifest says about a blob or a child manifest.
-#[derive(Debug, Clone, Deserialize)]
+/// A content descriptor (OCI image spec): what a manifest, an index or a
+/// listing says of a blob or a manifest. (De)serialised with the spec's
+/// field names; a malformed digest fails the whole document.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Descriptor {
+#[non_exhaustive]
+pub struct Descriptor {
+    /// The media type of the content (may be empty in old documents).
     #[serde(default)]
     pub media_type: String,
-    pub digest: String,
+    /// The content's digest.
+    pub digest: Digest,
+    /// The content's size in bytes.
     #[serde(default)]
     pub size: u64,
     /// Foreign layers: where the blob lives instead of the registry.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urls: Option<Vec<String>>,
-    #[serde(default)]
-    pub platform: Option<PlatformDoc>,
+    /// An index entry's platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// An artifact's type (OCI 1.1), as referrers list it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// Annotations, as the document gives them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 impl Descriptor {
-    /// The digest, parsed; a malformed one is the registry's fault (PROTOCOL).
-    pub fn digest(&self, what: &str) -> Result<Digest> {
-        Digest::parse(&self.digest)
-            .map_err(|e| Error::protocol(format!("{what}: bad descriptor: {e}")))
+    /// A descriptor of `size` bytes of `media_type` at `digest`, nothing else set.
+    pub fn new(media_type: impl Into<String>, digest: Digest, size: u64) -> Descriptor {
+        Descriptor {
+            media_type: media_type.into(),
+            digest,
+            size,
+            urls: None,
+            platform: None,
+            artifact_type: None,
+            annotations: None,
+        }
     }
-}
 
-/// The platform of an index entry.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub(crate) struct PlatformDoc {
-    pub os: String,
-    pub architecture: String,
-    #[serde(default)]
-    pub variant: Option<String>,
+    /// Whether the blob lives elsewhere (a foreign layer with `urls`).
+    pub fn is_foreign(&self) -> bool {
+        self.urls.as_ref().is_some_and(|u| !u.is_empty())
+    }
 }
 
 /// The fields of a manifest or index the client reads.
@@ -122,7 +150,7 @@ pub(crate) fn descend(
     root: Manifest,
     platform: &Platform,
     mut fetch: impl FnMut(&Digest, &str) -> Result<Manifest>,
-) -> Result<(Manifest, Option<PlatformDoc>)> {
+) -> Result<(Manifest, Option<Platform>)> {
     let (mut manifest, mut from) = (root, None);
     for depth in 0.. {
         let what = format!("image {}", manifest.digest);
@@ -137,7 +165,7 @@ pub(crate) fn descend(
             ));
         }
         let entry = doc.child_for(platform, &what)?;
-        manifest = fetch(&entry.digest(&what)?, &entry.media_type)?;
+        manifest = fetch(&entry.digest, &entry.media_type)?;
         from = entry.platform.clone();
     }
     Ok((manifest, from))

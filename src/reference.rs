@@ -17,7 +17,8 @@ const MAX_NAME_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
 
 /// A digest algorithm the client can verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// `sha256`, 64 lower-case hex digits.
     Sha256,
@@ -42,8 +43,13 @@ impl Algorithm {
     }
 }
 
-/// A content digest such as `sha256:e3b0…`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A content digest such as `sha256:e3b0…`. Parsed from a string with
+/// [`parse`](Self::parse), `str::parse` or `try_into`; (de)serialised as
+/// that string.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct Digest {
     algorithm: Algorithm,
     hex: String,
@@ -216,8 +222,10 @@ pub fn validate_tag(tag: &str) -> Result<()> {
     Ok(())
 }
 
-/// What a manifest is addressed by: a tag or a digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a manifest is addressed by: a tag or a digest. Methods that take
+/// one accept a string (parsed as [`parse`](Self::parse) does), a
+/// [`Digest`] or a `ManifestRef`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ManifestRef {
     /// A tag such as `v1`.
     Tag(String),
@@ -247,14 +255,16 @@ impl fmt::Display for ManifestRef {
 }
 
 /// A platform: which image of an index to pick, written `os/arch[/variant]`
-/// as docker and containerd read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// as docker and containerd read it; in an index entry, the `platform`
+/// object (`os`, `architecture`, `variant`; other fields are not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 pub struct Platform {
     /// `linux`, `windows`, …
     pub os: String,
     /// `amd64`, `arm64`, …
     pub architecture: String,
     /// `v7`, `v8`, … or `None` for the architecture's default (`arm`: `v7`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
 
@@ -400,7 +410,7 @@ impl fmt::Display for Platform {
 }
 
 /// A full image reference: `[domain/]repository[:tag][@digest]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reference {
     domain: String,
     repository: String,
@@ -584,6 +594,188 @@ pub(crate) fn validate_domain(domain: &str) -> std::result::Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What names content across both APIs: a digest (v2 blobs, manifests and
+/// image ids) or a v1 image id (64 hex digits; v1 names an image and its
+/// layer alike). Parsed from a string by its shape: `algorithm:hex` is a
+/// digest, 64 lower-case hex digits an image id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ContentId {
+    /// A content digest (v2).
+    Digest(Digest),
+    /// A v1 image id.
+    V1Image(String),
+}
+
+impl ContentId {
+    /// Parses a digest (`sha256:…`) or a v1 image id (64 lower-case hex
+    /// digits); anything else is INVALID_ARGUMENT.
+    pub fn parse(s: &str) -> Result<ContentId> {
+        if s.contains(':') {
+            return Digest::parse(s).map(ContentId::Digest);
+        }
+        if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Ok(ContentId::V1Image(s.to_string()));
+        }
+        Err(Error::invalid(format!(
+            "invalid layer {:?}: expected a digest (sha256:<64 hex>) or a v1 image id (64 hex)",
+            s.chars().take(150).collect::<String>()
+        )))
+    }
+
+    /// The digest, for a v2 registry; INVALID_ARGUMENT for a v1 image id.
+    pub fn digest(&self) -> Result<&Digest> {
+        match self {
+            ContentId::Digest(d) => Ok(d),
+            ContentId::V1Image(id) => Err(Error::invalid(format!(
+                "{id} is a v1 image id; a v2 registry names content by digest"
+            ))),
+        }
+    }
+
+    /// The image id, for a v1 registry; INVALID_ARGUMENT for a digest.
+    pub fn v1_image(&self) -> Result<&str> {
+        match self {
+            ContentId::V1Image(id) => Ok(id),
+            ContentId::Digest(d) => Err(Error::invalid(format!(
+                "{d} is a digest; a v1 registry names images and layers by image id"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for ContentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ContentId::Digest(d) => d.fmt(f),
+            ContentId::V1Image(id) => f.write_str(id),
+        }
+    }
+}
+
+impl From<Digest> for ContentId {
+    fn from(d: Digest) -> ContentId {
+        ContentId::Digest(d)
+    }
+}
+
+impl From<Digest> for ManifestRef {
+    fn from(d: Digest) -> ManifestRef {
+        ManifestRef::Digest(d)
+    }
+}
+
+impl From<Digest> for String {
+    fn from(d: Digest) -> String {
+        d.to_string()
+    }
+}
+
+/// The typed arguments read from text: `str::parse`, and `try_into` from a
+/// string or a reference to the type, each as the type's `parse` reads it.
+macro_rules! parsed_from_text {
+    ($($t:ident),*) => {$(
+        impl std::str::FromStr for $t {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<$t> {
+                $t::parse(s)
+            }
+        }
+
+        impl TryFrom<&str> for $t {
+            type Error = Error;
+            fn try_from(s: &str) -> Result<$t> {
+                $t::parse(s)
+            }
+        }
+
+        impl TryFrom<&String> for $t {
+            type Error = Error;
+            fn try_from(s: &String) -> Result<$t> {
+                $t::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = Error;
+            fn try_from(s: String) -> Result<$t> {
+                $t::parse(&s)
+            }
+        }
+
+        impl TryFrom<&$t> for $t {
+            type Error = Error;
+            fn try_from(v: &$t) -> Result<$t> {
+                Ok(v.clone())
+            }
+        }
+    )*};
+}
+
+parsed_from_text!(Digest, ManifestRef, Platform, Reference, ContentId);
+
+impl Digest {
+    /// Whether `text` is this digest written out.
+    fn is_text(&self, text: &str) -> bool {
+        text.split_once(':') == Some((self.algorithm.name(), self.hex.as_str()))
+    }
+}
+
+impl ContentId {
+    /// Whether `text` is this id written out.
+    fn is_text(&self, text: &str) -> bool {
+        match self {
+            ContentId::Digest(d) => d.is_text(text),
+            ContentId::V1Image(id) => id == text,
+        }
+    }
+}
+
+/// Digests and content ids compare with their text (`sha256:…`, an image id).
+macro_rules! equal_to_text {
+    ($($t:ident),*) => {$(
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.is_text(other)
+            }
+        }
+
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.is_text(other)
+            }
+        }
+
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                self.is_text(other)
+            }
+        }
+    )*};
+}
+
+equal_to_text!(Digest, ContentId);
+
+impl TryFrom<&Digest> for ManifestRef {
+    type Error = Error;
+    fn try_from(d: &Digest) -> Result<ManifestRef> {
+        Ok(ManifestRef::Digest(d.clone()))
+    }
+}
+
+impl TryFrom<&Digest> for ContentId {
+    type Error = Error;
+    fn try_from(d: &Digest) -> Result<ContentId> {
+        Ok(ContentId::Digest(d.clone()))
+    }
+}
+
+/// A method's typed argument from whatever the caller passed (see the
+/// `TryFrom` impls above).
+pub(crate) fn typed<T>(arg: impl TryInto<T, Error: Into<Error>>) -> Result<T> {
+    arg.try_into().map_err(Into::into)
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub enum Access {
 
 /// What `GET /v2/` or `GET /v1/_ping` said.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PingInfo {
     /// The API the registry answered on.
     pub api: ApiVersion,
@@ -46,6 +47,7 @@ pub struct PingInfo {
 /// One repository found by `Client::search`; the shape of Docker Hub's
 /// `/v1/search` results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SearchResult {
     /// The repository name.
     pub name: String,
@@ -61,6 +63,7 @@ pub struct SearchResult {
 
 /// The answer of `Client::search`: `{"query","num_results","results"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SearchResults {
     /// The term searched for.
     pub query: String,
@@ -72,6 +75,7 @@ pub struct SearchResults {
 
 /// A manifest as the registry stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Manifest {
     /// The media type, from `Content-Type` (or the body's `mediaType`).
     pub media_type: String,
@@ -83,6 +87,7 @@ pub struct Manifest {
 
 /// What a manifest HEAD tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ManifestInfo {
     /// The media type from `Content-Type`.
     pub media_type: String,

@@ -158,7 +158,7 @@ fn a_basic_registry_without_tags_list_or_delete_says_so_not_unauthorized() {
     let e = c.tags("team/other").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let e = c
-        .delete_manifest("team/app", &digest_of(b"a manifest"))
+        .manifest_delete("team/app", digest_of(b"a manifest"))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
@@ -207,7 +207,7 @@ fn an_upload_of_a_known_digest_sends_its_bytes_by_patch_and_commits_with_an_empt
     let digest = digest_of(blob);
     let (patch, commit) = patch_only_registry(&s, &digest);
     let got = client(&s)
-        .put_layer("a", &mut &blob[..], Some(&digest))
+        .layer_put("a", &mut &blob[..], Some(&digest.parse().unwrap()))
         .expect("PATCH then an empty PUT works where a PUT with a body does not");
     assert_eq!(got.to_string(), digest);
     patch.assert_calls(1);
@@ -225,7 +225,11 @@ fn bytes_that_do_not_match_the_expected_digest_are_never_committed_by_patch_eith
         t.status(204);
     });
     let e = client(&s)
-        .put_layer("a", &mut &b"THE BYTES THE CALLER MEANT"[..], Some(&digest))
+        .layer_put(
+            "a",
+            &mut &b"THE BYTES THE CALLER MEANT"[..],
+            Some(&digest.parse().unwrap()),
+        )
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     commit.assert_calls(0);
@@ -261,7 +265,7 @@ fn a_manifest_head_without_docker_content_digest_becomes_a_get_and_hashes_the_by
         t.status(201);
     });
     let put = client(&s)
-        .put_manifest("a", "v2", media_type, body)
+        .manifest_put("a", "v2", media_type, body)
         .unwrap();
     assert_eq!(put.to_string(), digest_of(body));
 }
@@ -314,6 +318,6 @@ fn a_registry_without_delete_is_unsupported_and_the_tag_stays_where_it_was() {
     writes.assert_calls(0);
     moved.assert_calls(0);
     // Deleting by digest on such a registry is UNSUPPORTED too.
-    let e = client(&s).delete_manifest("a", &digest).unwrap_err();
+    let e = client(&s).manifest_delete("a", &digest).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }

@@ -93,7 +93,9 @@ fn a_registry_that_ignores_range_gets_the_whole_blob_again() {
         .write_all(&layer[..40_000])
         .unwrap();
     let c = Client::builder(&s.url("")).build().unwrap();
-    let got = c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    let got = c
+        .image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
     assert_eq!(got.to_string(), d);
     assert_eq!(
         std::fs::read(dir.join("blobs/sha256").join(&hex)).unwrap(),
@@ -128,7 +130,7 @@ fn a_kept_prefix_that_does_not_match_is_caught_and_dropped() {
     .unwrap();
     let c = Client::builder(&s.url("")).build().unwrap();
     let e = c
-        .pull("r", "v1", &dir, ImageOptions::default())
+        .image_pull("r", "v1", &dir, ImageOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     // (The config's partial may stay: its download was stopped, not wrong.)
@@ -136,7 +138,8 @@ fn a_kept_prefix_that_does_not_match_is_caught_and_dropped() {
     assert!(!bad.exists(), "a partial that proved wrong goes");
     assert!(!dir.join("index.json").exists());
     // The next run starts over and succeeds.
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    c.image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
 }
 
 #[test]
@@ -147,7 +150,7 @@ fn a_blob_served_wrong_is_not_kept_and_nothing_is_named() {
     let dir = temp_path("wrong-bytes");
     let c = Client::builder(&s.url("")).build().unwrap();
     let e = c
-        .pull("r", "v1", &dir, ImageOptions::default())
+        .image_pull("r", "v1", &dir, ImageOptions::default())
         .unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge),
@@ -217,16 +220,16 @@ fn nested_indexes_lead_to_the_platforms_image_and_no_deeper_than_four() {
     let c = Client::builder(&s.url("")).build().unwrap();
     let arm = Platform::parse("linux/arm").unwrap();
     assert_eq!(c.image_config("r", "outer", Some(&arm)).unwrap(), config);
-    let m = c.manifest_for("r", "outer", &arm).unwrap();
+    let m = c.manifest_get_for_platform("r", "outer", &arm).unwrap();
     assert_eq!(m.digest.to_string(), image);
     assert_eq!(m.media_type, OCI_MANIFEST);
     let e = c
-        .manifest_for("r", "outer", &Platform::parse("linux/arm/v6").unwrap())
+        .manifest_get_for_platform("r", "outer", &Platform::parse("linux/arm/v6").unwrap())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let dir = temp_path("nested");
     let got = c
-        .pull(
+        .image_pull(
             "r",
             "outer",
             &dir,
@@ -253,10 +256,10 @@ fn nested_indexes_lead_to_the_platforms_image_and_no_deeper_than_four() {
     }
     let e = c.image_config("r", "deep4", Some(&arm)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
-    let e = c.manifest_for("r", "deep4", &arm).unwrap_err();
+    let e = c.manifest_get_for_platform("r", "deep4", &arm).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
     let e = c
-        .pull(
+        .image_pull(
             "r",
             "deep4",
             temp_path("deep"),
@@ -292,7 +295,7 @@ fn foreign_layers_are_not_fetched() {
         true
     };
     let got = c
-        .pull(
+        .image_pull(
             "r",
             "v1",
             &dir,
@@ -436,7 +439,7 @@ fn a_copy_never_commits_bytes_that_do_not_match_even_to_a_registry_that_checks_n
         Client::builder(&dst).max_retries(0).build().unwrap(),
     );
     let e = a
-        .copy("r", "v1", &b, "d", Some("v1"), ImageOptions::default())
+        .image_copy("r", "v1", &b, "d", Some("v1"), ImageOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     for (named, got) in commits.lock().unwrap().iter() {
@@ -451,14 +454,15 @@ fn a_push_never_commits_a_layout_blob_that_does_not_match() {
     serve_image(&src, b"{}", &[(&layer, &layer)], vec![]);
     let dir = temp_path("corrupt");
     let c = Client::builder(&src.url("")).build().unwrap();
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    c.image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
     // The layout's copy of the layer rots (same length, other bytes).
     let hex = &digest_of(&layer)[7..];
     std::fs::write(dir.join("blobs/sha256").join(hex), b"THE REAL LAYER BYTES").unwrap();
     let (dst, commits) = lenient_destination();
     let b = Client::builder(&dst).max_retries(0).build().unwrap();
     let e = b
-        .push(&dir, Some("v1"), "d", "v1", ImageOptions::default())
+        .image_push(&dir, Some("v1"), "d", "v1", ImageOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     for (named, got) in commits.lock().unwrap().iter() {
@@ -482,7 +486,8 @@ fn a_partial_blob_that_is_already_whole_is_checked_not_fetched() {
     let partial = dir.join(format!("blobs/sha256/.{}.partial", &d[7..]));
     std::fs::write(&partial, &layer).unwrap();
     let c = Client::builder(&s.url("")).max_retries(0).build().unwrap();
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    c.image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
     fetched.assert_calls(0);
     assert_eq!(
         std::fs::read(dir.join("blobs/sha256").join(&d[7..])).unwrap(),
@@ -497,7 +502,8 @@ fn a_partial_blob_that_is_already_whole_is_checked_not_fetched() {
     let partial = dir.join(format!("blobs/sha256/.{}.partial", &d[7..]));
     std::fs::write(&partial, vec![1u8; layer.len()]).unwrap();
     let c = Client::builder(&s.url("")).build().unwrap();
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    c.image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
     assert_eq!(
         std::fs::read(dir.join("blobs/sha256").join(&d[7..])).unwrap(),
         layer
@@ -617,13 +623,14 @@ fn a_body_cut_short_is_kept_and_resumed_and_a_wrong_span_starts_over() {
         let partial = dir.join(format!("blobs/sha256/.{hex}.partial"));
 
         let e = c
-            .pull("r", "v1", &dir, ImageOptions::default())
+            .image_pull("r", "v1", &dir, ImageOptions::default())
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Network, "{e}");
         assert_eq!(std::fs::metadata(&partial).unwrap().len(), 40_000, "kept");
         assert!(!dir.join("index.json").exists());
 
-        c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+        c.image_pull("r", "v1", &dir, ImageOptions::default())
+            .unwrap();
         let blob = std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap();
         assert!(blob == layer, "wrong span: {wrong_span}");
         assert!(!partial.exists());
@@ -652,7 +659,7 @@ fn a_pull_reports_a_blob_or_manifest_done_once_it_is_in_the_layout() {
         }
         true
     };
-    c.pull(
+    c.image_pull(
         "r",
         "v1",
         &dir,
@@ -687,7 +694,8 @@ fn a_planted_partial_link_or_hard_link_is_never_written_through() {
             false => std::os::unix::fs::symlink(&victim, &partial).unwrap(),
             true => std::fs::hard_link(&victim, &partial).unwrap(),
         }
-        c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+        c.image_pull("r", "v1", &dir, ImageOptions::default())
+            .unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "hard: {hard}");
         let blob = dir.join("blobs/sha256").join(&hex);
         let meta = std::fs::symlink_metadata(&blob).unwrap();
@@ -706,7 +714,7 @@ fn an_index_json_that_is_no_index_is_refused_before_anything_moves() {
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     std::fs::write(dir.join("index.json"), b"[1,2,3]").unwrap();
     let e = c
-        .pull("r", "v1", &dir, ImageOptions::default())
+        .image_pull("r", "v1", &dir, ImageOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     assert!(!dir.join("blobs").exists(), "nothing moved");
@@ -715,7 +723,7 @@ fn an_index_json_that_is_no_index_is_refused_before_anything_moves() {
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("index.json"), br#"{"something":"else"}"#).unwrap();
     let e = c
-        .pull("r", "v1", &other, ImageOptions::default())
+        .image_pull("r", "v1", &other, ImageOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     let names: Vec<_> = std::fs::read_dir(&other).unwrap().collect();
@@ -730,7 +738,7 @@ fn push_within(dir: &std::path::Path) -> Option<registry::Result<registry::Diges
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let b = Client::builder(&dst).max_retries(0).build().unwrap();
-        let _ = tx.send(b.push(&dir, Some("v1"), "d", "v1", ImageOptions::default()));
+        let _ = tx.send(b.image_push(&dir, Some("v1"), "d", "v1", ImageOptions::default()));
     });
     rx.recv_timeout(std::time::Duration::from_secs(30)).ok()
 }
@@ -752,7 +760,8 @@ fn a_push_refuses_layout_files_that_are_links_or_fifos() {
     };
     // A blob that is a link to a file outside the layout, with the right bytes.
     let dir = temp_path("link-blob");
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    c.image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
     assert!(
         push_within(&dir).unwrap().is_ok(),
         "the layout pushes as pulled"
@@ -772,7 +781,8 @@ fn a_push_refuses_layout_files_that_are_links_or_fifos() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     let dir = temp_path("fifo-marker");
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    c.image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
     std::fs::remove_file(dir.join("oci-layout")).unwrap();
     mkfifo(&dir.join("oci-layout"));
     let e = push_within(&dir)
@@ -790,7 +800,8 @@ fn a_layout_whose_blobs_directory_is_a_link_is_refused_both_ways() {
     let c = Client::builder(&src.url("")).build().unwrap();
     // Push: blobs/ points at a content store elsewhere.
     let dir = temp_path("linked-blobs");
-    c.pull("r", "v1", &dir, ImageOptions::default()).unwrap();
+    c.image_pull("r", "v1", &dir, ImageOptions::default())
+        .unwrap();
     let store = temp_path("store");
     std::fs::rename(dir.join("blobs"), &store).unwrap();
     std::os::unix::fs::symlink(&store, dir.join("blobs")).unwrap();
@@ -804,7 +815,7 @@ fn a_layout_whose_blobs_directory_is_a_link_is_refused_both_ways() {
     std::fs::remove_dir_all(dir.join("blobs")).unwrap();
     std::os::unix::fs::symlink(&victim, dir.join("blobs")).unwrap();
     let e = c
-        .pull("r", "v1", &dir, ImageOptions::default())
+        .image_pull("r", "v1", &dir, ImageOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0, "untouched");
@@ -886,7 +897,7 @@ fn two_processes_pulling_into_one_layout_commit_only_verified_blobs() {
     if let Ok(job) = std::env::var(CHILD) {
         let (url, dir) = job.split_once('|').unwrap();
         let c = Client::builder(url).build().unwrap();
-        match c.pull("r", "v1", dir, ImageOptions::default()) {
+        match c.image_pull("r", "v1", dir, ImageOptions::default()) {
             Ok(_) => std::process::exit(0),
             Err(e) => {
                 eprintln!("child pull: {e}");
@@ -1021,7 +1032,7 @@ fn a_cancel_abandons_a_request_in_flight_and_retries_nothing() {
         true
     };
     let e = c
-        .pull(
+        .image_pull(
             "r",
             "v1",
             &dir,
@@ -1051,7 +1062,7 @@ fn a_call_that_stalls_hears_its_last_report_again_so_it_can_cancel() {
         started.elapsed() < std::time::Duration::from_secs(2)
     };
     let e = c
-        .pull(
+        .image_pull(
             "r",
             "v1",
             temp_path("heartbeat"),
@@ -1069,7 +1080,7 @@ fn the_first_failing_blob_ends_the_call_without_waiting_for_the_slowest() {
     let c = stall.client();
     let started = std::time::Instant::now();
     let e = c
-        .pull(
+        .image_pull(
             "r",
             "fail",
             temp_path("first-failure"),
@@ -1150,7 +1161,7 @@ fn a_cancel_abandons_an_upload_the_registry_stopped_reading_and_cancels_its_sess
         false
     };
     let e = c
-        .push(
+        .image_push(
             &dir,
             Some("v1"),
             "d",

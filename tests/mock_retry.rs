@@ -121,7 +121,7 @@ fn max_retries_zero_turns_retries_off() {
 fn an_upload_start_is_not_replayed() {
     let (addr, count) = scripted(vec![Some(status(503, "")), Some(status(503, ""))]);
     let c = Client::builder(&addr).api(Api::V2).build().unwrap();
-    let e = c.put_layer("a", &mut &b"bytes"[..], None).unwrap_err();
+    let e = c.layer_put("a", &mut &b"bytes"[..], None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Server, "{e}");
     assert_eq!(count.load(Ordering::SeqCst), 1, "POST is sent once");
 }

@@ -87,14 +87,14 @@ fn auto_detects_v1_when_v2_is_missing_and_reads_ping_headers() {
     assert_eq!(info.api, ApiVersion::V1);
     assert_eq!(info.registry_version.as_deref(), Some("0.9.1"));
     assert_eq!(info.standalone, Some(true));
-    assert_eq!(c.api().unwrap(), ApiVersion::V1);
+    assert_eq!(c.api_version().unwrap(), ApiVersion::V1);
     assert!(v2.calls() >= 1);
     assert!(ping.calls() >= 1);
     // v2-only calls on a v1 client are UNSUPPORTED.
-    let e = c.manifest("a/b", "latest").unwrap_err();
+    let e = c.manifest_get("a/b", "latest").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     let e = c
-        .mount_blob("a/b", &format!("sha256:{ID}"), "c/d")
+        .blob_mount("a/b", format!("sha256:{ID}"), "c/d")
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
@@ -219,7 +219,7 @@ fn hub_style_read_flow_uses_index_token_and_endpoint_cookie() {
     assert_eq!(c.image_id("busybox", "latest").unwrap(), ID);
     assert_eq!(c.v1_ancestry(None, ID).unwrap(), [ID, PARENT]);
     assert_eq!(c.v1_image_json(None, ID).unwrap(), JSON.as_bytes());
-    assert_eq!(c.hub_token("busybox", Access::Read).unwrap(), tok);
+    assert_eq!(c.token("busybox", Access::Read).unwrap(), tok);
     images.assert_calls(2); // one for the session, one for hub_token
     tags.assert_calls(2);
     tag.assert_calls(1);
@@ -279,9 +279,11 @@ fn hub_style_push_flow_puts_json_layer_checksum_and_tag() {
         t.status(200).body("true");
     });
     let c = v1_alice(&idx);
-    assert_eq!(c.hub_token("team/app", Access::Write).unwrap(), tok);
+    assert_eq!(c.token("team/app", Access::Write).unwrap(), tok);
     c.v1_image_json_put(None, ID, JSON.as_bytes()).unwrap();
-    let got = c.put_layer("team/app", &mut &LAYER[..], Some(ID)).unwrap();
+    let got = c
+        .layer_put("team/app", &mut &LAYER[..], Some(&ID.parse().unwrap()))
+        .unwrap();
     assert_eq!(got.to_string(), sum);
     assert_eq!(c.set_tag("team/app", ID, "latest").unwrap(), ID);
     start.assert_calls(1);
@@ -339,7 +341,7 @@ fn tokens_lose_a_token_prefix_and_repeated_headers_join() {
             .header("X-Docker-Token", "access=read")
             .json_body(serde_json::json!([]));
     });
-    let tok = v1(&idx).hub_token("a/b", Access::Read).unwrap();
+    let tok = v1(&idx).token("a/b", Access::Read).unwrap();
     assert_eq!(tok, "signature=s1,repository=\"a/b\",access=read");
 }
 
@@ -350,7 +352,7 @@ fn an_index_without_a_token_header_is_unsupported() {
         w.method(GET).path("/v1/repositories/a/b/images");
         t.status(200).json_body(serde_json::json!([]));
     });
-    let e = v1(&idx).hub_token("a/b", Access::Read).unwrap_err();
+    let e = v1(&idx).token("a/b", Access::Read).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
 
@@ -378,7 +380,7 @@ fn a_refused_token_is_replaced_once_and_never_leaks() {
         t.status(200).json_body(serde_json::json!({"v1": ID}));
     });
     let c = v1(&idx);
-    c.hub_token("a/b", Access::Read).unwrap();
+    c.token("a/b", Access::Read).unwrap();
     old.delete();
     let new = idx.mock(|w, t| {
         w.method(GET).path("/v1/repositories/a/b/images");
@@ -393,7 +395,7 @@ fn a_refused_token_is_replaced_once_and_never_leaks() {
 
     // A registry that refuses every token: UNAUTHORIZED, with no token in the message.
     let c = v1(&idx);
-    c.hub_token("a/b", Access::Read).unwrap(); // the session now holds new-sig
+    c.token("a/b", Access::Read).unwrap(); // the session now holds new-sig
     let e = c.v1_ancestry(None, ID).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let reg2 = MockServer::start();
@@ -517,20 +519,20 @@ fn layers_are_checked_against_the_image_checksum() {
         t.status(200).body(LAYER);
     });
     let c = v1(&s);
-    let mut r = c.layer("a/b", ID).unwrap();
+    let mut r = c.layer_open("a/b", ID).unwrap();
     assert_eq!(r.digest().map(|d| d.to_string()), Some(good.clone()));
     let mut got = Vec::new();
     std::io::Read::read_to_end(&mut r, &mut got).unwrap();
     assert_eq!(got, LAYER);
     let path = temp_path("v1-layer");
     assert_eq!(
-        c.layer_to_file("a/b", ID, &path).unwrap(),
+        c.layer_get_file("a/b", ID, &path).unwrap(),
         LAYER.len() as u64
     );
     assert_eq!(std::fs::read(&path).unwrap(), LAYER);
     std::fs::remove_file(&path).unwrap();
-    assert!(c.blob_exists("a/b", ID).unwrap());
-    assert!(!c.blob_exists("a/b", PARENT).unwrap());
+    assert!(c.layer_exists("a/b", ID).unwrap());
+    assert!(!c.layer_exists("a/b", PARENT).unwrap());
 
     // The registry keeps a checksum these bytes do not match.
     s.mock(|w, t| {
@@ -543,7 +545,7 @@ fn layers_are_checked_against_the_image_checksum() {
         w.method(GET).path(format!("/v1/images/{PARENT}/layer"));
         t.status(200).body("other bytes");
     });
-    let e = c.layer_to_file("a/b", PARENT, &path).unwrap_err();
+    let e = c.layer_get_file("a/b", PARENT, &path).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     assert!(!path.exists());
 }
@@ -578,7 +580,9 @@ fn v1_errors_map_onto_statuses() {
     let e = c.set_tag("a/b", ID, "v1").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(e.message().contains("Image not found"), "{e}");
-    let e = c.put_layer("a/b", &mut &LAYER[..], Some(ID)).unwrap_err();
+    let e = c
+        .layer_put("a/b", &mut &LAYER[..], Some(&ID.parse().unwrap()))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     let e = c.image_id("a/b", "x").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
@@ -587,7 +591,7 @@ fn v1_errors_map_onto_statuses() {
     for e in [
         c.set_tag("a/b", "sha256:abc", "v1").unwrap_err(),
         c.v1_image_json(None, "ABC").unwrap_err(),
-        c.put_layer("a/b", &mut &LAYER[..], None).unwrap_err(),
+        c.layer_put("a/b", &mut &LAYER[..], None).unwrap_err(),
         c.v1_image_json_put(None, ID, b"[1]").unwrap_err(),
         c.v1_image_json_put(None, ID, format!(r#"{{"id":"{PARENT}"}}"#).as_bytes())
             .unwrap_err(),
@@ -635,7 +639,7 @@ fn image_calls_without_a_token_for_their_access_still_go_to_the_registry() {
         t.status(200).body(JSON);
     });
     let c = v1_alice(&idx);
-    c.hub_token("a/b", Access::Write).unwrap();
+    c.token("a/b", Access::Write).unwrap();
     // A write token must not be shown for a read; the registry may still
     // accept the session cookie.
     assert_eq!(c.v1_image_json(None, ID).unwrap(), JSON.as_bytes());

@@ -271,7 +271,7 @@ fn blob_redirect_to_another_host_drops_authorization() {
         .build()
         .unwrap();
     let mut bytes = Vec::new();
-    c.layer("a", &digest)
+    c.layer_open("a", &digest)
         .unwrap()
         .read_to_end(&mut bytes)
         .unwrap();
@@ -294,7 +294,7 @@ fn a_blob_that_does_not_match_its_digest_leaves_no_file() {
 
     let path = temp_path("blob");
     std::fs::write(&path, b"previous content").unwrap();
-    let e = c.layer_to_file("a", &digest, &path).unwrap_err();
+    let e = c.layer_get_file("a", &digest, &path).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     assert_eq!(
         std::fs::read(&path).unwrap(),
@@ -302,7 +302,7 @@ fn a_blob_that_does_not_match_its_digest_leaves_no_file() {
         "existing file untouched"
     );
     let fresh = temp_path("fresh");
-    assert!(c.layer_to_file("a", &digest, &fresh).is_err());
+    assert!(c.layer_get_file("a", &digest, &fresh).is_err());
     assert!(!fresh.exists());
     assert_eq!(
         std::fs::read_dir(fresh.parent().unwrap()).unwrap().count(),
@@ -313,7 +313,7 @@ fn a_blob_that_does_not_match_its_digest_leaves_no_file() {
 /// Opens a blob, reads it to the end, and returns the error that must come.
 fn read_error(c: &Client, digest: &str) -> registry::Error {
     let mut sink = Vec::new();
-    c.layer("a", digest)
+    c.layer_open("a", digest)
         .unwrap()
         .read_to_end(&mut sink)
         .unwrap_err()
@@ -347,7 +347,7 @@ fn a_truncated_body_is_an_error_and_leaves_no_file() {
     // ureq notices the short body before the digest check would.
     assert_eq!(e.kind(), ErrorKind::Network, "{e:?}");
     let path = temp_path("truncated");
-    assert!(c.layer_to_file("a", &digest, &path).is_err());
+    assert!(c.layer_get_file("a", &digest, &path).is_err());
     assert!(!path.exists());
     assert_eq!(
         std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
@@ -373,7 +373,7 @@ fn json_over_the_cap_is_too_large_and_malformed_json_is_protocol() {
         t.status(200).body("{\"tags\": [\"unterminated");
     });
     let c = client(&s);
-    let e = c.manifest("a", "big").unwrap_err();
+    let e = c.manifest_get("a", "big").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
     let e = c.tags("a").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
@@ -438,11 +438,11 @@ fn manifest_by_digest_must_hash_to_it() {
     });
     let c = client(&s);
     assert_eq!(
-        c.manifest("a", &wrong).unwrap_err().kind(),
+        c.manifest_get("a", &wrong).unwrap_err().kind(),
         ErrorKind::DigestMismatch
     );
     assert_eq!(
-        c.manifest("a", "lying").unwrap_err().kind(),
+        c.manifest_get("a", "lying").unwrap_err().kind(),
         ErrorKind::DigestMismatch
     );
 }
@@ -472,7 +472,7 @@ fn upload_keeps_opaque_relative_locations_and_their_state() {
         t.status(201)
             .header("Docker-Content-Digest", digest.as_str());
     });
-    let got = client(&s).put_layer("a", &mut &BLOB[..], None).unwrap();
+    let got = client(&s).layer_put("a", &mut &BLOB[..], None).unwrap();
     assert_eq!(got.to_string(), digest);
     post.assert_calls(1);
     patch.assert_calls(1);
@@ -494,7 +494,7 @@ fn upload_is_skipped_when_the_blob_is_there() {
     let mut never_read = std::io::repeat(0).take(0);
     assert_eq!(
         client(&s)
-            .put_layer("a", &mut never_read, Some(&digest))
+            .layer_put("a", &mut never_read, Some(&digest.parse().unwrap()))
             .unwrap()
             .to_string(),
         digest
@@ -518,7 +518,7 @@ fn a_registry_that_stores_another_digest_is_a_mismatch() {
         t.status(201)
             .header("Docker-Content-Digest", digest_of(b"else"));
     });
-    let e = client(&s).put_layer("a", &mut &BLOB[..], None).unwrap_err();
+    let e = client(&s).layer_put("a", &mut &BLOB[..], None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
 }
 
@@ -580,7 +580,7 @@ fn errors_name_the_request_they_answer_without_its_query() {
             .starts_with("GET /v2/team/app/tags/list: no such repository"),
         "{e}"
     );
-    let e = c.put_layer("team/app", &mut &BLOB[..], None).unwrap_err();
+    let e = c.layer_put("team/app", &mut &BLOB[..], None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Server);
     assert!(
         e.message()

@@ -57,7 +57,7 @@ fn skopeo_to_dir(f: &Fixture, image: &str, dir: &Path) {
 
 fn read_layer(c: &Client, repo: &str, digest: &str) -> Vec<u8> {
     let mut out = Vec::new();
-    c.layer(repo, digest)
+    c.layer_open(repo, digest)
         .unwrap()
         .read_to_end(&mut out)
         .unwrap();
@@ -80,12 +80,12 @@ fn reads_what_skopeo_pushed() {
         head.digest.to_string(),
         skopeo_digest(&f, "fixtures/oci:v1")
     );
-    let index = c.manifest("fixtures/multi", "latest").unwrap();
+    let index = c.manifest_get("fixtures/multi", "latest").unwrap();
     assert_eq!(index.digest.to_string(), f.fact("INDEX_DIGEST"));
     let layer = read_layer(&c, "fixtures/oci", &f.fact("LAYER_DIGEST"));
     assert_eq!(sha256(&layer), f.fact("LAYER_DIGEST"));
     assert_eq!(layer.len().to_string(), f.fact("LAYER_SIZE"));
-    let e = c.manifest("fixtures/app", "no-such-tag").unwrap_err();
+    let e = c.manifest_get("fixtures/app", "no-such-tag").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
@@ -96,12 +96,12 @@ fn pull_and_push_an_index_that_skopeo_reads_back() {
     let c = f.client();
     let dir = temp_path("ferro-pull");
     let pulled = c
-        .pull("fixtures/multi", "latest", &dir, ImageOptions::default())
+        .image_pull("fixtures/multi", "latest", &dir, ImageOptions::default())
         .unwrap();
     assert_eq!(pulled.to_string(), f.fact("INDEX_DIGEST"));
     let repo = unique("pushed");
     let pushed = c
-        .push(&dir, Some("latest"), &repo, "v1", ImageOptions::default())
+        .image_push(&dir, Some("latest"), &repo, "v1", ImageOptions::default())
         .unwrap();
     assert_eq!(pushed, pulled);
     assert_eq!(c.tags(&repo).unwrap(), ["v1"]);
@@ -130,7 +130,7 @@ fn copy_within_ferro_and_from_distribution() {
     let c = f.client();
     let repo = unique("copied");
     let d = c
-        .copy(
+        .image_copy(
             "fixtures/layers",
             "v1",
             &c,
@@ -153,7 +153,7 @@ fn copy_within_ferro_and_from_distribution() {
     let from = anon.client();
     let repo = unique("from-distribution");
     let d = from
-        .copy(
+        .image_copy(
             "fixtures/oci",
             "v1",
             &c,
@@ -173,7 +173,7 @@ fn tag_untag_and_delete() {
     let c = f.client();
     let repo = unique("tags");
     let d = c
-        .copy(
+        .image_copy(
             "fixtures/oci",
             "v1",
             &c,
@@ -193,10 +193,10 @@ fn tag_untag_and_delete() {
     let e = c.delete_tag(&repo, "stable").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     // Deleting the manifest by digest takes the image (and its tag) away.
-    c.delete_manifest(&repo, &d.to_string()).unwrap();
-    let e = c.manifest(&repo, &d.to_string()).unwrap_err();
+    c.manifest_delete(&repo, d.to_string()).unwrap();
+    let e = c.manifest_get(&repo, d.to_string()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let e = c.delete_manifest(&repo, &d.to_string()).unwrap_err();
+    let e = c.manifest_delete(&repo, d.to_string()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
@@ -208,7 +208,7 @@ fn blob_put_and_get_then_skopeo_reads_the_image_they_make() {
     let repo = unique("blobs");
     // A layer without a digest (hashed on the way), 3 MiB.
     let layer = bytes("ferro layer", 3 << 20);
-    let layer_digest = c.put_layer(&repo, &mut &layer[..], None).unwrap();
+    let layer_digest = c.layer_put(&repo, &mut &layer[..], None).unwrap();
     assert_eq!(layer_digest.to_string(), sha256(&layer));
     // The config with its digest, from a file.
     let config =
@@ -217,23 +217,27 @@ fn blob_put_and_get_then_skopeo_reads_the_image_they_make() {
     let file = temp_path("ferro-config.json");
     std::fs::write(&file, config).unwrap();
     assert_eq!(
-        c.put_layer_file(&repo, &file, Some(&config_digest))
+        c.layer_put_file(&repo, &file, Some(&config_digest.parse().unwrap()))
             .unwrap()
             .to_string(),
         config_digest
     );
     // Already there: not sent again.
     assert_eq!(
-        c.put_layer(&repo, &mut std::io::empty(), Some(&config_digest))
-            .unwrap()
-            .to_string(),
+        c.layer_put(
+            &repo,
+            &mut std::io::empty(),
+            Some(&config_digest.parse().unwrap())
+        )
+        .unwrap()
+        .to_string(),
         config_digest
     );
-    assert!(c.blob_exists(&repo, &layer_digest.to_string()).unwrap());
+    assert!(c.layer_exists(&repo, layer_digest.to_string()).unwrap());
     assert_eq!(read_layer(&c, &repo, &layer_digest.to_string()), layer);
     let got = temp_path("ferro-layer");
     assert_eq!(
-        c.layer_to_file(&repo, &layer_digest.to_string(), &got)
+        c.layer_get_file(&repo, layer_digest.to_string(), &got)
             .unwrap(),
         layer.len() as u64
     );
@@ -248,7 +252,7 @@ fn blob_put_and_get_then_skopeo_reads_the_image_they_make() {
     }))
     .unwrap();
     let m = c
-        .put_manifest(&repo, "v1", OCI_MANIFEST, &manifest)
+        .manifest_put(&repo, "v1", OCI_MANIFEST, &manifest)
         .unwrap();
     assert_eq!(m.to_string(), sha256(&manifest));
     let out = temp_path("ferro-blobs-dir");
@@ -262,5 +266,5 @@ fn blob_put_and_get_then_skopeo_reads_the_image_they_make() {
         config
     );
     // A blob that is not there.
-    assert!(!c.blob_exists(&repo, &sha256(b"nothing")).unwrap());
+    assert!(!c.layer_exists(&repo, sha256(b"nothing")).unwrap());
 }

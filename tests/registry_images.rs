@@ -116,10 +116,7 @@ impl Reports {
 }
 
 fn with_progress<'a>(cb: &'a mut dyn FnMut(&Digest, u64, u64) -> bool) -> ImageOptions<'a> {
-    ImageOptions {
-        platform: None,
-        progress: Some(cb),
-    }
+    ImageOptions::default().with_progress(cb)
 }
 
 #[test]
@@ -141,7 +138,7 @@ fn pull_into_a_layout_that_skopeo_reads() {
             true
         };
         let d = c
-            .pull("fixtures/layers", "v1", &dir, with_progress(&mut cb))
+            .image_pull("fixtures/layers", "v1", &dir, with_progress(&mut cb))
             .unwrap();
         assert_eq!(d.to_string(), f.fact("LAYERS_DIGEST"));
         reports.check();
@@ -159,7 +156,7 @@ fn pull_into_a_layout_that_skopeo_reads() {
             vec![format!("dir:{}", out.display())],
         );
         // Pulled again: every blob is there, verified, and skipped.
-        c.pull("fixtures/layers", "v1", &dir, ImageOptions::default())
+        c.image_pull("fixtures/layers", "v1", &dir, ImageOptions::default())
             .unwrap();
         assert!(dir.join("oci-layout").exists());
         let partials = std::fs::read_dir(dir.join("blobs/sha256"))
@@ -183,7 +180,7 @@ fn pull_every_platform_or_one() {
     let c = f.client();
     let all = layout_dir("all");
     let d = c
-        .pull("fixtures/multi", "latest", &all, ImageOptions::default())
+        .image_pull("fixtures/multi", "latest", &all, ImageOptions::default())
         .unwrap();
     assert_eq!(d.to_string(), f.fact("INDEX_DIGEST"));
     assert_eq!(skopeo_layout_digest(&all, "latest"), d.to_string());
@@ -194,11 +191,10 @@ fn pull_every_platform_or_one() {
     );
     for platform in ["linux/arm64", "linux/arm64/v8"] {
         let one = layout_dir("arm64");
-        let options = ImageOptions {
-            platform: Some(Platform::parse(platform).unwrap()),
-            progress: None,
-        };
-        let d = c.pull("fixtures/multi", "latest", &one, options).unwrap();
+        let options = ImageOptions::default().with_platform(Platform::parse(platform).unwrap());
+        let d = c
+            .image_pull("fixtures/multi", "latest", &one, options)
+            .unwrap();
         let entry = &index_json(&one)["manifests"][0];
         assert_eq!(entry["digest"], d.to_string());
         assert_eq!(entry["platform"]["architecture"], "arm64", "{platform}");
@@ -209,12 +205,9 @@ fn pull_every_platform_or_one() {
         assert_eq!(sha256(&bytes), config, "the arm64 config is in the layout");
         assert_eq!(skopeo_layout_digest(&one, "latest"), d.to_string());
     }
-    let missing = ImageOptions {
-        platform: Some(Platform::parse("linux/s390x").unwrap()),
-        progress: None,
-    };
+    let missing = ImageOptions::default().with_platform(Platform::parse("linux/s390x").unwrap());
     let e = c
-        .pull("fixtures/multi", "latest", layout_dir("none"), missing)
+        .image_pull("fixtures/multi", "latest", layout_dir("none"), missing)
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert_eq!(
@@ -229,10 +222,10 @@ fn a_layout_gains_images_and_names_a_digest_pull_by_its_digest() {
     let f = common::fixture("anon");
     let c = f.client();
     let dir = layout_dir("gains");
-    c.pull("fixtures/oci", "v1", &dir, ImageOptions::default())
+    c.image_pull("fixtures/oci", "v1", &dir, ImageOptions::default())
         .unwrap();
     let layers = f.fact("LAYERS_DIGEST");
-    c.pull("fixtures/layers", &layers, &dir, ImageOptions::default())
+    c.image_pull("fixtures/layers", &layers, &dir, ImageOptions::default())
         .unwrap();
     let n = names(&dir);
     assert_eq!(n.len(), 2, "{n:?}");
@@ -255,7 +248,7 @@ fn docker_manifests_keep_their_bytes_in_a_layout() {
     let c = f.client();
     let dir = layout_dir("docker");
     let d = c
-        .pull("fixtures/app", "v1", &dir, ImageOptions::default())
+        .image_pull("fixtures/app", "v1", &dir, ImageOptions::default())
         .unwrap();
     assert_eq!(d, c.manifest_head("fixtures/app", "v1").unwrap().digest);
     let entry = &index_json(&dir)["manifests"][0];
@@ -264,7 +257,7 @@ fn docker_manifests_keep_their_bytes_in_a_layout() {
         "application/vnd.docker.distribution.manifest.v2+json"
     );
     let back = c
-        .push(
+        .image_push(
             &dir,
             Some("v1"),
             "docker/back",
@@ -295,7 +288,7 @@ fn push_a_layout_skopeo_wrote_and_one_the_client_wrote() {
         true
     };
     let d = c
-        .push(
+        .image_push(
             &dir,
             Some("img"),
             "pushed/layers",
@@ -312,10 +305,10 @@ fn push_a_layout_skopeo_wrote_and_one_the_client_wrote() {
     // The client writes the layout (an index), and pushes its only image.
     let ours = layout_dir("client-wrote");
     anon.client()
-        .pull("fixtures/multi", "latest", &ours, ImageOptions::default())
+        .image_pull("fixtures/multi", "latest", &ours, ImageOptions::default())
         .unwrap();
     let d = c
-        .push(&ours, None, "pushed/multi", "all", ImageOptions::default())
+        .image_push(&ours, None, "pushed/multi", "all", ImageOptions::default())
         .unwrap();
     assert_eq!(d.to_string(), anon.fact("INDEX_DIGEST"));
     skopeo_copy(
@@ -325,14 +318,14 @@ fn push_a_layout_skopeo_wrote_and_one_the_client_wrote() {
     );
     // A layout of two images needs a name; an unknown name is NOT_FOUND.
     anon.client()
-        .pull("fixtures/app", "v1", &ours, ImageOptions::default())
+        .image_pull("fixtures/app", "v1", &ours, ImageOptions::default())
         .unwrap();
     let e = c
-        .push(&ours, None, "pushed/x", "v1", ImageOptions::default())
+        .image_push(&ours, None, "pushed/x", "v1", ImageOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     let e = c
-        .push(
+        .image_push(
             &ours,
             Some("nope"),
             "pushed/x",
@@ -342,7 +335,7 @@ fn push_a_layout_skopeo_wrote_and_one_the_client_wrote() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let e = c
-        .push(
+        .image_push(
             temp_path("empty"),
             None,
             "pushed/x",
@@ -361,7 +354,7 @@ fn copy_between_registries_and_within_one() {
     let (a, t) = (anon.client(), token.client());
     // Between registries: the index and every platform, bytes streamed.
     let d = a
-        .copy(
+        .image_copy(
             "fixtures/multi",
             "latest",
             &t,
@@ -381,12 +374,9 @@ fn copy_between_registries_and_within_one() {
         vec![format!("dir:{}", temp_path("copied-out").display())],
     );
     // One platform, under another tag.
-    let options = ImageOptions {
-        platform: Some(Platform::parse("linux/arm64").unwrap()),
-        progress: None,
-    };
+    let options = ImageOptions::default().with_platform(Platform::parse("linux/arm64").unwrap());
     let arm = a
-        .copy(
+        .image_copy(
             "fixtures/multi",
             "latest",
             &t,
@@ -403,7 +393,7 @@ fn copy_between_registries_and_within_one() {
     // By digest: no tag on the other side.
     let layers = anon.fact("LAYERS_DIGEST");
     let d = a
-        .copy(
+        .image_copy(
             "fixtures/layers",
             &layers,
             &t,
@@ -419,7 +409,7 @@ fn copy_between_registries_and_within_one() {
     );
     // Within one registry: every blob mounted, none uploaded.
     let d = t
-        .copy(
+        .image_copy(
             "fixtures/layers",
             "v1",
             &t,
@@ -457,7 +447,7 @@ fn a_cancelled_pull_resumes_with_a_range_request() {
     let big_size: u64 = f.fact("BIG_LAYER_SIZE").parse().unwrap();
     let mut cb = |_: &Digest, done: u64, total: u64| !(total == big_size && done >= total / 2);
     let e = c
-        .pull("fixtures/big", "v1", &dir, with_progress(&mut cb))
+        .image_pull("fixtures/big", "v1", &dir, with_progress(&mut cb))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
     assert!(
@@ -484,7 +474,7 @@ fn a_cancelled_pull_resumes_with_a_range_request() {
         true
     };
     let d = c
-        .pull("fixtures/big", "v1", &dir, with_progress(&mut cb))
+        .image_pull("fixtures/big", "v1", &dir, with_progress(&mut cb))
         .unwrap();
     assert_eq!(d.to_string(), f.fact("BIG_DIGEST"));
     assert_eq!(first_done, Some(kept), "the kept prefix counts as done");
@@ -528,13 +518,13 @@ fn a_cancelled_push_cancels_its_uploads() {
     let token = common::fixture("token");
     let dir = layout_dir("push-cancel");
     anon.client()
-        .pull("fixtures/big", "v1", &dir, ImageOptions::default())
+        .image_pull("fixtures/big", "v1", &dir, ImageOptions::default())
         .unwrap();
     let big_size: u64 = anon.fact("BIG_LAYER_SIZE").parse().unwrap();
     let mut cb = |_: &Digest, done: u64, total: u64| !(total == big_size && done >= total / 4);
     let c = token.client();
     let e = c
-        .push(&dir, None, "cancelled/big", "v1", with_progress(&mut cb))
+        .image_push(&dir, None, "cancelled/big", "v1", with_progress(&mut cb))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
     assert_eq!(
@@ -583,7 +573,7 @@ fn whole_images_need_v2() {
         .build()
         .unwrap();
     let e = c
-        .pull(
+        .image_pull(
             "fixtures/v1app",
             "latest",
             layout_dir("v1"),

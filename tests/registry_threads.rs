@@ -35,9 +35,11 @@ fn one_client_many_threads() {
                     let result = match (t + i) % 8 {
                         0 => c.tags(APP).map(|tags| assert_eq!(tags, ["v1", "v2"])),
                         1 => c.image_id(APP, "v1").map(|id| assert_eq!(&id, image)),
-                        2 => c.manifest(APP, "v2").map(|m| assert!(!m.body.is_empty())),
-                        3 => c.blob_exists(APP, layer).map(|e| assert!(e)),
-                        4 => c.layer(APP, layer).and_then(|mut r| {
+                        2 => c
+                            .manifest_get(APP, "v2")
+                            .map(|m| assert!(!m.body.is_empty())),
+                        3 => c.layer_exists(APP, layer).map(|e| assert!(e)),
+                        4 => c.layer_open(APP, layer).and_then(|mut r| {
                             let mut n = Vec::new();
                             r.read_to_end(&mut n).map_err(registry::Error::from)?;
                             assert!(r.verified());
@@ -45,19 +47,19 @@ fn one_client_many_threads() {
                         }),
                         5 => {
                             let bytes = format!("thread {t} op {i}");
-                            c.put_layer(&own, &mut bytes.as_bytes(), None).map(|_| ())
+                            c.layer_put(&own, &mut bytes.as_bytes(), None).map(|_| ())
                         }
                         6 => c
-                            .mount_blob(&own, layer, APP)
-                            .and_then(|_| c.hub_token(&own, Access::Write))
+                            .blob_mount(&own, layer, APP)
+                            .and_then(|_| c.token(&own, Access::Write))
                             .map(|tok| assert!(!tok.is_empty())),
                         _ => {
                             let tag = format!("op{i}");
-                            c.manifest(APP, "v1")
+                            c.manifest_get(APP, "v1")
                                 .and_then(|m| {
-                                    c.mount_blob(&own, image, APP)?;
-                                    c.mount_blob(&own, layer, APP)?;
-                                    c.put_manifest(&own, &tag, &m.media_type, &m.body)
+                                    c.blob_mount(&own, image, APP)?;
+                                    c.blob_mount(&own, layer, APP)?;
+                                    c.manifest_put(&own, &tag, &m.media_type, &m.body)
                                 })
                                 .and_then(|_| c.set_tag(&own, &tag, "current"))
                                 .and_then(|_| c.delete_tag(&own, &tag))

@@ -44,8 +44,8 @@ fn detects_v1_and_reads_ping(f: &Fixture) {
     assert_eq!(info.api, ApiVersion::V1);
     assert_eq!(info.standalone, Some(standalone(f)));
     assert_eq!(info.registry_version.as_deref(), Some("0.9.1-fixture"));
-    assert_eq!(c.api().unwrap(), ApiVersion::V1);
-    let e = c.manifest(APP, "latest").unwrap_err();
+    assert_eq!(c.api_version().unwrap(), ApiVersion::V1);
+    let e = c.manifest_get(APP, "latest").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
 
@@ -64,10 +64,10 @@ fn read_flow(f: &Fixture) {
         serde_json::from_slice(&c.v1_image_json(None, &id).unwrap()).unwrap();
     assert_eq!(json["id"], id.as_str());
     assert_eq!(json["parent"], parent.as_str());
-    assert!(c.blob_exists(APP, &id).unwrap());
-    assert!(!c.blob_exists(APP, &"0".repeat(64)).unwrap());
+    assert!(c.layer_exists(APP, &id).unwrap());
+    assert!(!c.layer_exists(APP, "0".repeat(64)).unwrap());
 
-    let mut r = c.layer(APP, &id).unwrap();
+    let mut r = c.layer_open(APP, &id).unwrap();
     assert_eq!(
         r.digest().map(|d| d.to_string()),
         Some(f.fact("V1_CHECKSUM"))
@@ -78,7 +78,7 @@ fn read_flow(f: &Fixture) {
     assert_eq!(sha256_hex(&bytes), f.fact("V1_LAYER_SHA256"));
 
     let path = temp_path("v1-layer");
-    let n = c.layer_to_file(APP, &id, &path).unwrap();
+    let n = c.layer_get_file(APP, &id, &path).unwrap();
     assert_eq!(n.to_string(), f.fact("V1_LAYER_SIZE"));
     assert_eq!(
         sha256_hex(&std::fs::read(&path).unwrap()),
@@ -143,15 +143,15 @@ fn index_tokens(f: &Fixture) {
         (Access::Write, "write"),
         (Access::Delete, "delete"),
     ] {
-        let tok = c.hub_token(APP, access).unwrap();
+        let tok = c.token(APP, access).unwrap();
         assert!(tok.starts_with("signature="), "{tok}");
         assert!(tok.contains(&format!("access={word}")), "{tok}");
         assert!(tok.contains("repository=\"fixtures/v1app\""), "{tok}");
     }
     // A fresh token every time, as the index hands them out.
     assert_ne!(
-        c.hub_token(APP, Access::Read).unwrap(),
-        c.hub_token(APP, Access::Read).unwrap()
+        c.token(APP, Access::Read).unwrap(),
+        c.token(APP, Access::Read).unwrap()
     );
     if !standalone(f) {
         let anon = f
@@ -159,8 +159,8 @@ fn index_tokens(f: &Fixture) {
             .docker_config(Some("".as_ref()))
             .build()
             .unwrap();
-        assert!(anon.hub_token(APP, Access::Read).is_ok());
-        let e = anon.hub_token(APP, Access::Write).unwrap_err();
+        assert!(anon.token(APP, Access::Read).is_ok());
+        let e = anon.token(APP, Access::Write).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     }
 }
@@ -180,9 +180,11 @@ fn push_tag_and_untag(f: &Fixture) {
     let c = f.client();
     let repo = format!("rust/push-{}", std::process::id());
     let (id, json, layer) = new_image(f, &format!("push-{}", f.mode));
-    c.hub_token(&repo, Access::Write).unwrap();
+    c.token(&repo, Access::Write).unwrap();
     c.v1_image_json_put(None, &id, &json).unwrap();
-    let sum = c.put_layer(&repo, &mut &layer[..], Some(&id)).unwrap();
+    let sum = c
+        .layer_put(&repo, &mut &layer[..], Some(&id.parse().unwrap()))
+        .unwrap();
     let mut whole = json.clone();
     whole.push(b'\n');
     whole.extend(&layer);
@@ -197,7 +199,10 @@ fn push_tag_and_untag(f: &Fixture) {
     );
     assert_eq!(c.v1_image_json(None, &id).unwrap(), json);
     let mut back = Vec::new();
-    c.layer(&repo, &id).unwrap().read_to_end(&mut back).unwrap();
+    c.layer_open(&repo, &id)
+        .unwrap()
+        .read_to_end(&mut back)
+        .unwrap();
     assert_eq!(back, layer);
 
     // The same image again: the registry says it exists.
@@ -208,7 +213,7 @@ fn push_tag_and_untag(f: &Fixture) {
     assert_eq!(c.tags(&repo).unwrap(), ["v2"]);
     let e = c.delete_tag(&repo, "v1").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let e = c.set_tag(&repo, &"0".repeat(64), "v3").unwrap_err();
+    let e = c.set_tag(&repo, "0".repeat(64), "v3").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(e.message().contains("Image not found"), "{e}");
 }
@@ -217,16 +222,19 @@ fn failed_upload_completes_nothing(f: &Fixture) {
     let c = f.client();
     let repo = format!("rust/abort-{}", std::process::id());
     let (id, json, layer) = new_image(f, &format!("abort-{}", f.mode));
-    c.hub_token(&repo, Access::Write).unwrap();
+    c.token(&repo, Access::Write).unwrap();
     c.v1_image_json_put(None, &id, &json).unwrap();
     let mut failing = (&layer[..1000]).chain(FailingReader);
-    let e = c.put_layer(&repo, &mut failing, Some(&id)).unwrap_err();
+    let e = c
+        .layer_put(&repo, &mut failing, Some(&id.parse().unwrap()))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
     // No checksum went out, so the image is incomplete and cannot be tagged.
     let e = c.set_tag(&repo, &id, "v1").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     // Put again in full, it completes.
-    c.put_layer(&repo, &mut &layer[..], Some(&id)).unwrap();
+    c.layer_put(&repo, &mut &layer[..], Some(&id.parse().unwrap()))
+        .unwrap();
     c.set_tag(&repo, &id, "v1").unwrap();
 }
 
@@ -246,7 +254,7 @@ fn wrong_password_is_unauthorized_and_never_echoed(f: &Fixture) {
         .basic_auth("alice", "wrong-pass-xyz")
         .build()
         .unwrap();
-    let e = c.hub_token(APP, Access::Write).unwrap_err();
+    let e = c.token(APP, Access::Write).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     assert!(!e.message().contains("wrong-pass-xyz"), "{e}");
 }

@@ -87,25 +87,27 @@ fn image_ids(f: &Fixture) {
 
 fn manifests(f: &Fixture) {
     let c = f.client();
-    let m = c.manifest(APP, "v1").unwrap();
+    let m = c.manifest_get(APP, "v1").unwrap();
     assert_eq!(m.media_type, DOCKER_V2);
-    let by_digest = c.manifest(APP, &m.digest.to_string()).unwrap();
+    let by_digest = c.manifest_get(APP, m.digest.to_string()).unwrap();
     assert_eq!(by_digest, m);
     let head = c.manifest_head(APP, "v1").unwrap();
     assert_eq!(head.digest, m.digest);
     assert_eq!(head.size, Some(m.body.len() as u64));
     assert_eq!(head.media_type, DOCKER_V2);
     assert_eq!(
-        c.manifest("fixtures/oci", "v1").unwrap().media_type,
+        c.manifest_get("fixtures/oci", "v1").unwrap().media_type,
         OCI_MANIFEST
     );
     assert_eq!(
-        c.manifest("fixtures/multi", "latest").unwrap().media_type,
+        c.manifest_get("fixtures/multi", "latest")
+            .unwrap()
+            .media_type,
         OCI_INDEX
     );
-    let e = c.manifest(APP, MISSING_BLOB).unwrap_err();
+    let e = c.manifest_get(APP, MISSING_BLOB).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let e = c.manifest(APP, "sha256:nothex").unwrap_err();
+    let e = c.manifest_get(APP, "sha256:nothex").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
 }
 
@@ -113,21 +115,21 @@ fn blobs(f: &Fixture) {
     let c = f.client();
     let layer = f.fact("LAYER_DIGEST");
     let size: u64 = f.fact("LAYER_SIZE").parse().unwrap();
-    assert!(c.blob_exists(APP, &layer).unwrap());
-    assert!(!c.blob_exists(APP, MISSING_BLOB).unwrap());
+    assert!(c.layer_exists(APP, &layer).unwrap());
+    assert!(!c.layer_exists(APP, MISSING_BLOB).unwrap());
 
-    let mut r = c.layer(APP, &layer).unwrap();
+    let mut r = c.layer_open(APP, &layer).unwrap();
     assert_eq!(r.size(), Some(size));
     let mut bytes = Vec::new();
     r.read_to_end(&mut bytes).unwrap();
     assert_eq!(bytes.len() as u64, size);
 
     let path = temp_path("layer.tar.gz");
-    assert_eq!(c.layer_to_file(APP, &layer, &path).unwrap(), size);
+    assert_eq!(c.layer_get_file(APP, &layer, &path).unwrap(), size);
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 
     let missing = temp_path("missing.tar.gz");
-    let e = c.layer_to_file(APP, MISSING_BLOB, &missing).unwrap_err();
+    let e = c.layer_get_file(APP, MISSING_BLOB, &missing).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(!missing.exists());
     let dir = missing.parent().unwrap();
@@ -213,8 +215,8 @@ fn token_is_fetched_once_per_scope_and_reused() {
     let before = f.tokens_issued(ua);
     c.tags(APP).unwrap();
     c.image_id(APP, "v1").unwrap();
-    assert!(c.blob_exists(APP, &f.fact("LAYER_DIGEST")).unwrap());
-    c.manifest(APP, "v2").unwrap();
+    assert!(c.layer_exists(APP, f.fact("LAYER_DIGEST")).unwrap());
+    c.manifest_get(APP, "v2").unwrap();
     c.tags(APP).unwrap();
     assert_eq!(
         f.tokens_issued(ua) - before,

@@ -28,7 +28,7 @@ struct Pushed {
 /// Reads a blob of the fixture image through the library.
 fn fixture_blob(c: &Client, digest: &str) -> Vec<u8> {
     let mut out = Vec::new();
-    c.layer("fixtures/app", digest)
+    c.layer_open("fixtures/app", digest)
         .unwrap()
         .read_to_end(&mut out)
         .unwrap();
@@ -41,13 +41,17 @@ fn fixture_blob(c: &Client, digest: &str) -> Vec<u8> {
 fn push_image(c: &Client, f: &Fixture, repo: &str, tag: &str, media_type: &str) -> Pushed {
     let layer_bytes = fixture_blob(c, &f.fact("LAYER_DIGEST"));
     let layer = c
-        .put_layer(repo, &mut &layer_bytes[..], None)
+        .layer_put(repo, &mut &layer_bytes[..], None)
         .unwrap()
         .to_string();
     assert_eq!(layer, f.fact("LAYER_DIGEST"));
     let config_bytes = fixture_blob(c, &f.fact("IMAGE_ID"));
     let config = c
-        .put_layer(repo, &mut &config_bytes[..], Some(&f.fact("IMAGE_ID")))
+        .layer_put(
+            repo,
+            &mut &config_bytes[..],
+            Some(&f.fact("IMAGE_ID").parse().unwrap()),
+        )
         .unwrap()
         .to_string();
     let (config_type, layer_type) = if media_type == DOCKER_V2 {
@@ -67,7 +71,7 @@ fn push_image(c: &Client, f: &Fixture, repo: &str, tag: &str, media_type: &str) 
         "layers": [{"mediaType": layer_type, "digest": layer, "size": layer_bytes.len()}],
     }))
     .unwrap();
-    let digest = c.put_manifest(repo, tag, media_type, &manifest).unwrap();
+    let digest = c.manifest_put(repo, tag, media_type, &manifest).unwrap();
     assert_eq!(digest.to_string(), sha256(&manifest));
     Pushed {
         manifest: digest.to_string(),
@@ -106,10 +110,13 @@ fn uploads(f: &Fixture) {
     let c = f.client();
     let repo = "write/uploads";
     let data = bytes(&format!("{} uploads", f.mode), 1_500_000);
-    let d = c.put_layer(repo, &mut &data[..], None).unwrap().to_string();
+    let d = c.layer_put(repo, &mut &data[..], None).unwrap().to_string();
     assert_eq!(d, sha256(&data));
     let mut back = Vec::new();
-    c.layer(repo, &d).unwrap().read_to_end(&mut back).unwrap();
+    c.layer_open(repo, &d)
+        .unwrap()
+        .read_to_end(&mut back)
+        .unwrap();
     assert_eq!(back, data);
 
     // With the digest known and the blob there, the reader is not touched.
@@ -118,7 +125,7 @@ fn uploads(f: &Fixture) {
         kind: ErrorKind::Io,
     };
     assert_eq!(
-        c.put_layer(repo, &mut untouched, Some(&d))
+        c.layer_put(repo, &mut untouched, Some(&d.parse().unwrap()))
             .unwrap()
             .to_string(),
         d
@@ -128,27 +135,27 @@ fn uploads(f: &Fixture) {
     let other = bytes("other bytes", 5000);
     let wrong = sha256(b"not what is sent");
     let e2 = c
-        .put_layer(repo, &mut &other[..], Some(&wrong))
+        .layer_put(repo, &mut &other[..], Some(&wrong.parse().unwrap()))
         .unwrap_err();
     assert_eq!(e2.kind(), ErrorKind::DigestMismatch, "{e2}");
-    assert!(!c.blob_exists(repo, &wrong).unwrap());
-    assert!(!c.blob_exists(repo, &sha256(&other)).unwrap());
+    assert!(!c.layer_exists(repo, &wrong).unwrap());
+    assert!(!c.layer_exists(repo, sha256(&other)).unwrap());
 
     // A reader that aborts half way: ABORTED, nothing committed.
     let mut aborting = FailingReader {
         after: 3,
         kind: ErrorKind::Aborted,
     };
-    let e = c.put_layer(repo, &mut aborting, None).unwrap_err();
+    let e = c.layer_put(repo, &mut aborting, None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
 
     // From a file.
     let path = temp_path("upload.bin");
     std::fs::write(&path, &data[..1000]).unwrap();
-    let d = c.put_layer_file(repo, &path, None).unwrap().to_string();
+    let d = c.layer_put_file(repo, &path, None).unwrap().to_string();
     assert_eq!(d, sha256(&data[..1000]));
     let e = c
-        .put_layer_file(repo, temp_path("missing.bin"), None)
+        .layer_put_file(repo, temp_path("missing.bin"), None)
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Io);
 }
@@ -216,7 +223,7 @@ fn tags_set_and_delete(f: &Fixture) {
     );
     assert_eq!(c.tags(repo).unwrap(), ["v1", "v2", "v3"]);
     assert_eq!(
-        c.manifest(repo, "v3").unwrap().digest.to_string(),
+        c.manifest_get(repo, "v3").unwrap().digest.to_string(),
         p.manifest
     );
 
@@ -224,7 +231,10 @@ fn tags_set_and_delete(f: &Fixture) {
     assert_eq!(c.tags(repo).unwrap(), ["v1", "v3"], "only v2 is gone");
     assert_eq!(c.image_id(repo, "v1").unwrap(), p.config);
     assert_eq!(
-        c.manifest(repo, &p.manifest).unwrap().digest.to_string(),
+        c.manifest_get(repo, &p.manifest)
+            .unwrap()
+            .digest
+            .to_string(),
         p.manifest
     );
 
@@ -238,9 +248,9 @@ fn tags_set_and_delete(f: &Fixture) {
     );
 
     // Deleting the manifest by digest removes every tag on it.
-    c.delete_manifest(repo, &p.manifest).unwrap();
+    c.manifest_delete(repo, &p.manifest).unwrap();
     assert!(c.tags(repo).unwrap().is_empty());
-    let e = c.delete_manifest(repo, &p.manifest).unwrap_err();
+    let e = c.manifest_delete(repo, &p.manifest).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
@@ -248,17 +258,17 @@ fn manifest_put_checks(f: &Fixture) {
     let c = f.client();
     let repo = "write/manifests";
     let p = push_image(&c, f, repo, "base", OCI_MANIFEST);
-    let body = c.manifest(repo, "base").unwrap().body;
+    let body = c.manifest_get(repo, "base").unwrap().body;
     // By digest: stored under its digest, no tag.
     assert_eq!(
-        c.put_manifest(repo, &p.manifest, OCI_MANIFEST, &body)
+        c.manifest_put(repo, &p.manifest, OCI_MANIFEST, &body)
             .unwrap()
             .to_string(),
         p.manifest
     );
     // A digest reference that is not the body's own.
     let e = c
-        .put_manifest(repo, &sha256(b"x"), OCI_MANIFEST, &body)
+        .manifest_put(repo, sha256(b"x"), OCI_MANIFEST, &body)
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch);
     // A manifest naming a blob the repository lacks.
@@ -270,7 +280,7 @@ fn manifest_put_checks(f: &Fixture) {
     }))
     .unwrap();
     let e = c
-        .put_manifest(repo, "dangling", OCI_MANIFEST, &dangling)
+        .manifest_put(repo, "dangling", OCI_MANIFEST, &dangling)
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert_eq!(e.code(), Some("MANIFEST_BLOB_UNKNOWN"));
@@ -280,14 +290,14 @@ fn mounts(f: &Fixture) {
     let c = f.client();
     let layer = f.fact("LAYER_DIGEST");
     assert!(c
-        .mount_blob("write/mounted", &layer, "fixtures/app")
+        .blob_mount("write/mounted", &layer, "fixtures/app")
         .unwrap());
-    assert!(c.blob_exists("write/mounted", &layer).unwrap());
+    assert!(c.layer_exists("write/mounted", &layer).unwrap());
     assert!(!c
-        .mount_blob("write/mounted2", &sha256(b"nowhere"), "fixtures/app")
+        .blob_mount("write/mounted2", sha256(b"nowhere"), "fixtures/app")
         .unwrap());
     assert!(!c
-        .blob_exists("write/mounted2", &sha256(b"nowhere"))
+        .layer_exists("write/mounted2", sha256(b"nowhere"))
         .unwrap());
 }
 
@@ -306,7 +316,7 @@ fn token_pull_only_user_cannot_push_or_delete() {
     let (u, p) = f.ro_user().unwrap();
     let c = f.anonymous().basic_auth(&u, &p).build().unwrap();
     let e = c
-        .put_layer("write/denied", &mut &b"data"[..], None)
+        .layer_put("write/denied", &mut &b"data"[..], None)
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Forbidden, "{e}");
     let e = c.delete_tag("fixtures/app", "v1").unwrap_err();
@@ -320,7 +330,7 @@ fn hub_tokens_for_each_access() {
     let f = common::fixture("token");
     let c = f.client();
     for access in [Access::Read, Access::Write, Access::Delete] {
-        let tok = c.hub_token("fixtures/app", access).unwrap();
+        let tok = c.token("fixtures/app", access).unwrap();
         assert_eq!(tok.split('.').count(), 3, "a JWT");
         let claims: serde_json::Value =
             serde_json::from_slice(&base64_url(tok.split('.').nth(1).unwrap())).unwrap();
@@ -338,7 +348,7 @@ fn hub_tokens_for_each_access() {
     for mode in ["anon", "basic"] {
         let e = common::fixture(mode)
             .client()
-            .hub_token("fixtures/app", Access::Read)
+            .token("fixtures/app", Access::Read)
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{mode}: {e}");
     }

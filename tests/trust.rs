@@ -140,7 +140,7 @@ fn a_redirect_target_cannot_collect_the_password() {
             .json_body(serde_json::json!({"token": "stolen"}));
     });
     let c = with_password(&registry);
-    let e = c.layer("a", &digest).unwrap_err();
+    let e = c.layer_open("a", &digest).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     c.ping().unwrap();
     token.assert_calls(0);
@@ -191,7 +191,7 @@ fn link_and_upload_urls_to_another_origin_get_no_credentials() {
     });
     let c = with_password(&registry);
     assert_eq!(c.catalog().unwrap(), ["a", "b"]);
-    let got = c.put_layer("a", &mut &BLOB[..], None).unwrap();
+    let got = c.layer_put("a", &mut &BLOB[..], None).unwrap();
     assert_eq!(got.to_string(), digest);
     put.assert_calls(1);
     leaked.assert_calls(0);
@@ -304,7 +304,7 @@ fn v1_cookies_stay_with_the_origin_that_set_them() {
         .unwrap();
     c.tags("x").unwrap();
     let mut bytes = Vec::new();
-    let mut layer = c.layer("x", &id).unwrap();
+    let mut layer = c.layer_open("x", &id).unwrap();
     layer.read_to_end(&mut bytes).unwrap();
     assert_eq!(bytes, BLOB);
     assert!(layer.verified());
@@ -379,7 +379,7 @@ fn a_blob_may_take_long_but_not_stall() {
         .build()
         .unwrap();
     let mut got = Vec::new();
-    c.layer("a", &digest)
+    c.layer_open("a", &digest)
         .unwrap()
         .read_to_end(&mut got)
         .unwrap();
@@ -390,7 +390,7 @@ fn a_blob_may_take_long_but_not_stall() {
         .max_retries(0)
         .build()
         .unwrap();
-    let e = match c.layer("a", &digest) {
+    let e = match c.layer_open("a", &digest) {
         Ok(mut r) => registry::Error::from(r.read_to_end(&mut Vec::new()).unwrap_err()),
         Err(e) => e,
     };
@@ -420,7 +420,7 @@ fn an_error_body_cannot_trickle_forever() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let e = c.layer("a", &digest_of(BLOB)).expect_err("a 500");
+    let e = c.layer_open("a", digest_of(BLOB)).expect_err("a 500");
     assert_eq!(e.kind(), ErrorKind::Server, "{e}");
     assert_eq!(e.http_status(), Some(500));
     assert!(e.message().contains("broken"), "what came in time: {e}");
@@ -438,7 +438,7 @@ fn an_error_body_cannot_trickle_forever() {
         .timeout(Duration::MAX)
         .build()
         .unwrap();
-    let e = c.layer("a", &digest_of(BLOB)).expect_err("a 404");
+    let e = c.layer_open("a", digest_of(BLOB)).expect_err("a 404");
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
@@ -539,7 +539,7 @@ fn a_body_longer_than_announced_never_reaches_the_disk() {
     let c = Client::builder(&url).max_retries(0).build().unwrap();
     let path = temp_path("endless");
     let start = Instant::now();
-    let e = c.layer_to_file("a", &digest_of(BLOB), &path).unwrap_err();
+    let e = c.layer_get_file("a", digest_of(BLOB), &path).unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::TooLarge | ErrorKind::Protocol),
         "{e:?}"
@@ -581,7 +581,7 @@ fn v1_checksums_are_checked_reported_or_refused() {
             .api(registry::Api::V1)
             .build()
             .unwrap();
-        let mut r = c.layer("x", &id)?;
+        let mut r = c.layer_open("x", &id)?;
         let mut bytes = Vec::new();
         r.read_to_end(&mut bytes).map_err(registry::Error::from)?;
         Ok::<_, registry::Error>(r.verified())
@@ -666,13 +666,13 @@ fn unauthorized_after_a_granted_token_is_not_found_when_asked() {
             .json_body(serde_json::json!({"errors": [{"code": "UNAUTHORIZED"}]}));
     });
     let plain = Client::builder(&s.url("")).build().unwrap();
-    let e = plain.manifest("gone", "latest").unwrap_err();
+    let e = plain.manifest_get("gone", "latest").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     let hub_like = Client::builder(&s.url(""))
         .unauthorized_is_not_found(true)
         .build()
         .unwrap();
-    let e = hub_like.manifest("gone", "latest").unwrap_err();
+    let e = hub_like.manifest_get("gone", "latest").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert_eq!(e.http_status(), Some(401));
 }

@@ -628,8 +628,14 @@ func (c *Client) DeleteTag(repo, tag string) error {
 // HubToken is the token the registry grants for access to repo (v1: a fresh
 // index token, also used by the client's next calls with that access).
 func (c *Client) HubToken(repo string, access Access) (string, error) {
+	return c.Token(repo, access)
+}
+
+// Token is the token for access to repo from any registry that uses token
+// auth (registry_token; HubToken is its first name, kept for callers).
+func (c *Client) Token(repo string, access Access) (string, error) {
 	return c.doString(func(cl *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
-		return C.registry_hub_token(cl, s[0], C.uint32_t(access), out, e)
+		return C.registry_token(cl, s[0], C.uint32_t(access), out, e)
 	}, repo, "repo")
 }
 

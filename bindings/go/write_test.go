@@ -106,12 +106,14 @@ func TestWriteFlows(t *testing.T) {
 func TestTokensAndScopes(t *testing.T) {
 	c := clientFor(t, "token")
 	for _, a := range []Access{AccessRead, AccessWrite, AccessDelete} {
-		tok, err := c.HubToken("fixtures/app", a)
-		if err != nil || strings.Count(tok, ".") != 2 {
-			t.Fatalf("token %d: %v", a, err)
+		for _, get := range []func(string, Access) (string, error){c.Token, c.HubToken} {
+			tok, err := get("fixtures/app", a)
+			if err != nil || strings.Count(tok, ".") != 2 {
+				t.Fatalf("token %d: %v", a, err)
+			}
 		}
 	}
-	if _, err := c.HubToken("fixtures/app", Access(9)); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := c.Token("fixtures/app", Access(9)); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("access 9: %v", err)
 	}
 	if _, err := clientFor(t, "basic").HubToken("fixtures/app", AccessRead); !errors.Is(err, ErrUnsupported) {

@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use registry::{
-    ApiVersion, Client, Digest, Error, ErrorKind, ImageOptions, ManifestRef, Platform, Result,
+    ApiVersion, Client, ContentId, Digest, Error, ErrorKind, ImageOptions, ManifestRef, Platform,
+    Result,
 };
 use serde_json::{json, Value};
 
@@ -76,7 +77,7 @@ fn print_digest(g: &Global, digest: &str, mut extra: Value) -> Result<()> {
 
 /// Whether `c` speaks v1 (asked only after a v2-only call was refused).
 fn is_v1(c: &Client) -> bool {
-    matches!(c.api(), Ok(ApiVersion::V1))
+    matches!(c.api_version(), Ok(ApiVersion::V1))
 }
 
 fn api_name(api: ApiVersion) -> &'static str {
@@ -148,14 +149,14 @@ fn digest(g: &Global, image: &str) -> Result<()> {
     let (repo, reference) = (image.repo(), image.reference_str());
     let (digest, media_type, size) = match &platform {
         Some(p) => {
-            let m = c.manifest_for(repo, &reference, p)?;
+            let m = c.manifest_get_for_platform(repo, &reference, p)?;
             let size = m.body.len() as u64;
             (m.digest.to_string(), Some(m.media_type), Some(size))
         }
         None => match c.manifest_head(repo, &reference) {
             Ok(info) => (info.digest.to_string(), Some(info.media_type), info.size),
             Err(e) if e.kind() == ErrorKind::Unsupported && is_v1(&c) => {
-                (c.image_id(repo, &reference)?, None, None)
+                (c.image_id(repo, &reference)?.to_string(), None, None)
             }
             Err(e) => return Err(e),
         },
@@ -169,8 +170,8 @@ fn manifest(g: &Global, image: &str) -> Result<()> {
     let c = client(g, image.domain())?;
     let (repo, reference) = (image.repo(), image.reference_str());
     let m = match &platform {
-        Some(p) => c.manifest_for(repo, &reference, p)?,
-        None => c.manifest(repo, &reference)?,
+        Some(p) => c.manifest_get_for_platform(repo, &reference, p)?,
+        None => c.manifest_get(repo, &reference)?,
     };
     output::bytes(&m.body)
 }
@@ -183,7 +184,7 @@ fn config(g: &Global, image: &str) -> Result<()> {
     let body = match c.image_config(repo, &reference, platform.as_ref()) {
         Err(e) if e.kind() == ErrorKind::Unsupported && is_v1(&c) => {
             let id = c.image_id(repo, &reference)?;
-            c.v1_image_json(Some(repo), &id)?
+            c.v1_image_json(Some(repo), &id.to_string())?
         }
         other => other?,
     };
@@ -201,10 +202,9 @@ fn with_progress<T>(
     let result = {
         let mut report =
             |d: &Digest, done: u64, total: u64| display.update(&d.to_string(), done, total);
-        call(ImageOptions {
-            platform,
-            progress: Some(&mut report),
-        })
+        let mut options = ImageOptions::default().with_progress(&mut report);
+        options.platform = platform;
+        call(options)
     };
     display.finish();
     result
@@ -216,7 +216,7 @@ fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
     let c = client(g, image.domain())?;
     let reference = image.reference_str();
     let digest = with_progress(g, progress::PULL, platform, |opts| {
-        c.pull(image.repo(), &reference, dir, opts)
+        c.image_pull(image.repo(), &reference, dir, opts)
     })?;
     tell(
         g,
@@ -246,7 +246,7 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
     let digest = with_progress(g, progress::PUSH, platform, |opts| {
-        c.push(dir, layout_ref, image.repo(), &tag, opts)
+        c.image_push(dir, layout_ref, image.repo(), &tag, opts)
     })
     .map_err(|e| match layout_ref {
         // The layout holds several images: say how to pick one.
@@ -290,7 +290,7 @@ fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {
     };
     let reference = src.reference_str();
     let digest = with_progress(g, progress::COPY, platform, |opts| {
-        from.copy(
+        from.image_copy(
             src.repo(),
             &reference,
             &to,
@@ -320,14 +320,18 @@ fn tag(g: &Global, image: &str, new_tag: &str) -> Result<()> {
     let image = Image::parse(image)?;
     let c = client(g, image.domain())?;
     let repo = image.repo();
-    let source = match c.api()? {
+    let source = match c.api_version()? {
         ApiVersion::V2 => image.reference_str(),
         // v1 tags name image ids.
-        ApiVersion::V1 => c.image_id(repo, &image.reference_str())?,
+        ApiVersion::V1 => c.image_id(repo, image.reference_str())?.to_string(),
     };
     let digest = c.set_tag(repo, &source, new_tag)?;
     tell(g, format_args!("Tagged {repo}:{new_tag}"));
-    print_digest(g, &digest, json!({ "repository": repo, "tag": new_tag }))
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "repository": repo, "tag": new_tag }),
+    )
 }
 
 fn untag(g: &Global, image: &str) -> Result<()> {
@@ -349,7 +353,7 @@ fn rm(g: &Global, image: &str) -> Result<()> {
             "rm needs a digest: host[:port]/repo@sha256:... (untag removes one tag)",
         ));
     };
-    client(g, image.domain())?.delete_manifest(image.repo(), &digest.to_string())?;
+    client(g, image.domain())?.manifest_delete(image.repo(), digest.to_string())?;
     tell(g, format_args!("Deleted {}@{digest}", image.repo()));
     Ok(())
 }
@@ -400,7 +404,7 @@ fn copy_with_progress(
 fn blob_get(g: &Global, repo: &str, digest: &str, file: &Path) -> Result<()> {
     let image = Image::parse_repo(repo)?;
     let c = client(g, image.domain())?;
-    let mut reader = c.layer(image.repo(), digest)?;
+    let mut reader = c.layer_open(image.repo(), digest)?;
     let total = reader.size().unwrap_or(0);
     let mut display = Display::new(Mode::of(g), BLOB_GET);
     let stdout = Path::new("-");
@@ -467,7 +471,7 @@ fn blob_put(g: &Global, repo: &str, file: &Path, digest: Option<&str>) -> Result
         ));
     }
     let c = client(g, image.domain())?;
-    if c.api()? == ApiVersion::V1 {
+    if c.api_version()? == ApiVersion::V1 {
         return Err(Error::new(
             ErrorKind::Unsupported,
             "a v1 registry takes a layer only for an image whose JSON was put first; blob put is v2 only",
@@ -505,7 +509,8 @@ fn blob_put(g: &Global, repo: &str, file: &Path, digest: Option<&str>) -> Result
             label: &label,
             display: &mut display,
         };
-        let result = c.put_layer(image.repo(), &mut counting, expected.as_deref());
+        let expected = expected.as_deref().map(ContentId::parse).transpose()?;
+        let result = c.layer_put(image.repo(), &mut counting, expected.as_ref());
         let done = counting.done.max(total);
         result.map(|d| (d, done))
     };

@@ -157,7 +157,7 @@ fn ferro_blob_put_and_get_read_back_by_skopeo() {
     registry::Client::builder(&f.addr())
         .build()
         .unwrap()
-        .put_manifest(
+        .manifest_put(
             &repo,
             "v1",
             "application/vnd.oci.image.manifest.v1+json",

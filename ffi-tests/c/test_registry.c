@@ -659,6 +659,14 @@ static void test_tokens_and_scopes(void) {
         registry_string_free(tok);
         tok = NULL;
     }
+    /* registry_token is the same call under the name that says what it does. */
+    expect(registry_token(c, "fixtures/app", REGISTRY_ACCESS_WRITE, &tok, &err), &err, REGISTRY_STATUS_OK, "token");
+    CHECK(tok && strchr(tok, '.') && strchr(strchr(tok, '.') + 1, '.'), "registry_token: a JWT");
+    registry_string_free(tok);
+    tok = NULL;
+    expect(registry_token(c, "fixtures/app", 9, &tok, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "token access 9");
+    expect(registry_token(basic, "fixtures/app", REGISTRY_ACCESS_READ, &tok, &err), &err, REGISTRY_STATUS_UNSUPPORTED,
+           "token: no token auth");
     expect(registry_hub_token(c, "fixtures/app", 9, &tok, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "access 9");
     expect(registry_hub_token(basic, "fixtures/app", REGISTRY_ACCESS_READ, &tok, &err), &err, REGISTRY_STATUS_UNSUPPORTED,
            "no token auth");

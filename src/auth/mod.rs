@@ -36,6 +36,7 @@ const TOKEN_CACHE_ENTRIES: usize = 256;
 
 /// What the client authenticates with.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub enum Credentials {
     /// No credentials; bearer registries may still hand out anonymous tokens.
     #[default]

@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use ureq::http::Response;
@@ -90,8 +91,11 @@ impl ErrorKind {
     }
 }
 
-/// An error from the registry client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An error from the registry client: a [`kind`](Self::kind) to act on, a
+/// message for people, the registry's HTTP status and error code when it
+/// answered, and (as [`source`](std::error::Error::source)) the I/O or HTTP
+/// error underneath, when there was one.
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
@@ -100,6 +104,35 @@ pub struct Error {
     /// A TLS handshake the server answered in plain HTTP (see `src/tls.rs`):
     /// the one TLS failure after which a client may retry over plain HTTP.
     plain_http_answer: bool,
+    /// The error underneath (an `io::Error`, a `ureq::Error`).
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Errors are equal when all they say is equal; their sources are not compared.
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        (
+            self.kind,
+            &self.message,
+            self.http_status,
+            &self.code,
+            self.plain_http_answer,
+        ) == (
+            other.kind,
+            &other.message,
+            other.http_status,
+            &other.code,
+            other.plain_http_answer,
+        )
+    }
+}
+
+impl Eq for Error {}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Error {
+        match never {}
+    }
 }
 
 /// Shorthand used throughout the crate.
@@ -114,7 +147,17 @@ impl Error {
             http_status: None,
             code: None,
             plain_http_answer: false,
+            source: None,
         }
+    }
+
+    /// Keeps `source` as the error underneath this one.
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Error {
@@ -127,7 +170,7 @@ impl Error {
 
     /// An I/O failure on a file, said as "`what` `path`: `e`".
     pub(crate) fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
-        Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
+        Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display())).with_source(e)
     }
 
     pub(crate) fn with_http_status(mut self, status: u16) -> Error {
@@ -201,7 +244,7 @@ impl Error {
             U::BadUri(_) | U::Http(_) => ErrorKind::InvalidArgument,
             _ => ErrorKind::Network,
         };
-        Error::new(kind, format!("{what}: {e}"))
+        Error::new(kind, format!("{what}: {e}")).with_source(e)
     }
 
     pub(crate) fn from_io_transport(e: &io::Error, what: &str) -> Error {
@@ -219,7 +262,7 @@ impl Error {
             _ if is_tls_text(&text) => ErrorKind::Tls,
             _ => ErrorKind::Network,
         };
-        Error::new(kind, format!("{what}: {text}"))
+        Error::new(kind, format!("{what}: {text}")).with_source(io::Error::new(e.kind(), text))
     }
 }
 
@@ -339,13 +382,19 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
         match e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
             Some(inner) => inner.clone(),
-            None => Error::new(ErrorKind::Io, e.to_string()),
+            None => Error::new(ErrorKind::Io, e.to_string()).with_source(e),
         }
     }
 }
@@ -353,6 +402,30 @@ impl From<io::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_underneath_is_the_source() {
+        use std::error::Error as _;
+        let e = Error::from(io::Error::new(io::ErrorKind::PermissionDenied, "no"));
+        let io = e.source().and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(
+            io.map(io::Error::kind),
+            Some(io::ErrorKind::PermissionDenied)
+        );
+        let path = std::path::Path::new("/nowhere");
+        let e = Error::io(
+            "cannot open",
+            path,
+            io::Error::from(io::ErrorKind::NotFound),
+        );
+        assert_eq!(e.message(), "cannot open /nowhere: entity not found");
+        assert!(e.source().is_some());
+        let e = Error::from_ureq(ureq::Error::ConnectionFailed, "GET /v2/");
+        assert!(e.source().is_some_and(|s| s.is::<ureq::Error>()));
+        assert!(Error::new(ErrorKind::Protocol, "x").source().is_none());
+        // Equal errors stay equal whatever their sources.
+        assert_eq!(e.clone(), e);
+    }
 
     #[test]
     fn codes_are_the_abi_numbers() {

@@ -411,7 +411,7 @@ pub unsafe extern "C" fn registry_image_id(
         let c = arg_ref!(c, "client")?;
         let (repo, tag) = (arg_str!(repo, "repo")?, arg_str!(tag, "tag")?);
         let out = arg_mut!(id_out, "id_out")?;
-        *out = new_string(c.inner.image_id(repo, tag)?)?;
+        *out = new_string(c.inner.image_id(repo, tag)?.to_string())?;
         Ok(())
     })
 }
@@ -431,7 +431,7 @@ pub unsafe extern "C" fn registry_layer_exists(
         let c = arg_ref!(c, "client")?;
         let (repo, layer) = (arg_str!(repo, "repo")?, arg_str!(layer, "layer")?);
         let out = arg_mut!(exists_out, "exists_out")?;
-        *out = c.inner.blob_exists(repo, layer)?;
+        *out = c.inner.layer_exists(repo, layer)?;
         Ok(())
     })
 }
@@ -455,7 +455,7 @@ pub unsafe extern "C" fn registry_layer_open(
         let c = arg_ref!(c, "client")?;
         let (repo, layer) = (arg_str!(repo, "repo")?, arg_str!(layer, "layer")?);
         let out = arg_mut!(out, "out")?;
-        *out = registry_reader::into_raw(c.inner.layer(repo, layer)?);
+        *out = registry_reader::into_raw(c.inner.layer_open(repo, layer)?);
         Ok(())
     })
 }
@@ -476,7 +476,7 @@ pub unsafe extern "C" fn registry_layer_get_file(
         let c = arg_ref!(c, "client")?;
         let (repo, layer) = (arg_str!(repo, "repo")?, arg_str!(layer, "layer")?);
         let path = arg_str!(path, "path")?;
-        c.inner.layer_to_file(repo, layer, path).map(|_| ())
+        c.inner.layer_get_file(repo, layer, path).map(|_| ())
     })
 }
 
@@ -501,7 +501,7 @@ pub unsafe extern "C" fn registry_manifest_get(
         let body = arg_mut!(body_out, "body_out")?;
         let (media_out, digest_out) = (opt_out!(media_type_out), opt_out!(digest_out));
         give_manifest(
-            c.inner.manifest(repo, reference)?,
+            c.inner.manifest_get(repo, reference)?,
             body,
             media_out,
             digest_out,
@@ -534,7 +534,9 @@ pub unsafe extern "C" fn registry_manifest_get_for_platform(
         let body = arg_mut!(body_out, "body_out")?;
         let (media_out, digest_out) = (opt_out!(media_type_out), opt_out!(digest_out));
         let platform = Platform::parse(platform)?;
-        let m = c.inner.manifest_for(repo, reference, &platform)?;
+        let m = c
+            .inner
+            .manifest_get_for_platform(repo, reference, &platform)?;
         give_manifest(m, body, media_out, digest_out)
     })
 }

@@ -125,7 +125,7 @@ pub unsafe extern "C" fn registry_image_pull(
         let dir = arg_str!(layout_dir, "layout_dir")?;
         let out = opt_out!(digest_out);
         let digest = with_options(platform, progress_or_null, userdata, |o| {
-            c.inner.pull(repo, reference, dir, o)
+            c.inner.image_pull(repo, reference, dir, o)
         })?;
         put_optional_string(out, digest.to_string())
     })
@@ -158,7 +158,7 @@ pub unsafe extern "C" fn registry_image_push(
         let (repo, tag) = (arg_str!(repo, "repo")?, arg_str!(tag, "tag")?);
         let out = opt_out!(digest_out);
         let digest = with_options(None, progress_or_null, userdata, |o| {
-            c.inner.push(dir, layout_ref, repo, tag, o)
+            c.inner.image_push(dir, layout_ref, repo, tag, o)
         })?;
         put_optional_string(out, digest.to_string())
     })
@@ -198,7 +198,7 @@ pub unsafe extern "C" fn registry_image_copy(
         let out = opt_out!(digest_out);
         let digest = with_options(platform, progress_or_null, userdata, |o| {
             src.inner
-                .copy(src_repo, src_reference, &dst.inner, dst_repo, dst_tag, o)
+                .image_copy(src_repo, src_reference, &dst.inner, dst_repo, dst_tag, o)
         })?;
         put_optional_string(out, digest.to_string())
     })

@@ -9,6 +9,7 @@ use super::{
     REGISTRY_ACCESS_DELETE, REGISTRY_ACCESS_READ, REGISTRY_ACCESS_WRITE,
 };
 use crate::error::{Error, ErrorKind};
+use crate::reference::ContentId;
 use crate::types::Access;
 
 /// Supplies upload bytes: write at most `cap` bytes into `buf`, store how many
@@ -78,10 +79,12 @@ pub unsafe extern "C" fn registry_layer_put(
     boundary!(err, || {
         let c = arg_ref!(c, "client")?;
         let repo = arg_str!(repo, "repo")?;
-        let expected = arg_opt_str!(layer_or_null, "layer")?;
+        let expected = arg_opt_str!(layer_or_null, "layer")?
+            .map(ContentId::parse)
+            .transpose()?;
         let read = read.ok_or_else(|| Error::new(ErrorKind::NullArgument, "read is NULL"))?;
         let mut reader = CallbackReader { read, userdata };
-        let digest = c.inner.put_layer(repo, &mut reader, expected)?;
+        let digest = c.inner.layer_put(repo, &mut reader, expected.as_ref())?;
         put_optional_string(opt_out!(digest_out), digest.to_string())
     })
 }
@@ -99,9 +102,11 @@ pub unsafe extern "C" fn registry_layer_put_file(
     boundary!(err, || {
         let c = arg_ref!(c, "client")?;
         let repo = arg_str!(repo, "repo")?;
-        let expected = arg_opt_str!(layer_or_null, "layer")?;
+        let expected = arg_opt_str!(layer_or_null, "layer")?
+            .map(ContentId::parse)
+            .transpose()?;
         let path = arg_str!(path, "path")?;
-        let digest = c.inner.put_layer_file(repo, path, expected)?;
+        let digest = c.inner.layer_put_file(repo, path, expected.as_ref())?;
         put_optional_string(opt_out!(digest_out), digest.to_string())
     })
 }
@@ -123,7 +128,7 @@ pub unsafe extern "C" fn registry_blob_mount(
         let (repo, digest) = (arg_str!(repo, "repo")?, arg_str!(digest, "digest")?);
         let from = arg_str!(from, "from")?;
         let out = arg_mut!(mounted_out, "mounted_out")?;
-        *out = c.inner.mount_blob(repo, digest, from)?;
+        *out = c.inner.blob_mount(repo, digest, from)?;
         Ok(())
     })
 }
@@ -149,7 +154,7 @@ pub unsafe extern "C" fn registry_manifest_put(
         let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
         let media_type = arg_str!(media_type, "media_type")?;
         let body = arg_bytes!(body, len, "body")?;
-        let digest = c.inner.put_manifest(repo, reference, media_type, body)?;
+        let digest = c.inner.manifest_put(repo, reference, media_type, body)?;
         put_optional_string(opt_out!(digest_out), digest.to_string())
     })
 }
@@ -166,7 +171,7 @@ pub unsafe extern "C" fn registry_manifest_delete(
     boundary!(err, || {
         let c = arg_ref!(c, "client")?;
         let (repo, digest) = (arg_str!(repo, "repo")?, arg_str!(digest, "digest")?);
-        c.inner.delete_manifest(repo, digest)
+        c.inner.manifest_delete(repo, digest)
     })
 }
 
@@ -219,6 +224,19 @@ pub unsafe extern "C" fn registry_delete_tag(
 /// its next requests with that access. `*token_out` receives a secret the
 /// caller frees with `registry_string_free`.
 #[no_mangle]
+pub unsafe extern "C" fn registry_token(
+    c: *const registry_client,
+    repo: *const c_char,
+    access: u32,
+    token_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    unsafe { registry_hub_token(c, repo, access, token_out, err) }
+}
+
+/// `registry_token` under its first name (it never was specific to Docker
+/// Hub), kept for programs compiled against it.
+#[no_mangle]
 pub unsafe extern "C" fn registry_hub_token(
     c: *const registry_client,
     repo: *const c_char,
@@ -236,7 +254,7 @@ pub unsafe extern "C" fn registry_hub_token(
             other => return Err(Error::invalid(format!("access {other} is not 1, 2 or 3"))),
         };
         let out = arg_mut!(token_out, "token_out")?;
-        *out = new_string(c.inner.hub_token(repo, access)?)?;
+        *out = new_string(c.inner.token(repo, access)?)?;
         Ok(())
     })
 }

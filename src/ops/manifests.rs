@@ -4,42 +4,59 @@
 #![forbid(unsafe_code)]
 
 use crate::client::Client;
-use crate::error::Result;
-use crate::reference::{Digest, ManifestRef, Platform};
+use crate::error::{Error, Result};
+use crate::reference::{typed, ContentId, Digest, ManifestRef, Platform};
 use crate::types::{Manifest, ManifestInfo};
 use crate::{v1, v2};
 
+/// A manifest reference argument: a tag or digest string, a [`Digest`] or a
+/// [`ManifestRef`].
+type RefArg = ManifestRef;
+
 impl Client {
-    /// The image id of `tag` (or digest): the config digest of its manifest,
-    /// what `docker images --no-trunc` shows. For an index, the linux/amd64
-    /// entry. On a v1 registry, the image id the tag names.
-    pub fn image_id(&self, repo: &str, tag: &str) -> Result<String> {
-        let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(tag)?;
-        self.dispatch(
-            |r| {
-                v2::image_config_digest(r, &repo, &reference, &Platform::default())
-                    .map(|d| d.to_string())
-            },
-            |r, s| v1::image_id(r, s, &repo, tag),
-        )
+    /// The image id of `reference` (a tag or digest): the config digest of
+    /// its manifest, what `docker images --no-trunc` shows. For an index, the
+    /// linux/amd64 entry. On a v1 registry, the image id the tag names.
+    /// C: `registry_image_id`.
+    pub fn image_id(
+        &self,
+        repo: &str,
+        reference: impl TryInto<RefArg, Error: Into<Error>>,
+    ) -> Result<ContentId> {
+        self.image_id_for(repo, reference, &Platform::default())
     }
 
-    /// Like [`image_id`](Self::image_id), picking `platform` from an index (v2 only).
-    pub fn image_id_for(&self, repo: &str, reference: &str, platform: &Platform) -> Result<String> {
+    /// Like [`image_id`](Self::image_id), picking `platform` from an index
+    /// (on v1, where images have no platforms, `platform` is not read).
+    pub fn image_id_for(
+        &self,
+        repo: &str,
+        reference: impl TryInto<RefArg, Error: Into<Error>>,
+        platform: &Platform,
+    ) -> Result<ContentId> {
         let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(reference)?;
-        self.v2_only("image_id_for", |r| {
-            v2::image_config_digest(r, &repo, &reference, platform).map(|d| d.to_string())
-        })
+        let reference = typed(reference)?;
+        self.dispatch(
+            |r| v2::image_config_digest(r, &repo, &reference, platform).map(ContentId::Digest),
+            |r, s| match &reference {
+                ManifestRef::Tag(tag) => v1::image_id(r, s, &repo, tag).map(ContentId::V1Image),
+                ManifestRef::Digest(d) => Err(Error::invalid(format!(
+                    "{d}: a v1 registry names images by tag, not by digest"
+                ))),
+            },
+        )
     }
 
     /// Fetches a manifest by tag or digest (v2 only). By digest, the body must
     /// hash to it; by tag, to the `Docker-Content-Digest` the registry
-    /// announced (when it uses the same algorithm).
-    pub fn manifest(&self, repo: &str, reference: &str) -> Result<Manifest> {
+    /// announced (when it uses the same algorithm). C: `registry_manifest_get`.
+    pub fn manifest_get(
+        &self,
+        repo: &str,
+        reference: impl TryInto<RefArg, Error: Into<Error>>,
+    ) -> Result<Manifest> {
         let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(reference)?;
+        let reference = typed(reference)?;
         self.v2_only("a manifest", |r| v2::get_manifest(r, &repo, &reference))
     }
 
@@ -49,15 +66,16 @@ impl Client {
     /// matches `arm64/v8`; `linux/arm` takes `arm/v7`, else the closest
     /// lower variant); the manifest itself when it is not an index.
     /// NOT_FOUND when an index has no entry for the platform. Each manifest
-    /// is checked like [`manifest`](Self::manifest)'s.
-    pub fn manifest_for(
+    /// is checked like [`manifest_get`](Self::manifest_get)'s.
+    /// C: `registry_manifest_get_for_platform`.
+    pub fn manifest_get_for_platform(
         &self,
         repo: &str,
-        reference: &str,
+        reference: impl TryInto<RefArg, Error: Into<Error>>,
         platform: &Platform,
     ) -> Result<Manifest> {
         let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(reference)?;
+        let reference = typed(reference)?;
         self.v2_only("a manifest", |r| {
             v2::get_platform_manifest(r, &repo, &reference, platform)
         })
@@ -66,25 +84,30 @@ impl Client {
     /// HEADs a manifest: its media type, digest and size without the body (v2
     /// only). A registry that announces no `Docker-Content-Digest` gets a GET
     /// instead, and the digest is that of the manifest's bytes.
-    pub fn manifest_head(&self, repo: &str, reference: &str) -> Result<ManifestInfo> {
+    /// C: `registry_manifest_head`.
+    pub fn manifest_head(
+        &self,
+        repo: &str,
+        reference: impl TryInto<RefArg, Error: Into<Error>>,
+    ) -> Result<ManifestInfo> {
         let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(reference)?;
+        let reference = typed(reference)?;
         self.v2_only("a manifest", |r| v2::head_manifest(r, &repo, &reference))
     }
 
     /// Stores a manifest under `reference` (a tag, or the body's own digest)
     /// with `media_type` as its `Content-Type` (v2 only). Returns the digest
     /// of `body`, checked against the one the registry reports. All blobs it
-    /// names must already be in `repo`.
-    pub fn put_manifest(
+    /// names must already be in `repo`. C: `registry_manifest_put`.
+    pub fn manifest_put(
         &self,
         repo: &str,
-        reference: &str,
+        reference: impl TryInto<RefArg, Error: Into<Error>>,
         media_type: &str,
         body: &[u8],
     ) -> Result<Digest> {
         let repo = self.repo(repo)?;
-        let reference = ManifestRef::parse(reference)?;
+        let reference = typed(reference)?;
         self.v2_only("a manifest", |r| {
             v2::put_manifest(r, &repo, &reference, media_type, body)
         })
@@ -92,9 +115,14 @@ impl Client {
 
     /// Deletes the manifest with this digest (and so, on distribution, every
     /// tag that points at it; v2 only). A manifest already gone is NOT_FOUND.
-    pub fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
+    /// C: `registry_manifest_delete`.
+    pub fn manifest_delete(
+        &self,
+        repo: &str,
+        digest: impl TryInto<Digest, Error: Into<Error>>,
+    ) -> Result<()> {
         let repo = self.repo(repo)?;
-        let digest = Digest::parse(digest)?;
+        let digest = typed(digest)?;
         self.v2_only("deleting a manifest", |r| {
             v2::delete_manifest(r, &repo, &digest)
         })

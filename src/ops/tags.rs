@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::client::Client;
-use crate::error::Result;
-use crate::reference::{validate_tag, ManifestRef};
+use crate::error::{Error, Result};
+use crate::reference::{typed, validate_tag, ContentId, ManifestRef};
 use crate::{v1, v2};
 
 impl Client {
@@ -30,13 +30,20 @@ impl Client {
     /// Points `tag` at the manifest `image` (a tag or digest) names: its bytes
     /// are stored again, unchanged, under `tag`, with their own media type. No
     /// blob is copied. Returns the manifest digest. On a v1 registry `image`
-    /// is an image id, and it is returned.
-    pub fn set_tag(&self, repo: &str, image: &str, tag: &str) -> Result<String> {
+    /// is an image id (which reads as a tag), and it is returned.
+    /// C: `registry_set_tag`.
+    pub fn set_tag(
+        &self,
+        repo: &str,
+        image: impl TryInto<ManifestRef, Error: Into<Error>>,
+        tag: &str,
+    ) -> Result<ContentId> {
         let repo = self.repo(repo)?;
+        let image = typed(image)?;
         validate_tag(tag)?;
         self.dispatch(
-            |r| Ok(v2::set_tag(r, &repo, &ManifestRef::parse(image)?, tag)?.to_string()),
-            |r, s| v1::set_tag(r, s, &repo, image, tag),
+            |r| v2::set_tag(r, &repo, &image, tag).map(ContentId::Digest),
+            |r, s| v1::set_tag(r, s, &repo, &image.to_string(), tag).map(ContentId::V1Image),
         )
     }
 
@@ -49,7 +56,7 @@ impl Client {
     /// config blob (`{}`) in the repository for garbage collection. A
     /// registry that deletes nothing (405 also for a DELETE by digest) is
     /// UNSUPPORTED, with the tag untouched. A missing tag is NOT_FOUND. On a
-    /// v1 registry, `DELETE …/tags/<tag>`.
+    /// v1 registry, `DELETE …/tags/<tag>`. C: `registry_delete_tag`.
     pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
         let repo = self.repo(repo)?;
         validate_tag(tag)?;

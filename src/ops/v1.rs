@@ -17,7 +17,8 @@ impl Client {
     /// On v1, a fresh index token (`X-Docker-Token`, without the `Token `
     /// prefix) from `GET …/images` (read), `PUT …/` (write) or `DELETE …/`
     /// (delete), which also becomes the session's token for that access.
-    pub fn hub_token(&self, repo: &str, access: Access) -> Result<String> {
+    /// C: `registry_token` (also exported as `registry_hub_token`).
+    pub fn token(&self, repo: &str, access: Access) -> Result<String> {
         let repo = self.repo(repo)?;
         let scope = Scope::access(&repo, access);
         let host = self.registry_host();

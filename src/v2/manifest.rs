@@ -148,8 +148,8 @@ pub(crate) fn image_config_digest(
         ));
     }
     doc.config
-        .ok_or_else(|| Error::protocol(format!("{what}: the manifest has no config")))?
-        .digest(&what)
+        .map(|c| c.digest)
+        .ok_or_else(|| Error::protocol(format!("{what}: the manifest has no config")))
 }
 
 /// Stores a manifest under `reference` (a tag, or the body's own digest)

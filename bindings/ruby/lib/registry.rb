@@ -101,6 +101,7 @@ module Registry
     attach_function :registry_set_tag, %i[pointer string string string err_out], :status, blocking: true
     attach_function :registry_delete_tag, %i[pointer string string err_out], :status, blocking: true
     attach_function :registry_hub_token, %i[pointer string uint32 pointer err_out], :status, blocking: true
+    attach_function :registry_token, %i[pointer string uint32 pointer err_out], :status, blocking: true
     attach_function :registry_v1_image_json, %i[pointer string pointer err_out], :status, blocking: true
     attach_function :registry_v1_image_json_put, %i[pointer string string err_out], :status, blocking: true
     attach_function :registry_v1_ancestry, %i[pointer string pointer err_out], :status, blocking: true
@@ -402,12 +403,16 @@ module Registry
       client_call { |h, e| Native.registry_delete_tag(h, repo, tag, e) }
     end
 
-    # The token for :read, :write or :delete access to repo (v1: a fresh
-    # index token, also used by the client's next calls with that access).
-    def hub_token(repo, access)
+    # The token for :read, :write or :delete access to repo, from any
+    # registry that uses token auth (v1: a fresh index token, also used by
+    # the client's next calls with that access).
+    def token(repo, access)
       code = ACCESS.fetch(access) { raise InvalidArgument.new("unknown access #{access.inspect}", status: :invalid_argument) }
-      out_call(:take_string) { |h, out, e| Native.registry_hub_token(h, repo, code, out, e) }
+      out_call(:take_string) { |h, out, e| Native.registry_token(h, repo, code, out, e) }
     end
+
+    # token under its first name, kept for callers written against it.
+    alias hub_token token
 
     # v1 only: the image's JSON, a String as the registry keeps it. Behind an
     # index, repo: names the repository whose token to present (without it,

@@ -93,6 +93,9 @@ class RegistryWriteTest < Minitest::Test
     %i[read write delete].each { |a| assert_equal 3, c.hub_token("fixtures/app", a).split(".").size }
     assert_raises(Registry::InvalidArgument) { c.hub_token("fixtures/app", :admin) }
     assert_raises(Registry::Unsupported) { client("basic").hub_token("fixtures/app", :read) }
+    %i[read write delete].each { |a| assert_equal 3, c.token("fixtures/app", a).split(".").size }
+    assert_raises(Registry::InvalidArgument) { c.token("fixtures/app", :admin) }
+    assert_raises(Registry::Unsupported) { client("basic").token("fixtures/app", :read) }
     ro = client("token", user: var("token", "RO_USER"), pass: var("token", "RO_PASS"))
     assert_raises(Registry::Forbidden) { ro.put_layer("ruby/denied", StringIO.new("x")) }
     assert_raises(Registry::Forbidden) { ro.delete_tag("fixtures/app", "v1") }
