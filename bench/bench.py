@@ -14,6 +14,12 @@ Rows:
   image pull  4 layers x 64 MiB into an OCI layout: regcli pull | skopeo copy
   image push  that layout into a registry: regcli push | skopeo copy
   image copy  between two registries: regcli cp | skopeo copy
+  256 MiB     one 256 MiB blob: sha256 alone (openssl dgst -sha256 of the
+              file; sha256sum is about 4x slower here) | regcli blob get to
+              stdout (/dev/null), verified | regcli blob get to a file,
+              verified and fsynced | curl -o (unverified, no fsync)
+  static size examples/c/demo.c linked fully static (-Wl,--gc-sections,
+              stripped) against libregistry.a, when it was built
 
 Every run writes into a fresh destination: a new file or directory, a new
 repository (blob pushes), a new registry (image pushes and copies); skopeo's
@@ -21,7 +27,7 @@ blob-info cache is deleted before each of its runs. The tools run one after
 another, alternating, so that a warmer page cache favours neither.
 
   BENCH_RUNS (default 5)   runs per tool and row
-  REGCLI                   the regcli binary (default target/release/regcli)
+  REGCLI                   the regcli binary (default $CARGO_TARGET_DIR/release/regcli)
 """
 
 import hashlib
@@ -39,8 +45,12 @@ sys.path.insert(0, os.path.join(ROOT, "ffi-tests", "fixtures"))
 import registry as fx  # noqa: E402  (the test fixtures' registry)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-REGCLI = os.environ.get("REGCLI", os.path.join(ROOT, "target", "release", "regcli"))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+REGCLI = os.environ.get("REGCLI", os.path.join(TARGET, "release", "regcli"))
 LAYERS, LAYER_SIZE = 4, 64 << 20
+BIG_SIZE = 256 << 20
+# The static link line of README.md (registry.pc's Libs.private).
+STATIC_LINK_LIBS = ["-lgcc_eh", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"]
 SKOPEO_CACHE = "/var/lib/containers/cache/blob-info-cache-v1.boltdb"
 REPO = "bench/image"
 
@@ -154,6 +164,12 @@ def main():
             subprocess.run(skopeo(f"oci:{layout}:v1", f"docker://{src}/{REPO}:v1"), check=True)
             log(f"source registry {src}; {RUNS} runs per tool and row")
             dxf_env = {"DXF_HOST": src, "DXF_INSECURE": "1"}
+            big_path = os.path.join(work, "big")
+            with open(big_path, "wb") as f:
+                f.write(os.urandom(BIG_SIZE))
+            big = sha256_file(big_path)
+            subprocess.run(regcli("blob", "put", "--digest", big, f"{src}/{REPO}", big_path),
+                           check=True, stdout=subprocess.DEVNULL)
             fresh = 0
 
             def out_path():
@@ -173,6 +189,15 @@ def main():
                      '&& sha256sum "$o" >/dev/null']))
                 record("blob pull", "python-dxf", measure(
                     ["sh", "-c", f'exec dxf pull-blob {REPO} {blob} > {out_path()}'], dxf_env))
+                # 256 MiB: hashing alone, a streamed and a to-file pull
+                big_url = f"http://{src}/v2/{REPO}/blobs/{big}"
+                record("256 MiB", "sha256 alone (openssl)", measure(["openssl", "dgst", "-sha256", big_path]))
+                record("256 MiB", "regcli, streamed verified pull", measure(
+                    regcli("blob", "get", f"{src}/{REPO}", big, "-")))
+                record("256 MiB", "regcli, to a file (verified, fsync)", measure(
+                    regcli("blob", "get", f"{src}/{REPO}", big, out_path())))
+                record("256 MiB", "curl -o (unverified, no fsync)", measure(
+                    ["curl", "-sf", "-o", out_path(), big_url]))
                 # blob push, each into a new repository
                 record("blob push", "regcli", measure(
                     regcli("blob", "put", "--digest", blob, f"{src}/push/r{fresh}", blob_path)))
@@ -206,10 +231,27 @@ def main():
                         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         finally:
             regs.stop()
-    write(results)
+    write(results, static_size())
 
 
-def write(results):
+def static_size():
+    """The size of examples/c/demo.c linked fully static against the built
+    libregistry.a, stripped; None without the archive or a static libc."""
+    lib = os.path.join(TARGET, "release", "libregistry.a")
+    if not os.path.exists(lib):
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "demo")
+        cc = subprocess.run(["cc", "-static", "-O2", "-I", os.path.join(ROOT, "include"),
+                             os.path.join(ROOT, "examples", "c", "demo.c"), lib, *STATIC_LINK_LIBS,
+                             "-Wl,--gc-sections", "-o", out], capture_output=True)
+        if cc.returncode != 0 or subprocess.run(["strip", out]).returncode != 0:
+            log("static size: cannot link demo.c fully static")
+            return None
+        return os.path.getsize(out)
+
+
+def write(results, static):
     import platform
     lines = [
         "# Benchmarks",
@@ -224,12 +266,35 @@ def write(results):
         "| operation | tool | median s | peak RSS MiB | ratio |",
         "|---|---|---:|---:|---:|",
     ]
+    big = results.pop("256 MiB", None)
     for row, tools in results.items():
         ours = statistics.median(s for s, _ in tools["regcli"])
         for tool, samples in tools.items():
             t = statistics.median(s for s, _ in samples)
             rss = statistics.median(r for _, r in samples)
             lines.append(f"| {row} | {tool} | {t:.3f} | {rss:.1f} | {t / ours:.2f} |")
+    if big:
+        med = {tool: statistics.median(s for s, _ in samples) for tool, samples in big.items()}
+        sha = med["sha256 alone (openssl)"]
+        curl = med["curl -o (unverified, no fsync)"]
+        lines += [
+            "",
+            f"One blob of {BIG_SIZE >> 20} MiB, same registry and run; *ratio* is the time over "
+            "its reference: SHA-256 of the file alone (openssl dgst -sha256, faster here than "
+            "sha256sum) for the streamed pull, `curl -o` for the pull to a file.",
+            "",
+            "| operation | median s | peak RSS MiB | ratio |",
+            "|---|---:|---:|---:|",
+        ]
+        refs = {"regcli, streamed verified pull": sha, "regcli, to a file (verified, fsync)": curl}
+        for tool, samples in big.items():
+            rss = statistics.median(r for _, r in samples)
+            ratio = f"{med[tool] / refs[tool]:.2f}" if tool in refs else ""
+            lines.append(f"| {tool} | {med[tool]:.3f} | {rss:.1f} | {ratio} |")
+    if static is not None:
+        lines += ["", f"Static C program size: examples/c/demo.c linked fully static "
+                  f"(`-Wl,--gc-sections`, stripped) against libregistry.a: "
+                  f"{static / 1e6:.2f} MB ({static} bytes)."]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write(text)
