@@ -111,10 +111,13 @@ test: deps ferro lint build header-check static-libs-check c-tests c-examples
 	$(FIXTURES) run -- $(MAKE) --no-print-directory suites
 
 ## `unsafe` stays in src/ffi: every other module says #![forbid(unsafe_code)].
+## rustdoc warns of nothing, with the C ABI and without.
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets $(FEATURES) -- -D warnings
 	$(CARGO) clippy --lib -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps $(FEATURES)
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 # Builds the library and prints the path of the header build.rs generated
 # from src/ffi this time ($$OUT_DIR/registry.h: a build writes nothing into
@@ -276,6 +279,7 @@ fuzz:
 bench: deps cli
 	@command -v dxf >/dev/null || pip install --quiet python-dxf
 	@test -x /usr/bin/time || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null)
+	$(CARGO) build --release $(FEATURES) --lib
 	python3 bench/bench.py
 
 clean:

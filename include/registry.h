@@ -227,7 +227,7 @@ registry_status registry_client_builder_insecure(registry_client_builder *b, boo
 // More than a day counts as a day.
 registry_status registry_client_builder_timeout_ms(registry_client_builder *b, uint64_t ms, registry_error **err);
 
-// The User-Agent header (default "registry/<version>"). Copied.
+// The User-Agent header (default `registry/<version>`). Copied.
 registry_status registry_client_builder_user_agent(registry_client_builder *b, const char *ua, registry_error **err);
 
 // Which API to speak: REGISTRY_API_AUTO (0), REGISTRY_API_V1 (1) or
@@ -390,22 +390,13 @@ void registry_error_free(registry_error *err);
 registry_status registry_client_builder_parallel(registry_client_builder *b, uint32_t blobs, registry_error **err);
 
 // Pulls `repo:reference` (a tag or digest) into the OCI image layout at
-// `layout_dir` (created if missing; an existing layout gains the image,
-// blobs shared; a directory that holds something else, a layout whose
-// index.json is no index, and "" are INVALID_ARGUMENT, left untouched). The
-// layout's files are opened without following links and must be regular
-// files; processes pulling into one layout at once each commit only blobs
-// they verified. `platform_or_null`: "os/arch" or "os/arch/variant" picks
-// one image of an index (`linux/arm64` matches an `arm64/v8` entry; a
-// malformed one is INVALID_ARGUMENT); NULL keeps what the reference names
-// (an index with every platform). Every blob is verified; blobs the layout
-// holds already are skipped; the layout's index.json is written last, so an
-// interrupted pull never leaves an entry that names a missing blob, and a
-// pull run again resumes partly downloaded blobs (`Range`). The image is
-// named by its tag (`org.opencontainers.image.ref.name`), a pull by digest
-// by the digest. On success `*digest_out` (if not NULL) receives the digest
-// of the manifest or index written under that name, freed with
-// `registry_string_free`. v2 only.
+// `layout_dir` ("" is INVALID_ARGUMENT). `platform_or_null`: "os/arch" or
+// "os/arch/variant" picks one image of an index (`linux/arm64` matches an
+// `arm64/v8` entry; a malformed one is INVALID_ARGUMENT); NULL keeps what
+// the reference names (an index with every platform). On success
+// `*digest_out` (if not NULL) receives the digest of the manifest or index
+// written, freed with `registry_string_free`. v2 only. Behaviour: see the
+// Rust `Client::image_pull` docs (docs.rs/registry).
 registry_status registry_image_pull(const registry_client *c, const char *repo, const char *reference, const char *platform_or_null, const char *layout_dir, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
 
 // Pushes the image named `layout_ref_or_null` in the OCI layout at
@@ -501,16 +492,11 @@ registry_status registry_v1_repo_ancestry(const registry_client *c, const char *
 
 // Uploads a layer whose bytes come from `read(userdata, …)` and, when
 // `digest_out` is not NULL, stores its digest there (free with
-// `registry_string_free`). The bytes stream straight to the registry and are
-// hashed on the way. v2: `layer_or_null` is NULL or the expected digest; with
-// it, a blob already there is not sent again (`read` is not called), and a
-// mismatch is REGISTRY_STATUS_DIGEST_MISMATCH with nothing committed. A
-// non-zero return from `read` is REGISTRY_STATUS_ABORTED, nothing committed.
-// v1: `layer_or_null` is the id of the image whose JSON was put first
-// (`registry_v1_image_json_put`; required); the layer is PUT, then the image
-// checksum, which completes the image and is what `*digest_out` receives.
-// A failed or aborted v1 upload sends no checksum: the image stays
-// incomplete and cannot be tagged.
+// `registry_string_free`). `layer_or_null`: v2, NULL or the expected digest;
+// v1, the id of the image whose JSON was put first
+// (`registry_v1_image_json_put`; required). A non-zero return from `read` is
+// REGISTRY_STATUS_ABORTED, nothing committed. Behaviour: see the Rust
+// `Client::layer_put` docs (docs.rs/registry).
 registry_status registry_layer_put(const registry_client *c, const char *repo, const char *layer_or_null, registry_read_fn read, void *userdata, char **digest_out, registry_error **err);
 
 // Uploads the file at `path` as a layer; see `registry_layer_put`.

@@ -218,9 +218,10 @@ impl ClientBuilder {
         self
     }
 
-    /// How many blobs one whole-image call ([`pull`](Client::pull),
-    /// [`push`](Client::push), [`copy`](Client::copy)) moves at once, each on
-    /// its own pooled connection (default 4; 1 moves them one after another;
+    /// How many blobs one whole-image call
+    /// ([`image_pull`](Client::image_pull), [`image_push`](Client::image_push),
+    /// [`image_copy`](Client::image_copy)) moves at once, each on its own
+    /// pooled connection (default 4; 1 moves them one after another;
     /// 0 is INVALID_ARGUMENT at [`build`](Self::build)).
     pub fn parallel(mut self, blobs: u32) -> ClientBuilder {
         self.parallel = blobs;
@@ -250,6 +251,28 @@ impl ClientBuilder {
 
     /// Builds the client. Fails on a malformed address, an unreadable or empty
     /// CA file, or a zero timeout.
+    ///
+    /// It sends no request: the first operation finds the scheme and the API.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a malformed address, a setting out of its
+    ///   bounds (a zero timeout, `parallel` 0, a user agent of several lines),
+    ///   a CA file or PEM with no usable certificate, or a malformed docker
+    ///   `config.json`;
+    /// - [`ErrorKind::Io`](crate::ErrorKind::Io) when the CA file, the certs directory or docker's
+    ///   `config.json` cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = registry::Client::builder("localhost:5000")
+    ///     .timeout(Duration::from_secs(60))
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn build(self) -> Result<Client> {
         let address = Address::parse(&self.address)?;
         self.check_settings()?;
@@ -374,6 +397,15 @@ type ClientCert = Option<(Vec<u8>, Vec<u8>)>;
 
 impl Client {
     /// A builder for the registry at `address`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = registry::Client::builder("localhost:5000")
+    ///     .basic_auth("alice", "secret")
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn builder(address: &str) -> ClientBuilder {
         ClientBuilder::new(address)
     }

@@ -21,6 +21,30 @@ use crate::{v1, v2};
 
 /// A client for one registry. Cheap to clone; clones share the connection pool
 /// and the token cache; `Send + Sync`.
+///
+/// # Errors
+///
+/// Every operation that reaches the registry can fail with
+/// [`ErrorKind::Network`](crate::ErrorKind::Network), [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or [`ErrorKind::Tls`](crate::ErrorKind::Tls) on the way there;
+/// [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized) or [`ErrorKind::Forbidden`](crate::ErrorKind::Forbidden) when the credentials do not allow
+/// it; [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited) or [`ErrorKind::Server`](crate::ErrorKind::Server) after retries; and
+/// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an answer it cannot read. A malformed repository
+/// name, tag or digest is [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument), before any request. The
+/// `# Errors` of each method name what is particular to it.
+///
+/// # Examples
+///
+/// ```no_run
+/// use registry::{Client, ErrorKind};
+///
+/// let client = Client::builder("localhost:5000").build()?;
+/// match client.manifest_head("team/app", "v1") {
+///     Ok(info) => println!("{}", info.digest),
+///     Err(e) if e.kind() == ErrorKind::NotFound => println!("no such image"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok::<(), registry::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
@@ -53,6 +77,14 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// The `host[:port]` requests go to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// assert_eq!(client.registry_host(), "localhost:5000");
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn registry_host(&self) -> &str {
         &self.inner.address.host
     }
@@ -60,6 +92,14 @@ impl Client {
     /// The API setting the client was built with
     /// ([`ClientBuilder::api`](crate::ClientBuilder::api)); `Api::Auto`
     /// until [`api_version`](Self::api_version) says what was found.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// assert_eq!(client.api_setting(), registry::Api::Auto);
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn api_setting(&self) -> Api {
         self.inner.api
     }
@@ -91,6 +131,21 @@ impl Client {
     /// the one detected on first use (which sends requests): v2 unless
     /// `GET /v2/` answers 404 and `GET /v1/_ping` answers 2xx (after the
     /// scheme was chosen, HTTPS before HTTP).
+    ///
+    /// # Errors
+    ///
+    /// None on a client built for one API; on auto, those of every call (see
+    /// [`Client`](crate::Client#errors)) that the detection meets.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// if client.api_version()? == registry::ApiVersion::V1 {
+    ///     println!("a v1 registry");
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn api_version(&self) -> Result<ApiVersion> {
         self.run(|| self.detect())
     }
@@ -218,11 +273,37 @@ impl Client {
 
     /// Checks that the registry answers and accepts the credentials:
     /// `GET /v2/`, or `GET /v1/_ping` on v1. Returns the API.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized) when the registry refuses the credentials (or
+    /// wants some), and the other kinds of every call (see
+    /// [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// println!("{:?}", client.ping()?);
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn ping(&self) -> Result<ApiVersion> {
         self.ping_info().map(|p| p.api)
     }
 
     /// Like [`ping`](Self::ping), with the detail the registry sent.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`ping`](Self::ping).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// println!("{:?}", client.ping_info()?.registry_version);
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn ping_info(&self) -> Result<PingInfo> {
         self.dispatch(v2::ping, v1::ping)
     }

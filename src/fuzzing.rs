@@ -28,7 +28,7 @@ use crate::{Credentials, Digest, ManifestRef, Platform, Reference};
 const BASE: &str = "https://registry.example:5000/v2/team/app/tags/list?n=100";
 
 /// `WWW-Authenticate` (`challenge.rs`): one header value per line, as
-/// [`parse_all`] gets them from a response; then every challenge's realm and
+/// `parse_all` gets them from a response; then every challenge's realm and
 /// scopes.
 pub fn www_authenticate(input: &str) {
     for c in parse_all(input.split('\n')) {

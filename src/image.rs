@@ -395,7 +395,36 @@ impl Client {
     /// verified; blobs the layout already holds (verified) are skipped.
     /// `index.json` is written last, so an interrupted or cancelled pull
     /// names nothing new; it keeps the blobs it verified, and its partial
-    /// blobs, which a later pull resumes with `Range` requests. C: `registry_image_pull`.
+    /// blobs, which a later pull resumes with `Range` requests. The layout's
+    /// files are opened without following links and must be regular files;
+    /// processes pulling into one layout at once each commit only blobs they
+    /// verified. C: `registry_image_pull`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `reference` names no
+    ///   manifest, or no image of an index matches the platform;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when a blob or
+    ///   manifest does not hash to its digest;
+    /// - [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) for an image tree over its
+    ///   bounds;
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for a schema 1
+    ///   manifest;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `reference`, or an unusable `layout_dir` (above);
+    /// - [`ErrorKind::Io`](crate::ErrorKind::Io) when the layout cannot be written;
+    ///   [`ErrorKind::Aborted`](crate::ErrorKind::Aborted) when the progress callback
+    ///   returns false;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let digest = client.image_pull("team/app", "v1", "/tmp/app-layout", Default::default())?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn image_pull(
         &self,
         repo: &str,
@@ -438,6 +467,29 @@ impl Client {
     /// the registry checks against its digest; manifests go last, byte for
     /// byte, children (by digest) before their index (under `tag`). A
     /// cancelled push cancels its open upload sessions. C: `registry_image_push`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the layout has no image
+    ///   named `layout_ref` (or none at all), or lacks a blob;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `tag`, a layout that holds several images and no
+    ///   `layout_ref`, or an unsafe file in it;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when a blob in
+    ///   the layout does not hash to its digest;
+    /// - [`ErrorKind::Io`](crate::ErrorKind::Io) when the layout cannot be read;
+    ///   [`ErrorKind::Aborted`](crate::ErrorKind::Aborted) when the progress callback
+    ///   returns false;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let digest = client.image_push("/tmp/app-layout", None, "team/app", "v1", Default::default())?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn image_push(
         &self,
         layout_dir: impl AsRef<Path>,
@@ -487,6 +539,30 @@ impl Client {
     /// registries their bytes stream from the GET to the upload without
     /// touching the disk, verified on the way (the upload is refused unless
     /// they hash to their digest). Manifests are copied byte for byte. C: `registry_image_copy`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) when either registry
+    ///   speaks v1;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `src_reference` names
+    ///   no manifest;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when a blob or
+    ///   manifest does not hash to its digest;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed repository, reference or tag;
+    /// - [`ErrorKind::Aborted`](crate::ErrorKind::Aborted) when the progress callback
+    ///   returns false;
+    /// - and those of every call (see [`Client`](crate::Client#errors)), on either
+    ///   registry.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let mirror = registry::Client::builder("mirror.example:5000").build()?;
+    /// client.image_copy("team/app", "v1", &mirror, "team/app", None, Default::default())?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn image_copy(
         &self,
         src_repo: &str,
@@ -540,6 +616,27 @@ impl Client {
     /// The config JSON of the image `reference` names (for an index, its
     /// `platform` entry; `None`: linux/amd64), read from its blob and checked
     /// against its digest. v2 only. C: `registry_image_config`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `reference` names no
+    ///   manifest, or an index has no entry for the platform;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when the config
+    ///   does not hash to its digest; [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge)
+    ///   for a config over its cap;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `reference`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let config = client.image_config("team/app", "v1", None)?;
+    /// println!("{}", String::from_utf8_lossy(&config));
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn image_config(
         &self,
         repo: &str,

@@ -17,7 +17,7 @@ pub enum ApiVersion {
     V2,
 }
 
-/// The access a token grants (`Client::hub_token`).
+/// The access a token grants ([`Client::token`](crate::Client::token)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {
     /// Pull (v2 scope `pull`; v1 index token `read`).

@@ -125,7 +125,7 @@ impl Scope {
         Scope::repo(repo, "delete")
     }
 
-    /// The access a token for `repo` grants (`hub_token`).
+    /// The access a token for `repo` grants (`Client::token`).
     pub fn access(repo: &str, access: Access) -> Scope {
         match access {
             Access::Read => Scope::pull(repo),

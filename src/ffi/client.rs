@@ -178,7 +178,7 @@ pub unsafe extern "C" fn registry_client_builder_timeout_ms(
     })
 }
 
-/// The User-Agent header (default "registry/<version>"). Copied.
+/// The User-Agent header (default `registry/<version>`). Copied.
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_builder_user_agent(
     b: *mut registry_client_builder,

@@ -90,22 +90,13 @@ pub unsafe extern "C" fn registry_client_builder_parallel(
 }
 
 /// Pulls `repo:reference` (a tag or digest) into the OCI image layout at
-/// `layout_dir` (created if missing; an existing layout gains the image,
-/// blobs shared; a directory that holds something else, a layout whose
-/// index.json is no index, and "" are INVALID_ARGUMENT, left untouched). The
-/// layout's files are opened without following links and must be regular
-/// files; processes pulling into one layout at once each commit only blobs
-/// they verified. `platform_or_null`: "os/arch" or "os/arch/variant" picks
-/// one image of an index (`linux/arm64` matches an `arm64/v8` entry; a
-/// malformed one is INVALID_ARGUMENT); NULL keeps what the reference names
-/// (an index with every platform). Every blob is verified; blobs the layout
-/// holds already are skipped; the layout's index.json is written last, so an
-/// interrupted pull never leaves an entry that names a missing blob, and a
-/// pull run again resumes partly downloaded blobs (`Range`). The image is
-/// named by its tag (`org.opencontainers.image.ref.name`), a pull by digest
-/// by the digest. On success `*digest_out` (if not NULL) receives the digest
-/// of the manifest or index written under that name, freed with
-/// `registry_string_free`. v2 only.
+/// `layout_dir` ("" is INVALID_ARGUMENT). `platform_or_null`: "os/arch" or
+/// "os/arch/variant" picks one image of an index (`linux/arm64` matches an
+/// `arm64/v8` entry; a malformed one is INVALID_ARGUMENT); NULL keeps what
+/// the reference names (an index with every platform). On success
+/// `*digest_out` (if not NULL) receives the digest of the manifest or index
+/// written, freed with `registry_string_free`. v2 only. Behaviour: see the
+/// Rust `Client::image_pull` docs (docs.rs/registry).
 #[no_mangle]
 pub unsafe extern "C" fn registry_image_pull(
     c: *const registry_client,

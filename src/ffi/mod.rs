@@ -1,6 +1,6 @@
 //! The C ABI. Every `unsafe` and every `extern "C"` of the crate lives here.
 //!
-//! Each export runs its body inside [`boundary`] (a panic becomes
+//! Each export runs its body inside `boundary` (a panic becomes
 //! `REGISTRY_STATUS_PANIC`, never an abort), checks every pointer for NULL and
 //! every string for UTF-8 before use, and writes out-params only on success.
 //! Modes cross as `uint32_t` and are validated; no Rust enum is taken from C.

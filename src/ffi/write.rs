@@ -56,16 +56,11 @@ impl Read for CallbackReader {
 
 /// Uploads a layer whose bytes come from `read(userdata, …)` and, when
 /// `digest_out` is not NULL, stores its digest there (free with
-/// `registry_string_free`). The bytes stream straight to the registry and are
-/// hashed on the way. v2: `layer_or_null` is NULL or the expected digest; with
-/// it, a blob already there is not sent again (`read` is not called), and a
-/// mismatch is REGISTRY_STATUS_DIGEST_MISMATCH with nothing committed. A
-/// non-zero return from `read` is REGISTRY_STATUS_ABORTED, nothing committed.
-/// v1: `layer_or_null` is the id of the image whose JSON was put first
-/// (`registry_v1_image_json_put`; required); the layer is PUT, then the image
-/// checksum, which completes the image and is what `*digest_out` receives.
-/// A failed or aborted v1 upload sends no checksum: the image stays
-/// incomplete and cannot be tagged.
+/// `registry_string_free`). `layer_or_null`: v2, NULL or the expected digest;
+/// v1, the id of the image whose JSON was put first
+/// (`registry_v1_image_json_put`; required). A non-zero return from `read` is
+/// REGISTRY_STATUS_ABORTED, nothing committed. Behaviour: see the Rust
+/// `Client::layer_put` docs (docs.rs/registry).
 #[no_mangle]
 pub unsafe extern "C" fn registry_layer_put(
     c: *const registry_client,

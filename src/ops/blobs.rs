@@ -21,6 +21,25 @@ impl Client {
     /// whether the image's JSON can be read, `GET /v1/images/<id>/json` (v1).
     /// `layer` is a [`ContentId`]: a digest on v2, an image id on v1 (a
     /// string is parsed by its shape). C: `registry_layer_exists`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `layer`, or for an image id on a v2 registry (a digest on
+    ///   v1). A missing layer is `Ok(false)`, not
+    ///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound);
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    /// if !client.layer_exists("team/app", DIGEST)? {
+    ///     println!("not there");
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn layer_exists(
         &self,
         repo: &str,
@@ -39,6 +58,30 @@ impl Client {
     /// checksum. Redirects to other hosts are followed without credentials.
     /// A body longer than the announced size fails with TOO_LARGE.
     /// C: `registry_layer_open`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the repository has no
+    ///   such layer;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `layer`, or for the wrong kind of id (see
+    ///   [`layer_exists`](Self::layer_exists));
+    /// - on reads: [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when
+    ///   the bytes do not hash to the digest (at the end),
+    ///   [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) for a body longer than
+    ///   announced, [`ErrorKind::Network`](crate::ErrorKind::Network) for one that ends
+    ///   short, [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when it stalls;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    /// let mut layer = client.layer_open("team/app", DIGEST)?;
+    /// std::io::copy(&mut layer, &mut std::io::sink())?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn layer_open(
         &self,
         repo: &str,
@@ -66,6 +109,20 @@ impl Client {
     /// only after the digest checked out. On any failure nothing is left at
     /// `path` (an existing file there is kept as it was). Returns the number
     /// of bytes written. C: `registry_layer_get_file`.
+    ///
+    /// # Errors
+    ///
+    /// - those of [`layer_open`](Self::layer_open), and
+    ///   [`ErrorKind::Io`](crate::ErrorKind::Io) when `path` cannot be written.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    /// let bytes = client.layer_get_file("team/app", DIGEST, "/tmp/layer.tar.gz")?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn layer_get_file(
         &self,
         repo: &str,
@@ -78,7 +135,9 @@ impl Client {
     /// Uploads a layer (blob) from `reader` into `repo` and returns its digest.
     /// On a v1 registry `expected` is the id of the image whose JSON was put
     /// first, and the digest returned is the image checksum (the layer is
-    /// PUT, then the checksum, which completes the image).
+    /// PUT, then the checksum, which completes the image). A failed or
+    /// aborted v1 upload sends no checksum: the image stays incomplete and
+    /// cannot be tagged.
     /// C: `registry_layer_put`.
     ///
     /// v2: the bytes stream through one PATCH, hashed on the way, and a
@@ -90,6 +149,26 @@ impl Client {
     /// Nothing is held in memory. An error from the reader aborts the upload
     /// and is returned as is (an `io::Error` wrapping [`Error`] keeps its
     /// kind, e.g. ABORTED).
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when the bytes
+    ///   do not hash to `expected`;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `expected`, or for the wrong kind of id (a digest on v1, an
+    ///   image id on v2);
+    /// - [`ErrorKind::Aborted`](crate::ErrorKind::Aborted), or whatever kind an error of
+    ///   the reader carries;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let digest = client.layer_put("team/app", &mut &b"layer bytes"[..], None)?;
+    /// println!("{digest}");
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn layer_put(
         &self,
         repo: &str,
@@ -111,6 +190,19 @@ impl Client {
 
     /// Uploads a layer from a file; see [`layer_put`](Self::layer_put).
     /// C: `registry_layer_put_file`.
+    ///
+    /// # Errors
+    ///
+    /// - those of [`layer_put`](Self::layer_put), and
+    ///   [`ErrorKind::Io`](crate::ErrorKind::Io) when `path` cannot be opened or read.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let digest = client.layer_put_file("team/app", "layer.tar.gz", None)?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn layer_put_file(
         &self,
         repo: &str,
@@ -127,6 +219,25 @@ impl Client {
     /// could not (the blob is unknown in `from`, or mounts are off), in which
     /// case nothing changed and the caller uploads the blob instead.
     /// C: `registry_blob_mount`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`, `from` or `digest`. A blob that cannot be mounted is
+    ///   `Ok(false)`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    /// if !client.blob_mount("team/app", DIGEST, "team/base")? {
+    ///     // upload it with layer_put instead
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn blob_mount(
         &self,
         repo: &str,

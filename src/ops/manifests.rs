@@ -18,6 +18,23 @@ impl Client {
     /// its manifest, what `docker images --no-trunc` shows. For an index, the
     /// linux/amd64 entry. On a v1 registry, the image id the tag names.
     /// C: `registry_image_id`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `reference` names no
+    ///   manifest, or an index has no linux/amd64 entry;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `reference`, and for a digest on a v1 registry;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let id = client.image_id("team/app", "v1")?;
+    /// println!("{id}");
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn image_id(
         &self,
         repo: &str,
@@ -28,6 +45,21 @@ impl Client {
 
     /// Like [`image_id`](Self::image_id), picking `platform` from an index
     /// (on v1, where images have no platforms, `platform` is not read).
+    ///
+    /// # Errors
+    ///
+    /// - those of [`image_id`](Self::image_id);
+    ///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when an index has no entry
+    ///   for `platform`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let platform: registry::Platform = "linux/arm64".parse()?;
+    /// let id = client.image_id_for("team/app", "v1", &platform)?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn image_id_for(
         &self,
         repo: &str,
@@ -50,6 +82,28 @@ impl Client {
     /// Fetches a manifest by tag or digest (v2 only). By digest, the body must
     /// hash to it; by tag, to the `Docker-Content-Digest` the registry
     /// announced (when it uses the same algorithm). C: `registry_manifest_get`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `reference` names no
+    ///   manifest;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when the body
+    ///   does not hash to the digest asked for or announced;
+    /// - [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) for a manifest over its size
+    ///   cap;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `reference`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let manifest = client.manifest_get("team/app", "v1")?;
+    /// println!("{} {}", manifest.media_type, manifest.digest);
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn manifest_get(
         &self,
         repo: &str,
@@ -68,6 +122,22 @@ impl Client {
     /// NOT_FOUND when an index has no entry for the platform. Each manifest
     /// is checked like [`manifest_get`](Self::manifest_get)'s.
     /// C: `registry_manifest_get_for_platform`.
+    ///
+    /// # Errors
+    ///
+    /// - those of [`manifest_get`](Self::manifest_get);
+    ///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) also when an index has no
+    ///   entry for `platform`, and [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge)
+    ///   for indexes nested deeper than four.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let platform: registry::Platform = "linux/arm64".parse()?;
+    /// let manifest = client.manifest_get_for_platform("team/app", "v1", &platform)?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn manifest_get_for_platform(
         &self,
         repo: &str,
@@ -85,6 +155,26 @@ impl Client {
     /// only). A registry that announces no `Docker-Content-Digest` gets a GET
     /// instead, and the digest is that of the manifest's bytes.
     /// C: `registry_manifest_head`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `reference` names no
+    ///   manifest;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when the
+    ///   registry announces another digest than the one asked for;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `reference`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let info = client.manifest_head("team/app", "v1")?;
+    /// println!("{} {:?}", info.digest, info.size);
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn manifest_head(
         &self,
         repo: &str,
@@ -99,6 +189,28 @@ impl Client {
     /// with `media_type` as its `Content-Type` (v2 only). Returns the digest
     /// of `body`, checked against the one the registry reports. All blobs it
     /// names must already be in `repo`. C: `registry_manifest_put`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when `reference`
+    ///   is a digest that `body` does not hash to, or the registry reports another
+    ///   digest;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when a blob the manifest
+    ///   names is not in `repo` (`MANIFEST_BLOB_UNKNOWN`);
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`, `reference` or `media_type`, and for a manifest the registry
+    ///   refuses (HTTP 400);
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let old = client.manifest_get("team/app", "v1")?;
+    /// let digest = client.manifest_put("team/app", "v1-copy", &old.media_type, &old.body)?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn manifest_put(
         &self,
         repo: &str,
@@ -116,6 +228,25 @@ impl Client {
     /// Deletes the manifest with this digest (and so, on distribution, every
     /// tag that points at it; v2 only). A manifest already gone is NOT_FOUND.
     /// C: `registry_manifest_delete`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry, and
+    ///   when the registry does not delete (HTTP 405, distribution's default);
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is no such
+    ///   manifest;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `digest`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let digest = client.manifest_head("team/app", "old")?.digest;
+    /// client.manifest_delete("team/app", &digest)?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn manifest_delete(
         &self,
         repo: &str,

@@ -10,6 +10,22 @@ use crate::{v1, v2};
 impl Client {
     /// Every repository in `/v2/_catalog`, following `Link` pagination
     /// (bounded: TOO_LARGE past 16 MiB or 250,000 names over all pages).
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) past the bounds above;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// for repo in client.catalog()? {
+    ///     println!("{repo}");
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn catalog(&self) -> Result<Vec<String>> {
         let mut all = Vec::new();
         self.v2_only("the catalog", |r| {
@@ -25,6 +41,21 @@ impl Client {
     /// `limit` of them (0 = no limit), in the shape of Docker Hub's search.
     /// On a v1 registry, its own search (`GET /v1/search`), all pages up to
     /// `limit`.
+    ///
+    /// # Errors
+    ///
+    /// - on v2, those of [`catalog`](Self::catalog) (the search reads it); on v1, and
+    ///   those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// for hit in client.search("app", 10)?.results {
+    ///     println!("{}", hit.name);
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn search(&self, term: &str, limit: usize) -> Result<SearchResults> {
         self.dispatch(
             |r| v2::search(r, term, limit),

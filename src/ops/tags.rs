@@ -12,6 +12,26 @@ use crate::{v1, v2};
 impl Client {
     /// The tags of `repo`, all pages, sorted, without duplicates. A repository
     /// with no tags left (`"tags": null`) has an empty list.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the repository does not
+    ///   exist;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`;
+    /// - [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) for a listing past its
+    ///   bounds (as [`catalog`](Self::catalog)'s);
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// for tag in client.tags("team/app")? {
+    ///     println!("{tag}");
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
         let repo = self.repo(repo)?;
         self.dispatch(
@@ -22,6 +42,25 @@ impl Client {
 
     /// `GET /v1/repositories/<repo>/tags`: every tag with the image id it
     /// names (v1 only).
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v2 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the repository does not
+    ///   exist;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// for (tag, image_id) in client.v1_tags("team/app")? {
+    ///     println!("{tag} {image_id}");
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn v1_tags(&self, repo: &str) -> Result<BTreeMap<String, String>> {
         let repo = self.repo(repo)?;
         self.v1_only("the tag map", |r, s| v1::tags(r, s, &repo))
@@ -32,6 +71,22 @@ impl Client {
     /// blob is copied. Returns the manifest digest. On a v1 registry `image`
     /// is an image id (which reads as a tag), and it is returned.
     /// C: `registry_set_tag`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `image` names no
+    ///   manifest;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`, `image` or `tag`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let digest = client.set_tag("team/app", "v1", "stable")?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn set_tag(
         &self,
         repo: &str,
@@ -57,6 +112,23 @@ impl Client {
     /// registry that deletes nothing (405 also for a DELETE by digest) is
     /// UNSUPPORTED, with the tag untouched. A missing tag is NOT_FOUND. On a
     /// v1 registry, `DELETE …/tags/<tag>`. C: `registry_delete_tag`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is no such tag;
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) when the registry
+    ///   deletes nothing;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `tag`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// client.delete_tag("team/app", "old")?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn delete_tag(&self, repo: &str, tag: &str) -> Result<()> {
         let repo = self.repo(repo)?;
         validate_tag(tag)?;

@@ -18,6 +18,24 @@ impl Client {
     /// prefix) from `GET …/images` (read), `PUT …/` (write) or `DELETE …/`
     /// (delete), which also becomes the session's token for that access.
     /// C: `registry_token` (also exported as `registry_hub_token`).
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) when the registry does
+    ///   not use token authentication;
+    /// - [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized) when the token
+    ///   server refuses the credentials;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let token = client.token("team/app", registry::Access::Read)?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn token(&self, repo: &str, access: Access) -> Result<String> {
         let repo = self.repo(repo)?;
         let scope = Scope::access(&repo, access);
@@ -47,6 +65,22 @@ impl Client {
     /// says whose token to present (fetched if the session has none); `None`
     /// presents the session's latest read token, whichever repository it is
     /// for, which is ambiguous when threads work on several repositories.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v2 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is no such image;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `image_id`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let json = client.v1_image_json(Some("team/app"), "3e5f7d3c1b4a")?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn v1_image_json(&self, repo: Option<&str>, image_id: &str) -> Result<Vec<u8>> {
         let repo = repo.map(|r| self.repo(r)).transpose()?;
         self.v1_only("image JSON", |r, s| {
@@ -58,7 +92,24 @@ impl Client {
     /// only). `json` must be an object whose `id` is `image_id`; its
     /// `parent`, if any, must already be in the registry. Behind an index,
     /// `repo` names the repository whose write token to present (`None`: the
-    /// session's latest write token, e.g. from `hub_token(repo, Access::Write)`).
+    /// session's latest write token, e.g. from [`token`](Self::token)`(repo, Access::Write)`).
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v2 registry;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `image_id`, and for `json` that is no object or whose `id`
+    ///   is not `image_id`;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let json = br#"{"id":"3e5f7d3c1b4a"}"#;
+    /// client.v1_image_json_put(Some("team/app"), "3e5f7d3c1b4a", json)?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn v1_image_json_put(&self, repo: Option<&str>, image_id: &str, json: &[u8]) -> Result<()> {
         let repo = repo.map(|r| self.repo(r)).transpose()?;
         self.v1_only("putting image JSON", |r, s| {
@@ -69,6 +120,18 @@ impl Client {
     /// `GET /v1/images/<id>/ancestry`: the image id, its parent, and so on
     /// down to the base image (v1 only; `repo` as for
     /// [`v1_image_json`](Self::v1_image_json)).
+    ///
+    /// # Errors
+    ///
+    /// - those of [`v1_image_json`](Self::v1_image_json).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let ids = client.v1_ancestry(Some("team/app"), "3e5f7d3c1b4a")?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn v1_ancestry(&self, repo: Option<&str>, image_id: &str) -> Result<Vec<String>> {
         let repo = repo.map(|r| self.repo(r)).transpose()?;
         self.v1_only("ancestry", |r, s| {
