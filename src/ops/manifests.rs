@@ -9,10 +9,6 @@ use crate::reference::{typed, ContentId, Digest, ManifestRef, Platform};
 use crate::types::{Manifest, ManifestInfo};
 use crate::{v1, v2};
 
-/// A manifest reference argument: a tag or digest string, a [`Digest`] or a
-/// [`ManifestRef`].
-type RefArg = ManifestRef;
-
 impl Client {
     /// The image id of `reference` (a tag or digest): the config digest of
     /// its manifest, what `docker images --no-trunc` shows. For an index, the
@@ -38,7 +34,7 @@ impl Client {
     pub fn image_id(
         &self,
         repo: &str,
-        reference: impl TryInto<RefArg, Error: Into<Error>>,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
     ) -> Result<ContentId> {
         self.image_id_for(repo, reference, &Platform::default())
     }
@@ -63,7 +59,7 @@ impl Client {
     pub fn image_id_for(
         &self,
         repo: &str,
-        reference: impl TryInto<RefArg, Error: Into<Error>>,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
         platform: &Platform,
     ) -> Result<ContentId> {
         let repo = self.repo(repo)?;
@@ -107,7 +103,7 @@ impl Client {
     pub fn manifest_get(
         &self,
         repo: &str,
-        reference: impl TryInto<RefArg, Error: Into<Error>>,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
     ) -> Result<Manifest> {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
@@ -141,7 +137,7 @@ impl Client {
     pub fn manifest_get_for_platform(
         &self,
         repo: &str,
-        reference: impl TryInto<RefArg, Error: Into<Error>>,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
         platform: &Platform,
     ) -> Result<Manifest> {
         let repo = self.repo(repo)?;
@@ -178,7 +174,7 @@ impl Client {
     pub fn manifest_head(
         &self,
         repo: &str,
-        reference: impl TryInto<RefArg, Error: Into<Error>>,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
     ) -> Result<ManifestInfo> {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
@@ -214,7 +210,7 @@ impl Client {
     pub fn manifest_put(
         &self,
         repo: &str,
-        reference: impl TryInto<RefArg, Error: Into<Error>>,
+        reference: impl TryInto<ManifestRef, Error: Into<Error>>,
         media_type: &str,
         body: &[u8],
     ) -> Result<Digest> {
