@@ -18,7 +18,7 @@ use crate::challenge::parse_all;
 use crate::error::Error;
 use crate::oci::ManifestDoc;
 use crate::reference::{
-    validate_domain, validate_image_id, validate_layer, validate_repository, validate_tag,
+    validate_domain, validate_image_id, validate_repository, validate_tag, ContentId,
 };
 use crate::transport::{decode_json, parse_http_date, parse_retry_after, CookieJar};
 use crate::url::{add_query, describe, is_loopback_host, next_link, origin_of, path_of, resolve};
@@ -71,7 +71,7 @@ pub fn reference(input: &str) {
     let _ = validate_tag(input);
     let _ = validate_repository(input);
     let _ = validate_domain(input);
-    let _ = validate_layer(input);
+    let _ = ContentId::parse(input);
     let _ = validate_image_id(input);
     let _ = Address::parse(input);
 }

@@ -543,16 +543,6 @@ pub(crate) fn validate_image_id(id: &str) -> Result<()> {
     )))
 }
 
-/// A layer as the calls taking one accept it: a digest (v2) or a v1 image id.
-pub(crate) fn validate_layer(layer: &str) -> Result<()> {
-    if Digest::parse(layer).is_ok() || validate_image_id(layer).is_ok() {
-        return Ok(());
-    }
-    Err(Error::invalid(format!(
-        "invalid layer {layer:?}: expected a digest (sha256:…) or a v1 image id (64 hex digits)"
-    )))
-}
-
 /// `host[:port]` where host is a DNS name, an IPv4 address or `[IPv6]`.
 pub(crate) fn validate_domain(domain: &str) -> std::result::Result<(), String> {
     let (host, port) = if let Some(v6) = domain.strip_prefix('[') {
@@ -616,7 +606,7 @@ impl ContentId {
         if s.contains(':') {
             return Digest::parse(s).map(ContentId::Digest);
         }
-        if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if validate_image_id(s).is_ok() {
             return Ok(ContentId::V1Image(s.to_string()));
         }
         Err(Error::invalid(format!(
@@ -797,9 +787,13 @@ mod tests {
         ] {
             assert!(validate_image_id(&bad).is_err(), "{bad}");
         }
-        assert!(validate_layer(&id).is_ok());
-        assert!(validate_layer(&format!("sha256:{id}")).is_ok());
-        let e = validate_layer("latest").unwrap_err();
+        assert_eq!(
+            ContentId::parse(&id).unwrap(),
+            ContentId::V1Image(id.clone())
+        );
+        let digest = format!("sha256:{id}");
+        assert_eq!(ContentId::parse(&digest).unwrap(), digest.as_str());
+        let e = ContentId::parse("latest").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     }
 
