@@ -226,19 +226,6 @@ pub unsafe extern "C" fn registry_token(
     token_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
-    unsafe { registry_hub_token(c, repo, access, token_out, err) }
-}
-
-/// `registry_token` under its first name (it never was specific to Docker
-/// Hub), kept for programs compiled against it.
-#[no_mangle]
-pub unsafe extern "C" fn registry_hub_token(
-    c: *const registry_client,
-    repo: *const c_char,
-    access: u32,
-    token_out: *mut *mut c_char,
-    err: *mut *mut registry_error,
-) -> registry_status {
     boundary!(err, || {
         let c = arg_ref!(c, "client")?;
         let repo = arg_str!(repo, "repo")?;
@@ -252,4 +239,17 @@ pub unsafe extern "C" fn registry_hub_token(
         *out = new_string(c.inner.token(repo, access)?)?;
         Ok(())
     })
+}
+
+/// `registry_token` under its first name (it never was specific to Docker
+/// Hub), kept for programs compiled against it.
+#[no_mangle]
+pub unsafe extern "C" fn registry_hub_token(
+    c: *const registry_client,
+    repo: *const c_char,
+    access: u32,
+    token_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    unsafe { registry_token(c, repo, access, token_out, err) }
 }
