@@ -68,6 +68,38 @@ impl Address {
     }
 }
 
+/// Checks a mirror's URL as docker's daemon does (moby `ValidateMirror`):
+/// `http://` or `https://` and a host, nothing after it but `/`: no path,
+/// query, fragment or user. Returns the address the mirror's client is
+/// built for (`scheme://host[:port]`).
+pub(crate) fn validate_mirror(url: &str) -> Result<String> {
+    // A user and password in the URL never reach a message.
+    let shown = match url.rsplit_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => url.to_string(),
+    };
+    let bad = |why: &str| Error::invalid(format!("invalid mirror {shown:?}: {why}"));
+    let s = url.trim();
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Err(bad("it needs a scheme, http:// or https://"));
+    };
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return Err(bad("only http:// and https:// mirrors are supported"));
+    }
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    if host.contains(['?', '#']) {
+        return Err(bad("a mirror takes no query or fragment"));
+    }
+    if host.contains('@') {
+        return Err(bad("a mirror's URL takes no user or password"));
+    }
+    if host.contains('/') {
+        return Err(bad("a mirror takes no path"));
+    }
+    validate_domain(host).map_err(|why| bad(&why))?;
+    Ok(format!("{}://{host}", scheme.to_ascii_lowercase()))
+}
+
 /// The host an API is reached at: Docker Hub keeps v1 on its index.
 pub(crate) fn api_host(address: &Address, api: Api) -> &str {
     if address.hub && api == Api::V1 {
@@ -109,6 +141,32 @@ mod tests {
         ] {
             let e = Address::parse(bad).expect_err(bad);
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn mirrors_are_validated_as_docker_does() {
+        for (url, want) in [
+            ("https://mirror.gcr.io", "https://mirror.gcr.io"),
+            ("https://mirror.gcr.io/", "https://mirror.gcr.io"),
+            ("HTTP://127.0.0.1:5001", "http://127.0.0.1:5001"),
+        ] {
+            assert_eq!(validate_mirror(url).unwrap(), want);
+        }
+        for bad in [
+            "mirror.gcr.io",
+            "ftp://mirror",
+            "https://mirror/path",
+            "https://mirror/v2/",
+            "https://mirror?x=1",
+            "https://mirror/#f",
+            "https://user:pw@mirror",
+            "https://",
+            "https://bad host",
+        ] {
+            let e = validate_mirror(bad).expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+            assert!(!e.message().contains("pw@"), "{e}");
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::address::{api_host, Address, Api};
 use crate::auth::{self, Auth, Credentials};
-use crate::client::{Client, Inner};
+use crate::client::{Client, Inner, Mirror};
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{Transport, TransportConfig};
 use crate::url::is_loopback_host;
@@ -32,6 +32,7 @@ const MAX_PARALLEL: u32 = 64;
 /// Every setter returns the builder (`#[must_use]`: a setter whose result
 /// is dropped sets nothing).
 #[must_use = "a builder does nothing until build() is called"]
+#[derive(Clone)]
 pub struct ClientBuilder {
     address: String,
     credentials: Credentials,
@@ -53,6 +54,8 @@ pub struct ClientBuilder {
     /// `None`: on for Docker Hub only.
     unauthorized_is_not_found: Option<bool>,
     parallel: u32,
+    /// Mirrors' URLs, in order of preference (checked by `build`).
+    mirrors: Vec<String>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -73,6 +76,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("proxy", &self.proxy.as_deref().map(crate::proxy::describe))
             .field("unauthorized_is_not_found", &self.unauthorized_is_not_found)
             .field("parallel", &self.parallel)
+            .field("mirrors", &self.mirrors)
             .finish()
     }
 }
@@ -97,7 +101,30 @@ impl ClientBuilder {
             proxy: None,
             unauthorized_is_not_found: None,
             parallel: DEFAULT_PARALLEL,
+            mirrors: vec![],
         }
+    }
+
+    /// Read through this mirror first (docker's `registry-mirrors`);
+    /// repeatable, in order of preference. Reads (manifests, blobs, tags,
+    /// pulls, the source side of copies) try each mirror in turn, then the
+    /// registry itself, which need not be up when a mirror serves the read;
+    /// a mirror that cannot be reached (then passed over for 30 s), answers
+    /// an error such as 404 or 5xx, or serves bytes that fail their digest
+    /// is skipped, never fatal (what it said is the source of the
+    /// registry's error, if the registry fails too). Writes, deletes, the
+    /// catalog and search never go to a mirror, nor does anything on a
+    /// client built for v1. `url` is `https://host[:port]` or, for that
+    /// mirror only, plain `http://host[:port]`, with no path, query or user
+    /// (as docker checks it; INVALID_ARGUMENT at [`build`](Self::build)). A
+    /// mirror is asked once per read (no retries: the next source is the
+    /// retry). It gets credentials only from its own `config.json` entry or
+    /// helper (or the environment, by its own host), never this builder's;
+    /// it trusts the CAs this builder trusts and its own `certs.d`
+    /// directory; it shares the proxy, timeout and user agent.
+    pub fn mirror(mut self, url: &str) -> ClientBuilder {
+        self.mirrors.push(url.to_string());
+        self
     }
 
     /// Send every request through this HTTP proxy (`http://[user:pass@]host:port`;
@@ -299,6 +326,11 @@ impl ClientBuilder {
             v1.set_standalone(false);
         }
         let not_found = self.unauthorized_is_not_found.unwrap_or(address.hub);
+        let mirrors = self
+            .mirrors
+            .iter()
+            .map(|url| Ok(Mirror::new(self.for_mirror(url)?.build()?)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 auth: Auth::new(credentials, not_found),
@@ -313,7 +345,23 @@ impl ClientBuilder {
                 detected: Mutex::new(None),
                 v1,
                 parallel: self.parallel as usize,
+                mirrors,
             }),
+        })
+    }
+
+    /// The builder of the mirror at `url`: this one's trust, proxy, timeout
+    /// and user agent; none of its credentials; no retries; v2.
+    fn for_mirror(&self, url: &str) -> Result<ClientBuilder> {
+        Ok(ClientBuilder {
+            address: crate::address::validate_mirror(url)?,
+            credentials: Credentials::Anonymous,
+            insecure: false,
+            api: Api::V2,
+            max_retries: 0,
+            unauthorized_is_not_found: None,
+            mirrors: vec![],
+            ..self.clone()
         })
     }
 

@@ -3,11 +3,13 @@
 //! arguments and runs through [`Client::dispatch`] (or `v2_only`, `v1_only`):
 //! the scheme probed once (HTTPS, then plain HTTP for a loopback registry
 //! that answers in plain HTTP), the API detected once (v2, else v1), and the
-//! secrets redacted from every error it returns.
+//! secrets redacted from every error it returns. Reads may be served by
+//! mirrors first (`Client::dispatch_read`).
 
 #![forbid(unsafe_code)]
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::address::{api_host, Address, Api};
 use crate::auth::Auth;
@@ -65,6 +67,50 @@ pub(crate) struct Inner {
     pub(crate) v1: v1::Session,
     /// Blobs moved at once by whole-image calls.
     pub(crate) parallel: usize,
+    /// Registries that serve this one's reads first, in order.
+    pub(crate) mirrors: Vec<Mirror>,
+}
+
+/// How long a mirror that could not be reached is passed over.
+const MIRROR_PAUSE: Duration = Duration::from_secs(30);
+
+/// A registry that serves another's reads in its place (docker's
+/// `registry-mirrors`): the same repositories under the same names, reached
+/// with its own credentials, TLS settings and no retries (the next source
+/// is the retry).
+pub(crate) struct Mirror {
+    pub(crate) client: Client,
+    /// Until when it is passed over, after it could not be reached.
+    down_until: Mutex<Option<Instant>>,
+}
+
+impl Mirror {
+    pub(crate) fn new(client: Client) -> Mirror {
+        Mirror {
+            client,
+            down_until: Mutex::new(None),
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        lock(&self.down_until).is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Runs `f` with the mirror; one that cannot be reached is passed over
+    /// for [`MIRROR_PAUSE`] (so that a pull does not wait for it once per blob).
+    fn read<T>(&self, f: &mut impl FnMut(&Remote<'_>) -> Result<T>) -> Result<T> {
+        let c = &self.client;
+        let result = c.run(|| f(&c.remote()?));
+        if let Err(e) = &result {
+            if matches!(
+                e.kind(),
+                ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Tls
+            ) {
+                *lock(&self.down_until) = Some(Instant::now() + MIRROR_PAUSE);
+            }
+        }
+        result
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -191,6 +237,56 @@ impl Client {
         Ok((self.detect()?, self.remote()?))
     }
 
+    /// Runs a read with each mirror in turn (v2 registries all), then with
+    /// the registry through [`dispatch`](Self::dispatch), and returns the
+    /// first success with the host that served it. A mirror that fails in
+    /// any way (unreachable, 404, 5xx, bytes that fail their digest) is
+    /// skipped; what each said is kept in the registry's error, if it fails
+    /// too. A cancel or a bad argument ends the read at once. A client built
+    /// for v1 has no mirrors.
+    pub(crate) fn dispatch_read<T>(
+        &self,
+        mut v2: impl FnMut(&Remote<'_>) -> Result<T>,
+        v1: impl FnOnce(&Remote<'_>, &v1::Session) -> Result<T>,
+    ) -> Result<(T, &str)> {
+        let mut skipped = vec![];
+        if self.inner.api != Api::V1 {
+            for m in self.inner.mirrors.iter().filter(|m| !m.is_down()) {
+                match m.read(&mut v2) {
+                    Ok(t) => return Ok((t, m.client.registry_host())),
+                    Err(e) if matches!(e.kind(), ErrorKind::Aborted | ErrorKind::InvalidArgument) => {
+                        return Err(e)
+                    }
+                    Err(e) => skipped.push(format!("mirror {}: {e}", m.client.registry_host())),
+                }
+            }
+        }
+        let served = self.dispatch(v2, v1).map(|t| (t, self.registry_host()));
+        served.map_err(|e| match skipped.is_empty() {
+            true => e,
+            false => e.with_source(Skipped(skipped.join("; "))),
+        })
+    }
+
+    /// A v2-only read, mirrors first (see [`dispatch_read`](Self::dispatch_read)).
+    pub(crate) fn v2_read<T>(
+        &self,
+        what: &str,
+        f: impl FnMut(&Remote<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.v2_read_from(what, f).map(|(t, _)| t)
+    }
+
+    /// [`v2_read`](Self::v2_read), saying which host served the read.
+    pub(crate) fn v2_read_from<T>(
+        &self,
+        what: &str,
+        f: impl FnMut(&Remote<'_>) -> Result<T>,
+    ) -> Result<(T, &str)> {
+        let host = self.registry_host();
+        self.dispatch_read(f, |_, _| Err(not_v2(what, host)))
+    }
+
     /// Runs a v2-only operation; UNSUPPORTED on a v1 registry.
     pub(crate) fn v2_only<T>(
         &self,
@@ -198,12 +294,7 @@ impl Client {
         f: impl FnOnce(&Remote<'_>) -> Result<T>,
     ) -> Result<T> {
         let host = self.registry_host();
-        self.dispatch(f, |_, _| {
-            Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("{what} is part of the v2 API; {host} speaks v1"),
-            ))
-        })
+        self.dispatch(f, |_, _| Err(not_v2(what, host)))
     }
 
     /// Runs a v1-only operation; UNSUPPORTED on a v2 registry.
@@ -308,6 +399,26 @@ impl Client {
         self.dispatch(v2::ping, v1::ping)
     }
 }
+
+/// UNSUPPORTED: `what` on a v1 registry.
+fn not_v2(what: &str, host: &str) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!("{what} is part of the v2 API; {host} speaks v1"),
+    )
+}
+
+/// What the mirrors said before the registry failed too: the source of its error.
+#[derive(Debug)]
+struct Skipped(String);
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Skipped {}
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::layout::Layout;
+use crate::layout::{Layout, Partial};
 use crate::oci::{self, Descriptor, ManifestDoc};
 use crate::reference::{typed, validate_tag, Digest, Hasher, ManifestRef, Platform};
 use crate::remote::Remote;
@@ -60,6 +60,13 @@ pub struct ImageOptions<'a> {
     /// request waiting on the server is abandoned at once (its connection
     /// is shut down).
     pub progress: Option<&'a mut Progress<'a>>,
+    /// Hears which registry served each manifest and blob a pull or copy
+    /// read (`host[:port]`: a mirror's, see
+    /// [`ClientBuilder::mirror`](crate::ClientBuilder::mirror), or the
+    /// registry's), in no particular order; blobs the destination already
+    /// held were read from nowhere and are not listed. Filled as the call
+    /// goes, complete when it succeeds.
+    pub served_by: Option<&'a mut Vec<(Digest, String)>>,
 }
 
 impl<'a> ImageOptions<'a> {
@@ -67,6 +74,13 @@ impl<'a> ImageOptions<'a> {
     #[must_use]
     pub fn with_progress(mut self, progress: &'a mut Progress<'a>) -> ImageOptions<'a> {
         self.progress = Some(progress);
+        self
+    }
+
+    /// These options listing who served each read in `served_by`.
+    #[must_use]
+    pub fn with_served_by(mut self, served_by: &'a mut Vec<(Digest, String)>) -> ImageOptions<'a> {
+        self.served_by = Some(served_by);
         self
     }
 
@@ -251,41 +265,46 @@ impl<R: Read> Read for Counting<'_, R> {
 }
 
 /// Downloads one blob into the layout: skipped when a verified copy is
-/// there; else resumed from its partial file (whose prefix is hashed again,
-/// and asked for the rest with `Range`), checked against its digest over
-/// all its bytes, then renamed into place. One writer at a time holds a
-/// partial file (threads and processes alike; see [`Layout::partial`]), so
-/// what is renamed is what was hashed. A failed download keeps its partial
-/// file for the next run, unless its bytes proved wrong.
+/// there (`None`); else resumed from its partial file (whose prefix is
+/// hashed again, and asked for the rest with `Range`), from each source in
+/// turn (see [`Client::v2_read_from`]), checked against its digest over
+/// all its bytes, then renamed into place; returns the host that served
+/// it. One writer at a time holds a partial file (threads and processes
+/// alike; see [`Layout::partial`]), so what is renamed is what was hashed.
+/// A failed download keeps its partial file for the next source or run,
+/// unless its bytes proved wrong.
 fn download(
-    remote: &Remote<'_>,
+    client: &Client,
     repo: &str,
     layout: &Layout,
     job: &Job,
     reporter: &Reporter<'_>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let (digest, size) = (&job.digest, job.size);
-    let Some(mut partial) = layout.partial(digest, size, || reporter.check())? else {
-        return reporter.moved(size);
+    let Some(partial) = layout.partial(digest, size, || reporter.check())? else {
+        reporter.moved(size)?;
+        return Ok(None);
     };
-    let path = &partial.path;
-    match resume(
-        remote,
-        repo,
-        digest,
-        size,
-        &mut partial.file,
-        path,
-        reporter,
-    ) {
-        Ok(()) => {
+    let Partial { mut file, path } = partial;
+    let proved_wrong = |e: &Error| matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge);
+    let served = client.v2_read_from("pulling an image", |r| {
+        resume(r, repo, digest, size, &mut file, &path, reporter).inspect_err(|e| {
+            // Bytes that proved wrong are no prefix for the next source.
+            if proved_wrong(e) {
+                let _ = file.set_len(0);
+            }
+        })
+    });
+    match served {
+        Ok(((), host)) => {
             let blob = layout.blob_path(digest);
-            std::fs::rename(path, &blob).map_err(|e| Error::io("cannot rename into", &blob, e))
+            std::fs::rename(&path, &blob).map_err(|e| Error::io("cannot rename into", &blob, e))?;
+            Ok(Some(host.to_string()))
         }
         Err(e) => {
-            // Bytes that proved wrong are no prefix to resume from.
-            if matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge) {
-                let _ = std::fs::remove_file(path);
+            // Nor for the next run.
+            if proved_wrong(&e) {
+                let _ = std::fs::remove_file(&path);
             }
             Err(e)
         }
@@ -368,6 +387,23 @@ fn resume(
         .map_err(|e| Error::io("cannot write", partial, e))
 }
 
+/// Who served each read of a transfer, gathered from its threads.
+#[derive(Default)]
+struct Served(std::sync::Mutex<Vec<(Digest, String)>>);
+
+impl Served {
+    fn add(&self, digest: &Digest, host: &str) {
+        crate::sync::lock(&self.0).push((digest.clone(), host.to_string()));
+    }
+
+    /// Hands what was gathered to the caller who asked for it.
+    fn report(self, to: &mut Option<&mut Vec<(Digest, String)>>) {
+        if let Some(to) = to {
+            to.extend(self.0.into_inner().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
+}
+
 /// The descriptor `index.json` names an image by.
 fn entry_for(node: &Node) -> Map<String, Value> {
     let m = &node.manifest;
@@ -437,14 +473,25 @@ impl Client {
         let name = reference.to_string();
         let layout_dir = layout_dir.as_ref();
         let parallel = self.parallel();
-        self.v2_only("pulling an image", |r| {
+        let what = "pulling an image";
+        let served = Served::default();
+        let result = self.run(|| {
             let layout = Layout::create(layout_dir)?;
-            let root = v2::get_manifest(r, &repo, &reference)?;
+            let read_manifest = |reference: &ManifestRef| {
+                let (m, host) =
+                    self.v2_read_from(what, |r| v2::get_manifest(r, &repo, reference))?;
+                served.add(&m.digest, host);
+                Ok(m)
+            };
+            let root = read_manifest(&reference)?;
             let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
-                v2::get_manifest(r, &repo, &ManifestRef::Digest(d.clone()))
+                read_manifest(&ManifestRef::Digest(d.clone()))
             })?;
             transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
-                download(r, &repo, &layout, job, rep)
+                if let Some(host) = download(self, &repo, &layout, job, rep)? {
+                    served.add(&job.digest, &host);
+                }
+                Ok(())
             })?;
             // A manifest is done once it is in the layout, after its blobs.
             for node in &tree.manifests {
@@ -455,7 +502,9 @@ impl Client {
             }
             layout.name(&name, entry_for(tree.root()))?;
             Ok(tree.root().manifest.digest.clone())
-        })
+        });
+        served.report(&mut options.served_by);
+        result
     }
 
     /// Pushes the image named `layout_ref` in the OCI layout at `layout_dir`
@@ -584,21 +633,31 @@ impl Client {
             (None, ManifestRef::Digest(_)) => None,
         };
         let parallel = self.parallel();
-        self.v2_only("copying an image", |src| {
-            dst.v2_only("copying an image", |to| {
-                let same_registry = src.base == to.base;
-                let root = v2::get_manifest(src, &src_repo, &reference)?;
-                let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
-                    v2::get_manifest(src, &src_repo, &ManifestRef::Digest(d.clone()))
-                })?;
-                transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
-                    let d = &job.digest;
-                    if v2::blob_exists(to, &dst_repo, d)? {
-                        return rep.moved(job.size);
-                    }
-                    if same_registry && v2::mount_blob(to, &dst_repo, d, &src_repo)? {
-                        return rep.moved(job.size);
-                    }
+        let what = "copying an image";
+        let same_registry = self.registry_host() == dst.registry_host();
+        let served = Served::default();
+        let result = dst.v2_only(what, |to| {
+            let read_manifest = |reference: &ManifestRef| {
+                let (m, host) =
+                    self.v2_read_from(what, |src| v2::get_manifest(src, &src_repo, reference))?;
+                served.add(&m.digest, host);
+                Ok(m)
+            };
+            let root = read_manifest(&reference)?;
+            let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
+                read_manifest(&ManifestRef::Digest(d.clone()))
+            })?;
+            transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
+                let d = &job.digest;
+                if v2::blob_exists(to, &dst_repo, d)? {
+                    return rep.moved(job.size);
+                }
+                if same_registry && v2::mount_blob(to, &dst_repo, d, &src_repo)? {
+                    return rep.moved(job.size);
+                }
+                // Bytes from a source that fail their digest are refused
+                // by the upload; the next source is asked.
+                let ((), host) = self.v2_read_from(what, |src| {
                     let reader = v2::open_blob(src, &src_repo, d, Some(job.size))?;
                     let mut body = Counting {
                         inner: reader,
@@ -608,9 +667,13 @@ impl Client {
                     // The reader checks the digest; no second hash on the way out.
                     v2::upload_blob(to, &dst_repo, &mut body, d, true).map(|_| ())
                 })?;
-                put_manifests(to, &dst_repo, &tree, tag.as_deref(), &mut options.progress)
-            })
-        })
+                served.add(d, host);
+                Ok(())
+            })?;
+            put_manifests(to, &dst_repo, &tree, tag.as_deref(), &mut options.progress)
+        });
+        served.report(&mut options.served_by);
+        result
     }
 
     /// The config JSON of the image `reference` names (for an index, its
@@ -646,7 +709,7 @@ impl Client {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
         let platform = platform.cloned().unwrap_or_default();
-        self.v2_only("an image config", |r| {
+        self.v2_read("an image config", |r| {
             let digest = v2::image_config_digest(r, &repo, &reference, &platform)?;
             let mut reader = v2::open_blob(r, &repo, &digest, None)?;
             let mut body = Vec::new();

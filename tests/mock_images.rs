@@ -1181,3 +1181,82 @@ fn a_cancel_abandons_an_upload_the_registry_stopped_reading_and_cancels_its_sess
         "the upload session is cancelled"
     );
 }
+
+#[test]
+fn a_mirror_whose_bytes_fail_their_digest_is_skipped_for_the_registry() {
+    let (mirror, registry) = (MockServer::start(), MockServer::start());
+    let layer: Vec<u8> = (0..70_000u32).map(|i| (i % 241) as u8).collect();
+    let mut wrong = layer.clone();
+    wrong[5] ^= 1;
+    serve_image(&mirror, b"{}", &[(&layer, &wrong)], vec![]);
+    let d = serve_image(&registry, b"{}", &[(&layer, &layer)], vec![]);
+    let c = Client::builder(&registry.url(""))
+        .mirror(&mirror.url(""))
+        .build()
+        .unwrap();
+    let dir = temp_path("mirror-wrong-bytes");
+    let mut served = vec![];
+    let got = c
+        .image_pull(
+            "r",
+            "v1",
+            &dir,
+            ImageOptions::default().with_served_by(&mut served),
+        )
+        .unwrap();
+    assert_eq!(got.to_string(), d);
+    let hex = &digest_of(&layer)[7..];
+    assert_eq!(std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap(), layer);
+    assert!(partials(&dir).is_empty());
+    let by = |digest: &str| {
+        served
+            .iter()
+            .find(|(d, _)| *d == digest)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_else(|| panic!("{digest} not in {served:?}"))
+    };
+    let (m, r) = (mirror.address().to_string(), registry.address().to_string());
+    assert_eq!(by(&d), m, "the manifest came from the mirror");
+    assert_eq!(by(&digest_of(b"{}")), m, "so did the config");
+    assert_eq!(by(&digest_of(&layer)), r, "the layer, from the registry");
+    // One blob to a file: the same.
+    let file = temp_path("mirror-wrong-layer");
+    c.layer_get_file("r", digest_of(&layer).as_str(), &file)
+        .unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), layer);
+    // Without the registry's good copy the mirror's bytes are an error.
+    let alone = Client::builder(&mirror.url("")).build().unwrap();
+    let e = alone
+        .layer_get_file("r", digest_of(&layer).as_str(), &temp_path("mirror-alone"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
+}
+
+#[test]
+fn a_mirror_that_is_down_or_has_nothing_is_skipped_and_the_registry_error_says_so() {
+    let registry = MockServer::start();
+    let empty = MockServer::start();
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let layer = vec![1u8; 1000];
+    let d = serve_image(&registry, b"{}", &[(&layer, &layer)], vec![]);
+    let c = Client::builder(&registry.url(""))
+        .mirror(&format!("http://{closed}"))
+        .mirror(&empty.url(""))
+        .build()
+        .unwrap();
+    assert_eq!(c.manifest_get("r", "v1").unwrap().digest, d);
+    // A read the registry fails too names what the mirrors said in its source.
+    let e = c.manifest_get("r", "nope").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let source = std::error::Error::source(&e).expect("the mirrors' errors").to_string();
+    assert!(source.contains(&format!("mirror {}", empty.address())), "{source}");
+    // The mirror that was down is passed over for a while: not in the chain.
+    assert!(!source.contains(&closed.to_string()), "{source}");
+    for bad in ["ftp://m", "http://m/path", "http://u:p@m"] {
+        let e = Client::builder(&registry.url("")).mirror(bad).build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+    }
+}

@@ -67,6 +67,7 @@ fn with_options<T>(
     f(ImageOptions {
         platform,
         progress: Some(&mut report),
+        served_by: None,
     })
 }
 

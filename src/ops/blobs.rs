@@ -47,10 +47,11 @@ impl Client {
     ) -> Result<bool> {
         let repo = self.repo(repo)?;
         let layer = typed(layer)?;
-        self.dispatch(
+        self.dispatch_read(
             |r| v2::blob_exists(r, &repo, layer.digest()?),
             |r, s| v1::layer_exists(r, s, &repo, layer.v1_image()?),
         )
+        .map(|(exists, _)| exists)
     }
 
     /// Opens a layer for streaming: a v2 blob by digest, checked against it,
@@ -98,10 +99,11 @@ impl Client {
         size: Size,
     ) -> Result<LayerReader> {
         let repo = self.repo(repo)?;
-        self.dispatch(
+        self.dispatch_read(
             |r| v2::open_blob(r, &repo, layer.digest()?, size),
             |r, s| v1::open_layer(r, s, &repo, layer.v1_image()?),
         )
+        .map(|(reader, _)| reader)
     }
 
     /// Downloads a layer (see [`layer_open`](Self::layer_open)) to `path`:
@@ -129,7 +131,16 @@ impl Client {
         layer: impl TryInto<ContentId, Error: Into<Error>>,
         path: impl AsRef<Path>,
     ) -> Result<u64> {
-        copy_to_file(&mut self.layer_open(repo, layer)?, path.as_ref())
+        let repo = self.repo(repo)?;
+        let layer = typed(layer)?;
+        let path = path.as_ref();
+        // The whole copy is the read: bytes from a mirror that fail their
+        // digest are thrown away and the next source asked.
+        self.dispatch_read(
+            |r| copy_to_file(&mut v2::open_blob(r, &repo, layer.digest()?, None)?, path),
+            |r, s| copy_to_file(&mut v1::open_layer(r, s, &repo, layer.v1_image()?)?, path),
+        )
+        .map(|(n, _)| n)
     }
 
     /// Uploads a layer (blob) from `reader` into `repo` and returns its digest.

@@ -64,7 +64,7 @@ impl Client {
     ) -> Result<ContentId> {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
-        self.dispatch(
+        self.dispatch_read(
             |r| v2::image_config_digest(r, &repo, &reference, platform).map(ContentId::Digest),
             |r, s| match &reference {
                 ManifestRef::Tag(tag) => v1::image_id(r, s, &repo, tag).map(ContentId::V1Image),
@@ -73,6 +73,7 @@ impl Client {
                 ))),
             },
         )
+        .map(|(id, _)| id)
     }
 
     /// Fetches a manifest by tag or digest (v2 only). By digest, the body must
@@ -107,7 +108,7 @@ impl Client {
     ) -> Result<Manifest> {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
-        self.v2_only("a manifest", |r| v2::get_manifest(r, &repo, &reference))
+        self.v2_read("a manifest", |r| v2::get_manifest(r, &repo, &reference))
     }
 
     /// The manifest of `platform`'s image that `reference` names (v2 only):
@@ -142,7 +143,7 @@ impl Client {
     ) -> Result<Manifest> {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
-        self.v2_only("a manifest", |r| {
+        self.v2_read("a manifest", |r| {
             v2::get_platform_manifest(r, &repo, &reference, platform)
         })
     }
@@ -178,7 +179,7 @@ impl Client {
     ) -> Result<ManifestInfo> {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
-        self.v2_only("a manifest", |r| v2::head_manifest(r, &repo, &reference))
+        self.v2_read("a manifest", |r| v2::head_manifest(r, &repo, &reference))
     }
 
     /// Stores a manifest under `reference` (a tag, or the body's own digest)

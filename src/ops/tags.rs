@@ -34,10 +34,11 @@ impl Client {
     /// ```
     pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
         let repo = self.repo(repo)?;
-        self.dispatch(
+        self.dispatch_read(
             |r| v2::tags(r, &repo),
             |r, s| Ok(v1::tags(r, s, &repo)?.into_keys().collect()),
         )
+        .map(|(tags, _)| tags)
     }
 
     /// `GET /v1/repositories/<repo>/tags`: every tag with the image id it
