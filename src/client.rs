@@ -254,7 +254,9 @@ impl Client {
             for m in self.inner.mirrors.iter().filter(|m| !m.is_down()) {
                 match m.read(&mut v2) {
                     Ok(t) => return Ok((t, m.client.registry_host())),
-                    Err(e) if matches!(e.kind(), ErrorKind::Aborted | ErrorKind::InvalidArgument) => {
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::Aborted | ErrorKind::InvalidArgument) =>
+                    {
                         return Err(e)
                     }
                     Err(e) => skipped.push(format!("mirror {}: {e}", m.client.registry_host())),

@@ -286,7 +286,8 @@ fn download(
         return Ok(None);
     };
     let Partial { mut file, path } = partial;
-    let proved_wrong = |e: &Error| matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge);
+    let proved_wrong =
+        |e: &Error| matches!(e.kind(), ErrorKind::DigestMismatch | ErrorKind::TooLarge);
     let served = client.v2_read_from("pulling an image", |r| {
         resume(r, repo, digest, size, &mut file, &path, reporter).inspect_err(|e| {
             // Bytes that proved wrong are no prefix for the next source.

@@ -1206,7 +1206,10 @@ fn a_mirror_whose_bytes_fail_their_digest_is_skipped_for_the_registry() {
         .unwrap();
     assert_eq!(got.to_string(), d);
     let hex = &digest_of(&layer)[7..];
-    assert_eq!(std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap(), layer);
+    assert_eq!(
+        std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap(),
+        layer
+    );
     assert!(partials(&dir).is_empty());
     let by = |digest: &str| {
         served
@@ -1251,12 +1254,20 @@ fn a_mirror_that_is_down_or_has_nothing_is_skipped_and_the_registry_error_says_s
     // A read the registry fails too names what the mirrors said in its source.
     let e = c.manifest_get("r", "nope").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let source = std::error::Error::source(&e).expect("the mirrors' errors").to_string();
-    assert!(source.contains(&format!("mirror {}", empty.address())), "{source}");
+    let source = std::error::Error::source(&e)
+        .expect("the mirrors' errors")
+        .to_string();
+    assert!(
+        source.contains(&format!("mirror {}", empty.address())),
+        "{source}"
+    );
     // The mirror that was down is passed over for a while: not in the chain.
     assert!(!source.contains(&closed.to_string()), "{source}");
     for bad in ["ftp://m", "http://m/path", "http://u:p@m"] {
-        let e = Client::builder(&registry.url("")).mirror(bad).build().unwrap_err();
+        let e = Client::builder(&registry.url(""))
+            .mirror(bad)
+            .build()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
     }
 }

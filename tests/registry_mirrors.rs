@@ -51,17 +51,25 @@ fn served_by_the_mirror_while_the_registry_is_down(mirror: &Fixture) {
     );
     assert!(c.tags("fixtures/app").unwrap().contains(&"v1".to_string()));
     let head = c.manifest_head("fixtures/app", "v1").unwrap();
-    assert_eq!(c.manifest_get("fixtures/app", "v1").unwrap().digest, head.digest);
+    assert_eq!(
+        c.manifest_get("fixtures/app", "v1").unwrap().digest,
+        head.digest
+    );
     let layer = mirror.fact("LAYER_DIGEST");
     assert!(c.layer_exists("fixtures/app", layer.as_str()).unwrap());
     let file = temp_path("mirror-layer");
-    let n = c.layer_get_file("fixtures/app", layer.as_str(), &file).unwrap();
+    let n = c
+        .layer_get_file("fixtures/app", layer.as_str(), &file)
+        .unwrap();
     assert_eq!(n.to_string(), mirror.fact("LAYER_SIZE"));
     assert_eq!(
         c.image_id("fixtures/app", "v1").unwrap(),
         mirror.fact("IMAGE_ID")
     );
-    assert!(!c.image_config("fixtures/app", "v1", None).unwrap().is_empty());
+    assert!(!c
+        .image_config("fixtures/app", "v1", None)
+        .unwrap()
+        .is_empty());
 
     // Writes go to the registry alone: it is down, so they fail.
     let repo = format!("mirrored/push-{}", std::process::id());
@@ -77,7 +85,10 @@ fn served_by_the_mirror_while_the_registry_is_down(mirror: &Fixture) {
     }
     // The fixtures are all still there.
     assert_eq!(
-        mirror_client(mirror).manifest_head("fixtures/app", "v1").unwrap().digest,
+        mirror_client(mirror)
+            .manifest_head("fixtures/app", "v1")
+            .unwrap()
+            .digest,
         head.digest
     );
     if let Some(log) = mirror.var("LOG") {
@@ -124,14 +135,20 @@ fn pushes_go_to_the_registry_not_the_mirror() {
         ImageOptions::default().with_served_by(&mut served),
     )
     .unwrap();
-    assert!(served.iter().all(|(_, h)| *h == mirror.addr()), "{served:?}");
+    assert!(
+        served.iter().all(|(_, h)| *h == mirror.addr()),
+        "{served:?}"
+    );
     // …pushed to the registry.
     let repo = format!("mirrored/roundtrip-{}", std::process::id());
     let pushed = c
         .image_push(&dir, None, &repo, "v1", ImageOptions::default())
         .unwrap();
     assert_eq!(
-        mirror_client(&registry).manifest_head(&repo, "v1").unwrap().digest,
+        mirror_client(&registry)
+            .manifest_head(&repo, "v1")
+            .unwrap()
+            .digest,
         pushed
     );
     assert_eq!(
@@ -205,7 +222,14 @@ fn the_registrys_credentials_never_reach_a_mirror() {
         served.iter().all(|(_, h)| *h == registry.addr()),
         "{served:?}"
     );
-    assert!(with_own.calls() >= 1, "the mirror was asked, with its own credentials");
-    assert_eq!(with_other.calls(), 0, "the registry's credentials reached the mirror");
+    assert!(
+        with_own.calls() >= 1,
+        "the mirror was asked, with its own credentials"
+    );
+    assert_eq!(
+        with_other.calls(),
+        0,
+        "the registry's credentials reached the mirror"
+    );
     assert!(challenged.calls() >= 1);
 }

@@ -154,6 +154,19 @@ func WithProxy(url string) Option {
 	}, url, "url")
 }
 
+// WithMirror reads through the mirror at url first (docker's
+// registry-mirrors); repeat it for several, in order of preference. url is
+// "https://host[:port]", or "http://host[:port]" for plain HTTP to that
+// mirror, with no path, query or user (ErrInvalidArgument otherwise). Reads
+// try each mirror, then the registry; a mirror that fails is skipped;
+// writes never go to one; a mirror gets credentials only from its own
+// config.json entry.
+func WithMirror(url string) Option {
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_mirror(b, s[0], e)
+	}, url, "url")
+}
+
 // WithMaxRetries sets how often idempotent requests are tried again (default
 // 3; 0 turns retries off).
 func WithMaxRetries(n uint32) Option {

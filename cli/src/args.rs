@@ -131,6 +131,36 @@ pub struct Global {
     /// credential helper (killed with what it started) after this many [default: 30].
     #[arg(long, global = true, value_name = "SECONDS", help_heading = GLOBAL)]
     pub timeout: Option<u64>,
+
+    /// Read through this mirror first (repeatable, in order of preference):
+    /// https://host[:port], or http:// for plain HTTP to it. Reads try each mirror,
+    /// then the registry; a mirror that fails is skipped; writes never go to one.
+    /// Mirrors from registries.conf and daemon.json come after these.
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
+    pub mirror: Vec<String>,
+
+    /// docker's daemon.json: `registry-mirrors` (for Docker Hub, as dockerd uses
+    /// them) and `insecure-registries` (host[:port] or CIDR) [default:
+    /// /etc/docker/daemon.json when readable; "" for none].
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL,
+          value_parser = path_or_empty)]
+    pub daemon_config: Option<PathBuf>,
+
+    /// containers' registries.conf (v2): a [[registry]]'s [[registry.mirror]]
+    /// entries, `insecure` and `blocked` [default: /etc/containers/registries.conf
+    /// when readable; "" for none].
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL,
+          value_parser = path_or_empty)]
+    pub registries_conf: Option<PathBuf>,
+
+    /// Say more on stderr: which registry or mirror served each blob and manifest.
+    #[arg(short = 'v', long, global = true, help_heading = GLOBAL)]
+    pub verbose: bool,
+}
+
+/// A path where "" means none (clap's path parser refuses "").
+fn path_or_empty(s: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(s))
 }
 
 /// `--api`.

@@ -191,23 +191,40 @@ fn config(g: &Global, image: &str) -> Result<()> {
     output::bytes(&body)
 }
 
-/// Runs a whole-image call with the progress display.
+/// Runs a whole-image call with the progress display; returns its result
+/// and which registry or mirror served each read (said on stderr with -v).
 fn with_progress<T>(
     g: &Global,
     verbs: Verbs,
     platform: Option<Platform>,
     call: impl FnOnce(ImageOptions<'_>) -> Result<T>,
-) -> Result<T> {
+) -> Result<(T, Vec<(Digest, String)>)> {
     let mut display = Display::new(Mode::of(g), verbs);
+    let mut served = vec![];
     let result = {
         let mut report =
             |d: &Digest, done: u64, total: u64| display.update(&d.to_string(), done, total);
-        let mut options = ImageOptions::default().with_progress(&mut report);
+        let mut options = ImageOptions::default()
+            .with_progress(&mut report)
+            .with_served_by(&mut served);
         options.platform = platform;
         call(options)
     };
     display.finish();
-    result
+    if g.verbose {
+        for (digest, host) in &served {
+            tell(g, format_args!("{digest} from {host}"));
+        }
+    }
+    result.map(|t| (t, served))
+}
+
+/// `served` as JSON: `[{"digest": …, "from": host}, …]`.
+fn served_json(served: &[(Digest, String)]) -> Value {
+    served
+        .iter()
+        .map(|(d, host)| json!({ "digest": d.to_string(), "from": host }))
+        .collect()
 }
 
 fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
@@ -215,7 +232,7 @@ fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
     let reference = image.reference_str();
-    let digest = with_progress(g, progress::PULL, platform, |opts| {
+    let (digest, served) = with_progress(g, progress::PULL, platform, |opts| {
         c.image_pull(image.repo(), &reference, dir, opts)
     })?;
     tell(
@@ -229,7 +246,7 @@ fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
     print_digest(
         g,
         &digest.to_string(),
-        json!({ "name": reference, "layout": dir }),
+        json!({ "name": reference, "layout": dir, "served_by": served_json(&served) }),
     )
 }
 
@@ -245,7 +262,7 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
     };
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
-    let digest = with_progress(g, progress::PUSH, platform, |opts| {
+    let (digest, _) = with_progress(g, progress::PUSH, platform, |opts| {
         c.image_push(dir, layout_ref, image.repo(), &tag, opts)
     })
     .map_err(|e| match layout_ref {
@@ -289,7 +306,7 @@ fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {
         connect::client(g, dst.domain(), None)?
     };
     let reference = src.reference_str();
-    let digest = with_progress(g, progress::COPY, platform, |opts| {
+    let (digest, served) = with_progress(g, progress::COPY, platform, |opts| {
         from.image_copy(
             src.repo(),
             &reference,
@@ -313,7 +330,11 @@ fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {
             dst.repo()
         ),
     );
-    print_digest(g, &digest.to_string(), json!({}))
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "served_by": served_json(&served) }),
+    )
 }
 
 fn tag(g: &Global, image: &str, new_tag: &str) -> Result<()> {

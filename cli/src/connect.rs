@@ -239,10 +239,14 @@ pub fn platform(g: &Global) -> Result<Option<Platform>> {
 /// A client for the registry at `address`, configured by the global flags,
 /// with `login` (or else docker's config.json) for credentials.
 pub fn client(g: &Global, address: &str, login: Option<&Login>) -> Result<Client> {
+    let settings = crate::mirrors::settings_for(g, address)?;
     let mut b = Client::builder(address)
         .user_agent(concat!("regcli/", env!("CARGO_PKG_VERSION")))
         .certs_dir(g.certs_dir.as_deref())
-        .insecure(g.insecure);
+        .insecure(g.insecure || settings.insecure);
+    for url in &settings.mirrors {
+        b = b.mirror(url);
+    }
     // Credentials given here win over config.json; without a config
     // directory at all, the lookup is off.
     b = match docker_config_dir(g) {

@@ -13,6 +13,7 @@ mod commands;
 mod connect;
 mod exit;
 mod login;
+mod mirrors;
 mod output;
 mod progress;
 

@@ -1303,3 +1303,86 @@ fn a_credential_helper_that_leaves_its_output_open_is_killed_at_the_timeout() {
     );
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
 }
+
+// ------------------------------------------------------------------ mirrors
+
+/// An address on loopback where nothing listens: a registry that is down.
+fn down_address() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn mirrors_serve_pulls_while_the_registry_is_down_and_say_so() {
+    let f = fixture("anon");
+    let cli = Cli::new();
+    let down = down_address();
+    let mirror = format!("http://{}", f.addr());
+    let dir = temp_dir("mirror-pull");
+    let out = cli.run(&[
+        "pull",
+        "--json",
+        "-v",
+        "--mirror",
+        &mirror,
+        "--daemon-config",
+        "",
+        "--registries-conf",
+        "",
+        &format!("{down}/fixtures/app:v1"),
+        s(&dir),
+    ]);
+    let doc = out.json();
+    let served = doc["served_by"].as_array().expect("served_by");
+    assert!(served.len() >= 3, "{doc}");
+    for entry in served {
+        assert_eq!(entry["from"], f.addr().as_str(), "{doc}");
+    }
+    let layer = f.fact("LAYER_DIGEST");
+    assert!(
+        out.stderr.contains(&format!("{layer} from {}", f.addr())),
+        "-v says where each blob came from: {}",
+        out.stderr
+    );
+    // A write goes to the registry alone, which is down.
+    cli.run(&[
+        "tag",
+        "--mirror",
+        &mirror,
+        &format!("{down}/fixtures/app:v1"),
+        "mirrored",
+    ])
+    .fails(NETWORK, "NETWORK");
+    // registries.conf says the same in containers' words.
+    let conf = temp_dir("registries-conf").join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{down}\"\n[[registry.mirror]]\nlocation = \"{}\"\ninsecure = true\n",
+            f.addr()
+        ),
+    )
+    .unwrap();
+    let tags = cli
+        .run(&[
+            "tags",
+            "--registries-conf",
+            s(&conf),
+            &format!("{down}/fixtures/app"),
+        ])
+        .lines();
+    assert!(tags.contains(&"v1".to_string()), "{tags:?}");
+    // A mirror URL with a path is refused, as docker refuses it.
+    cli.run(&[
+        "tags",
+        "--mirror",
+        "http://127.0.0.1:1/v2/",
+        &format!("{down}/fixtures/app"),
+    ])
+    .fails(USAGE, "INVALID_ARGUMENT");
+    // daemon.json that cannot be parsed, named on the command line, is a usage error.
+    let bad = temp_dir("daemon-json").join("daemon.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    cli.run(&["tags", "--daemon-config", s(&bad), &f.image("fixtures/app")])
+        .fails(USAGE, "INVALID_ARGUMENT");
+}

@@ -1020,6 +1020,41 @@ static void test_tls_without_ca(void) {
     registry_client_free(c);
 }
 
+/* Mirrors: a registry that is down (nothing listens on port 1), read
+ * through the anon registry as its mirror; writes stay with the registry. */
+static void test_mirrors(void) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    registry_list *tags = NULL;
+    char dir[] = "/tmp/registry-c-mirror-XXXXXX";
+    char url[256], cmd[512], *d = NULL;
+
+    fprintf(stderr, "# C mirrors\n");
+    snprintf(url, sizeof url, "http://%s", envf("anon", "ADDR"));
+    expect(registry_client_builder_new("127.0.0.1:1", &b, &err), &err, REGISTRY_STATUS_OK, "builder");
+    expect(registry_client_builder_mirror(b, "http://127.0.0.1:5000/v2/", &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "a mirror with a path");
+    expect(registry_client_builder_mirror(b, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL mirror");
+    expect(registry_client_builder_mirror(NULL, url, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL builder");
+    expect(registry_client_builder_mirror(b, url, &err), &err, REGISTRY_STATUS_OK, "mirror");
+    expect(registry_client_builder_docker_config(b, "", &err), &err, REGISTRY_STATUS_OK, "no config");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "tags from the mirror");
+    CHECK(tags && registry_list_len(tags) >= 2, "tags");
+    registry_list_free(tags);
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    expect(registry_image_pull(c, "fixtures/multi", "latest", NULL, dir, NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_OK, "pull from the mirror");
+    CHECK(d && strcmp(d, env("REGISTRY_TEST_INDEX_DIGEST")) == 0, "pulled %s", d ? d : "(null)");
+    registry_string_free(d);
+    expect(registry_set_tag(c, "fixtures/app", "v1", "from-c", &err), &err, REGISTRY_STATUS_NETWORK,
+           "a write goes to the registry alone");
+    registry_client_free(c);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1046,6 +1081,7 @@ int main(void) {
     test_images();
     test_cancel_and_layouts();
     test_credential_helper();
+    test_mirrors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

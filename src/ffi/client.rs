@@ -271,6 +271,34 @@ pub unsafe extern "C" fn registry_client_builder_proxy(
     })
 }
 
+/// Read through the mirror at `url` first (docker's `registry-mirrors`);
+/// repeatable, in order of preference. `url` is copied; it is
+/// `https://host[:port]`, or `http://host[:port]` for plain HTTP to that
+/// mirror only, with no path, query or user (INVALID_ARGUMENT here
+/// otherwise, as docker checks it). Reads (manifests, blobs, tags, pulls,
+/// image configs, the source side of copies) try each mirror in turn, then
+/// the registry, which need not be up when a mirror serves the read; a
+/// mirror that cannot be reached (then passed over for 30 s), answers an
+/// error such as 404 or 5xx, or serves bytes that fail their digest is
+/// skipped, never fatal. Writes, deletes, the catalog and search never go
+/// to a mirror, nor does anything on a client built for v1. A mirror is
+/// asked once per read (no retries), gets credentials only from its own
+/// `config.json` entry or helper, never this builder's, and trusts the CAs
+/// this builder trusts and its own `certs.d` directory.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_mirror(
+    b: *mut registry_client_builder,
+    url: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let url = arg_str!(url, "url")?;
+        crate::address::validate_mirror(url)?;
+        b.update(|x| x.mirror(url))
+    })
+}
+
 /// With `on`, a 401 on a read (GET, HEAD) right after a token was granted
 /// for the request's scope is REGISTRY_STATUS_NOT_FOUND: Docker Hub answers
 /// so for a repository that does not exist (or that the credentials may not

@@ -71,6 +71,7 @@ module Registry
     attach_function :registry_client_builder_certs_dir, %i[pointer string err_out], :status
     attach_function :registry_client_builder_max_retries, %i[pointer uint32 err_out], :status
     attach_function :registry_client_builder_proxy, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_mirror, %i[pointer string err_out], :status
     attach_function :registry_client_builder_unauthorized_is_not_found, %i[pointer bool err_out], :status
     attach_function :registry_client_builder_build, %i[pointer pointer err_out], :status, blocking: true
     attach_function :registry_client_builder_free, [:pointer], :void
@@ -226,10 +227,14 @@ module Registry
     # default for docker.io, true or false to choose).
     # parallel: how many blobs one #pull, #push or #copy moves at once
     # (default 4; 1 = one after another; at most 64).
+    # mirrors: URLs ("https://host[:port]", or "http://" for plain HTTP to
+    # that mirror) read through first, in order: reads try each, then the
+    # registry; a mirror that fails is skipped; writes never go to one; a
+    # mirror gets only its own config.json credentials.
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
                    certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil,
-                   parallel: nil)
+                   parallel: nil, mirrors: [])
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -244,6 +249,7 @@ module Registry
         Registry.call { |e| Native.registry_client_builder_max_retries(builder, max_retries, e) } if max_retries
         Registry.call { |e| Native.registry_client_builder_proxy(builder, proxy, e) } if proxy
         Registry.call { |e| Native.registry_client_builder_parallel(builder, parallel, e) } if parallel
+        Array(mirrors).each { |url| Registry.call { |e| Native.registry_client_builder_mirror(builder, url, e) } }
         unless unauthorized_is_not_found.nil?
           Registry.call do |e|
             Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)
