@@ -171,6 +171,34 @@ const char *registry_version(void);
 // "UNKNOWN" for a value outside the list. Never free it.
 const char *registry_status_name(uint32_t status);
 
+// The referrers of the manifest `digest` in `repo` (OCI 1.1: manifests
+// whose subject it is; signatures, SBOMs, attestations), of
+// `artifact_type_or_null` only when it is given, as an OCI image index
+// (JSON): `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+// "manifests":[…]}`, each entry with its `artifactType` and `annotations`.
+// From `GET /v2/<repo>/referrers/<digest>` (every page), or where the
+// registry has no referrers API (distribution 2.8) from the tag schema's
+// fallback index `<alg>-<hex>`; a manifest without referrers has an empty
+// list. Reads through mirrors. On success `*index_json_out` receives a
+// buffer freed with `registry_buf_free`. UNSUPPORTED on a v1 registry.
+registry_status registry_referrers(const registry_client *c, const char *repo, const char *digest, const char *artifact_type_or_null, registry_buf **index_json_out, registry_error **err);
+
+// Pushes an OCI 1.1 artifact to `repo`, tagged `tag_or_null` (NULL: by
+// digest alone): the `n` files at `paths` as layers (`media_types_or_null[i]`
+// each, NULL array or element: `application/octet-stream`; the file's base
+// name in the `org.opencontainers.image.title` annotation; with no file, one
+// empty layer), the empty config (`application/vnd.oci.empty.v1+json`),
+// `artifact_type`, and with `subject_digest_or_null` (a manifest in `repo`)
+// the `subject` that makes the artifact its referrer: indexed by the
+// registry's referrers API, or, where the registry does not (distribution
+// 2.8), added to the fallback index `<alg>-<hex>` (re-read and retried if
+// a concurrent writer replaced it). Every string is borrowed for the call.
+// On success `*digest_out` (may be NULL) receives the manifest's digest,
+// freed with `registry_string_free`. NOT_FOUND when the subject is not in
+// `repo`; INVALID_ARGUMENT for a malformed type or name; IO when a file
+// cannot be read.
+registry_status registry_artifact_push(const registry_client *c, const char *repo, const char *tag_or_null, const char *artifact_type, const char *subject_digest_or_null, const char *const *paths, const char *const *media_types_or_null, size_t n, char **digest_out, registry_error **err);
+
 // Starts a builder for the registry at `registry`: "localhost:5000",
 // "docker.io", "https://host:port" or "http://host:port". A bare host means
 // HTTPS; loopback hosts fall back to plain HTTP when they do not speak TLS.

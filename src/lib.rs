@@ -75,6 +75,7 @@ pub use auth::config::run_credential_helper;
 #[doc(hidden)]
 pub use layer::{hash_file, write_atomically_with_mode};
 pub use oci::{Descriptor, MANIFEST_MEDIA_TYPES};
+pub use ops::{Artifact, TITLE_ANNOTATION};
 pub use reference::{ContentId, Digest, ManifestRef, Platform, Reference};
 
 /// The media types of manifests, indexes, configs and layers, as registries

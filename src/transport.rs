@@ -427,7 +427,7 @@ impl Transport {
 
 /// The wait before retry number `attempt` (0-based): 200 ms, 400 ms, 800 ms …
 /// up to 10 s, each between 75 % and 125 % of that.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = RETRY_BASE
         .saturating_mul(1 << attempt.min(16))
         .min(RETRY_MAX_WAIT);

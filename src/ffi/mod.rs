@@ -107,6 +107,7 @@ macro_rules! boundary {
     }};
 }
 
+mod artifacts;
 mod client;
 mod containers;
 mod error;
@@ -120,6 +121,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub use artifacts::*;
 pub use client::*;
 pub use containers::*;
 pub use error::*;
@@ -244,6 +246,38 @@ pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, name: &str) -> Result<Opt
         // SAFETY: as for `arg_str`, which checks NULL again.
         unsafe { arg_str(p, name) }.map(Some)
     }
+}
+
+/// `n` strings from an array of pointers (NULL only when `n` is 0); with
+/// `nullable`, an element may be NULL (`None`), else that is NULL_ARGUMENT.
+pub(crate) unsafe fn arg_str_array<'a>(
+    p: *const *const c_char,
+    n: usize,
+    name: &str,
+    nullable: bool,
+) -> Result<Vec<Option<&'a str>>> {
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    if p.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: a non-NULL `p` points to `n` readable pointers that live
+    // through the call (the caller's promise).
+    let items = unsafe { std::slice::from_raw_parts(p, n) };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, &item)| {
+            let what = format!("{name}[{i}]");
+            match (item.is_null(), nullable) {
+                (true, true) => Ok(None),
+                (true, false) => Err(null(&what)),
+                // SAFETY: as for `arg_str`.
+                _ => unsafe { arg_str(item, &what) }.map(Some),
+            }
+        })
+        .collect()
 }
 
 /// A new C string for an out-param; the caller frees it with `registry_string_free`.

@@ -5,8 +5,11 @@
 
 #![forbid(unsafe_code)]
 
+mod artifacts;
 mod blobs;
 mod manifests;
 mod repositories;
 mod tags;
 mod v1;
+
+pub use artifacts::{Artifact, TITLE_ANNOTATION};

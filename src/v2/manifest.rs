@@ -163,6 +163,19 @@ pub(crate) fn put_manifest(
     media_type: &str,
     body: &[u8],
 ) -> Result<Digest> {
+    put_manifest_answer(remote, repo, reference, media_type, body).map(|(d, _)| d)
+}
+
+/// [`put_manifest`], also saying whether the registry answered with
+/// `OCI-Subject` (OCI 1.1: it indexed the manifest's `subject` for the
+/// referrers API itself, so no fallback tag is needed).
+pub(crate) fn put_manifest_answer(
+    remote: &Remote<'_>,
+    repo: &str,
+    reference: &ManifestRef,
+    media_type: &str,
+    body: &[u8],
+) -> Result<(Digest, bool)> {
     if media_type.is_empty() || media_type.len() > 255 || media_type.contains(['\r', '\n', ',']) {
         return Err(Error::invalid(format!("invalid media type {media_type:?}")));
     }
@@ -187,7 +200,7 @@ pub(crate) fn put_manifest(
     let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Bytes(body))?;
     let resp = remote.check(resp)?;
     check_reported_digest(&resp, &digest)?;
-    Ok(digest)
+    Ok((digest, header(&resp, "oci-subject").is_some()))
 }
 
 /// Deletes the manifest with this digest (and so, on distribution, every

@@ -7,6 +7,7 @@
 
 mod blob;
 mod manifest;
+mod referrers;
 mod upload;
 
 use std::collections::HashSet;
@@ -17,8 +18,9 @@ use serde::Deserialize;
 pub(crate) use blob::{blob_exists, open_blob, open_blob_from};
 pub(crate) use manifest::{
     delete_manifest, delete_tag, get_manifest, get_platform_manifest, head_manifest,
-    image_config_digest, put_manifest, set_tag, MANIFEST_CAP,
+    image_config_digest, put_manifest, put_manifest_answer, set_tag, MANIFEST_CAP,
 };
+pub(crate) use referrers::{add_to_fallback, index_json, referrers};
 pub(crate) use upload::{mount_blob, put_blob, upload_blob};
 
 use crate::auth::Scope;

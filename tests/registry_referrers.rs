@@ -1,0 +1,249 @@
+//! OCI 1.1 artifacts and referrers against both real registries:
+//! ferro-oci-server (the referrers API) and distribution 2.8 (no API: the
+//! tag schema's fallback index), with skopeo reading what was pushed; and,
+//! with httpmock, what neither shows: paging and a filter the registry
+//! ignores.
+
+#[macro_use]
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{skopeo, temp_path, Fixture};
+use httpmock::prelude::*;
+use registry::{Artifact, Client, Digest, ImageOptions, TITLE_ANNOTATION};
+
+const SIG: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
+const SBOM: &str = "application/spdx+json";
+
+fn sha256(b: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{:x}", sha2::Sha256::digest(b))
+}
+
+/// A repository name no other test (or earlier run) uses.
+fn unique(name: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "referrers/{name}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A file holding `bytes`.
+fn file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = temp_path("artifact-files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn digests(list: &[registry::Descriptor]) -> BTreeSet<String> {
+    list.iter().map(|d| d.digest.to_string()).collect()
+}
+
+/// fixtures/app:v1 copied into a new repository: a subject to refer to.
+fn subject(c: &Client) -> (String, Digest) {
+    let repo = unique("app");
+    let d = c
+        .image_copy(
+            "fixtures/app",
+            "v1",
+            c,
+            &repo,
+            Some("v1"),
+            ImageOptions::default(),
+        )
+        .unwrap();
+    (repo, d)
+}
+
+fn artifacts_and_their_referrers(f: &Fixture) {
+    let c = f.client();
+    let (repo, image) = subject(&c);
+    assert!(c.referrers(&repo, &image, None).unwrap().is_empty());
+
+    let sig_bytes = br#"{"critical":{"image":{"docker-manifest-digest":"x"}}}"#;
+    let sig = c
+        .artifact_push(
+            &repo,
+            None,
+            &Artifact::new(SIG)
+                .file(
+                    file("signature.json", sig_bytes),
+                    Some("application/vnd.dev.cosign.simplesigning.v1+json"),
+                )
+                .annotation("dev.cosignproject.cosign/signature", "MEUCIQ")
+                .subject(image.clone()),
+        )
+        .unwrap();
+    let sbom_bytes = br#"{"spdxVersion":"SPDX-2.3"}"#;
+    let sbom = c
+        .artifact_push(
+            &repo,
+            Some("sbom"),
+            &Artifact::new(SBOM)
+                .file(file("sbom.spdx.json", sbom_bytes), Some(SBOM))
+                .subject(image.clone()),
+        )
+        .unwrap();
+    let all = c.referrers(&repo, &image, None).unwrap();
+    assert_eq!(
+        digests(&all),
+        BTreeSet::from([sig.to_string(), sbom.to_string()]),
+        "{all:?}"
+    );
+    let s = all.iter().find(|d| d.digest == sig).unwrap();
+    assert_eq!(s.artifact_type.as_deref(), Some(SIG));
+    assert_eq!(
+        s.annotations
+            .as_ref()
+            .and_then(|a| a.get("dev.cosignproject.cosign/signature"))
+            .map(String::as_str),
+        Some("MEUCIQ")
+    );
+    let only = c.referrers(&repo, &image, Some(SBOM)).unwrap();
+    assert_eq!(digests(&only), BTreeSet::from([sbom.to_string()]));
+
+    // A signature of the SBOM: a referrer of a referrer.
+    let sbom_sig = c
+        .artifact_push(
+            &repo,
+            None,
+            &Artifact::new(SIG)
+                .file(file("sbom.sig", b"sig of sbom"), None)
+                .subject(sbom.clone()),
+        )
+        .unwrap();
+    assert_eq!(
+        digests(&c.referrers(&repo, &sbom, None).unwrap()),
+        BTreeSet::from([sbom_sig.to_string()])
+    );
+    // An artifact without files or subject: one empty layer.
+    let bare = c
+        .artifact_push(&repo, Some("bare"), &Artifact::new("application/x.test"))
+        .unwrap();
+
+    // The manifests as pushed: skopeo reads them; the files come back by title.
+    for (d, tag) in [(&sig, None), (&sbom, Some("sbom")), (&bare, Some("bare"))] {
+        let image = match tag {
+            Some(t) => format!("{}/{repo}:{t}", f.addr()),
+            None => format!("{}/{repo}@{d}", f.addr()),
+        };
+        let raw = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{image}"),
+        ]);
+        assert_eq!(sha256(&raw), d.to_string(), "skopeo reads {image}");
+    }
+    let m = c.manifest_get(&repo, sig.clone()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&m.body).unwrap();
+    assert_eq!(doc["artifactType"], SIG);
+    assert_eq!(
+        doc["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
+    assert_eq!(doc["subject"]["digest"], image.to_string());
+    let layer = &doc["layers"][0];
+    assert_eq!(layer["annotations"][TITLE_ANNOTATION], "signature.json");
+    let out = temp_path("sig-layer");
+    c.layer_get_file(&repo, layer["digest"].as_str().unwrap(), &out)
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), sig_bytes);
+
+    // distribution keeps the fallback index under a tag; ferro indexes itself.
+    let fallback = format!("sha256-{}", image.hex());
+    let tags = c.tags(&repo).unwrap();
+    assert_eq!(tags.contains(&fallback), f.mode == "anon", "{tags:?}");
+}
+
+/// Several writers add referrers to one subject at once: on a registry
+/// without the API they all race for one fallback index; none is lost.
+fn concurrent_referrers_are_all_kept(f: &Fixture) {
+    let c = f.client();
+    let (repo, image) = subject(&c);
+    let pushed: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let (c, repo, image) = (c.clone(), repo.clone(), image.clone());
+                s.spawn(move || {
+                    (0..3)
+                        .map(|i| {
+                            let a = Artifact::new(SIG)
+                                .file(
+                                    file(&format!("sig-{t}-{i}"), format!("{t}/{i}").as_bytes()),
+                                    None,
+                                )
+                                .subject(image.clone());
+                            c.artifact_push(&repo, None, &a).unwrap().to_string()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let listed = digests(&c.referrers(&repo, &image, None).unwrap());
+    assert_eq!(listed, pushed.into_iter().collect::<BTreeSet<_>>());
+}
+
+in_modes!(anon: "anon", ferro: "ferro"; artifacts_and_their_referrers, concurrent_referrers_are_all_kept);
+
+#[test]
+fn referrers_follow_link_pages_and_filter_what_the_registry_did_not() {
+    let s = MockServer::start();
+    let subject = sha256(b"subject");
+    let entry = |seed: &str, t: &str| {
+        serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sha256(seed.as_bytes()), "size": 10, "artifactType": t})
+    };
+    let page = |entries: Vec<serde_json::Value>| {
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}))
+        .unwrap()
+    };
+    let path = format!("/v2/r/referrers/{subject}");
+    let first = page(vec![entry("a", SIG), entry("b", SBOM)]);
+    let second = page(vec![entry("c", SIG)]);
+    let next = format!("{path}?last=b");
+    s.mock(|w, t| {
+        w.method(GET).path(path.as_str()).query_param("last", "b");
+        t.status(200)
+            .header("content-type", "application/vnd.oci.image.index.v1+json")
+            .body(second.clone());
+    });
+    s.mock(|w, t| {
+        w.method(GET).path(path.as_str());
+        t.status(200)
+            .header("content-type", "application/vnd.oci.image.index.v1+json")
+            .header("Link", format!("<{next}>; rel=\"next\""))
+            .body(first.clone());
+    });
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let all = c.referrers("r", subject.as_str(), None).unwrap();
+    assert_eq!(all.len(), 3);
+    let sigs = c.referrers("r", subject.as_str(), Some(SIG)).unwrap();
+    assert_eq!(
+        digests(&sigs),
+        BTreeSet::from([sha256(b"a"), sha256(b"c")]),
+        "filtered here: the registry ignored artifactType"
+    );
+    assert_eq!(
+        c.referrers("r", subject.as_str(), Some("not a type"))
+            .unwrap_err()
+            .kind(),
+        registry::ErrorKind::InvalidArgument
+    );
+}
