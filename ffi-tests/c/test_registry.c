@@ -1055,6 +1055,70 @@ static void test_mirrors(void) {
     CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* OCI 1.1 artifacts and referrers: on anon (distribution, the fallback
+ * tag) and on ferro (the referrers API). */
+static int buf_contains(const registry_buf *buf, const char *needle) {
+    size_t n = registry_buf_len(buf), m = strlen(needle), i;
+    const uint8_t *d = registry_buf_data(buf);
+    for (i = 0; m <= n && i <= n - m; i++)
+        if (memcmp(d + i, needle, m) == 0) return 1;
+    return 0;
+}
+
+static void test_referrers(const char *mode) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    registry_buf *index = NULL;
+    char repo[128], file[] = "/tmp/registry-c-artifact-XXXXXX", *subject = NULL, *sig = NULL, *sbom = NULL;
+    const char *paths[1], *types[1] = {NULL};
+    const char *sig_type = "application/vnd.dev.cosign.artifact.sig.v1+json";
+    int fd;
+
+    fprintf(stderr, "# C referrers (%s)\n", mode);
+    snprintf(repo, sizeof repo, "c-referrers/app-%ld", (long)getpid());
+    registry_client_builder_new(envf(mode, "ADDR"), &b, NULL);
+    registry_client_builder_build(b, &c, NULL);
+    expect(registry_image_copy(c, "fixtures/app", "v1", c, repo, "v1", NULL, NULL, NULL, &subject, &err), &err,
+           REGISTRY_STATUS_OK, "a subject");
+    fd = mkstemp(file);
+    CHECK(fd >= 0 && write(fd, "signature", 9) == 9, "artifact file");
+    if (fd >= 0) close(fd);
+    paths[0] = file;
+    expect(registry_artifact_push(c, repo, NULL, sig_type, subject, paths, NULL, 1, &sig, &err), &err,
+           REGISTRY_STATUS_OK, "push a signature");
+    types[0] = "application/spdx+json";
+    expect(registry_artifact_push(c, repo, "sbom", "application/spdx+json", subject, paths, types, 1, &sbom, &err),
+           &err, REGISTRY_STATUS_OK, "push an sbom");
+    expect(registry_referrers(c, repo, subject, NULL, &index, &err), &err, REGISTRY_STATUS_OK, "referrers");
+    CHECK(index && buf_contains(index, sig) && buf_contains(index, sbom) && buf_contains(index, sig_type),
+          "both referrers listed, with their type");
+    registry_buf_free(index);
+    index = NULL;
+    expect(registry_referrers(c, repo, subject, sig_type, &index, &err), &err, REGISTRY_STATUS_OK, "filtered");
+    CHECK(index && buf_contains(index, sig) && !buf_contains(index, sbom), "only the signature");
+    registry_buf_free(index);
+    index = NULL;
+    expect(registry_referrers(c, repo, "sha256:nope", NULL, &index, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "bad digest");
+    CHECK(index == NULL, "out-param untouched on failure");
+    expect(registry_referrers(c, NULL, subject, NULL, &index, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL repo");
+    expect(registry_artifact_push(c, repo, NULL, "no-slash", NULL, paths, NULL, 1, NULL, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "bad artifact type");
+    expect(registry_artifact_push(c, repo, NULL, sig_type, NULL, NULL, NULL, 1, NULL, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "NULL paths");
+    paths[0] = "/nonexistent/file";
+    expect(registry_artifact_push(c, repo, NULL, sig_type, NULL, paths, NULL, 1, NULL, &err), &err,
+           REGISTRY_STATUS_IO, "missing file");
+    expect(registry_artifact_push(c, repo, "empty", "application/x.empty", NULL, NULL, NULL, 0, NULL, &err), &err,
+           REGISTRY_STATUS_OK, "an artifact without files");
+    unlink(file);
+    registry_string_free(subject);
+    registry_string_free(sig);
+    registry_string_free(sbom);
+    registry_client_free(c);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1082,6 +1146,8 @@ int main(void) {
     test_cancel_and_layouts();
     test_credential_helper();
     test_mirrors();
+    test_referrers("anon");
+    test_referrers("ferro");
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -716,3 +716,4 @@ module Registry
     end
   end
 end
+require_relative "registry/artifacts"
