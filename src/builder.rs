@@ -207,6 +207,16 @@ impl ClientBuilder {
     /// registry they matched (and the token server its challenge names).
     /// A malformed `HOSTNAME` (or prefix) makes [`build`](Self::build) fail
     /// with INVALID_ARGUMENT naming the variable; no secret is ever quoted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // IMGPKG_REGISTRY_HOSTNAME_0=*.example.com IMGPKG_REGISTRY_USERNAME_0=… …
+    /// let client = registry::Client::builder("eu.example.com")
+    ///     .env_credentials(Some("IMGPKG_REGISTRY"))
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
     pub fn env_credentials(self, prefix: Option<&str>) -> ClientBuilder {
         let vars = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));

@@ -299,7 +299,7 @@ pub unsafe extern "C" fn registry_client_builder_unauthorized_is_not_found(
 /// are not seen).
 ///
 /// `registry_client_builder_build` picks the entry whose HOSTNAME matches the
-/// registry's host[:port] (Docker Hub: `index.docker.io`, `docker.io` or
+/// registry's `host[:port]` (Docker Hub: `index.docker.io`, `docker.io` or
 /// `registry-1.docker.io`). HOSTNAME may carry a scheme (ignored); each
 /// dot-separated label may be a glob (`*.example.com` matches
 /// `eu.example.com`, not `example.com` nor `a.b.example.com`; `*`, `?`,
@@ -331,7 +331,7 @@ pub unsafe extern "C" fn registry_client_builder_env_credentials(
 
 /// Look credentials up in docker's config.json (and its credential helpers)
 /// under `key` instead of the registry's host: binderhub's `auth_config_url`,
-/// such as "https://index.docker.io/v1/". Matched as docker matches its keys
+/// such as `https://index.docker.io/v1/`. Matched as docker matches its keys
 /// (scheme and path ignored, Docker Hub's aliases alike). The credentials
 /// found go to this builder's registry. Applies to config.json only (the
 /// order is given at `…_env_credentials`). An empty key is INVALID_ARGUMENT.
