@@ -70,16 +70,31 @@ pub(crate) fn check_prefix(prefix: &str) -> Result<()> {
     Ok(())
 }
 
-/// The variables of `vars` that belong to `prefix` (`<PREFIX>_…`): the only
-/// ones kept, so that a builder holds no one else's secrets.
+/// The variables of `vars` that are one of the five names under `prefix`:
+/// the only ones kept, so that a builder holds no one else's secrets (such
+/// as the distribution registry's `REGISTRY_HTTP_SECRET`).
 pub(crate) fn select(
     prefix: &str,
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Vec<(String, String)> {
-    let start = format!("{prefix}_");
     vars.into_iter()
-        .filter(|(name, _)| name.starts_with(&start))
+        .filter(|(name, _)| key_of(prefix, name).is_some())
         .collect()
+}
+
+/// Which of the five names `name` is under `prefix`, and its suffix (`None`
+/// for the unsuffixed entry).
+fn key_of(prefix: &str, name: &str) -> Option<(&'static str, Option<String>)> {
+    let rest = name.strip_prefix(prefix)?.strip_prefix('_')?;
+    KEYS.iter().find_map(|k| {
+        if rest == *k {
+            Some((*k, None))
+        } else {
+            rest.strip_prefix(k)
+                .and_then(|s| s.strip_prefix('_'))
+                .map(|s| (*k, Some(s.to_string())))
+        }
+    })
 }
 
 /// The entries `vars` define under `prefix`, in the order they are tried.
@@ -100,20 +115,8 @@ pub(crate) fn parse(prefix: &str, vars: &[(String, String)]) -> Result<Vec<EnvEn
     }
     // Keyed by suffix: `None` for the unsuffixed entry.
     let mut raw: Vec<(Option<String>, Raw)> = Vec::new();
-    let start = format!("{prefix}_");
     for (name, value) in vars {
-        let Some(rest) = name.strip_prefix(&start) else {
-            continue;
-        };
-        let Some((key, suffix)) = KEYS.iter().find_map(|k| {
-            if rest == *k {
-                Some((*k, None))
-            } else {
-                rest.strip_prefix(k)
-                    .and_then(|s| s.strip_prefix('_'))
-                    .map(|s| (*k, Some(s.to_string())))
-            }
-        }) else {
+        let Some((key, suffix)) = key_of(prefix, name) else {
             continue;
         };
         let i = match raw.iter().position(|(s, _)| *s == suffix) {
@@ -494,13 +497,17 @@ mod tests {
         for bad in ["", "A-B", "A=B", "x y"] {
             assert!(check_prefix(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            select(
-                "A",
-                vars(&[("A_HOSTNAME", "h"), ("AB_HOSTNAME", "h"), ("B", "x")])
-            )
-            .len(),
-            1
+        let kept = select(
+            "A",
+            vars(&[
+                ("A_HOSTNAME", "h"),
+                ("A_PASSWORD_1", "p"),
+                ("AB_HOSTNAME", "h"),
+                ("A_HTTP_SECRET", "not-ours"),
+                ("B", "x"),
+            ]),
         );
+        let names: Vec<_> = kept.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["A_HOSTNAME", "A_PASSWORD_1"]);
     }
 }
