@@ -312,6 +312,44 @@ registry_status registry_client_builder_mirror(registry_client_builder *b, const
 // see). On by default for docker.io, off for other registries.
 registry_status registry_client_builder_unauthorized_is_not_found(registry_client_builder *b, bool on, registry_error **err);
 
+// Credentials from environment variables, consulted before docker's
+// config.json (carvel imgpkg's env keychain): `<PREFIX>_HOSTNAME`,
+// `<PREFIX>_USERNAME`, `<PREFIX>_PASSWORD`, `<PREFIX>_IDENTITY_TOKEN` (a
+// refresh token for the token server) and `<PREFIX>_REGISTRY_TOKEN` (a
+// bearer token sent as is) make one entry; the same names ending in
+// `_<SUFFIX>` (`_0`, `_1`, any suffix) one entry per suffix.
+// `prefix_or_null` NULL is "REGISTRY"; "IMGPKG_REGISTRY" reads imgpkg's own
+// variables unchanged; a prefix other than letters, digits and `_` is
+// INVALID_ARGUMENT. The prefix is copied, and the `<PREFIX>_…` variables
+// are read from the process environment during this call (later changes
+// are not seen).
+//
+// `registry_client_builder_build` picks the entry whose HOSTNAME matches the
+// registry's `host[:port]` (Docker Hub: `index.docker.io`, `docker.io` or
+// `registry-1.docker.io`). HOSTNAME may carry a scheme (ignored); each
+// dot-separated label may be a glob (`*.example.com` matches
+// `eu.example.com`, not `example.com` nor `a.b.example.com`; `*`, `?`,
+// `[a-z]`, `[^x]`); the port must be equal. Entries are tried in descending
+// order of HOSTNAME (`eu.example.com` before `*.example.com`); one with a
+// path (`quay.io/team`) is for part of a registry and never matches a
+// client. Within an entry a registry token beats an identity token, which
+// beats a user name and password; an entry with none of them, and other
+// `<PREFIX>_…` variables, are ignored. A malformed HOSTNAME fails the build
+// with INVALID_ARGUMENT naming the variable (no secret is ever quoted).
+//
+// Where credentials come from: `…_basic_auth`, `…_bearer_token` (and the
+// other credential setters) first, then the environment, then config.json.
+registry_status registry_client_builder_env_credentials(registry_client_builder *b, const char *prefix_or_null, registry_error **err);
+
+// Look credentials up in docker's config.json (and its credential helpers)
+// under `key` instead of the registry's host: binderhub's `auth_config_url`,
+// such as `https://index.docker.io/v1/`. Matched as docker matches its keys
+// (scheme and path ignored, Docker Hub's aliases alike). The credentials
+// found go to this builder's registry. Applies to config.json only (the
+// order is given at `…_env_credentials`). An empty key is INVALID_ARGUMENT.
+// Copied.
+registry_status registry_client_builder_auth_key(registry_client_builder *b, const char *key, registry_error **err);
+
 // Builds the client. Consumes `b`, also on failure: do not use or free it
 // afterwards. On success `*out` receives a client the caller frees with
 // `registry_client_free`.
@@ -322,6 +360,18 @@ void registry_client_builder_free(registry_client_builder *b);
 
 // Frees a client. NULL does nothing. No other call may be using it.
 void registry_client_free(registry_client *c);
+
+// A client that serves only the repository `repo`, sharing `c`'s
+// connections, token cache, credentials and settings (imgpkg's
+// CloneWithSingleAuth): any call naming another repository (either one of
+// a mount or a copy included) fails with INVALID_ARGUMENT before anything is
+// sent, and so does `registry_search`, which lists
+// others. `registry_ping` works; v1 image calls given no repository present
+// its token. Restricting a restricted client to another repository is
+// INVALID_ARGUMENT. Sends nothing. On success `*out` receives a new client
+// the caller frees with `registry_client_free`; `c` and it may be freed in
+// any order. `repo` is copied (Docker Hub one-word names get `library/`).
+registry_status registry_client_restrict(const registry_client *c, const char *repo, registry_client **out, registry_error **err);
 
 // Checks that the registry answers and accepts the credentials (v2:
 // `GET /v2/`; v1: `GET /v1/_ping`). On success `*api_out` (if not NULL)

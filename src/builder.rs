@@ -56,6 +56,11 @@ pub struct ClientBuilder {
     parallel: u32,
     /// Mirrors' URLs, in order of preference (checked by `build`).
     mirrors: Vec<String>,
+    /// The prefix and the `<PREFIX>_…` variables of
+    /// [`env_credentials`](Self::env_credentials), read at that call.
+    env_credentials: Option<(String, Vec<(String, String)>)>,
+    /// The config.json key of [`auth_key`](Self::auth_key).
+    auth_key: Option<String>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -77,6 +82,14 @@ impl std::fmt::Debug for ClientBuilder {
             .field("unauthorized_is_not_found", &self.unauthorized_is_not_found)
             .field("parallel", &self.parallel)
             .field("mirrors", &self.mirrors)
+            .field(
+                "env_credentials",
+                // The names only: the values hold secrets.
+                &self.env_credentials.as_ref().map(|(prefix, vars)| {
+                    (prefix, vars.iter().map(|(k, _)| k).collect::<Vec<_>>())
+                }),
+            )
+            .field("auth_key", &self.auth_key)
             .finish()
     }
 }
@@ -102,6 +115,8 @@ impl ClientBuilder {
             unauthorized_is_not_found: None,
             parallel: DEFAULT_PARALLEL,
             mirrors: vec![],
+            env_credentials: None,
+            auth_key: None,
         }
     }
 
@@ -183,6 +198,107 @@ impl ClientBuilder {
     /// Use these credentials.
     pub fn credentials(mut self, credentials: Credentials) -> ClientBuilder {
         self.credentials = credentials;
+        self
+    }
+
+    /// Credentials from environment variables, as carvel imgpkg reads them:
+    /// `<PREFIX>_HOSTNAME`, `<PREFIX>_USERNAME`, `<PREFIX>_PASSWORD`,
+    /// `<PREFIX>_IDENTITY_TOKEN` (a refresh token for the token server) and
+    /// `<PREFIX>_REGISTRY_TOKEN` (a bearer token sent as is) make one entry,
+    /// and the same names ending in `_<SUFFIX>` (`_0`, `_1`, any suffix) one
+    /// entry per suffix. `prefix` `None` is `REGISTRY`; `IMGPKG_REGISTRY`
+    /// reads imgpkg's own variables unchanged.
+    ///
+    /// The variables are read from the process environment at this call
+    /// (later changes are not seen); [`build`](Self::build) picks the entry
+    /// whose `HOSTNAME` matches the registry's `host[:port]` (for Docker
+    /// Hub: `index.docker.io`, `docker.io` or `registry-1.docker.io`).
+    /// `HOSTNAME` may carry a scheme (ignored) and each dot-separated label
+    /// may be a glob: `*.example.com` matches `eu.example.com`, not
+    /// `example.com` nor `a.b.example.com`; `*`, `?`, `[a-z]`, `[^x]`; the
+    /// port must be equal (a name without a port matches only a registry
+    /// addressed without one). Entries are tried in descending order of
+    /// their `HOSTNAME`, so `eu.example.com` wins over `*.example.com`.
+    /// A `HOSTNAME` with a path (`quay.io/team`) names credentials for part
+    /// of a registry, which a client (one set of credentials per registry)
+    /// never matches. Within an entry a registry token wins over an identity
+    /// token, which wins over a user name and password; an entry with none
+    /// of them is ignored, and so are the other `<PREFIX>_…` variables
+    /// (imgpkg refuses them; here `REGISTRY_` is also the distribution
+    /// registry's own configuration prefix).
+    ///
+    /// Where a client's credentials come from: those given to this builder
+    /// ([`basic_auth`](Self::basic_auth), [`bearer_token`](Self::bearer_token),
+    /// [`credentials`](Self::credentials)) first, then the environment, then
+    /// docker's [`config.json`](Self::docker_config). They go only to the
+    /// registry they matched (and the token server its challenge names).
+    /// A malformed `HOSTNAME` (or prefix) makes [`build`](Self::build) fail
+    /// with INVALID_ARGUMENT naming the variable; no secret is ever quoted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // IMGPKG_REGISTRY_HOSTNAME_0=*.example.com IMGPKG_REGISTRY_USERNAME_0=… …
+    /// let client = registry::Client::builder("eu.example.com")
+    ///     .env_credentials(Some("IMGPKG_REGISTRY"))
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn env_credentials(self, prefix: Option<&str>) -> ClientBuilder {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        self.env_credentials_from(prefix, vars)
+    }
+
+    /// Like [`env_credentials`](Self::env_credentials), reading the
+    /// variables from `vars` (name, value) instead of the process
+    /// environment: for a program that keeps its own environment (and for
+    /// tests). Only the `<PREFIX>_…` variables are kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let vars = [
+    ///     ("CI_REGISTRY_HOSTNAME".to_string(), "localhost:5000".to_string()),
+    ///     ("CI_REGISTRY_USERNAME".to_string(), "ci".to_string()),
+    ///     ("CI_REGISTRY_PASSWORD".to_string(), "secret".to_string()),
+    /// ];
+    /// let client = registry::Client::builder("localhost:5000")
+    ///     .env_credentials_from(Some("CI_REGISTRY"), vars)
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn env_credentials_from(
+        mut self,
+        prefix: Option<&str>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> ClientBuilder {
+        let prefix = prefix.unwrap_or(auth::env::DEFAULT_PREFIX).to_string();
+        let vars = auth::env::select(&prefix, vars);
+        self.env_credentials = Some((prefix, vars));
+        self
+    }
+
+    /// Look credentials up in docker's `config.json` under `key` instead of
+    /// the registry's host: binderhub's `auth_config_url`, such as
+    /// `https://index.docker.io/v1/` for a registry reached under another
+    /// name. The key is matched as docker matches its keys (scheme and path
+    /// ignored, Docker Hub's aliases alike), and a credential helper named
+    /// for it is asked for it. The credentials found go to this builder's
+    /// registry: name a key whose credentials are meant for it. Applies to
+    /// `config.json` only (see [`env_credentials`](Self::env_credentials)
+    /// for the order).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = registry::Client::builder("localhost:5000")
+    ///     .auth_key("https://registry.example/v1/")
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn auth_key(mut self, key: &str) -> ClientBuilder {
+        self.auth_key = Some(key.to_string());
         self
     }
 
@@ -347,11 +463,13 @@ impl ClientBuilder {
                 parallel: self.parallel as usize,
                 mirrors,
             }),
+            only: None,
         })
     }
 
     /// The builder of the mirror at `url`: this one's trust, proxy, timeout
-    /// and user agent; none of its credentials; no retries; v2.
+    /// and user agent; none of its credentials (the environment's and
+    /// config.json's are looked up by the mirror's own host); no retries; v2.
     fn for_mirror(&self, url: &str) -> Result<ClientBuilder> {
         Ok(ClientBuilder {
             address: crate::address::validate_mirror(url)?,
@@ -361,6 +479,8 @@ impl ClientBuilder {
             max_retries: 0,
             unauthorized_is_not_found: None,
             mirrors: vec![],
+            // The key names the registry's entry; the mirror looks up its own.
+            auth_key: None,
             ..self.clone()
         })
     }
@@ -379,22 +499,42 @@ impl ClientBuilder {
         if self.user_agent.is_empty() || self.user_agent.contains(['\r', '\n']) {
             return Err(Error::invalid("the user agent must be one non-empty line"));
         }
+        if self.auth_key.as_ref().is_some_and(|k| k.trim().is_empty()) {
+            return Err(Error::invalid("the config.json key must not be empty"));
+        }
         Ok(())
     }
 
-    /// The credentials: those given, else docker's `config.json` entry (or
-    /// helper) for the address, unless the lookup is off.
+    /// The credentials: those given, else the environment's (see
+    /// [`env_credentials`](Self::env_credentials)), else docker's
+    /// `config.json` entry (or helper) for the address (or the
+    /// [`auth_key`](Self::auth_key)), unless the lookup is off.
     fn credentials_for(&self, address: &Address) -> Result<Credentials> {
+        if !matches!(self.credentials, Credentials::Anonymous) {
+            return Ok(self.credentials.clone());
+        }
+        if let Some((prefix, vars)) = &self.env_credentials {
+            let entries = auth::env::parse(prefix, vars)?;
+            let targets: &[&str] = if address.hub {
+                &["index.docker.io", "docker.io", "registry-1.docker.io"]
+            } else {
+                &[&address.host]
+            };
+            if let Some(c) = auth::env::credentials_for(&entries, targets, "") {
+                return Ok(c);
+            }
+        }
         let config_path = match &self.docker_config {
             Some(p) if p.as_os_str().is_empty() => None,
             Some(p) => Some(p.clone()),
             None => auth::config::default_path(),
         };
-        match (&self.credentials, config_path) {
-            (Credentials::Anonymous, Some(p)) => {
+        match (config_path, &self.auth_key) {
+            (Some(p), Some(key)) => auth::config::credentials_for(&p, key, false, self.timeout),
+            (Some(p), None) => {
                 auth::config::credentials_for(&p, &address.host, address.hub, self.timeout)
             }
-            _ => Ok(self.credentials.clone()),
+            (None, _) => Ok(Credentials::Anonymous),
         }
     }
 
@@ -463,6 +603,137 @@ impl Client {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    fn user_of(b: &ClientBuilder, address: &str) -> Option<String> {
+        match b
+            .credentials_for(&Address::parse(address).unwrap())
+            .unwrap()
+        {
+            Credentials::Basic { username, .. } => Some(username),
+            Credentials::Anonymous => None,
+            other => panic!("expected basic, got {other:?}"),
+        }
+    }
+
+    fn config_file(name: &str, json: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!(
+            "registry-builder-{name}-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&p, json).unwrap();
+        p
+    }
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn given_credentials_beat_the_environment_which_beats_config_json() {
+        let config = config_file(
+            "precedence",
+            r#"{"auths": {"127.0.0.1:5000": {"username": "from-config", "password": "c"},
+                          "127.0.0.1:5001": {"username": "config-only", "password": "c"}}}"#,
+        );
+        let env = vars(&[
+            ("T_HOSTNAME_0", "127.0.0.*:5000"),
+            ("T_USERNAME_0", "from-env"),
+            ("T_PASSWORD_0", "e"),
+        ]);
+        let b = || {
+            Client::builder("x")
+                .docker_config(Some(&config))
+                .env_credentials_from(Some("T"), env.clone())
+        };
+        assert_eq!(user_of(&b(), "127.0.0.1:5000"), Some("from-env".into()));
+        // The glob names port 5000 only: another port falls through to config.json.
+        assert_eq!(user_of(&b(), "127.0.0.1:5001"), Some("config-only".into()));
+        assert_eq!(
+            user_of(&b().basic_auth("given", "g"), "127.0.0.1:5000"),
+            Some("given".into())
+        );
+        // Without env_credentials the environment is not read.
+        let plain = Client::builder("x").docker_config(Some(&config));
+        assert_eq!(
+            user_of(&plain, "127.0.0.1:5000"),
+            Some("from-config".into())
+        );
+        // A malformed HOSTNAME fails the build, naming the variable only.
+        let e = Client::builder("127.0.0.1:5000")
+            .docker_config(Some(Path::new("")))
+            .env_credentials_from(
+                Some("T"),
+                vars(&[("T_HOSTNAME", "a@b"), ("T_PASSWORD", "pw-secret")]),
+            )
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().contains("T_HOSTNAME") && !e.message().contains("pw-secret"));
+        std::fs::remove_file(&config).unwrap();
+    }
+
+    #[test]
+    fn docker_hub_matches_its_imgpkg_name_and_aliases() {
+        for host in ["index.docker.io", "docker.io", "*.docker.io"] {
+            let b = Client::builder("x")
+                .docker_config(Some(Path::new("")))
+                .env_credentials_from(
+                    None,
+                    vars(&[
+                        ("REGISTRY_HOSTNAME", host),
+                        ("REGISTRY_USERNAME", "hub"),
+                        ("REGISTRY_PASSWORD", "h"),
+                    ]),
+                );
+            assert_eq!(user_of(&b, "docker.io"), Some("hub".into()), "{host}");
+            assert_eq!(user_of(&b, "quay.io"), None, "{host}");
+        }
+    }
+
+    #[test]
+    fn auth_key_picks_the_config_entry_under_that_key() {
+        let config = config_file(
+            "auth-key",
+            r#"{"auths": {"127.0.0.1:5000": {"username": "by-host", "password": "c"},
+                          "https://index.docker.io/v1/": {"username": "hub", "password": "c"},
+                          "https://build.example/v1/": {"username": "binder", "password": "c"}}}"#,
+        );
+        let b = |key: &str| {
+            Client::builder("x")
+                .docker_config(Some(&config))
+                .auth_key(key)
+        };
+        assert_eq!(
+            user_of(&b("https://build.example/v1/"), "127.0.0.1:5000"),
+            Some("binder".into())
+        );
+        assert_eq!(
+            user_of(&b("docker.io"), "127.0.0.1:5000"),
+            Some("hub".into())
+        );
+        assert_eq!(user_of(&b("nothing.example"), "127.0.0.1:5000"), None);
+        let e = b(" ").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        std::fs::remove_file(&config).unwrap();
+    }
+
+    #[test]
+    fn env_credentials_keep_only_their_prefix_and_debug_hides_them() {
+        let b = Client::builder("x").env_credentials_from(
+            Some("MINE"),
+            vars(&[
+                ("MINE_PASSWORD", "m1ne-secret"),
+                ("OTHER_PASSWORD", "other"),
+            ]),
+        );
+        let (_, kept) = b.env_credentials.as_ref().unwrap();
+        assert_eq!(kept.len(), 1);
+        let text = format!("{b:?}");
+        assert!(text.contains("MINE_PASSWORD"), "{text}");
+        assert!(!text.contains("m1ne-secret"), "{text}");
+    }
 
     #[test]
     fn builder_debug_hides_secrets() {

@@ -50,6 +50,8 @@ use crate::{v1, v2};
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// The one repository a [`restrict`](Client::restrict)ed client serves.
+    pub(crate) only: Option<Arc<str>>,
 }
 
 pub(crate) struct Inner {
@@ -117,6 +119,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("registry", &self.inner.address.host)
+            .field("only", &self.only)
             .finish_non_exhaustive()
     }
 }
@@ -317,8 +320,21 @@ impl Client {
         )
     }
 
-    /// Validates a repository name, adding `library/` to one-word Docker Hub names.
+    /// Validates a repository name, adding `library/` to one-word Docker Hub
+    /// names; on a [`restrict`](Self::restrict)ed client, INVALID_ARGUMENT
+    /// for any repository but its own.
     pub(crate) fn repo(&self, repo: &str) -> Result<String> {
+        let repo = self.normalise_repo(repo)?;
+        match &self.only {
+            Some(only) if **only != *repo => Err(Error::invalid(format!(
+                "this client is restricted to the repository {only}; {repo} is another one"
+            ))),
+            _ => Ok(repo),
+        }
+    }
+
+    /// A validated repository name, `library/` added to one-word Docker Hub names.
+    fn normalise_repo(&self, repo: &str) -> Result<String> {
         let repo = if self.inner.address.hub && !repo.contains('/') {
             format!("library/{repo}")
         } else {
@@ -326,6 +342,77 @@ impl Client {
         };
         validate_repository(&repo)?;
         Ok(repo)
+    }
+
+    /// `repo` checked as [`repo`](Self::repo) does; `None` on a restricted
+    /// client means its own repository.
+    pub(crate) fn repo_or_own(&self, repo: Option<&str>) -> Result<Option<String>> {
+        match (repo, &self.only) {
+            (Some(r), _) => self.repo(r).map(Some),
+            (None, Some(only)) => Ok(Some(only.to_string())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// INVALID_ARGUMENT on a restricted client: `what` would name other
+    /// repositories.
+    pub(crate) fn unrestricted(&self, what: &str) -> Result<()> {
+        match &self.only {
+            Some(only) => Err(Error::invalid(format!(
+                "this client is restricted to the repository {only}; {what} names others"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// A client that serves only `repo`, sharing this one's connections,
+    /// token cache, credentials and settings (imgpkg's
+    /// `CloneWithSingleAuth`): every call naming another repository
+    /// (as either repository of a mount or a copy too) fails with
+    /// INVALID_ARGUMENT before anything is sent, and so do
+    /// [`catalog`](Self::catalog) and [`search`](Self::search), which list
+    /// other repositories. Calls that name no repository
+    /// ([`ping`](Self::ping), [`api_version`](Self::api_version)) work; v1
+    /// image calls given no repository present its token. Restricting a
+    /// restricted client to its own repository gives it again; to another,
+    /// INVALID_ARGUMENT. Both clients may be dropped in any order.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for
+    /// a malformed repository name, or another repository than a restricted
+    /// client's own. Sends nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let app = client.restrict("team/app")?;
+    /// let e = app.tags("team/other").unwrap_err();
+    /// assert_eq!(e.kind(), registry::ErrorKind::InvalidArgument);
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn restrict(&self, repo: &str) -> Result<Client> {
+        let repo = self.repo(repo)?;
+        Ok(Client {
+            inner: Arc::clone(&self.inner),
+            only: Some(repo.into()),
+        })
+    }
+
+    /// The repository a [`restrict`](Self::restrict)ed client serves,
+    /// `None` for an unrestricted one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = registry::Client::builder("docker.io").build()?;
+    /// assert_eq!(client.restricted_to(), None);
+    /// assert_eq!(client.restrict("alpine")?.restricted_to(), Some("library/alpine"));
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn restricted_to(&self) -> Option<&str> {
+        self.only.as_deref()
     }
 
     /// `scheme://host[:port]`, probing HTTPS then HTTP for bare loopback (or
@@ -437,6 +524,49 @@ mod tests {
             c.repo("Bad").unwrap_err().kind(),
             ErrorKind::InvalidArgument
         );
+    }
+
+    #[test]
+    fn a_restricted_client_refuses_other_repositories_before_sending() {
+        // Nothing listens on port 9: any request would fail with NETWORK.
+        let c = Client::builder("127.0.0.1:9").build().unwrap();
+        let app = c.restrict("team/app").unwrap();
+        assert_eq!(app.restricted_to(), Some("team/app"));
+        assert_eq!(c.restricted_to(), None);
+        assert!(
+            Arc::ptr_eq(&c.inner, &app.inner),
+            "shares connections and tokens"
+        );
+        let refused = |e: Error| {
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+            assert!(
+                e.message()
+                    .contains("restricted to the repository team/app"),
+                "{e}"
+            );
+        };
+        refused(app.tags("team/other").unwrap_err());
+        refused(app.catalog().unwrap_err());
+        refused(app.search("x", 1).unwrap_err());
+        refused(app.restrict("team/other").unwrap_err());
+        let digest = format!("sha256:{}", "0".repeat(64));
+        refused(
+            app.blob_mount("team/app", digest.as_str(), "team/other")
+                .unwrap_err(),
+        );
+        // Its own repository goes out (and meets no server).
+        assert_eq!(app.tags("team/app").unwrap_err().kind(), ErrorKind::Network);
+        assert_eq!(
+            app.restrict("team/app").unwrap().restricted_to(),
+            Some("team/app")
+        );
+        assert_eq!(app.repo_or_own(None).unwrap().as_deref(), Some("team/app"));
+        assert_eq!(c.repo_or_own(None).unwrap(), None);
+        // On Docker Hub, one-word names are the same with or without library/.
+        let hub = Client::builder("docker.io").build().unwrap();
+        let alpine = hub.restrict("alpine").unwrap();
+        assert_eq!(alpine.repo("library/alpine").unwrap(), "library/alpine");
+        assert!(alpine.repo("busybox").is_err());
     }
 
     #[test]

@@ -42,6 +42,10 @@ EXIT STATUS:
 
 ENVIRONMENT:
   DOCKER_CONFIG   the directory of config.json (default ~/.docker), as for docker
+  REGCLI_REGISTRY_HOSTNAME[_N], _USERNAME[_N], _PASSWORD[_N], _IDENTITY_TOKEN[_N],
+  _REGISTRY_TOKEN[_N]   credentials for the registries HOSTNAME matches (a glob such
+                  as *.example.com is allowed), as imgpkg's IMGPKG_REGISTRY_*: used
+                  before config.json, after -u
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY   proxies, as docker reads them
 
 EXAMPLES:
@@ -99,6 +103,11 @@ pub struct Global {
     /// The directory holding docker's config.json [default: $DOCKER_CONFIG, else ~/.docker].
     #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub docker_config: Option<PathBuf>,
+
+    /// Look credentials up in config.json under KEY instead of the registry's host
+    /// (binderhub's auth_config_url, e.g. https://index.docker.io/v1/).
+    #[arg(long, global = true, value_name = "KEY", help_heading = GLOBAL)]
+    pub auth_key: Option<String>,
 
     /// Pick this platform's image of a multi-platform index (os/arch[/variant],
     /// e.g. linux/arm64).

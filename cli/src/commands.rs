@@ -299,6 +299,11 @@ fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {
             "-u applies to one registry; copying between two, log in to each (regcli login) instead",
         ));
     }
+    if g.auth_key.is_some() && !same {
+        return Err(usage(
+            "--auth-key applies to one registry; copying between two, log in to each (regcli login) instead",
+        ));
+    }
     let from = connect::client(g, src.domain(), login.as_ref())?;
     let to = if same {
         from.clone()

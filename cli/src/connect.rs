@@ -231,6 +231,10 @@ pub fn docker_config_dir(g: &Global) -> Result<PathBuf> {
     }
 }
 
+/// The prefix of the environment variables regcli reads credentials from
+/// (`REGCLI_REGISTRY_HOSTNAME`, `…_USERNAME`, …; see `ClientBuilder::env_credentials`).
+pub const ENV_PREFIX: &str = "REGCLI_REGISTRY";
+
 /// The platform of --platform, if given.
 pub fn platform(g: &Global) -> Result<Option<Platform>> {
     g.platform.as_deref().map(Platform::parse).transpose()
@@ -255,6 +259,12 @@ pub fn client(g: &Global, address: &str, login: Option<&Login>) -> Result<Client
     };
     if let Some(ca) = &g.ca_file {
         b = b.ca_file(ca);
+    }
+    // -u first, then REGCLI_REGISTRY_* (for the hosts they name), then
+    // config.json (under --auth-key if given).
+    b = b.env_credentials(Some(ENV_PREFIX));
+    if let Some(key) = &g.auth_key {
+        b = b.auth_key(key);
     }
     if let Some(l) = login {
         b = b.basic_auth(&l.username, &l.password);

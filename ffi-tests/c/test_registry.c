@@ -222,6 +222,134 @@ static void test_docker_config(const char *mode) {
     rmdir(dir);
 }
 
+/* Environment credentials, the config.json key and restricted clients,
+ * against the htpasswd registry. */
+static registry_status env_build(const char *prefix, const char *config, const char *key, registry_client **c) {
+    registry_client_builder *b = NULL;
+    registry_error *err = NULL;
+    registry_status st;
+    expect(registry_client_builder_new(envf("basic", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_certs_dir(b, envf("basic", "CERTS_DIR"), &err), &err, REGISTRY_STATUS_OK, "certs_dir");
+    expect(registry_client_builder_docker_config(b, config, &err), &err, REGISTRY_STATUS_OK, "docker_config");
+    if (prefix)
+        expect(registry_client_builder_env_credentials(b, prefix, &err), &err, REGISTRY_STATUS_OK, "env_credentials");
+    if (key)
+        expect(registry_client_builder_auth_key(b, key, &err), &err, REGISTRY_STATUS_OK, "auth_key");
+    st = registry_client_builder_build(b, c, &err);
+    registry_error_free(err);
+    return st;
+}
+
+static registry_status tags_status(registry_client *c, const char *repo, const char *secret) {
+    registry_list *tags = NULL;
+    registry_error *err = NULL;
+    registry_status st = registry_tags(c, repo, &tags, &err);
+    if (st == REGISTRY_STATUS_OK) {
+        CHECK(registry_list_len(tags) >= 1, "%s has tags", repo);
+        CHECK(err == NULL, "no error on success");
+    } else {
+        CHECK(tags == NULL, "out-param untouched on failure");
+        CHECK(err && strstr(registry_error_message(err), secret) == NULL, "no secret in: %s",
+              err ? registry_error_message(err) : "");
+    }
+    registry_list_free(tags);
+    registry_error_free(err);
+    return st;
+}
+
+static void test_env_credentials_and_restrict(void) {
+    const char *addr = envf("basic", "ADDR");
+    const char *port = strrchr(addr, ':') + 1;
+    char glob[64], other[64], dir[] = "/tmp/registry-c-authkey-XXXXXX", path[256];
+    char user[64], pass[64];
+    registry_client *c = NULL, *app = NULL, *again = NULL;
+    registry_client_builder *b = NULL;
+    registry_error *err = NULL;
+    registry_list *tags = NULL;
+    registry_buf *json = NULL;
+    FILE *f;
+
+    snprintf(user, sizeof user, "%s", envf("basic", "USER"));
+    snprintf(pass, sizeof pass, "%s", envf("basic", "PASS"));
+    snprintf(glob, sizeof glob, "https://127.0.0.*:%s", port);
+    snprintf(other, sizeof other, "127.0.0.*:%d", atoi(port) + 1);
+
+    /* A glob for this host:port: its credentials are used; config.json is off. */
+    setenv("CTEST_REG_HOSTNAME_0", glob, 1);
+    setenv("CTEST_REG_USERNAME_0", user, 1);
+    setenv("CTEST_REG_PASSWORD_0", pass, 1);
+    expect(env_build("CTEST_REG", "", NULL, &c), &err, REGISTRY_STATUS_OK, "build with env");
+    CHECK(tags_status(c, "fixtures/app", pass) == REGISTRY_STATUS_OK, "env credentials work");
+    registry_client_free(c);
+    c = NULL;
+    /* Read at the call: a later change is not seen, an earlier one is. */
+    setenv("CTEST_REG_HOSTNAME_0", other, 1);
+    expect(env_build("CTEST_REG", "", NULL, &c), &err, REGISTRY_STATUS_OK, "build, glob for another port");
+    CHECK(tags_status(c, "fixtures/app", pass) == REGISTRY_STATUS_UNAUTHORIZED, "other port: nothing sent");
+    registry_client_free(c);
+    c = NULL;
+    /* Without env_credentials the variables are not read. */
+    setenv("CTEST_REG_HOSTNAME_0", glob, 1);
+    expect(env_build(NULL, "", NULL, &c), &err, REGISTRY_STATUS_OK, "build without env");
+    CHECK(tags_status(c, "fixtures/app", pass) == REGISTRY_STATUS_UNAUTHORIZED, "env not asked for");
+    registry_client_free(c);
+    c = NULL;
+    /* A malformed HOSTNAME fails the build; the prefix is checked at once. */
+    setenv("CTEST_REG_HOSTNAME_0", "user@host", 1);
+    CHECK(env_build("CTEST_REG", "", NULL, &c) == REGISTRY_STATUS_INVALID_ARGUMENT, "malformed HOSTNAME");
+    CHECK(c == NULL, "no client");
+    unsetenv("CTEST_REG_HOSTNAME_0");
+    unsetenv("CTEST_REG_USERNAME_0");
+    unsetenv("CTEST_REG_PASSWORD_0");
+    expect(registry_client_builder_new(addr, &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_env_credentials(b, "A-B", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "bad prefix");
+    expect(registry_client_builder_env_credentials(NULL, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "NULL builder");
+    expect(registry_client_builder_env_credentials(b, NULL, &err), &err, REGISTRY_STATUS_OK, "default prefix");
+    expect(registry_client_builder_auth_key(b, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL key");
+    expect(registry_client_builder_auth_key(b, "", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "empty key");
+    registry_client_builder_free(b);
+
+    /* auth_key: the entry under binderhub's auth_config_url, not the host's. */
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    f = fopen(path, "w");
+    fprintf(f, "{\"auths\":{\"https://build.example/v1/\":{\"username\":\"%s\",\"password\":\"%s\"},"
+               "\"%s\":{\"username\":\"nobody\",\"password\":\"wrong-pw\"}}}", user, pass, addr);
+    fclose(f);
+    expect(env_build(NULL, path, NULL, &c), &err, REGISTRY_STATUS_OK, "build by host key");
+    CHECK(tags_status(c, "fixtures/app", "wrong-pw") == REGISTRY_STATUS_UNAUTHORIZED, "host key: wrong entry");
+    registry_client_free(c);
+    c = NULL;
+    expect(env_build(NULL, path, "https://build.example/v1/", &c), &err, REGISTRY_STATUS_OK, "build by auth_key");
+    CHECK(tags_status(c, "fixtures/app", pass) == REGISTRY_STATUS_OK, "auth_key entry works");
+
+    /* restrict: its repository works, any other fails before sending. */
+    expect(registry_client_restrict(c, "fixtures/app", &app, &err), &err, REGISTRY_STATUS_OK, "restrict");
+    CHECK(tags_status(app, "fixtures/app", pass) == REGISTRY_STATUS_OK, "own repository");
+    CHECK(tags_status(app, "fixtures/oci", pass) == REGISTRY_STATUS_INVALID_ARGUMENT, "other repository");
+    expect(registry_search(app, "fixtures", 10, &json, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "search on a restricted client");
+    CHECK(json == NULL, "json untouched");
+    expect(registry_client_restrict(app, "fixtures/oci", &again, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "restrict elsewhere");
+    CHECK(again == NULL, "out untouched");
+    expect(registry_client_restrict(c, "Bad Name", &again, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "bad name");
+    expect(registry_client_restrict(NULL, "fixtures/app", &again, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "NULL client");
+    expect(registry_client_restrict(c, "fixtures/app", NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "NULL out");
+    /* The parent goes first: the restricted client lives on. */
+    registry_client_free(c);
+    expect(registry_tags(app, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "after the parent's free");
+    registry_list_free(tags);
+    registry_client_free(app);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_read_flows(const char *mode) {
     registry_client *c = client_for(mode, envf(mode, "USER"), envf(mode, "PASS"));
     registry_error *err = NULL;
@@ -1138,6 +1266,7 @@ int main(void) {
     test_wrong_password("basic");
     test_wrong_password("token");
     test_docker_config("basic");
+    test_env_credentials_and_restrict();
     test_pull_only_user();
     test_threads();
     test_tls_without_ca();

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub(crate) mod config;
+pub(crate) mod env;
 mod token;
 
 use std::collections::HashMap;

@@ -314,6 +314,72 @@ pub unsafe extern "C" fn registry_client_builder_unauthorized_is_not_found(
     })
 }
 
+/// Credentials from environment variables, consulted before docker's
+/// config.json (carvel imgpkg's env keychain): `<PREFIX>_HOSTNAME`,
+/// `<PREFIX>_USERNAME`, `<PREFIX>_PASSWORD`, `<PREFIX>_IDENTITY_TOKEN` (a
+/// refresh token for the token server) and `<PREFIX>_REGISTRY_TOKEN` (a
+/// bearer token sent as is) make one entry; the same names ending in
+/// `_<SUFFIX>` (`_0`, `_1`, any suffix) one entry per suffix.
+/// `prefix_or_null` NULL is "REGISTRY"; "IMGPKG_REGISTRY" reads imgpkg's own
+/// variables unchanged; a prefix other than letters, digits and `_` is
+/// INVALID_ARGUMENT. The prefix is copied, and the `<PREFIX>_…` variables
+/// are read from the process environment during this call (later changes
+/// are not seen).
+///
+/// `registry_client_builder_build` picks the entry whose HOSTNAME matches the
+/// registry's `host[:port]` (Docker Hub: `index.docker.io`, `docker.io` or
+/// `registry-1.docker.io`). HOSTNAME may carry a scheme (ignored); each
+/// dot-separated label may be a glob (`*.example.com` matches
+/// `eu.example.com`, not `example.com` nor `a.b.example.com`; `*`, `?`,
+/// `[a-z]`, `[^x]`); the port must be equal. Entries are tried in descending
+/// order of HOSTNAME (`eu.example.com` before `*.example.com`); one with a
+/// path (`quay.io/team`) is for part of a registry and never matches a
+/// client. Within an entry a registry token beats an identity token, which
+/// beats a user name and password; an entry with none of them, and other
+/// `<PREFIX>_…` variables, are ignored. A malformed HOSTNAME fails the build
+/// with INVALID_ARGUMENT naming the variable (no secret is ever quoted).
+///
+/// Where credentials come from: `…_basic_auth`, `…_bearer_token` (and the
+/// other credential setters) first, then the environment, then config.json.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_env_credentials(
+    b: *mut registry_client_builder,
+    prefix_or_null: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let prefix = arg_opt_str!(prefix_or_null, "prefix")?;
+        if let Some(p) = prefix {
+            crate::auth::env::check_prefix(p)?;
+        }
+        b.update(|x| x.env_credentials(prefix))
+    })
+}
+
+/// Look credentials up in docker's config.json (and its credential helpers)
+/// under `key` instead of the registry's host: binderhub's `auth_config_url`,
+/// such as `https://index.docker.io/v1/`. Matched as docker matches its keys
+/// (scheme and path ignored, Docker Hub's aliases alike). The credentials
+/// found go to this builder's registry. Applies to config.json only (the
+/// order is given at `…_env_credentials`). An empty key is INVALID_ARGUMENT.
+/// Copied.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_auth_key(
+    b: *mut registry_client_builder,
+    key: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let key = arg_str!(key, "key")?;
+        if key.trim().is_empty() {
+            return Err(Error::invalid("the config.json key must not be empty"));
+        }
+        b.update(|x| x.auth_key(key))
+    })
+}
+
 /// Builds the client. Consumes `b`, also on failure: do not use or free it
 /// afterwards. On success `*out` receives a client the caller frees with
 /// `registry_client_free`.
@@ -353,6 +419,33 @@ pub unsafe extern "C" fn registry_client_builder_free(b: *mut registry_client_bu
 #[no_mangle]
 pub unsafe extern "C" fn registry_client_free(c: *mut registry_client) {
     free!(c)
+}
+
+/// A client that serves only the repository `repo`, sharing `c`'s
+/// connections, token cache, credentials and settings (imgpkg's
+/// CloneWithSingleAuth): any call naming another repository (either one of
+/// a mount or a copy included) fails with INVALID_ARGUMENT before anything is
+/// sent, and so does `registry_search`, which lists
+/// others. `registry_ping` works; v1 image calls given no repository present
+/// its token. Restricting a restricted client to another repository is
+/// INVALID_ARGUMENT. Sends nothing. On success `*out` receives a new client
+/// the caller frees with `registry_client_free`; `c` and it may be freed in
+/// any order. `repo` is copied (Docker Hub one-word names get `library/`).
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_restrict(
+    c: *const registry_client,
+    repo: *const c_char,
+    out: *mut *mut registry_client,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let out = arg_mut!(out, "out")?;
+        let inner = c.inner.restrict(repo)?;
+        *out = Box::into_raw(Box::new(registry_client { inner }));
+        Ok(())
+    })
 }
 
 /// Checks that the registry answers and accepts the credentials (v2:

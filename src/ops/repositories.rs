@@ -14,6 +14,8 @@ impl Client {
     /// # Errors
     ///
     /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) on a
+    ///   [`restrict`](Self::restrict)ed client;
     /// - [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) past the bounds above;
     /// - and those of every call (see [`Client`](crate::Client#errors)).
     ///
@@ -27,6 +29,7 @@ impl Client {
     /// # Ok::<(), registry::Error>(())
     /// ```
     pub fn catalog(&self) -> Result<Vec<String>> {
+        self.unrestricted("the catalog")?;
         let mut all = Vec::new();
         self.v2_only("the catalog", |r| {
             v2::each_catalog_page(r, |page| {
@@ -44,6 +47,8 @@ impl Client {
     ///
     /// # Errors
     ///
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) on a
+    ///   [`restrict`](Self::restrict)ed client;
     /// - on v2, those of [`catalog`](Self::catalog) (the search reads it); on v1, and
     ///   those of every call (see [`Client`](crate::Client#errors)).
     ///
@@ -57,6 +62,7 @@ impl Client {
     /// # Ok::<(), registry::Error>(())
     /// ```
     pub fn search(&self, term: &str, limit: usize) -> Result<SearchResults> {
+        self.unrestricted("a search")?;
         self.dispatch(
             |r| v2::search(r, term, limit),
             |r, s| v1::search(r, s, term, limit),

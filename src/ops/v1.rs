@@ -82,7 +82,7 @@ impl Client {
     /// # Ok::<(), registry::Error>(())
     /// ```
     pub fn v1_image_json(&self, repo: Option<&str>, image_id: &str) -> Result<Vec<u8>> {
-        let repo = repo.map(|r| self.repo(r)).transpose()?;
+        let repo = self.repo_or_own(repo)?;
         self.v1_only("image JSON", |r, s| {
             v1::image_json(r, s, repo.as_deref(), image_id)
         })
@@ -111,7 +111,7 @@ impl Client {
     /// # Ok::<(), registry::Error>(())
     /// ```
     pub fn v1_image_json_put(&self, repo: Option<&str>, image_id: &str, json: &[u8]) -> Result<()> {
-        let repo = repo.map(|r| self.repo(r)).transpose()?;
+        let repo = self.repo_or_own(repo)?;
         self.v1_only("putting image JSON", |r, s| {
             v1::image_json_put(r, s, repo.as_deref(), image_id, json)
         })
@@ -133,7 +133,7 @@ impl Client {
     /// # Ok::<(), registry::Error>(())
     /// ```
     pub fn v1_ancestry(&self, repo: Option<&str>, image_id: &str) -> Result<Vec<String>> {
-        let repo = repo.map(|r| self.repo(r)).transpose()?;
+        let repo = self.repo_or_own(repo)?;
         self.v1_only("ancestry", |r, s| {
             v1::ancestry(r, s, repo.as_deref(), image_id)
         })

@@ -231,10 +231,20 @@ module Registry
     # that mirror) read through first, in order: reads try each, then the
     # registry; a mirror that fails is skipped; writes never go to one; a
     # mirror gets only its own config.json credentials.
+    # env_credentials: credentials from environment variables, as carvel
+    # imgpkg reads them (<PREFIX>_HOSTNAME[_N], _USERNAME, _PASSWORD,
+    # _IDENTITY_TOKEN, _REGISTRY_TOKEN; HOSTNAME may be a glob such as
+    # "*.example.com"): true for the prefix "REGISTRY", a String for another
+    # ("IMGPKG_REGISTRY" reads imgpkg's own); nil or false: not read. Read
+    # from ENV when the client is made. Credentials come from username:/
+    # token: first, then the environment, then docker's config.json.
+    # auth_key: the config.json key to look credentials up under instead of
+    # the registry's host (binderhub's auth_config_url, such as
+    # "https://index.docker.io/v1/").
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
                    certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil,
-                   parallel: nil, mirrors: [])
+                   parallel: nil, mirrors: [], env_credentials: nil, auth_key: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -250,6 +260,11 @@ module Registry
         Registry.call { |e| Native.registry_client_builder_proxy(builder, proxy, e) } if proxy
         Registry.call { |e| Native.registry_client_builder_parallel(builder, parallel, e) } if parallel
         Array(mirrors).each { |url| Registry.call { |e| Native.registry_client_builder_mirror(builder, url, e) } }
+        if env_credentials
+          prefix = env_credentials == true ? nil : env_credentials.to_s
+          Registry.call { |e| Native.registry_client_builder_env_credentials(builder, prefix, e) }
+        end
+        Registry.call { |e| Native.registry_client_builder_auth_key(builder, auth_key.to_s, e) } unless auth_key.nil?
         unless unauthorized_is_not_found.nil?
           Registry.call do |e|
             Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)
@@ -260,10 +275,7 @@ module Registry
         raise
       end
       Registry.call { |e| Native.registry_client_builder_build(builder, out, e) }
-      @lock = Mutex.new # guards @ptr and @calls
-      @idle = ConditionVariable.new # signalled when @calls becomes empty
-      @calls = Hash.new(0) # Thread => how many calls it has in flight on this client
-      @ptr = FFI::AutoPointer.new(out.read_pointer, Native.method(:registry_client_free))
+      adopt(out.read_pointer)
     end
 
     # :v2 or :v1.
@@ -463,6 +475,14 @@ module Registry
     end
 
     private
+
+    # Takes ownership of a registry_client handle (freed by #close or GC).
+    def adopt(handle)
+      @lock = Mutex.new # guards @ptr and @calls
+      @idle = ConditionVariable.new # signalled when @calls becomes empty
+      @calls = Hash.new(0) # Thread => how many calls it has in flight on this client
+      @ptr = FFI::AutoPointer.new(handle, Native.method(:registry_client_free))
+    end
 
     # Registry.call with the client's handle: yields the handle and the error
     # pointer, as one call in flight (see #with_handle).
@@ -713,6 +733,30 @@ module Registry
       return Registry.take_string(out.read_pointer) if status.zero?
 
       Registry.error_from(err.read_pointer, status)
+    end
+  end
+end
+
+# Credentials the way imgpkg and binderhub users configure them (the
+# env_credentials: and auth_key: keywords of Client.new), and clients
+# restricted to one repository.
+module Registry
+  module Native
+    attach_function :registry_client_builder_env_credentials, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_auth_key, %i[pointer string err_out], :status
+    attach_function :registry_client_restrict, %i[pointer string pointer err_out], :status
+  end
+
+  class Client
+    # A new Client that serves only repo, sharing this one's connections,
+    # token cache and credentials (imgpkg's CloneWithSingleAuth): a call
+    # naming another repository, and #search, raise InvalidArgument before
+    # anything is sent. Sends nothing itself. Close either client in any
+    # order (each on its own, or at GC).
+    def restrict(repo)
+      out = FFI::MemoryPointer.new(:pointer)
+      client_call { |h, e| Native.registry_client_restrict(h, repo, out, e) }
+      Client.allocate.tap { |c| c.send(:adopt, out.read_pointer) }
     end
   end
 end
