@@ -858,7 +858,7 @@ fn a_v2_conflict_stays_invalid_argument() {
     });
     let c = Client::builder(&s.url("")).build().unwrap();
     let e = c
-        .manifest_delete("a/b", &format!("sha256:{ID}"))
+        .manifest_delete("a/b", format!("sha256:{ID}"))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     assert_eq!(e.http_status(), Some(409));
