@@ -84,6 +84,9 @@
 // A bug in the library, caught at the C boundary. Please report it.
 #define REGISTRY_STATUS_PANIC 17
 
+// The registry already has it: a v1 image whose JSON is there (HTTP 409, moby's ErrAlreadyExists).
+#define REGISTRY_STATUS_ALREADY_EXISTS 18
+
 
 
 // Let the registry choose: v2 first (`registry_client_builder_api`).
@@ -383,10 +386,23 @@ registry_status registry_ping(const registry_client *c, uint32_t *api_out, regis
 // Searches repository names for `term` (v2: the catalog, case-insensitive
 // substring; v1: the registry's `GET /v1/search`, page after page), at most
 // `limit` results (0 = no limit). On success `*json_out`
-// receives `{"query":…,"num_results":N,"results":[{"name":…,"description":…,
-// "star_count":…,"is_official":…,"is_automated":…}]}`, freed with
-// `registry_buf_free`.
+// receives `{"query":…,"num_results":N,"num_pages":1,"page_size":N,"page":1,
+// "results":[{"name":…,"description":…,"star_count":…,"is_official":…,
+// "is_automated":…,"is_trusted":…}]}` (all results as one page), freed with
+// `registry_buf_free`. For one page of the Hub's paging, `registry_search_page`.
 registry_status registry_search(const registry_client *c, const char *term, uint32_t limit, registry_buf **json_out, registry_error **err);
+
+// Page `page` (from 1; 0 is INVALID_ARGUMENT) of a search for `term`,
+// `limit` results a page (0 = 25, the Hub's default; more than 100 asks for
+// 100), as Docker Hub pages it. v1: the registry's `GET
+// /v1/search?q=&n=&page=`, its `num_results` and `num_pages` as it sends
+// them. v2: the catalog filtered as in `registry_search`, read whole and cut
+// into pages in catalog order; a page past the last has no results. On
+// success `*json_out` receives `{"query":…,"num_results":<all pages>,
+// "num_pages":N,"page_size":…,"page":…,"results":[{"name":…,"description":…,
+// "star_count":…,"is_official":…,"is_automated":…,"is_trusted":…}]}`, freed
+// with `registry_buf_free`. `term` is borrowed for the call.
+registry_status registry_search_page(const registry_client *c, const char *term, uint32_t page, uint32_t limit, registry_buf **json_out, registry_error **err);
 
 // The tags of `repo`, sorted. On success `*out` receives a list freed with
 // `registry_list_free`.
@@ -566,7 +582,7 @@ registry_status registry_v1_repo_image_json(const registry_client *c, const char
 // registry. Behind an index, call `registry_hub_token(c, repo,
 // REGISTRY_ACCESS_WRITE, …)` first: the client presents that write token
 // (prefer `registry_v1_repo_image_json_put`). An image that already exists
-// is an error with HTTP status 409.
+// is REGISTRY_STATUS_ALREADY_EXISTS (the registry answered 409).
 registry_status registry_v1_image_json_put(const registry_client *c, const char *image_id, const char *json, registry_error **err);
 
 // Like `registry_v1_image_json_put`, presenting the write token of
@@ -583,6 +599,37 @@ registry_status registry_v1_ancestry(const registry_client *c, const char *image
 // Like `registry_v1_ancestry`, presenting the token of repository `repo`;
 // `repo` NULL behaves as `registry_v1_ancestry`.
 registry_status registry_v1_repo_ancestry(const registry_client *c, const char *repo, const char *image_id, registry_list **out, registry_error **err);
+
+// The image list of v1 repository `repo` (`GET
+// /v1/repositories/<repo>/images` at the index or standalone registry, moby's
+// `GetRepositoryData`): the read token that comes with it becomes the
+// client's for `repo`. On success `*json_out` receives a JSON array
+// `[{"id":"<64 hex>","checksum":"sha256:…"}]` (`checksum` absent when the
+// index has none), freed with `registry_buf_free`. At most 4 MiB or 250,000
+// entries (REGISTRY_STATUS_TOO_LARGE past them).
+registry_status registry_v1_repository_images(const registry_client *c, const char *repo, registry_buf **json_out, registry_error **err);
+
+// The last step of a v1 push (`PUT /v1/repositories/<repo>/images` at the
+// index, moby's `PushImageJSONIndex` with validation): `json`
+// (NUL-terminated, borrowed for the call) is a JSON array
+// `[{"id":"<64 hex>","checksum":"sha256:…"}]`; as moby, only the entries
+// with a checksum are sent. The index answers 204 (any 2xx is success).
+registry_status registry_v1_repository_images_put(const registry_client *c, const char *repo, const char *json, registry_error **err);
+
+// The first step of a v1 push (`PUT /v1/repositories/<repo>/` at the
+// index, moby's `PushImageJSONIndex` without validation): creates the
+// repository and makes the write token the index hands out the client's
+// for `repo`. `json_or_null` (borrowed for the call) is the image list as
+// for `registry_v1_repository_images_put`, checksums optional; NULL sends
+// `[]`.
+registry_status registry_v1_repository_put(const registry_client *c, const char *repo, const char *json_or_null, registry_error **err);
+
+// Deletes v1 repository `repo` and every tag of it (`DELETE
+// /v1/repositories/<repo>/` at the registry, docker-reg-client's
+// `Repository.Delete`). Behind an index, with the delete token the index
+// hands out for it; a standalone registry gets basic credentials.
+// REGISTRY_STATUS_NOT_FOUND when there is no such repository.
+registry_status registry_v1_repository_delete(const registry_client *c, const char *repo, registry_error **err);
 
 // Uploads a layer whose bytes come from `read(userdata, …)` and, when
 // `digest_out` is not NULL, stores its digest there (free with

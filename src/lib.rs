@@ -88,5 +88,5 @@ pub mod media_type {
 }
 pub use transfer::Progress;
 pub use types::{
-    Access, ApiVersion, Manifest, ManifestInfo, PingInfo, SearchResult, SearchResults,
+    Access, ApiVersion, Manifest, ManifestInfo, PingInfo, SearchResult, SearchResults, V1ImageEntry,
 };

@@ -59,16 +59,33 @@ pub struct SearchResult {
     pub is_official: bool,
     /// Always false for v2 registries.
     pub is_automated: bool,
+    /// Docker Hub's older name for an automated build; always false for v2
+    /// registries.
+    #[serde(default)]
+    pub is_trusted: bool,
 }
 
-/// The answer of `Client::search`: `{"query","num_results","results"}`.
+/// The answer of `Client::search` and `Client::search_page`, Docker Hub's
+/// shape: `{"query","num_results","num_pages","page_size","page","results"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SearchResults {
     /// The term searched for.
     pub query: String,
-    /// How many results follow.
+    /// `search`: how many results follow. `search_page`: how many results
+    /// the search has over all its pages (as the registry says, on v1).
     pub num_results: u64,
+    /// `search_page`: how many pages of `page_size` the search has (at
+    /// least 1). `search`: 1, all results being one page.
+    #[serde(default)]
+    pub num_pages: u64,
+    /// `search_page`: the page size asked for (1 to 100). `search`: how
+    /// many results follow.
+    #[serde(default)]
+    pub page_size: u64,
+    /// `search_page`: the page these results are, from 1. `search`: 1.
+    #[serde(default)]
+    pub page: u64,
     /// The matching repositories, in catalog order.
     pub results: Vec<SearchResult>,
 }
@@ -95,4 +112,34 @@ pub struct ManifestInfo {
     pub digest: Digest,
     /// `Content-Length`, when sent.
     pub size: Option<u64>,
+}
+
+/// One image of a v1 repository's image list (`GET` or `PUT
+/// /v1/repositories/<repo>/images`, moby's `ImgData`): its id and, once
+/// pushed, its checksum (`sha256:…`, the `X-Docker-Checksum-Payload`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct V1ImageEntry {
+    /// The image id (64 hex digits).
+    pub id: String,
+    /// The image checksum, when the index has (or is given) one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+impl V1ImageEntry {
+    /// An entry for image `id`, with its `checksum` if known.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = registry::V1ImageEntry::new("3e5f7d3c1b4a", Some("sha256:00ff".into()));
+    /// assert_eq!(e.checksum.as_deref(), Some("sha256:00ff"));
+    /// ```
+    pub fn new(id: impl Into<String>, checksum: Option<String>) -> V1ImageEntry {
+        V1ImageEntry {
+            id: id.into(),
+            checksum,
+        }
+    }
 }

@@ -645,3 +645,280 @@ fn image_calls_without_a_token_for_their_access_still_go_to_the_registry() {
     assert_eq!(c.v1_image_json(None, ID).unwrap(), JSON.as_bytes());
     json.assert_calls(1);
 }
+
+#[test]
+fn hub_style_repository_image_lists_and_delete() {
+    let idx = index();
+    let reg = MockServer::start();
+    let read = token("team/app", "read");
+    let write = token("team/app", "write");
+    let delete = token("team/app", "delete");
+    let list = idx.mock(|w, t| {
+        w.method(GET)
+            .path("/v1/repositories/team/app/images")
+            .header("X-Docker-Token", "true")
+            .header("Authorization", BASIC);
+        t.status(200)
+            .header("X-Docker-Token", read.as_str())
+            .header("X-Docker-Endpoints", reg.address().to_string())
+            .json_body(serde_json::json!([
+                {"id": ID, "checksum": "sha256:abc", "Tag": "latest"},
+                {"id": PARENT, "checksum": ""},
+                {"id": PARENT}
+            ]));
+    });
+    let tags = reg.mock(|w, t| {
+        w.method(GET)
+            .path("/v1/repositories/team/app/tags")
+            .header("Authorization", format!("Token {read}"));
+        t.status(200).json_body(serde_json::json!({"latest": ID}));
+    });
+    let create = idx.mock(|w, t| {
+        w.method(PUT)
+            .path("/v1/repositories/team/app/")
+            .header("X-Docker-Token", "true")
+            .header("Authorization", BASIC)
+            .json_body(serde_json::json!([{"id": ID}, {"id": PARENT}]));
+        t.status(201)
+            .header("X-Docker-Token", write.as_str())
+            .header("X-Docker-Endpoints", reg.address().to_string())
+            .body("\"\"");
+    });
+    let endpoints = reg.address().to_string();
+    let validate = idx.mock(|w, t| {
+        w.method(PUT)
+            .path("/v1/repositories/team/app/images")
+            .header("X-Docker-Token", "true")
+            .header("Authorization", BASIC)
+            .header("Content-Type", "application/json")
+            .header("X-Docker-Endpoints", endpoints.as_str())
+            .json_body(serde_json::json!([{"id": ID, "checksum": "sha256:abc"}]));
+        t.status(204);
+    });
+    let delete_index = idx.mock(|w, t| {
+        w.method(DELETE)
+            .path("/v1/repositories/team/app/")
+            .header("X-Docker-Token", "true")
+            .header("Authorization", BASIC);
+        t.status(202)
+            .header("X-Docker-Token", delete.as_str())
+            .header("X-Docker-Endpoints", reg.address().to_string())
+            .body("");
+    });
+    let delete_repo = reg.mock(|w, t| {
+        w.method(DELETE)
+            .path("/v1/repositories/team/app/")
+            .header("Authorization", format!("Token {delete}"));
+        t.status(200).body("true");
+    });
+    let basic_to_registry = reg.mock(|w, t| {
+        w.header("Authorization", BASIC);
+        t.status(500);
+    });
+    let c = v1_alice(&idx);
+    let got = c.v1_repository_images("team/app").unwrap();
+    assert_eq!(
+        got,
+        [
+            registry::V1ImageEntry::new(ID, Some("sha256:abc".into())),
+            registry::V1ImageEntry::new(PARENT, None),
+            registry::V1ImageEntry::new(PARENT, None),
+        ]
+    );
+    // The read token that came with the list is the session's.
+    assert_eq!(c.tags("team/app").unwrap(), ["latest"]);
+    list.assert_calls(1);
+    tags.assert_calls(1);
+
+    c.v1_repository_put(
+        "team/app",
+        &[
+            registry::V1ImageEntry::new(ID, None),
+            registry::V1ImageEntry::new(PARENT, None),
+        ],
+    )
+    .unwrap();
+    c.v1_repository_images_put(
+        "team/app",
+        &[
+            registry::V1ImageEntry::new(ID, Some("sha256:abc".into())),
+            registry::V1ImageEntry::new(PARENT, None),
+        ],
+    )
+    .unwrap();
+    c.v1_repository_delete("team/app").unwrap();
+    create.assert_calls(1);
+    validate.assert_calls(1);
+    delete_index.assert_calls(1);
+    delete_repo.assert_calls(1);
+    basic_to_registry.assert_calls(0);
+
+    // Bad lists never leave the client.
+    for bad in [
+        registry::V1ImageEntry::new("abc", None),
+        registry::V1ImageEntry::new(ID, Some("no checksum".into())),
+    ] {
+        let e = c
+            .v1_repository_images_put("team/app", std::slice::from_ref(&bad))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        let e = c.v1_repository_put("team/app", &[bad]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+    validate.assert_calls(1);
+    create.assert_calls(1);
+}
+
+#[test]
+fn repository_image_lists_are_bounded_and_checked() {
+    let s = standalone();
+    s.mock(|w, t| {
+        w.method(GET).path("/v1/repositories/a/bad/images");
+        t.status(200)
+            .json_body(serde_json::json!([{"id": "../../etc"}]));
+    });
+    s.mock(|w, t| {
+        w.method(GET).path("/v1/repositories/a/huge/images");
+        let entry = format!(r#"{{"id":"{ID}","checksum":"sha256:{}"}},"#, "0".repeat(64));
+        let mut body = String::from("[");
+        while body.len() < (5 << 20) {
+            body.push_str(&entry);
+        }
+        body.push_str(&format!(r#"{{"id":"{ID}"}}]"#));
+        t.status(200).body(body);
+    });
+    s.mock(|w, t| {
+        w.method(GET).path("/v1/repositories/a/gone/images");
+        t.status(404)
+            .json_body(serde_json::json!({"error": "Repository not found"}));
+    });
+    let c = v1(&s);
+    let e = c.v1_repository_images("a/bad").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    let e = c.v1_repository_images("a/huge").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    let e = c.v1_repository_images("a/gone").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+}
+
+#[test]
+fn an_image_that_exists_is_already_exists() {
+    let s = standalone();
+    s.mock(|w, t| {
+        w.method(PUT).path(format!("/v1/images/{ID}/json"));
+        t.status(409)
+            .json_body(serde_json::json!({"error": "Image already exists"}));
+    });
+    s.mock(|w, t| {
+        w.method(PUT).path(format!("/v1/images/{PARENT}/json"));
+        t.status(409).body("");
+    });
+    s.mock(|w, t| {
+        w.method(GET).path(format!("/v1/images/{PARENT}/json"));
+        t.status(200).body(JSON);
+    });
+    // moby reads the message whatever the status, on the layer and checksum too.
+    s.mock(|w, t| {
+        w.method(PUT).path(format!("/v1/images/{PARENT}/layer"));
+        t.status(400)
+            .json_body(serde_json::json!({"error": "Image already exists"}));
+    });
+    let c = v1(&s);
+    let e = c.v1_image_json_put(None, ID, JSON.as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(e.http_status(), Some(409));
+    assert!(e.message().contains("Image already exists"), "{e}");
+    let json = format!(r#"{{"id":"{PARENT}"}}"#);
+    let e = c
+        .v1_image_json_put(Some("a/b"), PARENT, json.as_bytes())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    let e = c
+        .layer_put("a/b", &mut &LAYER[..], Some(&PARENT.parse().unwrap()))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(ErrorKind::AlreadyExists.name(), "ALREADY_EXISTS");
+    assert_eq!(ErrorKind::AlreadyExists.code(), 18);
+}
+
+#[test]
+fn a_v2_conflict_stays_invalid_argument() {
+    // A 409 on v2 (e.g. a manifest the registry refuses to overwrite) is not
+    // a v1 image that exists: it keeps its old status.
+    let s = MockServer::start();
+    s.mock(|w, t| {
+        w.method(GET).path("/v2/");
+        t.status(200).body("{}");
+    });
+    s.mock(|w, t| {
+        w.method(DELETE)
+            .path(format!("/v2/a/b/manifests/sha256:{ID}"));
+        t.status(409)
+            .json_body(serde_json::json!({"errors": [{"message": "conflict"}]}));
+    });
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let e = c
+        .manifest_delete("a/b", format!("sha256:{ID}"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(e.http_status(), Some(409));
+}
+
+#[test]
+fn search_pages_as_the_hub_answers_them() {
+    let s = MockServer::start();
+    let p2 = s.mock(|w, t| {
+        w.method(GET)
+            .path("/v1/search")
+            .query_param("q", "bus")
+            .query_param("n", "10")
+            .query_param("page", "2");
+        t.status(200).json_body(serde_json::json!({
+        "query": "bus", "num_results": 25, "num_pages": "3", "page_size": 10,
+        "page": "2",
+        "results": [
+            {"name": "a/busy", "star_count": 4, "is_trusted": true, "is_automated": true},
+            {"name": "busybox", "is_official": true}
+        ]}));
+    });
+    let big = s.mock(|w, t| {
+        w.method(GET).path("/v1/search").query_param("n", "100");
+        t.status(200)
+            .json_body(serde_json::json!({"results": [{"name": "x"}]}));
+    });
+    let full = s.mock(|w, t| {
+        w.method(GET)
+            .path("/v1/search")
+            .query_param("n", "1")
+            .query_param("page", "4");
+        t.status(200)
+            .json_body(serde_json::json!({"results": [{"name": "y"}, {"name": "z"}]}));
+    });
+    let c = v1(&s);
+    let got = c.search_page("bus", 2, 10).unwrap();
+    assert_eq!(
+        (got.num_results, got.num_pages, got.page_size, got.page),
+        (25, 3, 10, 2)
+    );
+    assert_eq!(got.results.len(), 2);
+    assert!(got.results[0].is_trusted && got.results[0].is_automated);
+    assert_eq!(got.results[0].star_count, 4);
+    assert!(got.results[1].is_official && !got.results[1].is_trusted);
+    let json = serde_json::to_value(&got).unwrap();
+    assert_eq!(json["num_pages"], 3);
+    assert_eq!(json["results"][0]["is_trusted"], true);
+    p2.assert_calls(1);
+
+    // Page sizes over the Hub's 100 are asked as 100; an index that says
+    // nothing of pages: this page is the last unless it is full.
+    let one = c.search_page("x", 1, 1000).unwrap();
+    assert_eq!((one.page_size, one.num_pages, one.num_results), (100, 1, 1));
+    big.assert_calls(1);
+    let more = c.search_page("y", 4, 1).unwrap();
+    assert_eq!(more.results.len(), 1, "at most a page is kept");
+    assert_eq!((more.page, more.num_pages), (4, 5));
+    full.assert_calls(1);
+
+    let e = c.search_page("x", 0, 10).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}

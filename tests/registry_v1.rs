@@ -8,7 +8,7 @@ mod common;
 use std::io::Read;
 
 use common::{temp_path, Fixture};
-use registry::{Access, Api, ApiVersion, Client, ErrorKind};
+use registry::{Access, Api, ApiVersion, Client, ErrorKind, V1ImageEntry};
 use sha2::Digest as _;
 
 in_modes!(
@@ -21,7 +21,10 @@ in_modes!(
     index_tokens,
     push_tag_and_untag,
     failed_upload_completes_nothing,
-    wrong_password_is_unauthorized_and_never_echoed
+    wrong_password_is_unauthorized_and_never_echoed,
+    repository_image_lists,
+    push_with_image_lists_then_delete_the_repository,
+    search_pages
 );
 
 const APP: &str = "fixtures/v1app";
@@ -208,6 +211,7 @@ fn push_tag_and_untag(f: &Fixture) {
     // The same image again: the registry says it exists.
     let e = c.v1_image_json_put(None, &id, &json).unwrap_err();
     assert_eq!(e.http_status(), Some(409), "{e}");
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
 
     c.delete_tag(&repo, "v1").unwrap();
     assert_eq!(c.tags(&repo).unwrap(), ["v2"]);
@@ -257,4 +261,86 @@ fn wrong_password_is_unauthorized_and_never_echoed(f: &Fixture) {
     let e = c.token(APP, Access::Write).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized, "{e}");
     assert!(!e.message().contains("wrong-pass-xyz"), "{e}");
+}
+
+fn repository_image_lists(f: &Fixture) {
+    let c = f.client();
+    let id = f.fact("V1_IMAGE_ID");
+    let parent = f.fact("V1_PARENT_ID");
+    let mut list = c.v1_repository_images(APP).unwrap();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut ids: Vec<&str> = list.iter().map(|e| e.id.as_str()).collect();
+    ids.sort();
+    let mut want = [id.as_str(), parent.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    let child = list.iter().find(|e| e.id == id).unwrap();
+    assert_eq!(
+        child.checksum.as_deref(),
+        Some(f.fact("V1_CHECKSUM").as_str())
+    );
+    // The read token that came with the list serves the registry calls after it.
+    assert_eq!(c.tags(APP).unwrap(), ["base", "latest"]);
+    let e = c.v1_repository_images("rust/no-such-repo").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = c.v1_repository_images("Bad/Name").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}
+
+fn push_with_image_lists_then_delete_the_repository(f: &Fixture) {
+    let c = f.client();
+    let repo = format!("rust/repo-{}", std::process::id());
+    let (id, json, layer) = new_image(f, &format!("repo-{}", f.mode));
+    let parent = f.fact("V1_PARENT_ID");
+    // moby's order: the image list (creates the repository, hands out the
+    // write token), the images, the tags, then the list with checksums.
+    c.v1_repository_put(&repo, &[V1ImageEntry::new(id.clone(), None)])
+        .unwrap();
+    c.v1_image_json_put(Some(&repo), &id, &json).unwrap();
+    let sum = c
+        .layer_put(&repo, &mut &layer[..], Some(&id.parse().unwrap()))
+        .unwrap();
+    c.set_tag(&repo, &id, "v1").unwrap();
+    let pushed = V1ImageEntry::new(id.clone(), Some(sum.to_string()));
+    c.v1_repository_images_put(&repo, &[pushed.clone(), V1ImageEntry::new(parent, None)])
+        .unwrap();
+    // As moby, only the entries with a checksum were sent.
+    assert_eq!(c.v1_repository_images(&repo).unwrap(), [pushed]);
+
+    let e = c.v1_image_json_put(Some(&repo), &id, &json).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(e.http_status(), Some(409), "{e}");
+
+    c.v1_repository_delete(&repo).unwrap();
+    let e = c.tags(&repo).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = c.v1_repository_delete(&repo).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    // The fixture's own repository is still there.
+    assert_eq!(c.tags(APP).unwrap(), ["base", "latest"]);
+}
+
+fn search_pages(f: &Fixture) {
+    let c = f.client();
+    // The fixture has fixtures/v1app and library/busybox; other tests add rust/….
+    let all = c.search("", 0).unwrap();
+    let total = all.num_results;
+    assert!(total >= 2);
+    let first = c.search_page("", 1, 1).unwrap();
+    assert_eq!(first.page, 1);
+    assert_eq!(first.page_size, 1);
+    assert!(first.num_results >= 2, "{first:?}");
+    assert_eq!(first.num_pages, first.num_results);
+    assert_eq!(first.results.len(), 1);
+    let second = c.search_page("", 2, 1).unwrap();
+    assert_eq!(second.page, 2);
+    assert_eq!(second.results.len(), 1);
+    assert_ne!(first.results[0].name, second.results[0].name);
+    let hit = c.search_page("busybox", 1, 0).unwrap();
+    assert_eq!(hit.page_size, 25);
+    assert_eq!((hit.num_results, hit.num_pages), (1, 1));
+    assert!(hit.results[0].is_official && !hit.results[0].is_trusted);
+    assert_eq!(hit.results[0].star_count, "library/busybox".len() as u64);
+    let e = c.search_page("", 0, 10).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
 }

@@ -48,6 +48,34 @@ fn catalog_and_search(f: &Fixture) {
     assert_eq!(found.results[0].name, "fixtures/multi");
     assert_eq!(c.search("fixtures", 2).unwrap().results.len(), 2);
     assert_eq!(c.search("no-such-thing", 0).unwrap().num_results, 0);
+
+    // Pages of the filtered catalog.
+    let one = c.search_page("FIXTURES/MULTI", 1, 1).unwrap();
+    assert_eq!(
+        (one.num_results, one.num_pages, one.page, one.page_size),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(one.results[0].name, "fixtures/multi");
+    assert!(!one.results[0].is_official && !one.results[0].is_trusted);
+    let past = c.search_page("FIXTURES/MULTI", 2, 1).unwrap();
+    assert!(past.results.is_empty());
+    assert_eq!((past.num_results, past.num_pages, past.page), (1, 1, 2));
+    let p1 = c.search_page("fixtures/", 1, 2).unwrap();
+    assert_eq!(p1.results.len(), 2);
+    assert!(p1.num_results >= 3, "{p1:?}");
+    assert_eq!(p1.num_pages, p1.num_results.div_ceil(2));
+    let p2 = c.search_page("fixtures/", 2, 2).unwrap();
+    assert!(!p2.results.is_empty());
+    assert!(p2.results.iter().all(|r| !p1.results.contains(r)));
+    let none = c.search_page("no-such-thing", 1, 0).unwrap();
+    assert_eq!(
+        (none.num_results, none.num_pages, none.page_size),
+        (0, 1, 25)
+    );
+    assert_eq!(
+        c.search_page("x", 0, 1).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
 }
 
 fn image_ids(f: &Fixture) {

@@ -28,6 +28,7 @@ const (
 	StatusAborted         Status = C.REGISTRY_STATUS_ABORTED
 	StatusTooLarge        Status = C.REGISTRY_STATUS_TOO_LARGE
 	StatusPanic           Status = C.REGISTRY_STATUS_PANIC
+	StatusAlreadyExists   Status = C.REGISTRY_STATUS_ALREADY_EXISTS
 )
 
 // Error is every failure of the library. Compare with errors.Is against the
@@ -81,4 +82,5 @@ var (
 	ErrAborted         = &Error{Status: StatusAborted}
 	ErrTooLarge        = &Error{Status: StatusTooLarge}
 	ErrPanic           = &Error{Status: StatusPanic}
+	ErrAlreadyExists   = &Error{Status: StatusAlreadyExists}
 )

@@ -659,13 +659,46 @@ type SearchResult struct {
 	StarCount   int    `json:"star_count"`
 	IsOfficial  bool   `json:"is_official"`
 	IsAutomated bool   `json:"is_automated"`
+	IsTrusted   bool   `json:"is_trusted"`
 }
 
-// SearchResults is the answer of Search.
+// SearchResults is the answer of Search and SearchPage, Docker Hub's shape.
+// Search: NumResults results, as page 1 of 1 (PageSize = NumResults).
+// SearchPage: NumResults counts the matches of all pages.
 type SearchResults struct {
 	Query      string         `json:"query"`
 	NumResults int            `json:"num_results"`
+	NumPages   int            `json:"num_pages"`
+	PageSize   int            `json:"page_size"`
+	Page       int            `json:"page"`
 	Results    []SearchResult `json:"results"`
+}
+
+// SearchPage is page (from 1) of a search for term, limit results a page
+// (0 = 25, Docker Hub's default; more than 100 asks for 100), as the Hub
+// pages it. v1: the registry's own search; v2: the catalog filtered as in
+// Search, cut into pages in catalog order (a page past the last is empty).
+func (c *Client) SearchPage(term string, page, limit int) (*SearchResults, error) {
+	if limit < 0 || limit > int(^uint32(0)) || page < 0 || page > int(^uint32(0)) {
+		return nil, &Error{Status: StatusInvalidArgument, Message: "page or limit out of range"}
+	}
+	var raw []byte
+	err := c.do(func(h *C.registry_client, s []*C.char, e **C.registry_error) C.registry_status {
+		var out *C.registry_buf
+		st := C.registry_search_page(h, s[0], C.uint32_t(page), C.uint32_t(limit), &out, e)
+		if st == C.REGISTRY_STATUS_OK {
+			raw = takeBuf(out)
+		}
+		return st
+	}, term, "term")
+	if err != nil {
+		return nil, err
+	}
+	var r SearchResults
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, &Error{Status: StatusProtocol, Message: "search JSON: " + err.Error()}
+	}
+	return &r, nil
 }
 
 // Search finds repositories whose name contains term (at most limit; 0 = all).

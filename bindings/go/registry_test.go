@@ -56,8 +56,8 @@ func TestStatic(t *testing.T) {
 	// Every code of the status table: its constant, name and sentinel.
 	sentinels := []*Error{nil, ErrNullArgument, ErrInvalidArgument, ErrNetwork, ErrTimeout, ErrTLS,
 		ErrUnauthorized, ErrForbidden, ErrNotFound, ErrUnsupported, ErrRateLimited, ErrDigestMismatch,
-		ErrProtocol, ErrServer, ErrIO, ErrAborted, ErrTooLarge, ErrPanic}
-	for code := StatusOK; code <= StatusPanic; code++ {
+		ErrProtocol, ErrServer, ErrIO, ErrAborted, ErrTooLarge, ErrPanic, ErrAlreadyExists}
+	for code := StatusOK; code <= StatusAlreadyExists; code++ {
 		if name := StatusName(code); name == "UNKNOWN" || name == "" {
 			t.Fatalf("status %d has no name", code)
 		}
@@ -65,8 +65,9 @@ func TestStatic(t *testing.T) {
 			t.Fatalf("status %d: sentinel %v", code, sentinels[code])
 		}
 	}
-	if StatusName(StatusPanic+1) != "UNKNOWN" || StatusName(StatusOK) != "OK" {
-		t.Fatal("the table ends at PANIC")
+	if StatusName(StatusAlreadyExists+1) != "UNKNOWN" || StatusName(StatusOK) != "OK" ||
+		StatusName(StatusAlreadyExists) != "ALREADY_EXISTS" {
+		t.Fatal("the table ends at ALREADY_EXISTS")
 	}
 	if _, err := NewClient("localhost:1", WithUnauthorizedIsNotFound(true)); err != nil {
 		t.Fatalf("WithUnauthorizedIsNotFound: %v", err)
@@ -165,6 +166,14 @@ func TestReadFlows(t *testing.T) {
 			found, err := c.Search("fixtures/multi", 5)
 			if err != nil || found.NumResults != 1 || found.Results[0].Name != "fixtures/multi" {
 				t.Fatalf("search: %+v %v", found, err)
+			}
+			page, err := c.SearchPage("FIXTURES/MULTI", 1, 1)
+			if err != nil || page.NumResults != 1 || page.NumPages != 1 || page.PageSize != 1 || page.Page != 1 ||
+				len(page.Results) != 1 || page.Results[0].Name != "fixtures/multi" {
+				t.Fatalf("search page: %+v %v", page, err)
+			}
+			if past, err := c.SearchPage("FIXTURES/MULTI", 2, 1); err != nil || len(past.Results) != 0 || past.Page != 2 {
+				t.Fatalf("page past the last: %+v %v", past, err)
 			}
 			_, err = c.Tags("fixtures/missing")
 			if !errors.Is(err, ErrNotFound) || !errors.As(err, &re) || re.Code != "NAME_UNKNOWN" {

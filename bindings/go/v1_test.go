@@ -33,6 +33,7 @@ func TestV1(t *testing.T) {
 			t.Run("read", func(t *testing.T) { v1Read(t, mode) })
 			t.Run("tokens", func(t *testing.T) { v1Tokens(t, mode) })
 			t.Run("push", func(t *testing.T) { v1Push(t, mode) })
+			t.Run("repositories", func(t *testing.T) { v1Repositories(t, mode) })
 		})
 	}
 }
@@ -178,5 +179,78 @@ func TestV1OnlyCallsOnV2(t *testing.T) {
 	}
 	if err := c.V1ImageJSONPut(id, "{}"); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("V1ImageJSONPut on v2: %v", err)
+	}
+}
+
+func v1Repositories(t *testing.T, mode string) {
+	c := clientFor(t, mode)
+	id, parent := env(t, "V1_IMAGE_ID"), env(t, "V1_PARENT_ID")
+	list, err := c.V1RepositoryImages(v1app)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("V1RepositoryImages = %+v, %v", list, err)
+	}
+	for _, e := range list {
+		if e.ID == id && e.Checksum != env(t, "V1_CHECKSUM") || e.ID != id && e.ID != parent {
+			t.Fatalf("image list entry %+v", e)
+		}
+	}
+	if _, err := c.V1RepositoryImages("go/no-such-repo"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing repository: %v", err)
+	}
+
+	repo := fmt.Sprintf("go/repo-%s-%d", mode, os.Getpid())
+	img := sha256Hex([]byte(fmt.Sprintf("go-repo-%s-%d", mode, os.Getpid())))
+	doc := fmt.Sprintf(`{"id":%q,"parent":%q}`, img, parent)
+	if err := c.V1RepositoryPut(repo, []V1Image{{ID: img}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.V1RepoImageJSONPut(repo, img, doc); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := c.PutLayer(repo, bytes.NewReader(bytes.Repeat([]byte("go repo "), 900)), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetTag(repo, img, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	err = c.V1RepoImageJSONPut(repo, img, doc)
+	var re *Error
+	if !errors.Is(err, ErrAlreadyExists) || !errors.As(err, &re) || re.HTTPStatus != 409 {
+		t.Fatalf("the image again: %v", err)
+	}
+	if err := c.V1RepositoryImagesPut(repo, []V1Image{{ID: img, Checksum: sum}, {ID: parent}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.V1RepositoryImages(repo); err != nil || !reflect.DeepEqual(got, []V1Image{{ID: img, Checksum: sum}}) {
+		t.Fatalf("image list after the push = %+v, %v", got, err)
+	}
+	if err := c.V1RepositoryImagesPut(repo, []V1Image{{ID: "abc"}}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("bad id: %v", err)
+	}
+	if err := c.V1RepositoryDelete(repo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Tags(repo); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted repository: %v", err)
+	}
+	if err := c.V1RepositoryDelete(repo); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+
+	page, err := c.SearchPage("busybox", 1, 0)
+	if err != nil || page.NumResults != 1 || page.NumPages != 1 || page.PageSize != 25 || page.Page != 1 ||
+		!page.Results[0].IsOfficial || page.Results[0].IsTrusted || page.Results[0].StarCount != 15 {
+		t.Fatalf("SearchPage = %+v, %v", page, err)
+	}
+	if _, err := c.SearchPage("", 0, 10); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("page 0: %v", err)
+	}
+	v2 := clientFor(t, "anon")
+	if _, err := v2.V1RepositoryImages("fixtures/app"); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("v1 call on v2: %v", err)
+	}
+	if err := v2.V1RepositoryDelete("fixtures/app"); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("v1 delete on v2: %v", err)
 	}
 }

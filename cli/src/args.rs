@@ -39,6 +39,7 @@ EXIT STATUS:
   4  authentication: missing or wrong credentials, or no permission (UNAUTHORIZED, FORBIDDEN)
   5  network or TLS: no connection, a timeout, an untrusted certificate (NETWORK, TIMEOUT, TLS)
   6  integrity: bytes did not hash to their digest (DIGEST_MISMATCH)
+  7  already exists: the registry already has it, e.g. a v1 image (ALREADY_EXISTS)
 
 ENVIRONMENT:
   DOCKER_CONFIG   the directory of config.json (default ~/.docker), as for docker
@@ -276,12 +277,20 @@ EXAMPLES:
 Prints the repositories of HOST whose name contains TERM (case-insensitive), \
 one per line. A v2 registry is searched through its catalog; a v1 registry \
 (and Docker Hub's index) through its own search. With --json, the result in \
-the shape of Docker Hub's search: {\"query\",\"num_results\",\"results\":[{\"name\",\
-\"description\",\"star_count\",\"is_official\",\"is_automated\"}]}.",
+the shape of Docker Hub's search: {\"query\",\"num_results\",\"num_pages\",\
+\"page_size\",\"page\",\"results\":[{\"name\",\"description\",\"star_count\",\
+\"is_official\",\"is_automated\",\"is_trusted\"}]}.
+
+Without --page, every result up to --limit, as one page. With --page N, page N \
+(from 1) of --limit results a page (0: 25; at most 100), as the Hub pages its \
+search: num_results then counts the matches of all pages and num_pages the \
+pages. A v2 registry's catalog is cut into such pages in catalog order; a page \
+past the last is empty.",
         after_long_help = "\
 EXAMPLES:
   regcli search registry.example:5000 app
-  regcli search --limit 0 --json registry.example:5000 team/"
+  regcli search --limit 0 --json registry.example:5000 team/
+  regcli search --page 2 --limit 10 --json docker.io nginx"
     )]
     Search {
         /// The registry: host[:port].
@@ -290,9 +299,13 @@ EXAMPLES:
         /// The text repository names must contain.
         #[arg(value_name = "TERM")]
         term: String,
-        /// Print at most this many results (0: all).
+        /// Print at most this many results (0: all); with --page, the page
+        /// size (0: 25).
         #[arg(long, default_value_t = 25, value_name = "N")]
         limit: usize,
+        /// Print only page N (from 1) of the results, --limit a page.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        page: Option<u64>,
     },
 
     /// List the tags of a repository.

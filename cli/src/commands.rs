@@ -25,7 +25,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Logout { host } => login::logout(g, &host),
         Command::Ping { host } => ping(g, &host),
         Command::Catalog { host } => catalog(g, &host),
-        Command::Search { host, term, limit } => search(g, &host, &term, limit),
+        Command::Search {
+            host,
+            term,
+            limit,
+            page,
+        } => search(g, &host, &term, limit, page),
         Command::Tags { repo } => tags(g, &repo),
         Command::Digest { image } => digest(g, &image),
         Command::Manifest { image } => manifest(g, &image),
@@ -121,9 +126,13 @@ fn catalog(g: &Global, host: &str) -> Result<()> {
     }
 }
 
-fn search(g: &Global, host: &str, term: &str, limit: usize) -> Result<()> {
+fn search(g: &Global, host: &str, term: &str, limit: usize, page: Option<u64>) -> Result<()> {
     let host = Host::parse(host)?;
-    let found = client(g, &host.address)?.search(term, limit)?;
+    let c = client(g, &host.address)?;
+    let found = match page {
+        Some(page) => c.search_page(term, page, limit)?,
+        None => c.search(term, limit)?,
+    };
     if g.json {
         output::json(&found)
     } else {

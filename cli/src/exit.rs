@@ -20,6 +20,8 @@ pub const AUTH: u8 = 4;
 pub const NETWORK: u8 = 5;
 /// Bytes did not hash to their digest.
 pub const INTEGRITY: u8 = 6;
+/// The registry already has it (a v1 image whose JSON is there).
+pub const EXISTS: u8 = 7;
 
 /// The exit code of an error's kind.
 pub fn code(kind: ErrorKind) -> u8 {
@@ -29,6 +31,7 @@ pub fn code(kind: ErrorKind) -> u8 {
         ErrorKind::Unauthorized | ErrorKind::Forbidden => AUTH,
         ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Tls => NETWORK,
         ErrorKind::DigestMismatch => INTEGRITY,
+        ErrorKind::AlreadyExists => EXISTS,
         _ => OTHER,
     }
 }
@@ -99,16 +102,22 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for &kind in ErrorKind::ALL {
             let c = code(kind);
-            assert!((1..=6).contains(&c), "{kind:?}");
+            assert!((1..=7).contains(&c), "{kind:?}");
             seen.insert(c);
         }
-        assert_eq!(seen.len(), 6, "every class is used");
+        assert_eq!(seen.len(), 7, "every class is used");
         assert_eq!(code(ErrorKind::NotFound), NOT_FOUND);
         assert_eq!(code(ErrorKind::Forbidden), AUTH);
         assert_eq!(code(ErrorKind::Tls), NETWORK);
         assert_eq!(code(ErrorKind::Timeout), NETWORK);
         assert_eq!(code(ErrorKind::DigestMismatch), INTEGRITY);
         assert_eq!(code(ErrorKind::Server), OTHER);
+        assert_eq!(code(ErrorKind::AlreadyExists), EXISTS);
+        assert_eq!(
+            code(ErrorKind::InvalidArgument),
+            USAGE,
+            "a v2 409 stays a usage error"
+        );
     }
 
     #[test]

@@ -65,6 +65,48 @@ fn anon_reads_every_listing_and_document() {
     let found = cli.run(&["search", "--limit", "0", &a, "MULT"]).lines();
     assert!(found.iter().any(|r| r == "fixtures/multi"), "{found:?}");
     assert!(found.iter().all(|r| r.contains("mult")), "{found:?}");
+    // One page of the filtered catalog, the Hub's paging fields in the JSON.
+    let page = cli
+        .run(&[
+            "--json",
+            "search",
+            "--page",
+            "1",
+            "--limit",
+            "1",
+            &a,
+            "FIXTURES/MULTI",
+        ])
+        .json();
+    assert_eq!(
+        (
+            &page["num_results"],
+            &page["num_pages"],
+            &page["page_size"],
+            &page["page"]
+        ),
+        (
+            &Value::from(1),
+            &Value::from(1),
+            &Value::from(1),
+            &Value::from(1)
+        ),
+        "{page}"
+    );
+    assert_eq!(page["results"][0]["name"], "fixtures/multi");
+    assert_eq!(page["results"][0]["is_trusted"], false);
+    let past = cli
+        .run(&[
+            "search",
+            "--page",
+            "2",
+            "--limit",
+            "1",
+            &a,
+            "FIXTURES/MULTI",
+        ])
+        .lines();
+    assert!(past.is_empty(), "{past:?}");
     let tags = cli.run(&["tags", &f.image("fixtures/app")]).lines();
     assert!(
         tags.contains(&"v1".into()) && tags.contains(&"v2".into()),
@@ -641,6 +683,7 @@ fn usage_errors_exit_2_with_one_line() {
         ],
         vec!["login", "ftp://host"],
         vec!["blob", "frob"],
+        vec!["search", "--page", "0", "127.0.0.1:1", "x"],
     ] {
         cli.run(&args).fails(USAGE, "INVALID_ARGUMENT");
     }
@@ -1097,6 +1140,15 @@ fn v1_registry_where_the_operation_exists() {
         .run(&["search", &v, "v1app"])
         .lines()
         .contains(&"fixtures/v1app".into()));
+    let page = cli
+        .run(&[
+            "--json", "search", "--page", "1", "--limit", "0", &v, "busybox",
+        ])
+        .json();
+    assert_eq!(page["page_size"], 25, "{page}");
+    assert_eq!(page["num_pages"], 1, "{page}");
+    assert_eq!(page["results"][0]["is_official"], true, "{page}");
+    assert_eq!(page["results"][0]["star_count"], 15, "{page}");
     assert!(cli
         .run(&["catalog", &v])
         .lines()

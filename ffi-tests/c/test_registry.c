@@ -110,14 +110,14 @@ static void test_static_and_null_handling(void) {
             {REGISTRY_STATUS_RATE_LIMITED, "RATE_LIMITED"}, {REGISTRY_STATUS_DIGEST_MISMATCH, "DIGEST_MISMATCH"},
             {REGISTRY_STATUS_PROTOCOL, "PROTOCOL"}, {REGISTRY_STATUS_SERVER, "SERVER"}, {REGISTRY_STATUS_IO, "IO"},
             {REGISTRY_STATUS_ABORTED, "ABORTED"}, {REGISTRY_STATUS_TOO_LARGE, "TOO_LARGE"},
-            {REGISTRY_STATUS_PANIC, "PANIC"},
+            {REGISTRY_STATUS_PANIC, "PANIC"}, {REGISTRY_STATUS_ALREADY_EXISTS, "ALREADY_EXISTS"},
         };
         size_t k;
         for (k = 0; k < sizeof codes / sizeof *codes; k++) {
             CHECK(codes[k].code == k, "%s is %u", codes[k].name, (unsigned)codes[k].code);
             CHECK(strcmp(registry_status_name(codes[k].code), codes[k].name) == 0, "name of %u", (unsigned)k);
         }
-        CHECK(strcmp(registry_status_name(REGISTRY_STATUS_PANIC + 1), "UNKNOWN") == 0, "past the table");
+        CHECK(strcmp(registry_status_name(REGISTRY_STATUS_ALREADY_EXISTS + 1), "UNKNOWN") == 0, "past the table");
     }
 
     /* Every free function accepts NULL. */
@@ -350,6 +350,8 @@ static void test_env_credentials_and_restrict(void) {
     rmdir(dir);
 }
 
+static char *buf_string(registry_buf *buf);
+
 static void test_read_flows(const char *mode) {
     registry_client *c = client_for(mode, envf(mode, "USER"), envf(mode, "PASS"));
     registry_error *err = NULL;
@@ -478,6 +480,27 @@ static void test_read_flows(const char *mode) {
         free(json);
     }
     registry_buf_free(buf);
+
+    /* One page of the filtered catalog, and a page past the last. */
+    err = NULL;
+    expect(registry_search_page(c, "FIXTURES/MULTI", 1, 1, &buf, &err), &err, REGISTRY_STATUS_OK, "search page");
+    {
+        char *json = buf_string(buf);
+        CHECK(strstr(json, "\"num_results\":1,\"num_pages\":1,\"page_size\":1,\"page\":1,") != NULL &&
+              strstr(json, "\"name\":\"fixtures/multi\"") && strstr(json, "\"is_trusted\":false"),
+              "search page json %s", json);
+        free(json);
+    }
+    expect(registry_search_page(c, "FIXTURES/MULTI", 2, 1, &buf, &err), &err, REGISTRY_STATUS_OK, "search page 2");
+    {
+        char *json = buf_string(buf);
+        CHECK(strstr(json, "\"page\":2,\"results\":[]") != NULL, "past the last page: %s", json);
+        free(json);
+    }
+    buf = NULL;
+    expect(registry_search_page(c, "x", 0, 1, &buf, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "search page 0");
+    expect(registry_search_page(c, NULL, 1, 1, &buf, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "search page NULL");
+    CHECK(buf == NULL, "out untouched on failure");
     registry_client_free(c);
 }
 
@@ -1247,6 +1270,90 @@ static void test_referrers(const char *mode) {
     registry_client_free(c);
 }
 
+/* v1 repositories as a whole (image lists, delete), ALREADY_EXISTS, and
+ * the index's search pages. */
+static void test_v1_repositories(const char *mode) {
+    registry_client *c = client_for(mode, envf(mode, "USER"), envf(mode, "PASS"));
+    registry_client *v2 = client_for("anon", NULL, NULL);
+    registry_error *err = NULL;
+    registry_list *list = NULL;
+    registry_buf *buf = NULL;
+    registry_status st;
+    char *s = NULL, *sum = NULL;
+    const char *image = env("REGISTRY_TEST_V1_IMAGE_ID"), *parent = env("REGISTRY_TEST_V1_PARENT_ID");
+    const char *checksum = env("REGISTRY_TEST_V1_CHECKSUM");
+    char repo[64], id[65], json[256], images[512], want[256];
+    uint8_t data[5000];
+    struct source src = {data, sizeof data, 0, 0, 0};
+    size_t i;
+
+    fprintf(stderr, "# C v1 repositories, %s mode\n", mode);
+    expect(registry_v1_repository_images(c, "fixtures/v1app", &buf, &err), &err, REGISTRY_STATUS_OK, "repo images");
+    s = buf_string(buf);
+    CHECK(s[0] == '[' && strstr(s, image) && strstr(s, parent) && strstr(s, checksum), "image list %s", s);
+    free(s);
+    buf = NULL;
+    expect(registry_v1_repository_images(c, "c/no-such-repo", &buf, &err), &err, REGISTRY_STATUS_NOT_FOUND, "no repo");
+    expect(registry_v1_repository_images(c, NULL, &buf, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL repo");
+    expect(registry_v1_repository_images(c, "fixtures/v1app", NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL out");
+    CHECK(buf == NULL, "out untouched on failure");
+
+    /* moby's push: the list (creates the repository), the image, the tag,
+     * the list with checksums; then the repository goes. */
+    snprintf(repo, sizeof repo, "c/repo-%d-%s", (int)getpid(), mode);
+    snprintf(id, sizeof id, "%016x%016x%016x%016x", (unsigned)getpid(), (unsigned)strlen(mode), 0xbeefu, 3u);
+    snprintf(json, sizeof json, "{\"id\":\"%s\",\"parent\":\"%s\"}", id, parent);
+    for (i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7 + mode[1]);
+    snprintf(images, sizeof images, "[{\"id\":\"%s\"}]", id);
+    expect(registry_v1_repository_put(c, repo, images, &err), &err, REGISTRY_STATUS_OK, "repository put");
+    expect(registry_v1_repo_image_json_put(c, repo, id, json, &err), &err, REGISTRY_STATUS_OK, "json put");
+    expect(registry_layer_put(c, repo, id, read_source, &src, &sum, &err), &err, REGISTRY_STATUS_OK, "layer put");
+    expect(registry_set_tag(c, repo, id, "v1", &err), &err, REGISTRY_STATUS_OK, "set tag");
+    st = registry_v1_repo_image_json_put(c, repo, id, json, &err);
+    CHECK(st == REGISTRY_STATUS_ALREADY_EXISTS && err && registry_error_status(err) == REGISTRY_STATUS_ALREADY_EXISTS &&
+          registry_error_http_status(err) == 409, "the image again: %s", registry_status_name(st));
+    registry_error_free(err);
+    err = NULL;
+    snprintf(images, sizeof images, "[{\"id\":\"%s\",\"checksum\":\"%s\"},{\"id\":\"%s\"}]", id,
+             sum ? sum : "", parent);
+    expect(registry_v1_repository_images_put(c, repo, images, &err), &err, REGISTRY_STATUS_OK, "images put");
+    expect(registry_v1_repository_images(c, repo, &buf, &err), &err, REGISTRY_STATUS_OK, "images back");
+    s = buf_string(buf);
+    snprintf(want, sizeof want, "[{\"id\":\"%s\",\"checksum\":\"%s\"}]", id, sum ? sum : "");
+    CHECK(strcmp(s, want) == 0, "only the checksummed entry was sent: %s", s);
+    free(s);
+    registry_string_free(sum);
+    expect(registry_v1_repository_images_put(c, repo, "{\"id\":1}", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "not a list");
+    expect(registry_v1_repository_images_put(c, repo, "[{\"id\":\"abc\",\"checksum\":\"sha256:0\"}]", &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "bad id");
+    expect(registry_v1_repository_images_put(c, repo, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL json");
+    expect(registry_v1_repository_put(c, repo, "[1]", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "bad list");
+    expect(registry_v1_repository_delete(c, repo, &err), &err, REGISTRY_STATUS_OK, "repository delete");
+    expect(registry_tags(c, repo, &list, &err), &err, REGISTRY_STATUS_NOT_FOUND, "deleted repository");
+    expect(registry_v1_repository_delete(c, repo, &err), &err, REGISTRY_STATUS_NOT_FOUND, "delete again");
+    expect(registry_v1_repository_delete(NULL, repo, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "delete NULL");
+    expect(registry_tags(c, "fixtures/v1app", &list, &err), &err, REGISTRY_STATUS_OK, "the fixture stays");
+    registry_list_free(list);
+
+    /* The index's search pages. */
+    expect(registry_search_page(c, "busybox", 1, 0, &buf, &err), &err, REGISTRY_STATUS_OK, "v1 search page");
+    s = buf_string(buf);
+    CHECK(strstr(s, "\"num_results\":1,\"num_pages\":1,\"page_size\":25,\"page\":1,") &&
+          strstr(s, "\"is_official\":true") && strstr(s, "\"is_trusted\":false") && strstr(s, "\"star_count\":15"),
+          "v1 search page %s", s);
+    free(s);
+    buf = NULL;
+    expect(registry_search_page(c, "", 0, 10, &buf, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "page 0");
+
+    /* v1 only. */
+    expect(registry_v1_repository_images(v2, "fixtures/app", &buf, &err), &err, REGISTRY_STATUS_UNSUPPORTED, "v2 images");
+    expect(registry_v1_repository_put(v2, "fixtures/app", NULL, &err), &err, REGISTRY_STATUS_UNSUPPORTED, "v2 put");
+    expect(registry_v1_repository_delete(v2, "fixtures/app", &err), &err, REGISTRY_STATUS_UNSUPPORTED, "v2 delete");
+    registry_client_free(v2);
+    registry_client_free(c);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1262,6 +1369,8 @@ int main(void) {
     }
     test_v1("v1");
     test_v1("v1sa");
+    test_v1_repositories("v1");
+    test_v1_repositories("v1sa");
     test_tokens_and_scopes();
     test_wrong_password("basic");
     test_wrong_password("token");

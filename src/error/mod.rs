@@ -432,19 +432,21 @@ mod tests {
         assert_eq!(ErrorKind::NullArgument.code(), 1);
         assert_eq!(ErrorKind::NotFound.code(), 8);
         assert_eq!(ErrorKind::Panic.code(), 17);
+        assert_eq!(ErrorKind::AlreadyExists.code(), 18);
         assert_eq!(ErrorKind::TooLarge.name(), "TOO_LARGE");
     }
 
     #[test]
     fn every_status_of_the_table() {
         let codes: Vec<u32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, (1..=17).collect::<Vec<_>>(), "contiguous, from 1");
+        assert_eq!(codes, (1..=18).collect::<Vec<_>>(), "contiguous, from 1");
         assert_eq!(status_c_name(0).to_str(), Ok("OK"));
         for kind in ErrorKind::ALL {
             assert_eq!(status_c_name(kind.code()).to_str(), Ok(kind.name()));
             assert!(!kind.name().is_empty() && kind.name() == kind.name().to_ascii_uppercase());
         }
-        assert_eq!(status_c_name(18).to_str(), Ok("UNKNOWN"));
+        assert_eq!(status_c_name(18).to_str(), Ok("ALREADY_EXISTS"));
+        assert_eq!(status_c_name(19).to_str(), Ok("UNKNOWN"));
         assert_eq!(status_c_name(u32::MAX).to_str(), Ok("UNKNOWN"));
     }
 

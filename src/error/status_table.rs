@@ -22,4 +22,5 @@ status_table! {
     Aborted = 15, "ABORTED", "A callback asked to stop.";
     TooLarge = 16, "TOO_LARGE", "A response was larger than its cap.";
     Panic = 17, "PANIC", "A bug in the library, caught at the C boundary. Please report it.";
+    AlreadyExists = 18, "ALREADY_EXISTS", "The registry already has it: a v1 image whose JSON is there (HTTP 409, moby's ErrAlreadyExists).";
 }

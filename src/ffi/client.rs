@@ -475,9 +475,10 @@ pub unsafe extern "C" fn registry_ping(
 /// Searches repository names for `term` (v2: the catalog, case-insensitive
 /// substring; v1: the registry's `GET /v1/search`, page after page), at most
 /// `limit` results (0 = no limit). On success `*json_out`
-/// receives `{"query":…,"num_results":N,"results":[{"name":…,"description":…,
-/// "star_count":…,"is_official":…,"is_automated":…}]}`, freed with
-/// `registry_buf_free`.
+/// receives `{"query":…,"num_results":N,"num_pages":1,"page_size":N,"page":1,
+/// "results":[{"name":…,"description":…,"star_count":…,"is_official":…,
+/// "is_automated":…,"is_trusted":…}]}` (all results as one page), freed with
+/// `registry_buf_free`. For one page of the Hub's paging, `registry_search_page`.
 #[no_mangle]
 pub unsafe extern "C" fn registry_search(
     c: *const registry_client,
@@ -491,6 +492,37 @@ pub unsafe extern "C" fn registry_search(
         let term = arg_str!(term, "term")?;
         let out = arg_mut!(json_out, "json_out")?;
         let results = c.inner.search(term, limit as usize)?;
+        let json = serde_json::to_vec(&results)
+            .map_err(|e| Error::protocol(format!("cannot encode search results: {e}")))?;
+        *out = registry_buf::into_raw(json);
+        Ok(())
+    })
+}
+
+/// Page `page` (from 1; 0 is INVALID_ARGUMENT) of a search for `term`,
+/// `limit` results a page (0 = 25, the Hub's default; more than 100 asks for
+/// 100), as Docker Hub pages it. v1: the registry's `GET
+/// /v1/search?q=&n=&page=`, its `num_results` and `num_pages` as it sends
+/// them. v2: the catalog filtered as in `registry_search`, read whole and cut
+/// into pages in catalog order; a page past the last has no results. On
+/// success `*json_out` receives `{"query":…,"num_results":<all pages>,
+/// "num_pages":N,"page_size":…,"page":…,"results":[{"name":…,"description":…,
+/// "star_count":…,"is_official":…,"is_automated":…,"is_trusted":…}]}`, freed
+/// with `registry_buf_free`. `term` is borrowed for the call.
+#[no_mangle]
+pub unsafe extern "C" fn registry_search_page(
+    c: *const registry_client,
+    term: *const c_char,
+    page: u32,
+    limit: u32,
+    json_out: *mut *mut registry_buf,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let term = arg_str!(term, "term")?;
+        let out = arg_mut!(json_out, "json_out")?;
+        let results = c.inner.search_page(term, u64::from(page), limit as usize)?;
         let json = serde_json::to_vec(&results)
             .map_err(|e| Error::protocol(format!("cannot encode search results: {e}")))?;
         *out = registry_buf::into_raw(json);

@@ -9,6 +9,9 @@
 
 use std::ffi::c_char;
 
+use crate::error::Error;
+use crate::types::V1ImageEntry;
+
 use super::{registry_buf, registry_client, registry_error, registry_list, registry_status};
 
 /// The JSON of v1 image `image_id` (64 hex digits), as the registry keeps it
@@ -55,7 +58,7 @@ pub unsafe extern "C" fn registry_v1_repo_image_json(
 /// registry. Behind an index, call `registry_hub_token(c, repo,
 /// REGISTRY_ACCESS_WRITE, …)` first: the client presents that write token
 /// (prefer `registry_v1_repo_image_json_put`). An image that already exists
-/// is an error with HTTP status 409.
+/// is REGISTRY_STATUS_ALREADY_EXISTS (the registry answered 409).
 #[no_mangle]
 pub unsafe extern "C" fn registry_v1_image_json_put(
     c: *const registry_client,
@@ -119,5 +122,102 @@ pub unsafe extern "C" fn registry_v1_repo_ancestry(
         let out = arg_mut!(out, "out")?;
         *out = registry_list::into_raw(c.inner.v1_ancestry(repo, id)?)?;
         Ok(())
+    })
+}
+
+/// The image list of v1 repository `repo` (`GET
+/// /v1/repositories/<repo>/images` at the index or standalone registry, moby's
+/// `GetRepositoryData`): the read token that comes with it becomes the
+/// client's for `repo`. On success `*json_out` receives a JSON array
+/// `[{"id":"<64 hex>","checksum":"sha256:…"}]` (`checksum` absent when the
+/// index has none), freed with `registry_buf_free`. At most 4 MiB or 250,000
+/// entries (REGISTRY_STATUS_TOO_LARGE past them).
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_repository_images(
+    c: *const registry_client,
+    repo: *const c_char,
+    json_out: *mut *mut registry_buf,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let out = arg_mut!(json_out, "json_out")?;
+        let list = c.inner.v1_repository_images(repo)?;
+        let json = serde_json::to_vec(&list)
+            .map_err(|e| Error::protocol(format!("cannot encode the image list: {e}")))?;
+        *out = registry_buf::into_raw(json);
+        Ok(())
+    })
+}
+
+/// Reads a C image list: a JSON array of `{"id","checksum"?}` objects.
+fn image_list(json: &str) -> crate::error::Result<Vec<V1ImageEntry>> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::invalid(format!(
+            "the image list is not a JSON array of {{\"id\",\"checksum\"}}: {e}"
+        ))
+    })
+}
+
+/// The last step of a v1 push (`PUT /v1/repositories/<repo>/images` at the
+/// index, moby's `PushImageJSONIndex` with validation): `json`
+/// (NUL-terminated, borrowed for the call) is a JSON array
+/// `[{"id":"<64 hex>","checksum":"sha256:…"}]`; as moby, only the entries
+/// with a checksum are sent. The index answers 204 (any 2xx is success).
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_repository_images_put(
+    c: *const registry_client,
+    repo: *const c_char,
+    json: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let list = image_list(arg_str!(json, "json")?)?;
+        c.inner.v1_repository_images_put(repo, &list)
+    })
+}
+
+/// The first step of a v1 push (`PUT /v1/repositories/<repo>/` at the
+/// index, moby's `PushImageJSONIndex` without validation): creates the
+/// repository and makes the write token the index hands out the client's
+/// for `repo`. `json_or_null` (borrowed for the call) is the image list as
+/// for `registry_v1_repository_images_put`, checksums optional; NULL sends
+/// `[]`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_repository_put(
+    c: *const registry_client,
+    repo: *const c_char,
+    json_or_null: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let list = match arg_opt_str!(json_or_null, "json")? {
+            Some(j) => image_list(j)?,
+            None => Vec::new(),
+        };
+        c.inner.v1_repository_put(repo, &list)
+    })
+}
+
+/// Deletes v1 repository `repo` and every tag of it (`DELETE
+/// /v1/repositories/<repo>/` at the registry, docker-reg-client's
+/// `Repository.Delete`). Behind an index, with the delete token the index
+/// hands out for it; a standalone registry gets basic credentials.
+/// REGISTRY_STATUS_NOT_FOUND when there is no such repository.
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_repository_delete(
+    c: *const registry_client,
+    repo: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        c.inner.v1_repository_delete(repo)
     })
 }

@@ -6,7 +6,7 @@ use crate::auth::Scope;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{Payload, Request};
-use crate::types::Access;
+use crate::types::{Access, V1ImageEntry};
 use crate::v1;
 
 impl Client {
@@ -100,6 +100,8 @@ impl Client {
     /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
     ///   malformed `repo` or `image_id`, and for `json` that is no object or whose `id`
     ///   is not `image_id`;
+    /// - [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) when the registry
+    ///   already has the image (it answers 409, "Image already exists");
     /// - and those of every call (see [`Client`](crate::Client#errors)).
     ///
     /// # Examples
@@ -136,6 +138,126 @@ impl Client {
         let repo = self.repo_or_own(repo)?;
         self.v1_only("ancestry", |r, s| {
             v1::ancestry(r, s, repo.as_deref(), image_id)
+        })
+    }
+
+    /// `GET /v1/repositories/<repo>/images`: the repository's images and
+    /// their checksums, as the index keeps them (moby's `GetRepositoryData`;
+    /// v1 only). Asked of the index (Docker Hub's) or the standalone registry
+    /// with `X-Docker-Token: true`: the read token that comes with the answer
+    /// becomes the session's for `repo`. An empty checksum is `None`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v2 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is no such
+    ///   repository;
+    /// - [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) for a list over 4 MiB or
+    ///   250,000 images;
+    /// - [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when an entry's id is not
+    ///   an image id;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// for image in client.v1_repository_images("team/app")? {
+    ///     println!("{} {:?}", image.id, image.checksum);
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn v1_repository_images(&self, repo: &str) -> Result<Vec<V1ImageEntry>> {
+        let repo = self.repo(repo)?;
+        self.v1_only("the repository image list", |r, s| {
+            v1::repository_images(r, s, &repo)
+        })
+    }
+
+    /// `PUT /v1/repositories/<repo>/` at the index with `images` (ids,
+    /// checksums optional): a v1 push's first step, which creates the
+    /// repository and hands out the write token the pushes that follow
+    /// present (moby's `PushImageJSONIndex` without validation; v1 only).
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v2 registry;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`, image id or checksum;
+    /// - [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized) without
+    ///   credentials the index takes;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use registry::V1ImageEntry;
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let id = "3e5f7d3c1b4a".repeat(5) + "3e5f";
+    /// client.v1_repository_put("team/app", &[V1ImageEntry::new(id, None)])?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn v1_repository_put(&self, repo: &str, images: &[V1ImageEntry]) -> Result<()> {
+        let repo = self.repo(repo)?;
+        self.v1_only("creating a v1 repository", |r, s| {
+            v1::repository_put(r, s, &repo, images)
+        })
+    }
+
+    /// `PUT /v1/repositories/<repo>/images` at the index: a v1 push's last
+    /// step, which tells the index the checksums of the images pushed
+    /// (moby's `PushImageJSONIndex` with validation; v1 only). As moby, only
+    /// the entries with a checksum are sent; `X-Docker-Endpoints` names the
+    /// registry the session's write token for `repo` is for. The Hub answers
+    /// 204; any 2xx is success.
+    ///
+    /// # Errors
+    ///
+    /// - those of [`v1_repository_put`](Self::v1_repository_put).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use registry::V1ImageEntry;
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let id = "3e5f7d3c1b4a".repeat(5) + "3e5f";
+    /// let sum = "sha256:".to_string() + &"0".repeat(64); // what layer_put returned
+    /// client.v1_repository_images_put("team/app", &[V1ImageEntry::new(id, Some(sum))])?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn v1_repository_images_put(&self, repo: &str, images: &[V1ImageEntry]) -> Result<()> {
+        let repo = self.repo(repo)?;
+        self.v1_only("the repository image list", |r, s| {
+            v1::repository_images_put(r, s, &repo, images)
+        })
+    }
+
+    /// `DELETE /v1/repositories/<repo>/`: deletes the repository, every tag
+    /// of it (docker-reg-client's `Repository.Delete`; v1 only). Behind an
+    /// index the registry gets the delete token the index hands out
+    /// (`DELETE …/` at the index, as [`token`](Self::token)`(repo,
+    /// Access::Delete)`); a standalone registry gets basic credentials.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v2 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is no such
+    ///   repository;
+    /// - [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized) without
+    ///   credentials that may delete;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// client.v1_repository_delete("team/app")?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn v1_repository_delete(&self, repo: &str) -> Result<()> {
+        let repo = self.repo(repo)?;
+        self.v1_only("deleting a v1 repository", |r, s| {
+            v1::repository_delete(r, s, &repo)
         })
     }
 }

@@ -69,9 +69,26 @@ pub(crate) fn image_json_put(
     }
     let path = format!("/v1/images/{id}/json");
     let target = Target::Image(repo.as_deref(), Access::Write);
-    put_json(remote, session, &path, target, json)?;
+    put_json(remote, session, &path, target, json).map_err(|e| {
+        // The reference server answers 409 {"error": "Image already exists"}.
+        if e.http_status() == Some(409) {
+            e.with_kind(ErrorKind::AlreadyExists)
+        } else {
+            already_exists(e)
+        }
+    })?;
     lock(&session.json).insert(id.to_string(), json.to_vec());
     Ok(())
+}
+
+/// ALREADY_EXISTS for the registry's "Image already exists" answer, whatever
+/// its status (as moby reads it); any other error as it is.
+fn already_exists(e: Error) -> Error {
+    if e.http_status().is_some() && e.message().contains("Image already exists") {
+        e.with_kind(ErrorKind::AlreadyExists)
+    } else {
+        e
+    }
 }
 
 /// `GET /v1/images/<id>/ancestry`: the image id, its parent, and so on down
@@ -200,7 +217,7 @@ pub(crate) fn put_layer(
         &headers,
         &mut Payload::Stream(&mut hashing),
     )?;
-    remote.check(resp)?;
+    remote.check(resp).map_err(already_exists)?;
     let checksum = hashing.digest();
     let path = format!("/v1/images/{id}/checksum");
     let sum = checksum.to_string();
@@ -219,7 +236,7 @@ pub(crate) fn put_layer(
         if e.http_status() == Some(400) && e.message().contains("mismatch") {
             e.with_kind(ErrorKind::DigestMismatch)
         } else {
-            e
+            already_exists(e)
         }
     })?;
     lock(&session.json).remove(id);

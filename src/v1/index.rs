@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::auth::redact_secrets;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{what_of, Error, ErrorKind, Result};
 use crate::reference::validate_domain;
 use crate::remote::Remote;
 use crate::sync::lock;
@@ -90,6 +90,16 @@ impl Session {
         lock(&self.tokens).get(&(repo.to_string(), access)).cloned()
     }
 
+    /// The `host[:port]` of the endpoint the session's token for `repo` and
+    /// `access` is for, if it holds one.
+    pub fn endpoint_host(&self, repo: &str, access: Access) -> Option<String> {
+        self.token_for(repo, access).map(|t| {
+            let e = t.endpoint;
+            e.split_once("://")
+                .map_or(e.clone(), |(_, h)| h.to_string())
+        })
+    }
+
     /// The token obtained last for `access`, whatever its repository.
     pub fn latest(&self, access: Access) -> Option<IndexToken> {
         lock(&self.latest).get(&access).cloned()
@@ -149,30 +159,56 @@ pub(crate) fn index_token(
     repo: &str,
     access: Access,
 ) -> Result<IndexToken> {
-    let (method, path, body): (&str, String, &[u8]) = match access {
-        Access::Read => ("GET", format!("/v1/repositories/{repo}/images"), b""),
-        Access::Write => ("PUT", format!("/v1/repositories/{repo}/"), b"[]"),
-        Access::Delete => ("DELETE", format!("/v1/repositories/{repo}/"), b""),
+    let body: &[u8] = match access {
+        Access::Write => b"[]",
+        Access::Read | Access::Delete => b"",
+    };
+    let (token, resp) = index_request(remote, session, repo, access, body)?;
+    let what = format!("{} (index token)", what_of(&resp));
+    // Read the (small) image list so the connection can be reused.
+    let _ = transport::read_capped(resp, INDEX_BODY_CAP);
+    token.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("{what}: {} handed out no X-Docker-Token", remote.base),
+        )
+    })
+}
+
+/// The index request that grants `access` to `repo` (already normalised):
+/// `GET …/images` (read), `PUT …/` with `body`, a JSON list of images
+/// (write), `DELETE …/` (delete), with `X-Docker-Token: true` and the basic
+/// credentials for the index. Returns the token the index handed out, if
+/// any (it becomes the session's token for `repo` and `access`), and the
+/// 2xx response, whose body the caller reads.
+pub(crate) fn index_request(
+    remote: &Remote<'_>,
+    session: &Session,
+    repo: &str,
+    access: Access,
+    body: &[u8],
+) -> Result<(Option<IndexToken>, ureq::http::Response<ureq::Body>)> {
+    let (method, path) = match access {
+        Access::Read => ("GET", format!("/v1/repositories/{repo}/images")),
+        Access::Write => ("PUT", format!("/v1/repositories/{repo}/")),
+        Access::Delete => ("DELETE", format!("/v1/repositories/{repo}/")),
     };
     let url = remote.url(&path);
     let mut req = Request::new(method, url.clone())
         .header("Accept", "application/json")
         .header("X-Docker-Token", "true");
-    let what = format!("{} (index token)", req.what());
+    let what = req.what();
     let mut payload = Payload::Empty;
-    if !body.is_empty() {
+    if access == Access::Write {
         req = req.header("Content-Type", "application/json");
         payload = Payload::Bytes(body);
     }
     let basic = remote.auth.basic_for(&url);
     let resp = exchange(remote, session, req, basic.as_deref(), &mut payload)?;
     let resp = remote.check(resp)?;
-    let token = parse_token(&header_all(&resp, "x-docker-token")).ok_or_else(|| {
-        Error::new(
-            ErrorKind::Unsupported,
-            format!("{what}: {} handed out no X-Docker-Token", remote.base),
-        )
-    })?;
+    let Some(token) = parse_token(&header_all(&resp, "x-docker-token")) else {
+        return Ok((None, resp));
+    };
     let endpoint = match parse_endpoints(&header_all(&resp, "x-docker-endpoints")) {
         Ok(Some(host)) => format!("{}://{host}", scheme_of(&remote.base)),
         Ok(None) => remote.base.clone(),
@@ -183,11 +219,9 @@ pub(crate) fn index_token(
             )))
         }
     };
-    // Read the (small) image list so the connection can be reused.
-    let _ = transport::read_capped(resp, INDEX_BODY_CAP);
     let token = IndexToken { token, endpoint };
     session.remember(repo, access, &token);
-    Ok(token)
+    Ok((Some(token), resp))
 }
 
 /// Who a registry request acts for: a repository, with the access its token

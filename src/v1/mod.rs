@@ -12,6 +12,7 @@
 
 mod image;
 mod index;
+mod repository;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,9 @@ pub(crate) use image::{
     ancestry, image_json, image_json_put, layer_exists, open_layer, parse_checksum, put_layer,
 };
 pub(crate) use index::{parse_endpoints, parse_token, Session, Target};
+pub(crate) use repository::{
+    repository_delete, repository_images, repository_images_put, repository_put,
+};
 
 use crate::error::{what_of, Error, Result};
 use crate::reference::{validate_image_id, validate_repository, validate_tag};
@@ -43,6 +47,8 @@ pub(crate) struct SearchPage {
     results: Vec<SearchHit>,
     #[serde(default)]
     num_pages: Option<serde_json::Value>,
+    #[serde(default)]
+    num_results: Option<serde_json::Value>,
 }
 
 /// One v1 search result; every field but `name` may be missing or null.
@@ -57,6 +63,8 @@ struct SearchHit {
     is_official: Option<bool>,
     #[serde(default)]
     is_automated: Option<bool>,
+    #[serde(default)]
+    is_trusted: Option<bool>,
 }
 
 /// `…/tags` as a map (the reference server) or as a list of
@@ -163,35 +171,12 @@ pub(crate) fn search(
     let mut budget = ListBudget::new();
     let mut results = Vec::new();
     for page in 1..=SEARCH_MAX_PAGES {
-        let mut url = add_query(&remote.url("/v1/search"), "q", term);
-        url = add_query(&url, "n", &per_page.to_string());
-        url = add_query(&url, "page", &page.to_string());
-        let req = Request::new("GET", url.clone())
-            .header("Accept", "application/json")
-            .header("X-Docker-Token", "true");
-        let basic = remote.auth.basic_for(&url);
-        let resp = index::exchange(remote, session, req, basic.as_deref(), &mut Payload::Empty)?;
-        let resp = remote.check(resp)?;
-        let what = what_of(&resp).to_string();
-        let got: SearchPage = transport::decode_json(&budget.read_page(resp)?, &what)?;
-        budget.count(got.results.len())?;
+        let got = get_search_page(remote, session, &mut budget, term, page as u64, per_page)?;
         let last_page = got
             .num_pages
-            .as_ref()
-            .and_then(|v| match v {
-                serde_json::Value::Number(n) => n.as_u64(),
-                serde_json::Value::String(s) => s.parse().ok(),
-                _ => None,
-            })
             .map_or(got.results.len() < per_page, |n| page as u64 >= n);
         let empty = got.results.is_empty();
-        results.extend(got.results.into_iter().map(|h| SearchResult {
-            name: h.name,
-            description: h.description.unwrap_or_default(),
-            star_count: h.star_count.unwrap_or(0),
-            is_official: h.is_official.unwrap_or(false),
-            is_automated: h.is_automated.unwrap_or(false),
-        }));
+        results.extend(got.results);
         if limit != 0 && results.len() >= limit {
             results.truncate(limit);
             break;
@@ -203,7 +188,94 @@ pub(crate) fn search(
     Ok(SearchResults {
         query: term.to_string(),
         num_results: results.len() as u64,
+        num_pages: 1,
+        page_size: results.len() as u64,
+        page: 1,
         results,
+    })
+}
+
+/// One page of `GET /v1/search`, `per_page` (1 to 100) results from page
+/// `page` (from 1), as the index answers it: its `num_results` and
+/// `num_pages` when it sends them; otherwise the results of this page, and
+/// this page as the last unless it is full.
+pub(crate) fn search_page(
+    remote: &Remote<'_>,
+    session: &Session,
+    term: &str,
+    page: u64,
+    per_page: usize,
+) -> Result<SearchResults> {
+    let mut budget = ListBudget::new();
+    let got = get_search_page(remote, session, &mut budget, term, page, per_page)?;
+    let full = got.results.len() >= per_page;
+    Ok(SearchResults {
+        query: term.to_string(),
+        num_results: got.num_results.unwrap_or(got.results.len() as u64),
+        num_pages: got
+            .num_pages
+            .unwrap_or(if full { page + 1 } else { page })
+            .max(1),
+        page_size: per_page as u64,
+        page,
+        results: got.results,
+    })
+}
+
+/// What one search page said.
+struct GotPage {
+    results: Vec<SearchResult>,
+    num_pages: Option<u64>,
+    num_results: Option<u64>,
+}
+
+/// A number the Hub sends as a number or as a string.
+fn lenient_u64(v: Option<&serde_json::Value>) -> Option<u64> {
+    match v? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `GET /v1/search?q=<term>&n=<per_page>&page=<page>`, at most `per_page`
+/// results kept, read within `budget`.
+fn get_search_page(
+    remote: &Remote<'_>,
+    session: &Session,
+    budget: &mut ListBudget,
+    term: &str,
+    page: u64,
+    per_page: usize,
+) -> Result<GotPage> {
+    let mut url = add_query(&remote.url("/v1/search"), "q", term);
+    url = add_query(&url, "n", &per_page.to_string());
+    url = add_query(&url, "page", &page.to_string());
+    let req = Request::new("GET", url.clone())
+        .header("Accept", "application/json")
+        .header("X-Docker-Token", "true");
+    let basic = remote.auth.basic_for(&url);
+    let resp = index::exchange(remote, session, req, basic.as_deref(), &mut Payload::Empty)?;
+    let resp = remote.check(resp)?;
+    let what = what_of(&resp).to_string();
+    let mut got: SearchPage = transport::decode_json(&budget.read_page(resp)?, &what)?;
+    budget.count(got.results.len())?;
+    got.results.truncate(per_page);
+    Ok(GotPage {
+        num_pages: lenient_u64(got.num_pages.as_ref()),
+        num_results: lenient_u64(got.num_results.as_ref()),
+        results: got
+            .results
+            .into_iter()
+            .map(|h| SearchResult {
+                name: h.name,
+                description: h.description.unwrap_or_default(),
+                star_count: h.star_count.unwrap_or(0),
+                is_official: h.is_official.unwrap_or(false),
+                is_automated: h.is_automated.unwrap_or(false),
+                is_trusted: h.is_trusted.unwrap_or(false),
+            })
+            .collect(),
     })
 }
 

@@ -125,13 +125,7 @@ pub(crate) fn search(remote: &Remote<'_>, term: &str, limit: usize) -> Result<Se
                 break;
             }
             if name.to_ascii_lowercase().contains(&needle) {
-                results.push(SearchResult {
-                    name,
-                    description: String::new(),
-                    star_count: 0,
-                    is_official: false,
-                    is_automated: false,
-                });
+                results.push(catalog_hit(name));
             }
         }
         !full(&results)
@@ -139,6 +133,57 @@ pub(crate) fn search(remote: &Remote<'_>, term: &str, limit: usize) -> Result<Se
     Ok(SearchResults {
         query: term.to_string(),
         num_results: results.len() as u64,
+        num_pages: 1,
+        page_size: results.len() as u64,
+        page: 1,
+        results,
+    })
+}
+
+/// A search result for repository `name` of the catalog.
+fn catalog_hit(name: String) -> SearchResult {
+    SearchResult {
+        name,
+        description: String::new(),
+        star_count: 0,
+        is_official: false,
+        is_automated: false,
+        is_trusted: false,
+    }
+}
+
+/// Page `page` (from 1) of `per_page` (from 1) of the repositories whose
+/// name contains `term` (case-insensitive), in catalog order. The whole
+/// catalog is read (bounded as [`each_catalog_page`]), so `num_results`
+/// counts every match and `num_pages` is the pages of `per_page` they
+/// fill (at least 1); a page past the last has no results.
+pub(crate) fn search_page(
+    remote: &Remote<'_>,
+    term: &str,
+    page: u64,
+    per_page: usize,
+) -> Result<SearchResults> {
+    let needle = term.to_ascii_lowercase();
+    let first = (page.saturating_sub(1)).saturating_mul(per_page as u64);
+    let mut matches = 0u64;
+    let mut results = Vec::new();
+    each_catalog_page(remote, |names| {
+        for name in names {
+            if name.to_ascii_lowercase().contains(&needle) {
+                if matches >= first && results.len() < per_page {
+                    results.push(catalog_hit(name));
+                }
+                matches += 1;
+            }
+        }
+        true
+    })?;
+    Ok(SearchResults {
+        query: term.to_string(),
+        num_results: matches,
+        num_pages: matches.div_ceil(per_page as u64).max(1),
+        page_size: per_page as u64,
+        page,
         results,
     })
 }

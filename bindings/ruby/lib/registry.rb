@@ -79,6 +79,7 @@ module Registry
 
     attach_function :registry_ping, %i[pointer pointer err_out], :status, blocking: true
     attach_function :registry_search, %i[pointer string uint32 pointer err_out], :status, blocking: true
+    attach_function :registry_search_page, %i[pointer string uint32 uint32 pointer err_out], :status, blocking: true
     attach_function :registry_tags, %i[pointer string pointer err_out], :status, blocking: true
     attach_function :registry_image_id, %i[pointer string string pointer err_out], :status, blocking: true
     attach_function :registry_layer_exists, %i[pointer string string pointer err_out], :status, blocking: true
@@ -109,6 +110,10 @@ module Registry
     attach_function :registry_v1_repo_image_json, %i[pointer string string pointer err_out], :status, blocking: true
     attach_function :registry_v1_repo_image_json_put, %i[pointer string string string err_out], :status, blocking: true
     attach_function :registry_v1_repo_ancestry, %i[pointer string string pointer err_out], :status, blocking: true
+    attach_function :registry_v1_repository_images, %i[pointer string pointer err_out], :status, blocking: true
+    attach_function :registry_v1_repository_images_put, %i[pointer string string err_out], :status, blocking: true
+    attach_function :registry_v1_repository_put, %i[pointer string string err_out], :status, blocking: true
+    attach_function :registry_v1_repository_delete, %i[pointer string err_out], :status, blocking: true
     attach_function :registry_reader_verified, [:pointer], :bool
 
     attach_function :registry_list_len, [:pointer], :size_t
@@ -323,6 +328,15 @@ module Registry
       JSON.parse(out_call(:take_buf) { |h, out, e| Native.registry_search(h, term, limit, out, e) })
     end
 
+    # One page of a search as Docker Hub pages it: a Hash with "query",
+    # "num_results" (over all pages), "num_pages", "page_size", "page" and
+    # "results" (each with "is_official", "is_trusted", "star_count", ...).
+    # page: counts from 1; limit: 0 means 25, more than 100 asks for 100. On
+    # v2, pages of the filtered catalog; a page past the last is empty.
+    def search_page(term, page: 1, limit: 25)
+      JSON.parse(out_call(:take_buf) { |h, out, e| Native.registry_search_page(h, term, page, limit, out, e) })
+    end
+
     # A Registry::Manifest (body, media_type, digest). With platform:
     # ("os/arch[/variant]"), when reference names an index, the manifest of
     # that platform's image in it (through nested indexes); NotFound when
@@ -451,6 +465,34 @@ module Registry
     # for v1_image_json).
     def v1_ancestry(image_id, repo: nil)
       out_call(:take_list) { |h, out, e| Native.registry_v1_repo_ancestry(h, repo, image_id, out, e) }
+    end
+
+    # v1 only: the repository's image list as the index keeps it, an Array of
+    # Hashes {"id" => ..., "checksum" => ...} ("checksum" absent when the
+    # index has none). The read token that comes with it becomes the client's.
+    def v1_repository_images(repo)
+      JSON.parse(out_call(:take_buf) { |h, out, e| Native.registry_v1_repository_images(h, repo, out, e) })
+    end
+
+    # v1 only: a push's first step, PUT /v1/repositories/<repo>/ with the
+    # image list (an Array of Hashes with :id / "id", optional :checksum):
+    # creates the repository; its write token becomes the client's.
+    def v1_repository_put(repo, images = [])
+      json = JSON.generate(images)
+      client_call { |h, e| Native.registry_v1_repository_put(h, repo, json, e) }
+    end
+
+    # v1 only: a push's last step, PUT /v1/repositories/<repo>/images with the
+    # checksums of the images pushed (entries without one are not sent).
+    def v1_repository_images_put(repo, images)
+      json = JSON.generate(images)
+      client_call { |h, e| Native.registry_v1_repository_images_put(h, repo, json, e) }
+    end
+
+    # v1 only: deletes the repository and all its tags (behind an index with
+    # the delete token it hands out).
+    def v1_repository_delete(repo)
+      client_call { |h, e| Native.registry_v1_repository_delete(h, repo, e) }
     end
 
     # Frees the client now (it is also freed when garbage-collected, which

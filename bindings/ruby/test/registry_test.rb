@@ -37,7 +37,7 @@ class RegistryStaticTest < Minitest::Test
 
   # Every code of the library's status table has a name and an error class.
   def test_every_status_code
-    assert_equal 18, Registry::STATUS_NAMES.size
+    assert_equal 19, Registry::STATUS_NAMES.size
     assert_equal :ok, Registry::STATUS_NAMES[0]
     Registry::STATUS_NAMES.each_with_index.drop(1).each do |name, code|
       assert_equal name.to_s.upcase, Registry::Native.registry_status_name(code).read_string
@@ -46,7 +46,8 @@ class RegistryStaticTest < Minitest::Test
       assert_instance_of klass, err
       assert_equal name, err.status
     end
-    assert_equal "UNKNOWN", Registry::Native.registry_status_name(18).read_string
+    assert_equal Registry::AlreadyExists, Registry::ERROR_CLASSES[:already_exists]
+    assert_equal "UNKNOWN", Registry::Native.registry_status_name(19).read_string
   end
 
   def test_bad_arguments
@@ -105,6 +106,12 @@ class RegistryReadTest < Minitest::Test
       found = c.search("fixtures/multi", limit: 5)
       assert_equal 1, found["num_results"]
       assert_equal "fixtures/multi", found["results"][0]["name"]
+      page = c.search_page("FIXTURES/MULTI", page: 1, limit: 1)
+      assert_equal [1, 1, 1, 1], page.values_at("num_results", "num_pages", "page_size", "page")
+      assert_equal ["fixtures/multi"], page["results"].map { |r| r["name"] }
+      assert_equal false, page["results"][0]["is_trusted"]
+      assert_equal [], c.search_page("FIXTURES/MULTI", page: 2, limit: 1)["results"]
+      assert_raises(Registry::InvalidArgument) { c.search_page("x", page: 0) }
 
       err = assert_raises(Registry::NotFound) { c.tags("fixtures/missing") }
       assert_equal :not_found, err.status

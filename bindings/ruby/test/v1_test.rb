@@ -97,6 +97,38 @@ class RegistryV1Test < Minitest::Test
       assert_raises(Registry::InvalidArgument) { c.put_layer(repo, StringIO.new("x")) }
       assert_raises(Registry::InvalidArgument) { c.v1_image_json_put("nope", "{}") }
     end
+
+    define_method("test_repository_lists_and_delete_#{mode}") do
+      c = client(mode)
+      list = c.v1_repository_images(APP)
+      assert_equal [fact("IMAGE_ID"), fact("PARENT_ID")].sort, list.map { |e| e["id"] }.sort
+      assert_equal fact("CHECKSUM"), list.find { |e| e["id"] == fact("IMAGE_ID") }["checksum"]
+      assert_raises(Registry::NotFound) { c.v1_repository_images("ruby/no-such-repo") }
+
+      repo = "ruby/repo-#{mode}-#{Process.pid}"
+      id = Digest::SHA256.hexdigest("ruby-repo-#{mode}-#{Process.pid}")
+      json = JSON.generate(id: id, parent: fact("PARENT_ID"))
+      c.v1_repository_put(repo, [{ id: id }])
+      c.v1_image_json_put(id, json, repo: repo)
+      sum = c.put_layer(repo, StringIO.new("ruby layer " * 100), digest: id)
+      c.set_tag(repo, id, "v1")
+      err = assert_raises(Registry::AlreadyExists) { c.v1_image_json_put(id, json, repo: repo) }
+      assert_equal :already_exists, err.status
+      assert_equal 409, err.http_status
+      c.v1_repository_images_put(repo, [{ id: id, checksum: sum }, { id: fact("PARENT_ID") }])
+      assert_equal [{ "id" => id, "checksum" => sum }], c.v1_repository_images(repo)
+      assert_raises(Registry::InvalidArgument) { c.v1_repository_images_put(repo, [{ id: "abc" }]) }
+      c.v1_repository_delete(repo)
+      assert_raises(Registry::NotFound) { c.tags(repo) }
+      assert_raises(Registry::NotFound) { c.v1_repository_delete(repo) }
+
+      page = c.search_page("busybox", page: 1, limit: 0)
+      assert_equal [1, 1, 25, 1], page.values_at("num_results", "num_pages", "page_size", "page")
+      hit = page["results"][0]
+      assert_equal [true, false, 15], hit.values_at("is_official", "is_trusted", "star_count")
+    ensure
+      c&.close
+    end
   end
 
   def test_v1_only_calls_on_a_v2_client
@@ -105,6 +137,8 @@ class RegistryV1Test < Minitest::Test
     assert_raises(Registry::Unsupported) { c.v1_ancestry(fact("IMAGE_ID")) }
     assert_raises(Registry::Unsupported) { c.v1_image_json(fact("IMAGE_ID")) }
     assert_raises(Registry::Unsupported) { c.v1_image_json_put(fact("IMAGE_ID"), "{}") }
+    assert_raises(Registry::Unsupported) { c.v1_repository_images("fixtures/app") }
+    assert_raises(Registry::Unsupported) { c.v1_repository_delete("fixtures/app") }
   end
 
   def test_api_v1_by_hand
