@@ -130,6 +130,15 @@ fn a_restricted_client_refuses_other_repositories_before_any_request() {
         ),
         ("catalog", app.catalog().unwrap_err()),
         ("search", app.search("team", 10).unwrap_err()),
+        ("search_page", app.search_page("team", 1, 10).unwrap_err()),
+        (
+            "v1_repository_images",
+            app.v1_repository_images("team/other").unwrap_err(),
+        ),
+        (
+            "referrers",
+            app.referrers("team/other", digest.as_str(), None).unwrap_err(),
+        ),
         (
             "copy to it",
             c.image_copy(

@@ -98,6 +98,7 @@ impl Client {
     /// # Ok::<(), registry::Error>(())
     /// ```
     pub fn search_page(&self, term: &str, page: u64, limit: usize) -> Result<SearchResults> {
+        self.unrestricted("a search")?;
         if page == 0 {
             return Err(Error::invalid("search pages count from 1"));
         }
