@@ -68,9 +68,13 @@ func (c *Client) ArtifactPush(repo, tag, artifactType, subject string, files []A
 	}
 	return c.doString(func(h *C.registry_client, s []*C.char, out **C.char, e **C.registry_error) C.registry_status {
 		n := len(files)
-		arrays := C.malloc(C.size_t(2*max(n, 1)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+		slots := 2 * n
+		if slots == 0 {
+			slots = 1
+		}
+		arrays := C.malloc(C.size_t(slots) * C.size_t(unsafe.Sizeof(uintptr(0))))
 		defer C.free(arrays)
-		ptrs := unsafe.Slice((**C.char)(arrays), 2*max(n, 1))
+		ptrs := unsafe.Slice((**C.char)(arrays), slots)
 		for i, f := range files {
 			ptrs[i] = s[4+2*i]
 			ptrs[n+i] = nil

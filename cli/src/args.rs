@@ -504,6 +504,89 @@ EXAMPLES:
     /// Download or upload a single blob.
     #[command(subcommand)]
     Blob(BlobCommand),
+
+    /// Push or pull an OCI artifact: files with a type, perhaps referring to an image.
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+
+    /// List the artifacts that refer to an image (signatures, SBOMs, attestations).
+    #[command(
+        long_about = "\
+Lists the referrers of IMAGE (OCI 1.1: manifests whose subject is IMAGE's \
+manifest), one `DIGEST ARTIFACT_TYPE` line each, or with --json the OCI index \
+the registry answers. From the registry's referrers API, or where it has none \
+(distribution 2.8) from the fallback tag `sha256-<hex>`.",
+        after_long_help = "\
+EXAMPLES:
+  regcli referrers registry.example:5000/team/app:v1
+  regcli referrers --artifact-type application/spdx+json --json registry.example:5000/team/app:v1"
+    )]
+    Referrers {
+        /// The image: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+        /// Only referrers of this artifact type.
+        #[arg(long, value_name = "TYPE")]
+        artifact_type: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ArtifactCommand {
+    /// Push files as an OCI artifact; print its digest.
+    #[command(
+        long_about = "\
+Pushes FILEs as an OCI 1.1 artifact to REPO (tagged TAG when one is written, \
+else by digest alone): each file a layer of MEDIATYPE (default \
+application/octet-stream) named by its base name in the \
+org.opencontainers.image.title annotation, the empty config, --artifact-type, \
+and with --subject the image the artifact refers to (in the same repository; \
+a tag or digest there, or a whole reference). A registry without the referrers \
+API gets the artifact added to the subject's fallback tag.",
+        after_long_help = "\
+EXAMPLES:
+  regcli artifact push registry.example:5000/team/app sbom.spdx.json:application/spdx+json \\
+      --artifact-type application/spdx+json --subject v1
+  regcli artifact push registry.example:5000/team/notes:latest README.md --artifact-type application/x.notes"
+    )]
+    Push {
+        /// The repository, host[:port]/repo[:tag].
+        #[arg(value_name = "REPO[:TAG]")]
+        target: String,
+        /// The files, each FILE or FILE:MEDIATYPE.
+        #[arg(value_name = "FILE[:MEDIATYPE]")]
+        files: Vec<String>,
+        /// The artifact's type (artifactType).
+        #[arg(long, value_name = "TYPE")]
+        artifact_type: String,
+        /// The image it refers to: a tag or digest in REPO, or a whole reference.
+        #[arg(long, value_name = "IMAGE|DIGEST")]
+        subject: Option<String>,
+        /// An annotation of the manifest (repeatable).
+        #[arg(long, value_name = "KEY=VALUE")]
+        annotation: Vec<String>,
+    },
+
+    /// Download an artifact's files into a directory.
+    #[command(
+        long_about = "\
+Downloads the files of the artifact IMAGE into DIR (created if missing), each \
+under its title annotation, verified, written whole or not at all. A title \
+that is not a plain file name (a path, `..`) is refused before anything is \
+written; layers without a title are skipped with a warning. Prints the paths \
+written.",
+        after_long_help = "\
+EXAMPLES:
+  regcli artifact pull registry.example:5000/team/app@sha256:... ./sbom"
+    )]
+    Pull {
+        /// The artifact: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
+        /// Where to write its files.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -12,10 +12,11 @@ use registry::{
 };
 use serde_json::{json, Value};
 
-use crate::args::{BlobCommand, Cli, Command, Global};
+use crate::args::{ArtifactCommand, BlobCommand, Cli, Command, Global};
 use crate::connect::{self, usage, Host, Image, Login};
+use crate::output::tell;
 use crate::progress::{self, Display, Mode, Verbs};
-use crate::{login, output};
+use crate::{artifacts, login, output};
 
 /// Runs the command the line names.
 pub fn run(cli: Cli) -> Result<()> {
@@ -54,6 +55,33 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Blob(BlobCommand::Put { repo, file, digest }) => {
             blob_put(g, &repo, &file, digest.as_deref())
         }
+        Command::Artifact(ArtifactCommand::Push {
+            target,
+            files,
+            artifact_type,
+            subject,
+            annotation,
+        }) => artifacts::push(
+            g,
+            &client_for_image(g, &target)?,
+            &target,
+            &files,
+            &artifact_type,
+            subject.as_deref(),
+            &annotation,
+        ),
+        Command::Artifact(ArtifactCommand::Pull { image, dir }) => {
+            artifacts::pull(g, &client_for_image(g, &image)?, &image, &dir)
+        }
+        Command::Referrers {
+            image,
+            artifact_type,
+        } => artifacts::referrers(
+            g,
+            &client_for_image(g, &image)?,
+            &image,
+            artifact_type.as_deref(),
+        ),
     }
 }
 
@@ -63,11 +91,9 @@ fn client(g: &Global, address: &str) -> Result<Client> {
     connect::client(g, address, login.as_ref())
 }
 
-/// A line for people on stderr, unless --quiet.
-fn tell(g: &Global, text: std::fmt::Arguments<'_>) {
-    if !g.quiet {
-        let _ = writeln!(std::io::stderr(), "{text}");
-    }
+/// A client for the registry `image` names.
+fn client_for_image(g: &Global, image: &str) -> Result<Client> {
+    client(g, Image::parse(image)?.domain())
 }
 
 /// Prints a digest alone on its line, or with --json an object holding it.

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod artifacts;
 mod commands;
 mod connect;
 mod exit;

@@ -42,3 +42,10 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     text.push(b'\n');
     bytes(&text)
 }
+
+/// A line for people on stderr, unless --quiet.
+pub fn tell(g: &crate::args::Global, text: std::fmt::Arguments<'_>) {
+    if !g.quiet {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}

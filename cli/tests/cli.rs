@@ -1438,3 +1438,129 @@ fn mirrors_serve_pulls_while_the_registry_is_down_and_say_so() {
     cli.run(&["tags", "--daemon-config", s(&bad), &f.image("fixtures/app")])
         .fails(USAGE, "INVALID_ARGUMENT");
 }
+
+// ---------------------------------------------------------------- artifacts
+
+#[test]
+fn artifacts_push_pull_and_referrers() {
+    for mode in ["anon", "ferro"] {
+        let f = fixture(mode);
+        let cli = Cli::new();
+        let repo = f.image(&unique("cli-artifacts/app"));
+        cli.run(&["cp", &f.image("fixtures/app:v1"), &format!("{repo}:v1")])
+            .ok();
+        let dir = temp_dir("artifact-files");
+        let sbom = dir.join("sbom.spdx.json");
+        std::fs::write(&sbom, br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap();
+        let notes = dir.join("notes.txt");
+        std::fs::write(&notes, b"hello").unwrap();
+        let pushed = cli
+            .run(&[
+                "artifact",
+                "push",
+                &repo,
+                &format!("{}:application/spdx+json", s(&sbom)),
+                s(&notes),
+                "--artifact-type",
+                "application/spdx+json",
+                "--subject",
+                "v1",
+                "--annotation",
+                "org.example/kind=sbom",
+            ])
+            .lines();
+        assert_eq!(pushed.len(), 1, "{mode}: {pushed:?}");
+        let listed = cli.run(&["referrers", &format!("{repo}:v1")]).lines();
+        assert_eq!(
+            listed,
+            vec![format!("{} application/spdx+json", pushed[0])],
+            "{mode}"
+        );
+        let none = cli
+            .run(&[
+                "referrers",
+                "--artifact-type",
+                "application/x.other",
+                &format!("{repo}:v1"),
+            ])
+            .lines();
+        assert!(none.is_empty(), "{mode}: {none:?}");
+        let doc = cli
+            .run(&["referrers", "--json", &format!("{repo}:v1")])
+            .json();
+        assert_eq!(
+            doc["manifests"][0]["annotations"]["org.example/kind"],
+            "sbom"
+        );
+        let out = temp_dir("artifact-pull");
+        let files = cli
+            .run(&[
+                "artifact",
+                "pull",
+                &format!("{repo}@{}", pushed[0]),
+                s(&out),
+            ])
+            .lines();
+        assert_eq!(files.len(), 2, "{mode}: {files:?}");
+        assert_eq!(
+            std::fs::read(out.join("sbom.spdx.json")).unwrap(),
+            br#"{"spdxVersion":"SPDX-2.3"}"#
+        );
+        assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"hello");
+        cli.run(&[
+            "artifact",
+            "push",
+            &repo,
+            s(&notes),
+            "--artifact-type",
+            "not-a-type",
+        ])
+        .fails(USAGE, "INVALID_ARGUMENT");
+    }
+}
+
+#[test]
+fn an_artifact_title_that_escapes_its_directory_writes_nothing() {
+    let f = fixture("anon");
+    let c = registry::Client::builder(&f.addr()).build().unwrap();
+    let repo = unique("cli-artifacts/hostile");
+    let layer = c.layer_put(&repo, &mut &b"owned"[..], None).unwrap();
+    let empty = c.layer_put(&repo, &mut &b"{}"[..], None).unwrap();
+    for title in ["../escaped.txt", "/tmp/abs.txt", "ok.txt"] {
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/x.test",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.to_string(), "size": 2},
+            "layers": [
+                {"mediaType": "text/plain", "digest": layer.to_string(), "size": 5,
+                 "annotations": {"org.opencontainers.image.title": "ok.txt"}},
+                {"mediaType": "text/plain", "digest": layer.to_string(), "size": 5,
+                 "annotations": {"org.opencontainers.image.title": title}},
+            ],
+        });
+        let body = serde_json::to_vec(&manifest).unwrap();
+        let tag = "hostile";
+        c.manifest_put(
+            &repo,
+            tag,
+            "application/vnd.oci.image.manifest.v1+json",
+            &body,
+        )
+        .unwrap();
+        let out = temp_dir("hostile-pull").join("into");
+        let run = Cli::new().run(&[
+            "artifact",
+            "pull",
+            &f.image(&format!("{repo}:{tag}")),
+            s(&out),
+        ]);
+        if title == "ok.txt" {
+            run.fails(USAGE, "INVALID_ARGUMENT"); // two layers, one title
+        } else {
+            run.fails(USAGE, "INVALID_ARGUMENT");
+            assert!(!out.parent().unwrap().join("escaped.txt").exists());
+        }
+        assert!(!out.exists(), "{title}: nothing written, not even DIR");
+    }
+}

@@ -20,7 +20,9 @@ pub(crate) use manifest::{
     delete_manifest, delete_tag, get_manifest, get_platform_manifest, head_manifest,
     image_config_digest, put_manifest, put_manifest_answer, set_tag, MANIFEST_CAP,
 };
-pub(crate) use referrers::{add_to_fallback, index_json, referrers};
+#[cfg(feature = "capi")]
+pub(crate) use referrers::index_json;
+pub(crate) use referrers::{add_to_fallback, referrers};
 pub(crate) use upload::{mount_blob, put_blob, upload_blob};
 
 use crate::auth::Scope;
