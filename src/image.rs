@@ -67,6 +67,22 @@ pub struct ImageOptions<'a> {
     /// held were read from nowhere and are not listed. Filled as the call
     /// goes, complete when it succeeds.
     pub served_by: Option<&'a mut Vec<(Digest, String)>>,
+    /// Carry only these platforms' images of an index (pull and copy). One:
+    /// that platform's manifest, as [`platform`](Self::platform) does. Two or
+    /// more: a new index holding only their entries (annotations and every
+    /// other field kept; its digest differs from the source index's, the
+    /// children keep theirs); NOT_FOUND when the index lacks one of them.
+    /// When not empty it wins over `platform`.
+    pub platforms: Vec<Platform>,
+    /// Also carry every referrer (OCI 1.1: signatures, SBOMs, attestations,
+    /// manifests whose subject is a carried manifest), recursively (a
+    /// signature of an SBOM of an image), found through the referrers API or
+    /// the fallback tag (see [`Client::referrers`]). A pull lists them in
+    /// `index.json` without a name (with their `artifactType`); a copy
+    /// pushes them by digest, and on a registry without the referrers API
+    /// adds them to their subject's fallback tag. The referrers of an index
+    /// remade for a platform subset are not carried (their subject is not).
+    pub referrers: bool,
 }
 
 impl<'a> ImageOptions<'a> {
@@ -82,6 +98,36 @@ impl<'a> ImageOptions<'a> {
     pub fn with_served_by(mut self, served_by: &'a mut Vec<(Digest, String)>) -> ImageOptions<'a> {
         self.served_by = Some(served_by);
         self
+    }
+
+    /// These options carrying only `platforms` of an index (see
+    /// [`platforms`](Self::platforms)).
+    #[must_use]
+    pub fn with_platforms(mut self, platforms: Vec<Platform>) -> ImageOptions<'a> {
+        self.platforms = platforms;
+        self
+    }
+
+    /// These options carrying every referrer too (see [`referrers`](Self::referrers)).
+    #[must_use]
+    pub fn with_referrers(mut self, on: bool) -> ImageOptions<'a> {
+        self.referrers = on;
+        self
+    }
+
+    /// The tree these options carry under `root` (a verified manifest),
+    /// with `fetch` for its children: a subset of an index's platforms, one
+    /// platform's image, or all of it.
+    fn walk(
+        &self,
+        root: Manifest,
+        fetch: impl FnMut(&Digest, &str) -> Result<Manifest>,
+    ) -> Result<Tree> {
+        match self.platforms.as_slice() {
+            [] => Tree::walk(root, self.platform.as_ref(), fetch),
+            [one] => Tree::walk(root, Some(one), fetch),
+            many => Tree::walk(oci::index_subset(root, many)?, None, fetch),
+        }
     }
 
     /// These options picking `platform` from an index.
@@ -485,23 +531,29 @@ impl Client {
                 Ok(m)
             };
             let root = read_manifest(&reference)?;
-            let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
-                read_manifest(&ManifestRef::Digest(d.clone()))
-            })?;
-            transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
-                if let Some(host) = download(self, &repo, &layout, job, rep)? {
-                    served.add(&job.digest, &host);
+            let tree = options.walk(root, |d, _| read_manifest(&ManifestRef::Digest(d.clone())))?;
+            let progress = &mut options.progress;
+            let mut pull_tree = |tree: &Tree| {
+                transfer::run(parallel, tree.jobs()?, progress, |job, rep| {
+                    if let Some(host) = download(self, &repo, &layout, job, rep)? {
+                        served.add(&job.digest, &host);
+                    }
+                    Ok(())
+                })?;
+                // A manifest is done once it is in the layout, after its blobs.
+                for node in &tree.manifests {
+                    let m = &node.manifest;
+                    report_manifest(progress, m, || layout.put_blob(&m.digest, &m.body))?;
                 }
                 Ok(())
-            })?;
-            // A manifest is done once it is in the layout, after its blobs.
-            for node in &tree.manifests {
-                let m = &node.manifest;
-                report_manifest(&mut options.progress, m, || {
-                    layout.put_blob(&m.digest, &m.body)
-                })?;
-            }
+            };
+            pull_tree(&tree)?;
+            let referrers = match options.referrers {
+                true => self.carry_referrers(&repo, &tree, &read_manifest, |r, _| pull_tree(r))?,
+                false => vec![],
+            };
             layout.name(&name, entry_for(tree.root()))?;
+            layout.list_referrers(&referrers)?;
             Ok(tree.root().manifest.digest.clone())
         });
         served.report(&mut options.served_by);
@@ -645,33 +697,42 @@ impl Client {
                 Ok(m)
             };
             let root = read_manifest(&reference)?;
-            let tree = Tree::walk(root, options.platform.as_ref(), |d, _| {
-                read_manifest(&ManifestRef::Digest(d.clone()))
-            })?;
-            transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
-                let d = &job.digest;
-                if v2::blob_exists(to, &dst_repo, d)? {
-                    return rep.moved(job.size);
-                }
-                if same_registry && v2::mount_blob(to, &dst_repo, d, &src_repo)? {
-                    return rep.moved(job.size);
-                }
-                // Bytes from a source that fail their digest are refused
-                // by the upload; the next source is asked.
-                let ((), host) = self.v2_read_from(what, |src| {
-                    let reader = v2::open_blob(src, &src_repo, d, Some(job.size))?;
-                    let mut body = Counting {
-                        inner: reader,
-                        done: 0,
-                        reporter: rep,
-                    };
-                    // The reader checks the digest; no second hash on the way out.
-                    v2::upload_blob(to, &dst_repo, &mut body, d, true).map(|_| ())
+            let tree = options.walk(root, |d, _| read_manifest(&ManifestRef::Digest(d.clone())))?;
+            let progress = &mut options.progress;
+            let move_blobs = |tree: &Tree, progress: &mut Option<&mut Progress<'_>>| {
+                transfer::run(parallel, tree.jobs()?, progress, |job, rep| {
+                    let d = &job.digest;
+                    if v2::blob_exists(to, &dst_repo, d)? {
+                        return rep.moved(job.size);
+                    }
+                    if same_registry && v2::mount_blob(to, &dst_repo, d, &src_repo)? {
+                        return rep.moved(job.size);
+                    }
+                    // Bytes from a source that fail their digest are refused
+                    // by the upload; the next source is asked.
+                    let ((), host) = self.v2_read_from(what, |src| {
+                        let reader = v2::open_blob(src, &src_repo, d, Some(job.size))?;
+                        let mut body = Counting {
+                            inner: reader,
+                            done: 0,
+                            reporter: rep,
+                        };
+                        // The reader checks the digest; no second hash on the way out.
+                        v2::upload_blob(to, &dst_repo, &mut body, d, true).map(|_| ())
+                    })?;
+                    served.add(d, host);
+                    Ok(())
+                })
+            };
+            move_blobs(&tree, progress)?;
+            let digest = put_manifests(to, &dst_repo, &tree, tag.as_deref(), progress)?;
+            if options.referrers {
+                self.carry_referrers(&src_repo, &tree, &read_manifest, |r, listed| {
+                    move_blobs(r, progress)?;
+                    put_referrer(to, &dst_repo, r, listed, progress)
                 })?;
-                served.add(d, host);
-                Ok(())
-            })?;
-            put_manifests(to, &dst_repo, &tree, tag.as_deref(), &mut options.progress)
+            }
+            Ok(digest)
         });
         served.report(&mut options.served_by);
         result
@@ -730,6 +791,87 @@ impl Client {
             Ok(body)
         })
     }
+}
+
+/// At most this many referrers are carried with one image, all depths.
+const MAX_REFERRERS: usize = 10_000;
+
+impl Client {
+    /// Every referrer of the manifests of `tree` in `repo`, and theirs in
+    /// turn (breadth first, each once): each one's tree, read with
+    /// `read_manifest`, handed to `carry` with the descriptor it was listed
+    /// by, after its subject's. Returns those descriptors.
+    fn carry_referrers(
+        &self,
+        repo: &str,
+        tree: &Tree,
+        read_manifest: &dyn Fn(&ManifestRef) -> Result<Manifest>,
+        mut carry: impl FnMut(&Tree, &Descriptor) -> Result<()>,
+    ) -> Result<Vec<Descriptor>> {
+        let mut queue: std::collections::VecDeque<Digest> = tree
+            .manifests
+            .iter()
+            .map(|n| n.manifest.digest.clone())
+            .collect();
+        let mut seen: HashSet<Digest> = queue.iter().cloned().collect();
+        let mut carried = vec![];
+        while let Some(subject) = queue.pop_front() {
+            let listed = self.v2_read("listing referrers", |r| {
+                v2::referrers(r, repo, &subject, None)
+            })?;
+            for d in listed {
+                if !seen.insert(d.digest.clone()) {
+                    continue;
+                }
+                if carried.len() >= MAX_REFERRERS {
+                    return Err(Error::new(
+                        ErrorKind::TooLarge,
+                        format!("{repo}: more than {MAX_REFERRERS} referrers to carry"),
+                    ));
+                }
+                let root = read_manifest(&ManifestRef::Digest(d.digest.clone()))?;
+                let referrer = Tree::walk(root, None, |c, _| {
+                    read_manifest(&ManifestRef::Digest(c.clone()))
+                })?;
+                carry(&referrer, &d)?;
+                for n in &referrer.manifests {
+                    seen.insert(n.manifest.digest.clone());
+                    queue.push_back(n.manifest.digest.clone());
+                }
+                carried.push(d);
+            }
+        }
+        Ok(carried)
+    }
+}
+
+/// Stores a referrer's tree (its blobs already there) by digest; where the
+/// registry does not index the subject itself, the referrer goes into the
+/// subject's fallback index too, as `listed` describes it.
+fn put_referrer(
+    remote: &Remote<'_>,
+    repo: &str,
+    tree: &Tree,
+    listed: &Descriptor,
+    progress: &mut Option<&mut Progress<'_>>,
+) -> Result<()> {
+    let (children, root) = tree.manifests.split_at(tree.manifests.len() - 1);
+    for node in children {
+        let m = &node.manifest;
+        report_manifest(progress, m, || {
+            let at = ManifestRef::Digest(m.digest.clone());
+            v2::put_manifest(remote, repo, &at, &m.media_type, &m.body).map(|_| ())
+        })?;
+    }
+    let m = &root[0].manifest;
+    report_manifest(progress, m, || {
+        let at = ManifestRef::Digest(m.digest.clone());
+        let (_, indexed) = v2::put_manifest_answer(remote, repo, &at, &m.media_type, &m.body)?;
+        match (indexed, oci::subject_of(&m.body)) {
+            (false, Some(subject)) => v2::add_to_fallback(remote, repo, &subject, listed),
+            _ => Ok(()),
+        }
+    })
 }
 
 /// Stores the tree's manifests, children by digest first, the root under

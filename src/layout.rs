@@ -327,9 +327,14 @@ impl Layout {
                 .and_then(Value::as_str)
                 == name
         };
+        // A referrer a pull carried is listed without a name: no image to push.
+        let referrer = |e: &&Value| {
+            e.get("artifactType").is_some()
+                && e.get("annotations").and_then(|a| a.get(REF_NAME)).is_none()
+        };
         let found: Vec<&Value> = match name {
             Some(_) => entries.iter().filter(named).collect(),
-            None => entries.iter().collect(),
+            None => entries.iter().filter(|e| !referrer(e)).collect(),
         };
         let entry = match (found.as_slice(), name) {
             ([one], _) => *one,
@@ -383,6 +388,43 @@ impl Layout {
         descriptor.insert("annotations".into(), Value::Object(annotations));
         kept.push(Value::Object(descriptor));
         doc["manifests"] = Value::Array(kept);
+        if doc.get("schemaVersion").is_none() {
+            doc["schemaVersion"] = json!(2);
+        }
+        let bytes = serde_json::to_vec(&doc).map_err(|e| Error::protocol(e.to_string()))?;
+        let path = self.root.join("index.json");
+        write_atomically(&path, |f| {
+            f.write_all(&bytes)
+                .map_err(|e| Error::io("cannot write", &path, e))?;
+            Ok(bytes.len() as u64)
+        })
+        .map(|_| ())
+    }
+}
+
+impl Layout {
+    /// Lists `referrers` in `index.json` as entries without a name (their
+    /// media type, digest, size and `artifactType`), each once: what a pull
+    /// that carries referrers leaves (as oras does). [`find`](Self::find)
+    /// passes over such entries.
+    pub fn list_referrers(&self, referrers: &[Descriptor]) -> Result<()> {
+        if referrers.is_empty() {
+            return Ok(());
+        }
+        let _naming = lock(&NAMING);
+        let (mut doc, mut entries) = self.entries()?;
+        for d in referrers {
+            let listed = entries.iter().any(|e| {
+                e.get("digest").and_then(Value::as_str) == Some(d.digest.to_string().as_str())
+            });
+            if !listed {
+                let mut entry = Descriptor::new(d.media_type.clone(), d.digest.clone(), d.size);
+                entry.artifact_type = d.artifact_type.clone();
+                entries
+                    .push(serde_json::to_value(entry).map_err(|e| Error::protocol(e.to_string()))?);
+            }
+        }
+        doc["manifests"] = Value::Array(entries);
         if doc.get("schemaVersion").is_none() {
             doc["schemaVersion"] = json!(2);
         }

@@ -140,6 +140,54 @@ impl ManifestDoc {
     }
 }
 
+/// A new index holding only the entries of `root` (an index) for
+/// `platforms` (each the best match, as [`Platform::best_of`] picks), in
+/// their order in `root`, every other field kept. INVALID_ARGUMENT when
+/// `root` is no index; NOT_FOUND when it has no entry for a platform.
+pub(crate) fn index_subset(root: Manifest, platforms: &[Platform]) -> Result<Manifest> {
+    let what = format!("image {}", root.digest);
+    let doc = ManifestDoc::parse(&root.body, &what)?;
+    if doc.manifests.is_none() {
+        return Err(Error::invalid(format!(
+            "{what}: several platforms were asked for, but it is a single image, not an index"
+        )));
+    }
+    let entries = doc.manifests.as_deref().unwrap_or_default();
+    let mut keep = std::collections::BTreeSet::new();
+    for p in platforms {
+        let entry = doc.child_for(p, &what)?;
+        keep.extend(entries.iter().position(|e| std::ptr::eq(e, entry)));
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(&root.body)
+        .map_err(|e| Error::protocol(format!("{what}: malformed index: {e}")))?;
+    let all = value["manifests"].as_array().cloned().unwrap_or_default();
+    value["manifests"] = serde_json::Value::Array(
+        all.into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i))
+            .map(|(_, e)| e)
+            .collect(),
+    );
+    let body = serde_json::to_vec(&value).expect("an index serialises");
+    Ok(Manifest {
+        digest: crate::reference::Hasher::digest(root.digest.algorithm(), &body),
+        media_type: root.media_type,
+        body,
+    })
+}
+
+/// The digest of a manifest's `subject` (OCI 1.1), if it has one.
+pub(crate) fn subject_of(body: &[u8]) -> Option<Digest> {
+    #[derive(Deserialize)]
+    struct Subject {
+        subject: Option<Descriptor>,
+    }
+    serde_json::from_slice::<Subject>(body)
+        .ok()?
+        .subject
+        .map(|s| s.digest)
+}
+
 /// The manifest of `platform`'s image under `root`, descending through
 /// nested indexes with `fetch` (which returns the verified manifest of a
 /// child's digest and media type), with the platform of the index entry it

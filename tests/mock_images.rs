@@ -1271,3 +1271,78 @@ fn a_mirror_that_is_down_or_has_nothing_is_skipped_and_the_registry_error_says_s
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
     }
 }
+
+#[test]
+fn a_platform_subset_keeps_only_those_entries_and_every_other_field() {
+    let s = MockServer::start();
+    let mut entries = vec![];
+    for (arch, seed) in [("amd64", "a"), ("arm64", "b"), ("s390x", "c")] {
+        let config = format!("{{\"architecture\":\"{arch}\"}}");
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": digest_of(config.as_bytes()), "size": config.len()},
+            "layers": [],
+        }))
+        .unwrap();
+        let d = serve_manifest(&s, &digest_of(&manifest), OCI_MANIFEST, manifest.clone());
+        let body = config.into_bytes();
+        let path = format!("/v2/r/blobs/{}", digest_of(&body));
+        s.mock(move |w, t| {
+            w.method(GET).path(path);
+            t.status(200).body(body.clone());
+        });
+        entries.push(
+            json!({"mediaType": OCI_MANIFEST, "digest": d, "size": manifest.len(),
+            "platform": {"os": "linux", "architecture": arch},
+            "annotations": {"seed": seed}}),
+        );
+    }
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries.clone(),
+        "annotations": {"org.example": "kept"},
+    }))
+    .unwrap();
+    serve_manifest(&s, "v1", OCI_INDEX, index.clone());
+    let c = Client::builder(&s.url("")).build().unwrap();
+    let dir = temp_path("subset");
+    let platforms: Vec<Platform> = vec![
+        "linux/s390x".parse().unwrap(),
+        "linux/amd64".parse().unwrap(),
+    ];
+    let d = c
+        .image_pull(
+            "r",
+            "v1",
+            &dir,
+            ImageOptions::default().with_platforms(platforms),
+        )
+        .unwrap();
+    let body = std::fs::read(dir.join("blobs/sha256").join(d.hex())).unwrap();
+    assert_eq!(digest_of(&body), d.to_string());
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        doc["manifests"],
+        json!([entries[0], entries[2]]),
+        "in the index's order"
+    );
+    assert_eq!(doc["annotations"]["org.example"], "kept");
+    assert_eq!(doc["mediaType"], OCI_INDEX);
+    assert_ne!(d.to_string(), digest_of(&index), "a new index");
+    // The arm64 image was not pulled.
+    let arm = entries[1]["digest"].as_str().unwrap();
+    assert!(!dir.join("blobs/sha256").join(&arm[7..]).exists());
+    // Two platforms of a single image: no index to cut.
+    let e = c
+        .image_pull(
+            "r",
+            entries[0]["digest"].as_str().unwrap(),
+            temp_path("subset-single"),
+            ImageOptions::default().with_platforms(vec![
+                "linux/amd64".parse().unwrap(),
+                "linux/arm64".parse().unwrap(),
+            ]),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}

@@ -67,7 +67,7 @@ fn with_options<T>(
     f(ImageOptions {
         platform,
         progress: Some(&mut report),
-        served_by: None,
+        ..Default::default()
     })
 }
 
