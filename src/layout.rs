@@ -362,6 +362,29 @@ impl Layout {
         })
     }
 
+    /// Every entry of `index.json`, in its order, with its name (the
+    /// `org.opencontainers.image.ref.name` annotation), if any.
+    pub fn images(&self) -> Result<Vec<(Option<String>, Descriptor)>> {
+        let (_, entries) = self.entries()?;
+        entries
+            .into_iter()
+            .map(|e| {
+                let name = e
+                    .get("annotations")
+                    .and_then(|a| a.get(REF_NAME))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let descriptor = serde_json::from_value(e).map_err(|e| {
+                    Error::invalid(format!(
+                        "{}/index.json has a malformed entry: {e}",
+                        self.root.display()
+                    ))
+                })?;
+                Ok((name, descriptor))
+            })
+            .collect()
+    }
+
     /// Names `descriptor` (a `mediaType`/`digest`/`size` object, perhaps with
     /// a `platform`) `name` in `index.json`: an entry with that name loses it
     /// (and goes when it names nothing else); other entries stay as they are.
