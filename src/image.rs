@@ -808,11 +808,33 @@ fn push_images(
         };
         v2::upload_blob(r, repo, &mut body, &job.digest, false).map(|_| ())
     })?;
-    trees
-        .iter()
-        .zip(images)
-        .map(|(tree, (_, tag))| put_manifests(r, repo, tree, Some(tag), &mut options.progress))
-        .collect()
+    // A manifest two images share (a child, or one image's root another's
+    // child) is stored once, by the first; each root goes under its tag.
+    let mut stored = HashSet::new();
+    let mut digests = Vec::with_capacity(trees.len());
+    for (tree, (_, tag)) in trees.into_iter().zip(images) {
+        let root = tree.manifests.len() - 1;
+        let manifests = tree
+            .manifests
+            .into_iter()
+            .enumerate()
+            .filter(|(i, n)| stored.insert(n.manifest.digest.clone()) || *i == root)
+            .map(|(_, n)| n)
+            .collect();
+        let tree = Tree {
+            manifests,
+            blobs: vec![],
+            bytes: tree.bytes,
+        };
+        digests.push(put_manifests(
+            r,
+            repo,
+            &tree,
+            Some(tag),
+            &mut options.progress,
+        )?);
+    }
+    Ok(digests)
 }
 
 /// Stores the tree's manifests, children by digest first, the root under

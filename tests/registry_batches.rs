@@ -269,3 +269,37 @@ fn batches_need_v2() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn push_all_stores_a_manifest_two_images_share_once() {
+    let anon = common::fixture("anon");
+    let dir = two_image_layout(&anon, "push-all-shared");
+    // A third name for the index: its two children are shared.
+    let mut doc = index_json(&dir);
+    let mut again = doc["manifests"][1].clone();
+    again["annotations"]["org.opencontainers.image.ref.name"] = Value::String("again".into());
+    doc["manifests"].as_array_mut().unwrap().push(again);
+    std::fs::write(dir.join("index.json"), doc.to_string()).unwrap();
+    let ua = format!("push-all-shared-{}", std::process::id());
+    let c = anon.builder().user_agent(&ua).build().unwrap();
+    let pushed = c
+        .image_push_all(&dir, "batch/shared", ImageOptions::default())
+        .unwrap();
+    let tags: Vec<&str> = pushed.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(tags, ["v1", "latest", "again"]);
+    assert_eq!(pushed[1].1, pushed[2].1);
+    let puts: Vec<String> = requests(&anon, &ua)
+        .into_iter()
+        .filter(|r| r.starts_with("PUT /v2/batch/shared/manifests/"))
+        .collect();
+    let by_digest = puts.iter().filter(|r| r.contains("/sha256:")).count();
+    assert_eq!(by_digest, 2, "the index's two children once each: {puts:?}");
+    for tag in ["v1", "latest", "again"] {
+        assert!(
+            puts.contains(&format!("PUT /v2/batch/shared/manifests/{tag}")),
+            "{tag}: {puts:?}"
+        );
+    }
+    assert_eq!(puts.len(), 5, "{puts:?}");
+}
