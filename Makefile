@@ -54,7 +54,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
             golang-go valgrind python3 gcc g++ make
 
-.PHONY: fuzz bench all deps ferro build demo demo-rust test lint header header-check static-libs-check \
+.PHONY: fuzz bench all deps ferro build demo demo-rust test lint header header-check exports-check static-libs-check \
         suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean \
         cli test-cli
 
@@ -106,7 +106,7 @@ demo-rust: deps
 
 ## Everything: lint, header check, then every suite against the real registry
 ## in every fixture mode (one set of fixtures shared by all languages).
-test: deps ferro lint build header-check static-libs-check c-tests c-examples
+test: deps ferro lint build header-check exports-check static-libs-check c-tests c-examples
 	$(CARGO) build --release $(FEATURES) --examples
 	$(FIXTURES) run -- $(MAKE) --no-print-directory suites
 
@@ -142,6 +142,11 @@ header-check: build
 	  { echo "include/registry.h differs from src/ffi's header: run make header and commit it"; exit 1; }
 	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/registry.h
 	c++ -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ include/registry.h
+
+## Every public Client / ClientBuilder method has its C export in the
+## committed header (or a reason in the script's list of exceptions).
+exports-check:
+	python3 ffi-tests/check_exports.py
 
 ## rustc's native-static-libs line is still the one pinned here; registry.pc
 ## (build tree) carries its static form, and README.md shows it. The test

@@ -450,6 +450,44 @@ registry_status registry_manifest_get(const registry_client *c, const char *repo
 // owned the same way.
 registry_status registry_manifest_get_for_platform(const registry_client *c, const char *repo, const char *reference, const char *platform, registry_buf **body_out, char **media_type_out, char **digest_out, registry_error **err);
 
+// Trust the PEM certificates in the `len` bytes at `pem` instead of the
+// built-in roots, as `registry_client_builder_ca_file` does with a file (the
+// same rules: the registry's certificate chains to one of them or is one of
+// them, and names the host). The bytes are copied; they are parsed by
+// `registry_client_builder_build`, which fails with INVALID_ARGUMENT when
+// they hold no certificate. `pem` may be NULL only with `len` 0.
+registry_status registry_client_builder_ca_pem(registry_client_builder *b, const uint8_t *pem, size_t len, registry_error **err);
+
+// Authenticate with an identity token: an OAuth2 refresh token (docker's
+// config.json `identitytoken`, as Azure's registries hand out). It goes only
+// to the token server named by the registry's own challenge, in a
+// `POST grant_type=refresh_token`, and is exchanged there for bearer tokens;
+// it is never sent to the registry itself, nor in cleartext to a host that is
+// not loopback. Replaces credentials set before (the last call wins), and
+// config.json is then not read. Copied.
+registry_status registry_client_builder_identity_token(registry_client_builder *b, const char *token, registry_error **err);
+
+// Like `registry_ping`, with what the registry told: on success `*json_out`
+// receives `{"api":"v2"|"v1","api_version_header":…,"registry_version":…,
+// "standalone":…}` (v2: the `Docker-Distribution-API-Version` header, or
+// null; v1: the `X-Docker-Registry-Version` header and whether the registry
+// is standalone, each null when not sent), freed with `registry_buf_free`.
+registry_status registry_ping_info(const registry_client *c, registry_buf **json_out, registry_error **err);
+
+// The image id of `repo:reference` for `platform` ("os/arch" or
+// "os/arch/variant"; a malformed one is INVALID_ARGUMENT): v2, the config
+// digest of the platform's manifest when `reference` names an index (as
+// `registry_manifest_get_for_platform` picks it; NOT_FOUND when there is
+// none), or of the manifest itself; v1, the image id the tag names (a
+// digest is INVALID_ARGUMENT there). On success `*id_out` receives a string
+// freed with `registry_string_free`.
+registry_status registry_image_id_for(const registry_client *c, const char *repo, const char *reference, const char *platform, char **id_out, registry_error **err);
+
+// Every repository of the registry (`GET /v2/_catalog`, all pages; bounded:
+// TOO_LARGE past 16 MiB or 250,000 names). v2 only. On success `*out`
+// receives a list freed with `registry_list_free`.
+registry_status registry_catalog(const registry_client *c, registry_list **out, registry_error **err);
+
 // The number of strings in `list`; 0 when `list` is NULL.
 size_t registry_list_len(const registry_list *list);
 
@@ -542,6 +580,30 @@ registry_status registry_manifest_head(const registry_client *c, const char *rep
 // `registry_buf_free`. v2 only.
 registry_status registry_image_config(const registry_client *c, const char *repo, const char *reference, const char *platform_or_null, registry_buf **json_out, registry_error **err);
 
+// The first of the `n` digests at `digests` whose manifest exists in `repo`
+// (imgpkg's FirstImageExists): one HEAD request each, in order, and nothing
+// else; the search stops at the first found. NOT_FOUND when none exists (or
+// `n` is 0); a malformed digest is INVALID_ARGUMENT before anything is sent,
+// and any other failure of a HEAD ends the search with it. `digests` (NULL
+// only with `n` 0) and its strings are borrowed for the call. On success
+// `*digest_out` receives the digest found, freed with
+// `registry_string_free`. v2 only.
+registry_status registry_first_image_exists(const registry_client *c, const char *repo, const char *const *digests, size_t n, char **digest_out, registry_error **err);
+
+// Pushes every image named in the OCI layout at `layout_dir` to `repo`,
+// each under its name (`org.opencontainers.image.ref.name` in index.json)
+// as the tag, as one transfer (imgpkg's MultiWrite): one parallel budget
+// (`registry_client_builder_parallel`) for the blobs of all the images, a
+// blob shared by several moved once, one progress stream (as for
+// `registry_image_push`); then each image's manifests, in index.json's
+// order. Every entry must have a name that is a valid tag, unique in the
+// layout: an unnamed entry (or a name such as `sha256:…` that a pull by
+// digest writes) is INVALID_ARGUMENT before anything is sent, not skipped,
+// so that nothing is left behind unnoticed. An empty layout is NOT_FOUND.
+// On success `*digests_out` (if not NULL) receives one "tag digest" line per
+// image, in index.json's order, freed with `registry_list_free`. v2 only.
+registry_status registry_image_push_all(const registry_client *c, const char *layout_dir, const char *repo, registry_progress_fn progress_or_null, void *userdata, registry_list **digests_out, registry_error **err);
+
 // Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
 // means the whole layer was read and its digest checked out (see
 // `registry_reader_verified`); a digest that does not match fails with
@@ -630,6 +692,11 @@ registry_status registry_v1_repository_put(const registry_client *c, const char 
 // hands out for it; a standalone registry gets basic credentials.
 // REGISTRY_STATUS_NOT_FOUND when there is no such repository.
 registry_status registry_v1_repository_delete(const registry_client *c, const char *repo, registry_error **err);
+
+// v1 only: every tag of `repo` with the image id it names
+// (`GET /v1/repositories/<repo>/tags`). On success `*json_out` receives a
+// JSON object `{"<tag>":"<image id>",…}`, freed with `registry_buf_free`.
+registry_status registry_v1_tags(const registry_client *c, const char *repo, registry_buf **json_out, registry_error **err);
 
 // Uploads a layer whose bytes come from `read(userdata, …)` and, when
 // `digest_out` is not NULL, stores its digest there (free with

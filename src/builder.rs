@@ -195,6 +195,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Authenticate with an identity token: an OAuth2 refresh token (what
+    /// docker's `config.json` keeps as `identitytoken`, e.g. Azure's), which
+    /// is sent only to the token server the registry's own challenge names,
+    /// in a `POST grant_type=refresh_token`, and exchanged there for bearer
+    /// tokens. The same as `credentials(Credentials::IdentityToken(..))`.
+    pub fn identity_token(mut self, token: &str) -> ClientBuilder {
+        self.credentials = Credentials::IdentityToken(token.to_string());
+        self
+    }
+
     /// Use these credentials.
     pub fn credentials(mut self, credentials: Credentials) -> ClientBuilder {
         self.credentials = credentials;

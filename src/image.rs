@@ -606,30 +606,74 @@ impl Client {
         let parallel = self.parallel();
         self.v2_only("pushing an image", |r| {
             let entry = layout.find(layout_ref)?;
-            let read = |d: &Digest, media_type: &str| -> Result<Manifest> {
-                let body = layout.read_blob(d, v2::MANIFEST_CAP)?;
-                let doc = ManifestDoc::parse(&body, &format!("manifest {d}"))?;
-                Ok(Manifest {
-                    media_type: doc.media_type_or(media_type),
-                    digest: d.clone(),
-                    body,
-                })
-            };
-            let root = read(&entry.digest, &entry.media_type)?;
-            let tree = Tree::walk(root, options.platform.as_ref(), read)?;
-            transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
-                if v2::blob_exists(r, &repo, &job.digest)? {
-                    return rep.moved(job.size);
-                }
-                let (file, len) = layout.open_blob(&job.digest)?;
-                let mut body = Counting {
-                    inner: file.take(job.size.max(len)),
-                    done: 0,
-                    reporter: rep,
-                };
-                v2::upload_blob(r, &repo, &mut body, &job.digest, false).map(|_| ())
-            })?;
-            put_manifests(r, &repo, &tree, Some(tag), &mut options.progress)
+            let pushed = push_images(r, &repo, &layout, &[(entry, tag)], parallel, &mut options)?;
+            Ok(pushed.into_iter().next().expect("one image pushed"))
+        })
+    }
+
+    /// Pushes every image named in the OCI layout at `layout_dir` to `repo`,
+    /// each under its name (its entry's `org.opencontainers.image.ref.name`
+    /// in `index.json`) as the tag, as one transfer (imgpkg's `MultiWrite`):
+    /// one parallel budget for the blobs of all the images, a blob that
+    /// several images share moved once, one progress stream; then each
+    /// image's manifests, children before their index, image after image in
+    /// `index.json`'s order. Returns `(tag, digest)` for each image, in that
+    /// order. Blobs the registry has are skipped (HEAD).
+    ///
+    /// Every entry must be named, and its name must be a valid tag, unique in
+    /// the layout; a layout that breaks this is INVALID_ARGUMENT before
+    /// anything is sent, naming the entry. An unnamed entry is refused, not
+    /// skipped: a push of "every image" that silently leaves one behind would
+    /// be a surprise found too late, and an image pushed by digest alone is
+    /// one the registry's garbage collector may take. (A pull by digest names
+    /// its image by the digest, `sha256:…`, which is no tag either: push such
+    /// an image with [`image_push`](Self::image_push) and a tag.) The layout
+    /// is untrusted input as for [`image_push`](Self::image_push).
+    /// C: `registry_image_push_all`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the layout holds no
+    ///   image, or lacks a blob;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo`, an entry without a name, a name that is no valid tag or
+    ///   that two entries share, or an unsafe file in the layout;
+    /// - [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) when the images together
+    ///   exceed the bounds of one image tree;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when a blob in
+    ///   the layout does not hash to its digest;
+    /// - [`ErrorKind::Io`](crate::ErrorKind::Io) when the layout cannot be read;
+    ///   [`ErrorKind::Aborted`](crate::ErrorKind::Aborted) when the progress callback
+    ///   returns false;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// for (tag, digest) in client.image_push_all("/tmp/bundle", "team/app", Default::default())? {
+    ///     println!("{tag} {digest}");
+    /// }
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn image_push_all(
+        &self,
+        layout_dir: impl AsRef<Path>,
+        repo: &str,
+        mut options: ImageOptions<'_>,
+    ) -> Result<Vec<(String, Digest)>> {
+        let repo = self.repo(repo)?;
+        let layout = Layout::open(layout_dir.as_ref())?;
+        let parallel = self.parallel();
+        self.v2_only("pushing images", |r| {
+            let images = named_images(&layout, layout_dir.as_ref())?;
+            let tagged: Vec<(Descriptor, &str)> = images
+                .iter()
+                .map(|(t, d)| (d.clone(), t.as_str()))
+                .collect();
+            let digests = push_images(r, &repo, &layout, &tagged, parallel, &mut options)?;
+            Ok(images.into_iter().map(|(t, _)| t).zip(digests).collect())
         })
     }
 
@@ -872,6 +916,131 @@ fn put_referrer(
             _ => Ok(()),
         }
     })
+}
+
+/// The images of a layout for `image_push_all`: every entry of `index.json`
+/// with its name, which must be a tag, unique; at least one entry.
+fn named_images(layout: &Layout, dir: &Path) -> Result<Vec<(String, Descriptor)>> {
+    let entries = layout.images()?;
+    if entries.is_empty() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{} holds no image", dir.display()),
+        ));
+    }
+    let mut names = HashSet::new();
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, d))| {
+            let what = format!("{}/index.json: entry {i} ({})", dir.display(), d.digest);
+            let name = name.ok_or_else(|| {
+                Error::invalid(format!(
+                    "{what} has no name (org.opencontainers.image.ref.name): name it, \
+                     or push it alone with a tag"
+                ))
+            })?;
+            validate_tag(&name)
+                .map_err(|e| Error::invalid(format!("{what}: its name {name:?} is no tag: {e}")))?;
+            if !names.insert(name.clone()) {
+                return Err(Error::invalid(format!(
+                    "{what}: the name {name:?} names an earlier entry too"
+                )));
+            }
+            Ok((name, d))
+        })
+        .collect()
+}
+
+/// Pushes images of `layout` to `repo`, each root descriptor under its tag,
+/// as one transfer: the blobs of all of them (each once) in parallel, then
+/// each image's manifests in turn. Returns the digests pushed, in order.
+fn push_images(
+    r: &Remote<'_>,
+    repo: &str,
+    layout: &Layout,
+    images: &[(Descriptor, &str)],
+    parallel: usize,
+    options: &mut ImageOptions<'_>,
+) -> Result<Vec<Digest>> {
+    let read = |d: &Digest, media_type: &str| -> Result<Manifest> {
+        let body = layout.read_blob(d, v2::MANIFEST_CAP)?;
+        let doc = ManifestDoc::parse(&body, &format!("manifest {d}"))?;
+        Ok(Manifest {
+            media_type: doc.media_type_or(media_type),
+            digest: d.clone(),
+            body,
+        })
+    };
+    let mut trees = Vec::with_capacity(images.len());
+    let mut jobs = Vec::new();
+    let (mut seen, mut bytes) = (HashSet::new(), 0u64);
+    for (entry, _) in images {
+        let root = read(&entry.digest, &entry.media_type)?;
+        let tree = Tree::walk(root, options.platform.as_ref(), read)?;
+        // The bounds of one tree hold for the whole batch.
+        bytes += tree.bytes;
+        if bytes > MAX_MANIFEST_BYTES {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the images' manifests add up to more than {} MiB",
+                    MAX_MANIFEST_BYTES >> 20
+                ),
+            ));
+        }
+        for job in tree.jobs()? {
+            if seen.insert(job.digest.clone()) {
+                jobs.push(job);
+            }
+        }
+        if jobs.len() > MAX_BLOBS {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("the images name more than {MAX_BLOBS} blobs"),
+            ));
+        }
+        trees.push(tree);
+    }
+    transfer::run(parallel, jobs, &mut options.progress, |job, rep| {
+        if v2::blob_exists(r, repo, &job.digest)? {
+            return rep.moved(job.size);
+        }
+        let (file, len) = layout.open_blob(&job.digest)?;
+        let mut body = Counting {
+            inner: file.take(job.size.max(len)),
+            done: 0,
+            reporter: rep,
+        };
+        v2::upload_blob(r, repo, &mut body, &job.digest, false).map(|_| ())
+    })?;
+    // A manifest two images share (a child, or one image's root another's
+    // child) is stored once, by the first; each root goes under its tag.
+    let mut stored = HashSet::new();
+    let mut digests = Vec::with_capacity(trees.len());
+    for (tree, (_, tag)) in trees.into_iter().zip(images) {
+        let root = tree.manifests.len() - 1;
+        let manifests = tree
+            .manifests
+            .into_iter()
+            .enumerate()
+            .filter(|(i, n)| stored.insert(n.manifest.digest.clone()) || *i == root)
+            .map(|(_, n)| n)
+            .collect();
+        let tree = Tree {
+            manifests,
+            blobs: vec![],
+            bytes: tree.bytes,
+        };
+        digests.push(put_manifests(
+            r,
+            repo,
+            &tree,
+            Some(tag),
+            &mut options.progress,
+        )?);
+    }
+    Ok(digests)
 }
 
 /// Stores the tree's manifests, children by digest first, the root under

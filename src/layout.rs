@@ -327,14 +327,9 @@ impl Layout {
                 .and_then(Value::as_str)
                 == name
         };
-        // A referrer a pull carried is listed without a name: no image to push.
-        let referrer = |e: &&Value| {
-            e.get("artifactType").is_some()
-                && e.get("annotations").and_then(|a| a.get(REF_NAME)).is_none()
-        };
         let found: Vec<&Value> = match name {
             Some(_) => entries.iter().filter(named).collect(),
-            None => entries.iter().filter(|e| !referrer(e)).collect(),
+            None => entries.iter().filter(|e| !is_listed_referrer(e)).collect(),
         };
         let entry = match (found.as_slice(), name) {
             ([one], _) => *one,
@@ -365,6 +360,31 @@ impl Layout {
                 self.root.display()
             ))
         })
+    }
+
+    /// Every entry of `index.json` but the referrers a pull listed (see
+    /// [`list_referrers`](Self::list_referrers)), in its order, with its name
+    /// (the `org.opencontainers.image.ref.name` annotation), if any.
+    pub fn images(&self) -> Result<Vec<(Option<String>, Descriptor)>> {
+        let (_, entries) = self.entries()?;
+        entries
+            .into_iter()
+            .filter(|e| !is_listed_referrer(e))
+            .map(|e| {
+                let name = e
+                    .get("annotations")
+                    .and_then(|a| a.get(REF_NAME))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let descriptor = serde_json::from_value(e).map_err(|e| {
+                    Error::invalid(format!(
+                        "{}/index.json has a malformed entry: {e}",
+                        self.root.display()
+                    ))
+                })?;
+                Ok((name, descriptor))
+            })
+            .collect()
     }
 
     /// Names `descriptor` (a `mediaType`/`digest`/`size` object, perhaps with
@@ -437,6 +457,16 @@ impl Layout {
         })
         .map(|_| ())
     }
+}
+
+/// An entry a pull listed for a referrer it carried: an `artifactType` and
+/// no name. No image to push.
+fn is_listed_referrer(entry: &Value) -> bool {
+    entry.get("artifactType").is_some()
+        && entry
+            .get("annotations")
+            .and_then(|a| a.get(REF_NAME))
+            .is_none()
 }
 
 /// Reads a regular file of the layout (see [`files::open`]) of at most

@@ -406,22 +406,32 @@ EXAMPLES:
 Uploads the image named --ref in the OCI layout DIR (without --ref: the \
 layout's only image) to IMAGE (host[:port]/repo[:tag]), and prints the digest \
 of its manifest or index. Blobs the registry already has are skipped; manifests \
-are stored byte for byte, so digests do not change. v2 only.",
+are stored byte for byte, so digests do not change. v2 only.
+
+With --all, IMAGE is a repository (host[:port]/repo) and every image named in \
+the layout's index.json goes there, each under its name as the tag, as one \
+transfer (blobs several images share move once); prints \"TAG DIGEST\" per \
+image, in index.json's order. Every entry must be named with a valid tag: a \
+layout with an unnamed entry is refused before anything is sent.",
         after_long_help = "\
 EXAMPLES:
   regcli push ./app registry.example:5000/team/app:v1
-  skopeo copy docker://alpine oci:./alpine:3 && regcli push ./alpine --ref 3 registry.example:5000/alpine:3"
+  skopeo copy docker://alpine oci:./alpine:3 && regcli push ./alpine --ref 3 registry.example:5000/alpine:3
+  regcli push --all ./bundle registry.example:5000/team/bundle"
     )]
     Push {
         /// The OCI layout directory to read.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
-        /// Where to push: host[:port]/repo[:tag].
+        /// Where to push: host[:port]/repo[:tag] (with --all: host[:port]/repo).
         #[arg(value_name = "IMAGE")]
         image: String,
         /// The image's name in the layout (org.opencontainers.image.ref.name).
-        #[arg(long = "ref", value_name = "NAME")]
+        #[arg(long = "ref", value_name = "NAME", conflicts_with = "all")]
         layout_ref: Option<String>,
+        /// Push every image the layout names, each under its name as the tag.
+        #[arg(long)]
+        all: bool,
     },
 
     /// Copy an image between repositories or registries.

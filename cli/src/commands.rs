@@ -38,9 +38,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config { image } => config(g, &image),
         Command::Pull { image, dir } => pull(g, &image, &dir),
         Command::Push {
+            dir, image, all, ..
+        } if all => push_all(g, &dir, &image),
+        Command::Push {
             dir,
             image,
             layout_ref,
+            ..
         } => push(g, &dir, &image, layout_ref.as_deref()),
         Command::Cp { src, dst } => cp(g, &src, &dst),
         Command::Tag {
@@ -316,6 +320,38 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
         &digest.to_string(),
         json!({ "repository": image.repo(), "tag": tag }),
     )
+}
+
+/// `push --all DIR REPO`: every image the layout names, under its name.
+fn push_all(g: &Global, dir: &Path, repo: &str) -> Result<()> {
+    let image = Image::parse_repo(repo)?;
+    let platform = connect::platform(g)?;
+    let c = client(g, image.domain())?;
+    let pushed = with_progress(g, progress::PUSH, platform, |opts| {
+        c.image_push_all(dir, image.repo(), opts)
+    })?;
+    tell(
+        g,
+        format_args!(
+            "Pushed {} images of {} to {}",
+            pushed.len(),
+            dir.display(),
+            image.repo()
+        ),
+    );
+    if g.json {
+        let images: Vec<Value> = pushed
+            .iter()
+            .map(|(tag, digest)| json!({ "tag": tag, "digest": digest.to_string() }))
+            .collect();
+        output::json(&json!({ "repository": image.repo(), "images": images }))
+    } else {
+        let lines: Vec<String> = pushed
+            .iter()
+            .map(|(tag, digest)| format!("{tag} {digest}"))
+            .collect();
+        output::lines(&lines)
+    }
 }
 
 fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {

@@ -1564,3 +1564,62 @@ fn an_artifact_title_that_escapes_its_directory_writes_nothing() {
         assert!(!out.exists(), "{title}: nothing written, not even DIR");
     }
 }
+
+#[test]
+fn anon_push_all_pushes_every_named_image_under_its_name() {
+    let f = fixture("anon");
+    let cli = Cli::new();
+    let dir = temp_dir("push-all");
+    let app = cli
+        .run(&["pull", &f.image("fixtures/app:v1"), s(&dir)])
+        .ok();
+    let index = cli
+        .run(&["pull", &f.image("fixtures/multi:latest"), s(&dir)])
+        .ok();
+    let repo = unique("all");
+    let pushed = cli.run(&["push", "--all", s(&dir), &f.image(&repo)]);
+    assert_eq!(
+        pushed.lines(),
+        [
+            format!("v1 {}", app.trim()),
+            format!("latest {}", index.trim())
+        ],
+        "TAG DIGEST per image, in index.json's order"
+    );
+    assert_eq!(
+        format!(
+            "{}\n",
+            sha256(&skopeo_raw_anon(&f.image(&format!("{repo}:v1"))))
+        ),
+        app,
+        "skopeo reads one back"
+    );
+    assert_eq!(
+        sorted(cli.run(&["tags", &f.image(&repo)]).lines()),
+        ["latest", "v1"]
+    );
+    let json = cli
+        .run(&["--json", "push", "--all", s(&dir), &f.image(&repo)])
+        .json();
+    assert_eq!(json["repository"], repo.as_str());
+    assert_eq!(json["images"][1]["tag"], "latest");
+    assert_eq!(json["images"][1]["digest"], index.trim());
+    // --all takes a repository, not a tag; and not --ref.
+    cli.run(&["push", "--all", s(&dir), &f.image(&format!("{repo}:x"))])
+        .fails(USAGE, "INVALID_ARGUMENT");
+    let both = cli.run(&["push", "--all", "--ref", "v1", s(&dir), &f.image(&repo)]);
+    assert_eq!(both.code, USAGE, "{}", both.stderr);
+    // A layout with an unnamed entry is refused, nothing pushed.
+    let path = dir.join("index.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    doc["manifests"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let other = unique("unnamed");
+    cli.run(&["push", "--all", s(&dir), &f.image(&other)])
+        .fails(USAGE, "INVALID_ARGUMENT");
+    cli.run(&["tags", &f.image(&other)])
+        .fails(NOT_FOUND, "NOT_FOUND");
+}

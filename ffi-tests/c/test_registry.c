@@ -1354,6 +1354,266 @@ static void test_v1_repositories(const char *mode) {
     registry_client_free(c);
 }
 
+/* A client for `mode` (its CA and user, if any) sending User-Agent `ua`, to
+ * find its requests in the registry's access log. */
+static registry_client *client_with_ua(const char *mode, const char *ua) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    expect(registry_client_builder_new(envf(mode, "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "builder_new");
+    if (envf(mode, "CA"))
+        expect(registry_client_builder_ca_file(b, envf(mode, "CA"), &err), &err, REGISTRY_STATUS_OK, "ca_file");
+    if (envf(mode, "USER"))
+        expect(registry_client_builder_basic_auth(b, envf(mode, "USER"), envf(mode, "PASS"), &err), &err,
+               REGISTRY_STATUS_OK, "basic_auth");
+    expect(registry_client_builder_user_agent(b, ua, &err), &err, REGISTRY_STATUS_OK, "ua");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    return c;
+}
+
+/* How many requests of `mode`'s access log came with User-Agent `ua` and
+ * contain `what` (e.g. "\"HEAD /v2/x/manifests/"), those answered 401 (a
+ * token registry's challenge) aside. */
+static int log_count(const char *mode, const char *ua, const char *what) {
+    static char line[65536];
+    char tail[200];
+    int n = 0;
+    FILE *f = fopen(envf(mode, "LOG"), "r");
+    CHECK(f != NULL, "open %s's log", mode);
+    if (!f) return -1;
+    snprintf(tail, sizeof tail, "\"%s\"\n", ua);
+    while (fgets(line, sizeof line, f)) {
+        size_t len = strlen(line), tl = strlen(tail);
+        if (len >= tl && strcmp(line + len - tl, tail) == 0 && strstr(line, what) && !strstr(line, "\" 401 ")) n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Reads a whole small file into a new buffer (free()); its length in *len. */
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *data = malloc(1 << 20);
+    *len = f ? fread(data, 1, 1 << 20, f) : 0;
+    if (f) fclose(f);
+    return data;
+}
+
+/* What the Rust API tells beyond the first calls: ping detail, the v1 tag
+ * map, an image id for a platform, the catalog, CA certificates from memory,
+ * identity-token credentials. */
+static void test_bindings_parity(void) {
+    registry_client *anon = client_for("anon", NULL, NULL);
+    registry_client *v1 = client_for("v1", envf("v1", "USER"), envf("v1", "PASS"));
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    registry_buf *buf = NULL;
+    registry_list *list = NULL;
+    char *s = NULL, *json = NULL, want[256];
+    uint8_t *pem;
+    size_t pem_len, i;
+    uint32_t api = 0;
+    int found;
+
+    fprintf(stderr, "# C ping_info, v1_tags, image_id_for, catalog, ca_pem, identity_token\n");
+    expect(registry_ping_info(anon, &buf, &err), &err, REGISTRY_STATUS_OK, "ping_info v2");
+    json = buf_string(buf);
+    CHECK(strstr(json, "\"api\":\"v2\"") && strstr(json, "\"api_version_header\":\"registry/2.0\"") &&
+          strstr(json, "\"standalone\":null"), "v2 ping info: %s", json);
+    free(json);
+    expect(registry_ping_info(v1, &buf, &err), &err, REGISTRY_STATUS_OK, "ping_info v1");
+    json = buf_string(buf);
+    CHECK(strstr(json, "\"api\":\"v1\"") && strstr(json, "\"standalone\":false"), "v1 ping info: %s", json);
+    free(json);
+    buf = NULL;
+    expect(registry_ping_info(anon, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "ping_info NULL out");
+    expect(registry_ping_info(NULL, &buf, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "ping_info NULL client");
+    CHECK(buf == NULL, "out untouched");
+
+    expect(registry_v1_tags(v1, "fixtures/v1app", &buf, &err), &err, REGISTRY_STATUS_OK, "v1_tags");
+    json = buf_string(buf);
+    snprintf(want, sizeof want, "\"latest\":\"%s\"", env("REGISTRY_TEST_V1_IMAGE_ID"));
+    CHECK(strstr(json, want) != NULL, "v1 tag map %s has %s", json, want);
+    snprintf(want, sizeof want, "\"base\":\"%s\"", env("REGISTRY_TEST_V1_PARENT_ID"));
+    CHECK(strstr(json, want) != NULL, "v1 tag map %s has %s", json, want);
+    free(json);
+    buf = NULL;
+    expect(registry_v1_tags(anon, "fixtures/app", &buf, &err), &err, REGISTRY_STATUS_UNSUPPORTED, "v1_tags on v2");
+    expect(registry_v1_tags(v1, "fixtures/none", &buf, &err), &err, REGISTRY_STATUS_NOT_FOUND, "v1_tags, no repo");
+    CHECK(buf == NULL, "out untouched");
+
+    expect(registry_image_id_for(anon, "fixtures/multi", "latest", "linux/arm64", &s, &err), &err, REGISTRY_STATUS_OK,
+           "image_id_for arm64");
+    CHECK(s && strcmp(s, env("REGISTRY_TEST_ARM64_IMAGE_ID")) == 0, "arm64 image id %s", s ? s : "(null)");
+    registry_string_free(s);
+    s = NULL;
+    expect(registry_image_id_for(anon, "fixtures/multi", "latest", "linux/amd64", &s, &err), &err, REGISTRY_STATUS_OK,
+           "image_id_for amd64");
+    CHECK(s && strcmp(s, env("REGISTRY_TEST_IMAGE_ID")) == 0, "amd64 image id %s", s ? s : "(null)");
+    registry_string_free(s);
+    s = NULL;
+    expect(registry_image_id_for(anon, "fixtures/multi", "latest", "linux/s390x", &s, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "image_id_for, no such platform");
+    expect(registry_image_id_for(anon, "fixtures/multi", "latest", "linux", &s, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "image_id_for, bad platform");
+    expect(registry_image_id_for(anon, "fixtures/multi", "latest", NULL, &s, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "image_id_for, NULL platform");
+    CHECK(s == NULL, "out untouched");
+
+    expect(registry_catalog(anon, &list, &err), &err, REGISTRY_STATUS_OK, "catalog");
+    for (found = 0, i = 0; i < registry_list_len(list); i++)
+        found += strcmp(registry_list_get(list, i), "fixtures/app") == 0;
+    CHECK(found == 1, "the catalog lists fixtures/app once");
+    registry_list_free(list);
+    list = NULL;
+    expect(registry_catalog(v1, &list, &err), &err, REGISTRY_STATUS_UNSUPPORTED, "catalog on v1");
+
+    /* The tls registry's CA, from memory. */
+    pem = read_file(envf("tls", "CA"), &pem_len);
+    CHECK(pem_len > 100, "read the CA");
+    expect(registry_client_builder_new(envf("tls", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_ca_pem(b, pem, pem_len, &err), &err, REGISTRY_STATUS_OK, "ca_pem");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build with ca_pem");
+    expect(registry_ping(c, &api, &err), &err, REGISTRY_STATUS_OK, "ping trusting the CA from memory");
+    registry_client_free(c);
+    c = NULL;
+    expect(registry_client_builder_new(envf("tls", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_ca_pem(b, NULL, 5, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "ca_pem NULL, 5");
+    expect(registry_client_builder_ca_pem(b, (const uint8_t *)"not a pem", 9, &err), &err, REGISTRY_STATUS_OK,
+           "ca_pem garbage (read at build)");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "build, no certificate");
+    CHECK(c == NULL, "out untouched");
+    free(pem);
+
+    /* The fixture token server's refresh token for alice. */
+    expect(registry_client_builder_new(envf("token", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_ca_file(b, envf("token", "CA"), &err), &err, REGISTRY_STATUS_OK, "ca");
+    expect(registry_client_builder_identity_token(b, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "identity_token NULL");
+    expect(registry_client_builder_identity_token(b, env("REGISTRY_TEST_TOKEN_REFRESH"), &err), &err,
+           REGISTRY_STATUS_OK, "identity_token");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build with identity token");
+    expect(registry_tags(c, "fixtures/app", &list, &err), &err, REGISTRY_STATUS_OK, "tags with an identity token");
+    CHECK(registry_list_len(list) == 2, "two tags");
+    registry_list_free(list);
+    list = NULL;
+    registry_client_free(c);
+    c = NULL;
+    expect(registry_client_builder_new(envf("token", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_ca_file(b, envf("token", "CA"), &err), &err, REGISTRY_STATUS_OK, "ca");
+    expect(registry_client_builder_identity_token(b, "wrong-refresh-t0ken", &err), &err, REGISTRY_STATUS_OK,
+           "identity_token (wrong)");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    CHECK(registry_tags(c, "fixtures/app", &list, &err) == REGISTRY_STATUS_UNAUTHORIZED, "a wrong refresh token");
+    CHECK(err && !strstr(registry_error_message(err), "wrong-refresh-t0ken"), "the token is not in the message: %s",
+          err ? registry_error_message(err) : "(no error)");
+    registry_error_free(err);
+    err = NULL;
+    registry_client_free(c);
+    registry_client_free(anon);
+    registry_client_free(v1);
+}
+
+/* imgpkg's batches: the first image that exists (HEADs only, proven by the
+ * access log), and every image of a layout pushed at once. */
+static void test_batches(void) {
+    char ua[64], what[256], dir[] = "/tmp/registry-c-batch-XXXXXX", path[512], *d = NULL, *app = NULL;
+    const char *m1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const char *m2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    const char *index = env("REGISTRY_TEST_INDEX_DIGEST"), *layer = env("REGISTRY_TEST_LAYER_DIGEST");
+    const char *digests[4], *bad[2];
+    registry_client *anon, *token;
+    registry_error *err = NULL;
+    registry_list *list = NULL;
+    struct reports r;
+
+    fprintf(stderr, "# C first_image_exists, image_push_all\n");
+    snprintf(ua, sizeof ua, "registry-c-batches-%d", (int)getpid());
+    anon = client_with_ua("anon", ua);
+    token = client_with_ua("token", ua);
+    expect(registry_manifest_head(anon, "fixtures/app", "v1", &app, NULL, NULL, &err), &err, REGISTRY_STATUS_OK,
+           "head app");
+    digests[0] = m1;
+    digests[1] = m2;
+    digests[2] = app;
+    digests[3] = index; /* exists in fixtures/multi only, and is never asked for */
+    expect(registry_first_image_exists(anon, "fixtures/app", digests, 4, &d, &err), &err, REGISTRY_STATUS_OK,
+           "first_image_exists");
+    CHECK(d && app && strcmp(d, app) == 0, "found %s", d ? d : "(null)");
+    registry_string_free(d);
+    d = NULL;
+    CHECK(log_count("anon", ua, "\"HEAD /v2/fixtures/app/manifests/sha256:") == 3, "three HEADs");
+    CHECK(log_count("anon", ua, "\"GET /v2/fixtures/") == 0, "no GET");
+    snprintf(what, sizeof what, "\"HEAD /v2/fixtures/app/manifests/%s", index);
+    CHECK(log_count("anon", ua, what) == 0, "the search stopped at the first found");
+    expect(registry_first_image_exists(anon, "fixtures/app", digests, 2, &d, &err), &err, REGISTRY_STATUS_NOT_FOUND,
+           "none exists");
+    expect(registry_first_image_exists(anon, "fixtures/app", NULL, 0, &d, &err), &err, REGISTRY_STATUS_NOT_FOUND,
+           "no digests");
+    expect(registry_first_image_exists(anon, "fixtures/app", NULL, 2, &d, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "NULL digests");
+    bad[0] = app;
+    bad[1] = NULL;
+    expect(registry_first_image_exists(anon, "fixtures/app", bad, 2, &d, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "a NULL digest");
+    bad[1] = "sha256:nothex";
+    expect(registry_first_image_exists(anon, "fixtures/app", bad, 2, &d, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "a malformed digest");
+    expect(registry_first_image_exists(anon, "fixtures/app", digests, 4, NULL, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "NULL digest_out");
+    CHECK(d == NULL, "out untouched");
+
+    /* A layout of app:v1 ("v1") and multi:latest ("latest"), which share their layer. */
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    expect(registry_image_pull(anon, "fixtures/app", "v1", NULL, dir, NULL, NULL, NULL, &err), &err, REGISTRY_STATUS_OK,
+           "pull app");
+    expect(registry_image_pull(anon, "fixtures/multi", "latest", NULL, dir, NULL, NULL, NULL, &err), &err,
+           REGISTRY_STATUS_OK, "pull multi");
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    expect(registry_image_push_all(token, dir, "c/all", on_progress, &r, &list, &err), &err, REGISTRY_STATUS_OK,
+           "push_all");
+    CHECK(registry_list_len(list) == 2, "two images pushed");
+    snprintf(what, sizeof what, "v1 %s", app);
+    CHECK(registry_list_get(list, 0) && strcmp(registry_list_get(list, 0), what) == 0, "first line %s",
+          registry_list_get(list, 0) ? registry_list_get(list, 0) : "(null)");
+    snprintf(what, sizeof what, "latest %s", index);
+    CHECK(registry_list_get(list, 1) && strcmp(registry_list_get(list, 1), what) == 0, "second line %s",
+          registry_list_get(list, 1) ? registry_list_get(list, 1) : "(null)");
+    registry_list_free(list);
+    list = NULL;
+    CHECK(r.off_thread == 0 && r.zeros >= 7, "one progress stream: %d zeros", r.zeros);
+    snprintf(what, sizeof what, "\"HEAD /v2/c/all/blobs/%s", layer);
+    CHECK(log_count("token", ua, what) == 1, "the shared layer is asked for once");
+    expect(registry_manifest_head(token, "c/all", "v1", &d, NULL, NULL, &err), &err, REGISTRY_STATUS_OK, "head c/all:v1");
+    CHECK(d && strcmp(d, app) == 0, "c/all:v1 is the app");
+    registry_string_free(d);
+    d = NULL;
+    expect(registry_image_push_all(token, dir, "c/all2", NULL, NULL, NULL, &err), &err, REGISTRY_STATUS_OK,
+           "push_all, no out-param");
+    expect(registry_image_push_all(token, "/nonexistent/layout", "c/all", NULL, NULL, &list, &err), &err,
+           REGISTRY_STATUS_IO, "push_all, no layout");
+    expect(registry_image_push_all(token, dir, NULL, NULL, NULL, &list, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "push_all, NULL repo");
+    CHECK(list == NULL, "out untouched");
+    /* An entry without a name is refused before anything is sent. */
+    snprintf(path, sizeof path,
+             "python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); "
+             "[e.pop(\"annotations\") for e in d[\"manifests\"]]; json.dump(d, open(p, \"w\"))' '%s/index.json'",
+             dir);
+    CHECK(system(path) == 0, "unname the entries");
+    expect(registry_image_push_all(token, dir, "c/unnamed", NULL, NULL, &list, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "push_all, unnamed entries");
+    CHECK(log_count("token", ua, "/v2/c/unnamed/") == 0, "nothing sent for a refused layout");
+
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CHECK(system(path) == 0, "cleanup");
+    registry_string_free(app);
+    registry_client_free(anon);
+    registry_client_free(token);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1386,6 +1646,8 @@ int main(void) {
     test_mirrors();
     test_referrers("anon");
     test_referrers("ferro");
+    test_bindings_parity();
+    test_batches();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -712,3 +712,119 @@ fn give_manifest(
     }
     Ok(())
 }
+
+/// Trust the PEM certificates in the `len` bytes at `pem` instead of the
+/// built-in roots, as `registry_client_builder_ca_file` does with a file (the
+/// same rules: the registry's certificate chains to one of them or is one of
+/// them, and names the host). The bytes are copied; they are parsed by
+/// `registry_client_builder_build`, which fails with INVALID_ARGUMENT when
+/// they hold no certificate. `pem` may be NULL only with `len` 0.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_ca_pem(
+    b: *mut registry_client_builder,
+    pem: *const u8,
+    len: usize,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let pem = arg_bytes!(pem, len, "pem")?;
+        b.update(|x| x.ca_pem(pem))
+    })
+}
+
+/// Authenticate with an identity token: an OAuth2 refresh token (docker's
+/// config.json `identitytoken`, as Azure's registries hand out). It goes only
+/// to the token server named by the registry's own challenge, in a
+/// `POST grant_type=refresh_token`, and is exchanged there for bearer tokens;
+/// it is never sent to the registry itself, nor in cleartext to a host that is
+/// not loopback. Replaces credentials set before (the last call wins), and
+/// config.json is then not read. Copied.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_identity_token(
+    b: *mut registry_client_builder,
+    token: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let token = arg_str!(token, "token")?;
+        b.update(|x| x.identity_token(token))
+    })
+}
+
+/// Like `registry_ping`, with what the registry told: on success `*json_out`
+/// receives `{"api":"v2"|"v1","api_version_header":…,"registry_version":…,
+/// "standalone":…}` (v2: the `Docker-Distribution-API-Version` header, or
+/// null; v1: the `X-Docker-Registry-Version` header and whether the registry
+/// is standalone, each null when not sent), freed with `registry_buf_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_ping_info(
+    c: *const registry_client,
+    json_out: *mut *mut registry_buf,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let out = arg_mut!(json_out, "json_out")?;
+        let info = c.inner.ping_info()?;
+        let json = serde_json::json!({
+            "api": match info.api {
+                ApiVersion::V1 => "v1",
+                ApiVersion::V2 => "v2",
+            },
+            "api_version_header": info.api_version_header,
+            "registry_version": info.registry_version,
+            "standalone": info.standalone,
+        });
+        *out = registry_buf::into_raw(json.to_string().into_bytes());
+        Ok(())
+    })
+}
+
+/// The image id of `repo:reference` for `platform` ("os/arch" or
+/// "os/arch/variant"; a malformed one is INVALID_ARGUMENT): v2, the config
+/// digest of the platform's manifest when `reference` names an index (as
+/// `registry_manifest_get_for_platform` picks it; NOT_FOUND when there is
+/// none), or of the manifest itself; v1, the image id the tag names (a
+/// digest is INVALID_ARGUMENT there). On success `*id_out` receives a string
+/// freed with `registry_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_image_id_for(
+    c: *const registry_client,
+    repo: *const c_char,
+    reference: *const c_char,
+    platform: *const c_char,
+    id_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
+        let platform = Platform::parse(arg_str!(platform, "platform")?)?;
+        let out = arg_mut!(id_out, "id_out")?;
+        *out = new_string(
+            c.inner
+                .image_id_for(repo, reference, &platform)?
+                .to_string(),
+        )?;
+        Ok(())
+    })
+}
+
+/// Every repository of the registry (`GET /v2/_catalog`, all pages; bounded:
+/// TOO_LARGE past 16 MiB or 250,000 names). v2 only. On success `*out`
+/// receives a list freed with `registry_list_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_catalog(
+    c: *const registry_client,
+    out: *mut *mut registry_list,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let out = arg_mut!(out, "out")?;
+        *out = registry_list::into_raw(c.inner.catalog()?)?;
+        Ok(())
+    })
+}

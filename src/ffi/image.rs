@@ -5,8 +5,8 @@
 use std::ffi::{c_char, c_void, CString};
 
 use super::{
-    c_string, put_optional_string, registry_buf, registry_client, registry_client_builder,
-    registry_error, registry_status,
+    c_string, new_string, put_optional_string, registry_buf, registry_client,
+    registry_client_builder, registry_error, registry_list, registry_status,
 };
 use crate::error::{Error, Result};
 use crate::image::ImageOptions;
@@ -255,6 +255,100 @@ pub unsafe extern "C" fn registry_image_config(
             .transpose()?;
         let out = arg_mut!(json_out, "json_out")?;
         *out = registry_buf::into_raw(c.inner.image_config(repo, reference, platform.as_ref())?);
+        Ok(())
+    })
+}
+
+/// The first of the `n` digests at `digests` whose manifest exists in `repo`
+/// (imgpkg's FirstImageExists): one HEAD request each, in order, and nothing
+/// else; the search stops at the first found. NOT_FOUND when none exists (or
+/// `n` is 0); a malformed digest is INVALID_ARGUMENT before anything is sent,
+/// and any other failure of a HEAD ends the search with it. `digests` (NULL
+/// only with `n` 0) and its strings are borrowed for the call. On success
+/// `*digest_out` receives the digest found, freed with
+/// `registry_string_free`. v2 only.
+#[no_mangle]
+pub unsafe extern "C" fn registry_first_image_exists(
+    c: *const registry_client,
+    repo: *const c_char,
+    digests: *const *const c_char,
+    n: usize,
+    digest_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        // SAFETY: the contract above: `digests` points to `n` string pointers.
+        let digests = unsafe { arg_strings(digests, n, "digests") }?;
+        let out = arg_mut!(digest_out, "digest_out")?;
+        *out = new_string(c.inner.first_image_exists(repo, &digests)?.to_string())?;
+        Ok(())
+    })
+}
+
+/// `n` borrowed strings at `p` (NULL only with `n` 0); NULL_ARGUMENT names
+/// the first NULL one.
+unsafe fn arg_strings<'a>(p: *const *const c_char, n: usize, name: &str) -> Result<Vec<&'a str>> {
+    if n > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+        return Err(Error::invalid(format!("{name}: count {n} is too large")));
+    }
+    if p.is_null() {
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        return Err(Error::new(
+            crate::ErrorKind::NullArgument,
+            format!("{name} is NULL"),
+        ));
+    }
+    // SAFETY: `p` points to `n` readable pointers that live through the call
+    // (the caller's promise); the size fits a slice.
+    let items = unsafe { std::slice::from_raw_parts(p, n) };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| arg_str!(s, &format!("{name}[{i}]")))
+        .collect()
+}
+
+/// Pushes every image named in the OCI layout at `layout_dir` to `repo`,
+/// each under its name (`org.opencontainers.image.ref.name` in index.json)
+/// as the tag, as one transfer (imgpkg's MultiWrite): one parallel budget
+/// (`registry_client_builder_parallel`) for the blobs of all the images, a
+/// blob shared by several moved once, one progress stream (as for
+/// `registry_image_push`); then each image's manifests, in index.json's
+/// order. Every entry must have a name that is a valid tag, unique in the
+/// layout: an unnamed entry (or a name such as `sha256:…` that a pull by
+/// digest writes) is INVALID_ARGUMENT before anything is sent, not skipped,
+/// so that nothing is left behind unnoticed. An empty layout is NOT_FOUND.
+/// On success `*digests_out` (if not NULL) receives one "tag digest" line per
+/// image, in index.json's order, freed with `registry_list_free`. v2 only.
+#[no_mangle]
+pub unsafe extern "C" fn registry_image_push_all(
+    c: *const registry_client,
+    layout_dir: *const c_char,
+    repo: *const c_char,
+    progress_or_null: registry_progress_fn,
+    userdata: *mut c_void,
+    digests_out: *mut *mut registry_list,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let dir = arg_str!(layout_dir, "layout_dir")?;
+        let repo = arg_str!(repo, "repo")?;
+        let out = opt_out!(digests_out);
+        let pushed = with_options(None, progress_or_null, userdata, |o| {
+            c.inner.image_push_all(dir, repo, o)
+        })?;
+        if let Some(out) = out {
+            let lines = pushed
+                .into_iter()
+                .map(|(tag, digest)| format!("{tag} {digest}"))
+                .collect();
+            *out = registry_list::into_raw(lines)?;
+        }
         Ok(())
     })
 }

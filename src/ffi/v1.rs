@@ -221,3 +221,25 @@ pub unsafe extern "C" fn registry_v1_repository_delete(
         c.inner.v1_repository_delete(repo)
     })
 }
+
+/// v1 only: every tag of `repo` with the image id it names
+/// (`GET /v1/repositories/<repo>/tags`). On success `*json_out` receives a
+/// JSON object `{"<tag>":"<image id>",…}`, freed with `registry_buf_free`.
+#[no_mangle]
+pub unsafe extern "C" fn registry_v1_tags(
+    c: *const registry_client,
+    repo: *const c_char,
+    json_out: *mut *mut registry_buf,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let repo = arg_str!(repo, "repo")?;
+        let out = arg_mut!(json_out, "json_out")?;
+        let tags = c.inner.v1_tags(repo)?;
+        let json = serde_json::to_vec(&tags)
+            .map_err(|e| crate::Error::protocol(format!("cannot encode the tags: {e}")))?;
+        *out = registry_buf::into_raw(json);
+        Ok(())
+    })
+}

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::reference::{typed, ContentId, Digest, ManifestRef, Platform};
 use crate::types::{Manifest, ManifestInfo};
 use crate::{v1, v2};
@@ -180,6 +180,61 @@ impl Client {
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
         self.v2_read("a manifest", |r| v2::head_manifest(r, &repo, &reference))
+    }
+
+    /// The first of `digests` whose manifest exists in `repo` (imgpkg's
+    /// `FirstImageExists`), asked with one HEAD request each, in order, and
+    /// no other request: the search stops at the first that exists. Every
+    /// digest is checked before anything is sent. v2 only.
+    /// C: `registry_first_image_exists`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when none exists (or
+    ///   `digests` is empty);
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or digest;
+    /// - and those of every call (see [`Client`](crate::Client#errors)): any other
+    ///   failure of a HEAD ends the search with it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let candidates = [
+    ///     "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    ///     "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    /// ];
+    /// let found = client.first_image_exists("team/app", &candidates)?;
+    /// println!("{found}");
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn first_image_exists<D>(&self, repo: &str, digests: &[D]) -> Result<Digest>
+    where
+        D: AsRef<str>,
+    {
+        let repo = self.repo(repo)?;
+        let digests = digests
+            .iter()
+            .map(|d| Digest::parse(d.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        self.v2_only("a manifest", |r| {
+            for d in &digests {
+                match v2::head_manifest(r, &repo, &ManifestRef::Digest(d.clone())) {
+                    Ok(_) => return Ok(d.clone()),
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "none of the {} digests names a manifest in {repo}",
+                    digests.len()
+                ),
+            ))
+        })
     }
 
     /// Stores a manifest under `reference` (a tag, or the body's own digest)

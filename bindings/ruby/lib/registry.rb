@@ -246,10 +246,16 @@ module Registry
     # auth_key: the config.json key to look credentials up under instead of
     # the registry's host (binderhub's auth_config_url, such as
     # "https://index.docker.io/v1/").
+    # ca_pem: PEM certificates (a String) to trust instead of the built-in
+    # roots, as ca_file: does with a file.
+    # identity_token: an OAuth2 refresh token (docker's "identitytoken"),
+    # sent only to the registry's token server and exchanged there for
+    # bearer tokens.
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
                    certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil,
-                   parallel: nil, mirrors: [], env_credentials: nil, auth_key: nil)
+                   parallel: nil, mirrors: [], env_credentials: nil, auth_key: nil, ca_pem: nil,
+                   identity_token: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -270,6 +276,12 @@ module Registry
           Registry.call { |e| Native.registry_client_builder_env_credentials(builder, prefix, e) }
         end
         Registry.call { |e| Native.registry_client_builder_auth_key(builder, auth_key.to_s, e) } unless auth_key.nil?
+        if ca_pem
+          Registry.call { |e| Native.registry_client_builder_ca_pem(builder, ca_pem.b, ca_pem.bytesize, e) }
+        end
+        if identity_token
+          Registry.call { |e| Native.registry_client_builder_identity_token(builder, identity_token, e) }
+        end
         unless unauthorized_is_not_found.nil?
           Registry.call do |e|
             Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)
@@ -743,7 +755,7 @@ module Registry
     # nowhere else can they stop this method between starting the call and
     # taking its outcome. (The native fiber masks them itself too, in case
     # the mask stack, the thread's today, becomes the fiber's.)
-    def image_call(progress, &call)
+    def image_call(progress, take = :take_string, &call)
       out = FFI::MemoryPointer.new(:pointer)
       err = FFI::MemoryPointer.new(:pointer)
       status = nil
@@ -761,18 +773,19 @@ module Registry
         end
       ensure
         native.resume(1) while native.alive? # the block left early: cancel, let the call return
-        outcome = take_image_outcome(status, out, err)
+        outcome = take_image_outcome(status, out, err, take)
       end
       raise outcome if outcome.is_a?(Exception)
 
       outcome
     end
 
-    # The digest (a String) or the Error a whole-image call left in its
-    # out-pointers, which are freed; nil when the call never returned.
-    def take_image_outcome(status, out, err)
+    # The digest (a String; with take: :take_list, the list) or the Error a
+    # whole-image call left in its out-pointers, which are freed; nil when
+    # the call never returned.
+    def take_image_outcome(status, out, err, take = :take_string)
       return nil if status.nil?
-      return Registry.take_string(out.read_pointer) if status.zero?
+      return Registry.public_send(take, out.read_pointer) if status.zero?
 
       Registry.error_from(err.read_pointer, status)
     end
@@ -799,6 +812,81 @@ module Registry
       out = FFI::MemoryPointer.new(:pointer)
       client_call { |h, e| Native.registry_client_restrict(h, repo, out, e) }
       Client.allocate.tap { |c| c.send(:adopt, out.read_pointer) }
+    end
+  end
+end
+
+# What the Rust API tells beyond the first calls (ping detail, the v1 tag map,
+# an image id for a platform, the catalog) and imgpkg's batches (the first
+# image that exists, every image of a layout pushed at once).
+module Registry
+  module Native
+    attach_function :registry_client_builder_ca_pem, %i[pointer buffer_in size_t err_out], :status
+    attach_function :registry_client_builder_identity_token, %i[pointer string err_out], :status
+    attach_function :registry_ping_info, %i[pointer pointer err_out], :status, blocking: true
+    attach_function :registry_v1_tags, %i[pointer string pointer err_out], :status, blocking: true
+    attach_function :registry_image_id_for, %i[pointer string string string pointer err_out], :status, blocking: true
+    attach_function :registry_catalog, %i[pointer pointer err_out], :status, blocking: true
+    attach_function :registry_first_image_exists, %i[pointer string pointer size_t pointer err_out], :status,
+                    blocking: true
+    attach_function :registry_image_push_all,
+                    %i[pointer string string registry_progress_fn pointer pointer err_out], :status, blocking: true
+  end
+
+  class Client
+    # What the registry said to a ping: {api: :v2 | :v1, api_version_header:
+    # ("registry/2.0" or nil; v2), registry_version: (nil or the
+    # X-Docker-Registry-Version header; v1), standalone: (true / false on v1,
+    # nil on v2)}.
+    def ping_info
+      info = JSON.parse(out_call(:take_buf) { |h, out, e| Native.registry_ping_info(h, out, e) })
+      { api: info["api"].to_sym, api_version_header: info["api_version_header"],
+        registry_version: info["registry_version"], standalone: info["standalone"] }
+    end
+
+    # v1 only: every tag of repo with the image id it names, a Hash
+    # {"latest" => "<64 hex>", ...}.
+    def v1_tags(repo)
+      JSON.parse(out_call(:take_buf) { |h, out, e| Native.registry_v1_tags(h, repo, out, e) })
+    end
+
+    # The image id of repo:reference for platform ("os/arch[/variant]"): v2,
+    # the config digest of that platform's manifest of an index (or of the
+    # manifest itself); v1, the image id the tag names.
+    def image_id_for(repo, reference, platform)
+      out_call(:take_string) { |h, out, e| Native.registry_image_id_for(h, repo, reference, platform, out, e) }
+    end
+
+    # Every repository of a v2 registry (/v2/_catalog, all pages).
+    def catalog
+      out_call(:take_list) { |h, out, e| Native.registry_catalog(h, out, e) }
+    end
+
+    # The first of digests (an Array of "sha256:..." Strings) whose manifest
+    # exists in repo, asked with one HEAD each, in order, and nothing else;
+    # raises Registry::NotFound when none does.
+    def first_image_exists(repo, digests)
+      strings = digests.map { |d| FFI::MemoryPointer.from_string(d.to_s) }
+      array = FFI::MemoryPointer.new(:pointer, [strings.size, 1].max)
+      array.put_array_of_pointer(0, strings)
+      out_call(:take_string) do |h, out, e|
+        Native.registry_first_image_exists(h, repo, array, strings.size, out, e)
+      end
+    end
+
+    # Pushes every image named in the OCI image layout at dir to repo, each
+    # under its name as the tag, as one transfer (one parallel budget, a blob
+    # that several share moved once, one progress stream: the block as for
+    # #push). Returns {tag => digest} in index.json's order. Every entry must
+    # be named with a valid tag (an unnamed one raises InvalidArgument before
+    # anything is sent).
+    def push_all(dir, repo, &progress)
+      lines = with_handle do |h|
+        image_call(progress, :take_list) do |cb, out, e|
+          Native.registry_image_push_all(h, dir.to_s, repo, cb, nil, out, e)
+        end
+      end
+      lines.to_h { |line| line.split(" ", 2) }
     end
   end
 end
