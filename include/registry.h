@@ -136,6 +136,13 @@ typedef struct registry_list registry_list;
 // borrow the client: either may be freed first. One owner at a time.
 typedef struct registry_reader registry_reader;
 
+// What a pull or copy carries beyond the defaults: made by
+// `registry_transfer_options_new`, set by `registry_transfer_options_*`,
+// read (never kept) by the calls that take it, freed by
+// `registry_transfer_options_free`. Not shared between threads while it is
+// being set.
+typedef struct registry_transfer_options registry_transfer_options;
+
 // A status code: `REGISTRY_STATUS_OK` (0) or one of the `REGISTRY_STATUS_*`
 // failure codes defined above. The values are never renumbered.
 typedef uint32_t registry_status;
@@ -624,6 +631,38 @@ bool registry_reader_verified(const registry_reader *r);
 // Frees a reader, closing its connection if the layer was not read to the
 // end. NULL does nothing.
 void registry_reader_free(registry_reader *r);
+
+// New options that carry what a plain pull or copy carries (every platform,
+// no referrers). On success `*out` receives them, freed with
+// `registry_transfer_options_free`.
+registry_status registry_transfer_options_new(registry_transfer_options **out, registry_error **err);
+
+// Adds `platform` (`os/arch[/variant]`, copied) to those carried;
+// repeatable. One platform: that platform's manifest (as a call's
+// `platform_or_null` does). Two or more: a new index holding only those
+// platforms' entries (its digest differs from the source index's; the
+// children keep theirs); NOT_FOUND at the call when the index lacks one.
+// INVALID_ARGUMENT for a malformed platform (the options are unchanged).
+registry_status registry_transfer_options_platform(registry_transfer_options *o, const char *platform, registry_error **err);
+
+// With `on`, also carry every referrer (OCI 1.1: signatures, SBOMs,
+// attestations, manifests whose subject is a carried manifest),
+// recursively, found through the referrers API or the fallback tag. A pull
+// lists them in the layout's `index.json` without a name; a copy pushes
+// them by digest (and adds them to the fallback tag where the destination
+// has no referrers API).
+registry_status registry_transfer_options_referrers(registry_transfer_options *o, bool on, registry_error **err);
+
+// Frees options made by `registry_transfer_options_new`; NULL does nothing.
+void registry_transfer_options_free(registry_transfer_options *o);
+
+// `registry_image_pull` carrying what `opts_or_null` says (NULL: every
+// platform, no referrers; the options are only read).
+registry_status registry_image_pull_with(const registry_client *c, const char *repo, const char *reference, const registry_transfer_options *opts_or_null, const char *layout_dir, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
+// `registry_image_copy` carrying what `opts_or_null` says (NULL: every
+// platform, no referrers; the options are only read).
+registry_status registry_image_copy_with(const registry_client *src, const char *src_repo, const char *src_reference, const registry_client *dst, const char *dst_repo, const char *dst_tag_or_null, const registry_transfer_options *opts_or_null, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
 
 // The JSON of v1 image `image_id` (64 hex digits), as the registry keeps it
 // (`GET /v1/images/<id>/json`). Behind an index, the client presents the

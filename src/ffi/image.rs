@@ -52,7 +52,7 @@ impl CProgress {
 }
 
 /// Runs `f` with options holding the platform and the C callback, if any.
-fn with_options<T>(
+pub(super) fn with_options<T>(
     platform: Option<&str>,
     progress: registry_progress_fn,
     userdata: *mut c_void,

@@ -113,6 +113,7 @@ mod containers;
 mod error;
 mod image;
 mod reader;
+mod transfer;
 mod v1;
 mod write;
 
@@ -127,6 +128,7 @@ pub use containers::*;
 pub use error::*;
 pub use image::*;
 pub use reader::*;
+pub use transfer::*;
 pub use v1::*;
 pub use write::*;
 
