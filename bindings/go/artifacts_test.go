@@ -78,3 +78,50 @@ func modeName(mode string) string {
 	}
 	return "FERRO"
 }
+
+func TestTransferOptions(t *testing.T) {
+	anon, err := NewClient(env(t, "ANON_ADDR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	ferro, err := NewClient(env(t, "FERRO_ADDR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ferro.Close()
+	ctx := context.Background()
+	// Two platforms: a new index.
+	d, err := anon.Pull(ctx, "fixtures/multi", "latest", t.TempDir(), WithPlatforms("linux/amd64", "linux/arm64"))
+	if err != nil || d == env(t, "INDEX_DIGEST") {
+		t.Fatalf("subset pull: %q %v", d, err)
+	}
+	if _, err := anon.Pull(ctx, "fixtures/multi", "latest", t.TempDir(), WithPlatforms("linux/amd64", "linux/s390x")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a platform the index lacks: %v", err)
+	}
+	// A signed image, copied with its signature.
+	repo := fmt.Sprintf("go-transfer/app-%d", os.Getpid())
+	subject, err := Copy(ctx, anon, "fixtures/oci", "v1", anon, repo, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sig")
+	if err := os.WriteFile(path, []byte("sig"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := anon.ArtifactPush(repo, "", "application/x.sig", subject, []ArtifactFile{{Path: path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := fmt.Sprintf("go-transfer/copied-%d", os.Getpid())
+	if _, err := Copy(ctx, anon, repo, "v1", ferro, dst, "", WithReferrers()); err != nil {
+		t.Fatal(err)
+	}
+	found, err := ferro.Referrers(dst, subject, "")
+	if err != nil || len(found) != 1 || found[0].Digest != sig {
+		t.Fatalf("referrers carried: %+v %v", found, err)
+	}
+	if _, err := anon.Push(ctx, t.TempDir(), repo, "x", WithReferrers()); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("Push takes no referrers option: %v", err)
+	}
+}

@@ -34,6 +34,8 @@ type ImageOption func(*imageOptions)
 
 type imageOptions struct {
 	platform  string
+	platforms []string
+	referrers bool
 	layoutRef string
 	progress  func(digest string, done, total uint64)
 }
@@ -44,6 +46,57 @@ type imageOptions struct {
 // Copy.
 func WithPlatform(platform string) ImageOption {
 	return func(o *imageOptions) { o.platform = platform }
+}
+
+// WithPlatforms keeps only these platforms of an index ("os/arch[/variant]"
+// each): one, that platform's image (as WithPlatform); two or more, a new
+// index holding only their entries (its digest differs from the source
+// index's; the children keep theirs; ErrNotFound when the index lacks one).
+// Pull and Copy.
+func WithPlatforms(platforms ...string) ImageOption {
+	return func(o *imageOptions) { o.platforms = append(o.platforms, platforms...) }
+}
+
+// WithReferrers also carries every referrer (signatures, SBOMs,
+// attestations: manifests whose subject is a carried manifest),
+// recursively. A pull lists them in the layout's index.json without a name;
+// a copy pushes them by digest. Pull and Copy.
+func WithReferrers() ImageOption {
+	return func(o *imageOptions) { o.referrers = true }
+}
+
+// transferOptions is the C registry_transfer_options o asks for (nil when
+// a plain call does), freed by the caller with
+// C.registry_transfer_options_free.
+func transferOptions(o *imageOptions) (*C.registry_transfer_options, error) {
+	if len(o.platforms) == 0 && !o.referrers {
+		return nil, nil
+	}
+	var t *C.registry_transfer_options
+	var e *C.registry_error
+	if err := takeError(C.registry_transfer_options_new(&t, &e), e); err != nil {
+		return nil, err
+	}
+	platforms := o.platforms
+	if o.platform != "" {
+		platforms = append([]string{o.platform}, platforms...)
+	}
+	for _, p := range platforms {
+		cs, err := cstring(p, "platform")
+		if err == nil {
+			err = takeError(C.registry_transfer_options_platform(t, cs, &e), e)
+			C.free(unsafe.Pointer(cs))
+		}
+		if err != nil {
+			C.registry_transfer_options_free(t)
+			return nil, err
+		}
+	}
+	if err := takeError(C.registry_transfer_options_referrers(t, C.bool(o.referrers), &e), e); err != nil {
+		C.registry_transfer_options_free(t)
+		return nil, err
+	}
+	return t, nil
 }
 
 // WithLayoutRef names the image to push among those of the layout (its
@@ -71,7 +124,7 @@ func options(call string, opts []ImageOption, platform, layoutRef bool) (*imageO
 	for _, opt := range opts {
 		opt(o)
 	}
-	if (o.platform != "" && !platform) || (o.layoutRef != "" && !layoutRef) {
+	if ((o.platform != "" || len(o.platforms) > 0 || o.referrers) && !platform) || (o.layoutRef != "" && !layoutRef) {
 		return nil, &Error{Status: StatusInvalidArgument, Message: call + " takes no such option"}
 	}
 	return o, nil
@@ -84,7 +137,8 @@ func options(call string, opts []ImageOption, platform, layoutRef bool) (*imageO
 // (skopeo's oci:DIR:TAG), a pull by digest by the digest. Every blob is
 // verified, and index.json is written last: a failed or cancelled pull
 // names nothing new, and keeps its verified and partial blobs for a later
-// pull to resume. Options: WithPlatform, WithProgress.
+// pull to resume. Options: WithPlatform, WithPlatforms, WithReferrers,
+// WithProgress.
 //
 // Cancelling ctx cancels the call at its next progress report: one comes
 // at least for every 256 KiB moved, and every 250 ms while blobs move or
@@ -104,7 +158,15 @@ func (c *Client) Pull(ctx context.Context, repo, ref, dir string, opts ...ImageO
 		return "", err
 	}
 	defer C.free(unsafe.Pointer(platform))
+	t, err := transferOptions(o)
+	if err != nil {
+		return "", err
+	}
+	defer C.registry_transfer_options_free(t)
 	return imageCall(ctx, o, []*Client{c}, func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status {
+		if t != nil {
+			return C.registry_image_pull_with(h[0], s[0], s[1], t, s[2], cb, ud, out, e)
+		}
 		return C.registry_image_pull(h[0], s[0], s[1], platform, s[2], cb, ud, out, e)
 	}, repo, "repo", ref, "reference", dir, "dir")
 }
@@ -135,7 +197,8 @@ func (c *Client) Push(ctx context.Context, dir, repo, tag string, opts ...ImageO
 // mounted; between two, their bytes stream from one to the other,
 // verified, without touching the disk. Manifests are copied byte for byte,
 // so digests stay. Both clients stay open for the call: Close on either
-// waits for it. Options: WithPlatform, WithProgress. ctx as for Pull.
+// waits for it. Options: WithPlatform, WithPlatforms, WithReferrers,
+// WithProgress. ctx as for Pull.
 func Copy(ctx context.Context, src *Client, srcRepo, srcRef string, dst *Client, dstRepo, dstTag string, opts ...ImageOption) (string, error) {
 	o, err := options("Copy", opts, true, false)
 	if err != nil {
@@ -151,7 +214,15 @@ func Copy(ctx context.Context, src *Client, srcRepo, srcRef string, dst *Client,
 		return "", err
 	}
 	defer C.free(unsafe.Pointer(platform))
+	t, err := transferOptions(o)
+	if err != nil {
+		return "", err
+	}
+	defer C.registry_transfer_options_free(t)
 	return imageCall(ctx, o, []*Client{src, dst}, func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status {
+		if t != nil {
+			return C.registry_image_copy_with(h[0], s[0], s[1], h[1], s[2], tag, t, cb, ud, out, e)
+		}
 		return C.registry_image_copy(h[0], s[0], s[1], h[1], s[2], tag, platform, cb, ud, out, e)
 	}, srcRepo, "source repo", srcRef, "source reference", dstRepo, "destination repo")
 }

@@ -111,9 +111,16 @@ pub struct Global {
     pub auth_key: Option<String>,
 
     /// Pick this platform's image of a multi-platform index (os/arch[/variant],
-    /// e.g. linux/arm64).
-    #[arg(long, global = true, value_name = "OS/ARCH", help_heading = GLOBAL)]
-    pub platform: Option<String>,
+    /// e.g. linux/arm64). pull and cp take several (repeated, or a comma list):
+    /// a new index holding only those platforms' entries.
+    #[arg(long, global = true, value_name = "OS/ARCH", help_heading = GLOBAL,
+          value_delimiter = ',')]
+    pub platform: Vec<String>,
+
+    /// pull and cp: also carry every referrer of the image (signatures, SBOMs,
+    /// attestations), recursively.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub referrers: bool,
 
     /// Move this many blobs at once in pull, push and cp [default: 4].
     #[arg(long, global = true, value_name = "N", help_heading = GLOBAL)]

@@ -235,7 +235,7 @@ fn config(g: &Global, image: &str) -> Result<()> {
 fn with_progress<T>(
     g: &Global,
     verbs: Verbs,
-    platform: Option<Platform>,
+    platforms: Vec<Platform>,
     call: impl FnOnce(ImageOptions<'_>) -> Result<T>,
 ) -> Result<(T, Vec<(Digest, String)>)> {
     let mut display = Display::new(Mode::of(g), verbs);
@@ -246,7 +246,12 @@ fn with_progress<T>(
         let mut options = ImageOptions::default()
             .with_progress(&mut report)
             .with_served_by(&mut served);
-        options.platform = platform;
+        // One platform is `platform`, which push reads too; several, a subset.
+        match platforms.as_slice() {
+            [one] => options.platform = Some(one.clone()),
+            _ => options.platforms = platforms,
+        }
+        options.referrers = g.referrers;
         call(options)
     };
     display.finish();
@@ -268,7 +273,7 @@ fn served_json(served: &[(Digest, String)]) -> Value {
 
 fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
     let image = Image::parse(image)?;
-    let platform = connect::platform(g)?;
+    let platform = connect::platforms(g)?;
     let c = client(g, image.domain())?;
     let reference = image.reference_str();
     let (digest, served) = with_progress(g, progress::PULL, platform, |opts| {
@@ -299,9 +304,12 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
     }) else {
         return Err(usage("push needs a tag to push to: host[:port]/repo[:tag]"));
     };
+    if g.referrers {
+        return Err(usage("--referrers is for pull and cp"));
+    }
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
-    let (digest, _) = with_progress(g, progress::PUSH, platform, |opts| {
+    let (digest, _) = with_progress(g, progress::PUSH, platform.into_iter().collect(), |opts| {
         c.image_push(dir, layout_ref, image.repo(), &tag, opts)
     })
     .map_err(|e| match layout_ref {
@@ -327,7 +335,7 @@ fn push_all(g: &Global, dir: &Path, repo: &str) -> Result<()> {
     let image = Image::parse_repo(repo)?;
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
-    let pushed = with_progress(g, progress::PUSH, platform, |opts| {
+    let (pushed, _) = with_progress(g, progress::PUSH, platform.into_iter().collect(), |opts| {
         c.image_push_all(dir, image.repo(), opts)
     })?;
     tell(
@@ -362,7 +370,7 @@ fn cp(g: &Global, src: &str, dst: &str) -> Result<()> {
             "the destination names a digest; write host[:port]/repo[:tag]",
         ));
     }
-    let platform = connect::platform(g)?;
+    let platform = connect::platforms(g)?;
     let login: Option<Login> = connect::command_line_login(g)?;
     let same = src.domain() == dst.domain();
     if login.is_some() && !same {

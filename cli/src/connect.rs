@@ -235,9 +235,24 @@ pub fn docker_config_dir(g: &Global) -> Result<PathBuf> {
 /// (`REGCLI_REGISTRY_HOSTNAME`, `…_USERNAME`, …; see `ClientBuilder::env_credentials`).
 pub const ENV_PREFIX: &str = "REGCLI_REGISTRY";
 
-/// The platform of --platform, if given.
+/// The platform of --platform, if given; several are a usage error here.
 pub fn platform(g: &Global) -> Result<Option<Platform>> {
-    g.platform.as_deref().map(Platform::parse).transpose()
+    match platforms(g)?.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => Err(usage(
+            "this command takes one --platform (pull and cp take several)",
+        )),
+    }
+}
+
+/// Every platform of --platform (repeated, or comma lists).
+pub fn platforms(g: &Global) -> Result<Vec<Platform>> {
+    g.platform
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| Platform::parse(p.trim()))
+        .collect()
 }
 
 /// A client for the registry at `address`, configured by the global flags,

@@ -1623,3 +1623,65 @@ fn anon_push_all_pushes_every_named_image_under_its_name() {
     cli.run(&["tags", &f.image(&other)])
         .fails(NOT_FOUND, "NOT_FOUND");
 }
+
+#[test]
+fn platform_lists_and_referrers_travel_with_pull_and_cp() {
+    let (anon, ferro) = (fixture("anon"), fixture("ferro"));
+    let cli = Cli::new();
+    let dir = temp_dir("platform-list");
+    let d = cli
+        .run(&[
+            "pull",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            &anon.image("fixtures/multi"),
+            s(&dir),
+        ])
+        .lines();
+    assert_ne!(d, vec![anon.fact("INDEX_DIGEST")], "a new index");
+    let raw = skopeo(&[
+        "--insecure-policy",
+        "inspect",
+        "--raw",
+        &format!("oci:{}:latest", s(&dir)),
+    ]);
+    assert_eq!(sha256(&raw), d[0], "skopeo reads the subset index");
+    cli.run(&[
+        "manifest",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        &anon.image("fixtures/multi"),
+    ])
+    .fails(USAGE, "INVALID_ARGUMENT");
+
+    // A signed image copied with its signature, from distribution to ferro.
+    let repo = anon.image(&unique("cli-carry/app"));
+    cli.run(&["cp", &anon.image("fixtures/oci:v1"), &format!("{repo}:v1")])
+        .ok();
+    let file = temp_dir("cli-carry").join("sig");
+    std::fs::write(&file, b"sig").unwrap();
+    let sig = cli
+        .run(&[
+            "artifact",
+            "push",
+            &repo,
+            s(&file),
+            "--artifact-type",
+            "application/x.sig",
+            "--subject",
+            "v1",
+        ])
+        .lines();
+    let dst = ferro.image(&unique("cli-carry/copied"));
+    cli.run(&[
+        "cp",
+        "--referrers",
+        &format!("{repo}:v1"),
+        &format!("{dst}:v1"),
+    ])
+    .ok();
+    let listed = cli.run(&["referrers", &format!("{dst}:v1")]).lines();
+    assert_eq!(listed, vec![format!("{} application/x.sig", sig[0])]);
+    cli.run(&["push", "--referrers", s(&dir), &format!("{dst}:x")])
+        .fails(USAGE, "INVALID_ARGUMENT");
+}

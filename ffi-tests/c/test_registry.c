@@ -1614,6 +1614,74 @@ static void test_batches(void) {
     registry_client_free(token);
 }
 
+/* Transfer options: platform subsets and referrers carried by a pull and
+ * a copy (anon, the fallback tag, to ferro, the referrers API). */
+static void test_transfer_options(void) {
+    registry_client *anon = client_for("anon", NULL, NULL), *ferro = client_for("ferro", NULL, NULL);
+    registry_transfer_options *o = NULL;
+    registry_error *err = NULL;
+    registry_buf *index = NULL;
+    char repo[128], dst[128], dir[] = "/tmp/registry-c-transfer-XXXXXX", cmd[512];
+    char file[] = "/tmp/registry-c-transfer-file-XXXXXX", *subject = NULL, *sig = NULL, *d = NULL;
+    const char *paths[1];
+    int fd;
+
+    fprintf(stderr, "# C transfer options\n");
+    registry_transfer_options_free(NULL);
+    expect(registry_transfer_options_new(NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "new(NULL)");
+    expect(registry_transfer_options_new(&o, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_transfer_options_platform(o, "linux", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT, "bad platform");
+    expect(registry_transfer_options_platform(o, NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL platform");
+    expect(registry_transfer_options_platform(o, "linux/amd64", &err), &err, REGISTRY_STATUS_OK, "amd64");
+    expect(registry_transfer_options_platform(o, "linux/arm64", &err), &err, REGISTRY_STATUS_OK, "arm64");
+    expect(registry_transfer_options_referrers(o, true, &err), &err, REGISTRY_STATUS_OK, "referrers");
+
+    /* Two platforms: a new index, pulled. */
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    expect(registry_image_pull_with(anon, "fixtures/multi", "latest", o, dir, NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_OK, "pull_with two platforms");
+    CHECK(d && strcmp(d, env("REGISTRY_TEST_INDEX_DIGEST")) != 0, "a new index: %s", d ? d : "(null)");
+    registry_string_free(d);
+    d = NULL;
+
+    /* A signed image copied with its signature. */
+    snprintf(repo, sizeof repo, "c-transfer/app-%ld", (long)getpid());
+    snprintf(dst, sizeof dst, "c-transfer/copied-%ld", (long)getpid());
+    expect(registry_image_copy(anon, "fixtures/oci", "v1", anon, repo, "v1", NULL, NULL, NULL, &subject, &err), &err,
+           REGISTRY_STATUS_OK, "a subject");
+    fd = mkstemp(file);
+    CHECK(fd >= 0 && write(fd, "sig", 3) == 3, "file");
+    if (fd >= 0) close(fd);
+    paths[0] = file;
+    expect(registry_artifact_push(anon, repo, NULL, "application/x.sig", subject, paths, NULL, 1, &sig, &err), &err,
+           REGISTRY_STATUS_OK, "a signature");
+    registry_transfer_options_free(o);
+    expect(registry_transfer_options_new(&o, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_transfer_options_referrers(o, true, &err), &err, REGISTRY_STATUS_OK, "referrers");
+    expect(registry_image_copy_with(anon, repo, "v1", ferro, dst, NULL, o, NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_OK, "copy_with referrers");
+    CHECK(d && subject && strcmp(d, subject) == 0, "the same image");
+    expect(registry_referrers(ferro, dst, subject, NULL, &index, &err), &err, REGISTRY_STATUS_OK, "referrers there");
+    CHECK(index && sig && buf_contains(index, sig), "the signature came along");
+    registry_buf_free(index);
+    index = NULL;
+    expect(registry_image_copy_with(anon, repo, "v1", ferro, "c-transfer/none", NULL, NULL, NULL, NULL, NULL, &err),
+           &err, REGISTRY_STATUS_OK, "copy_with NULL options");
+    expect(registry_referrers(ferro, "c-transfer/none", subject, NULL, &index, &err), &err, REGISTRY_STATUS_OK, "none");
+    CHECK(index && !buf_contains(index, sig), "no referrers without the option");
+    registry_buf_free(index);
+
+    unlink(file);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    registry_string_free(d);
+    registry_string_free(subject);
+    registry_string_free(sig);
+    registry_transfer_options_free(o);
+    registry_client_free(anon);
+    registry_client_free(ferro);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1646,6 +1714,7 @@ int main(void) {
     test_mirrors();
     test_referrers("anon");
     test_referrers("ferro");
+    test_transfer_options();
     test_bindings_parity();
     test_batches();
     printf("%d passed, %d failed\n", passed, failed);

@@ -4,7 +4,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::image::{with_options, registry_progress_fn};
+use super::image::{registry_progress_fn, with_options};
 use super::{free_box, put_optional_string, registry_client, registry_error, registry_status};
 use crate::image::ImageOptions;
 use crate::reference::Platform;

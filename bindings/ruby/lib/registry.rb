@@ -674,11 +674,21 @@ module Registry
     # index written there. The image is named by its tag in the layout
     # (skopeo's oci:DIR:TAG), a pull by digest by the digest. platform:
     # "os/arch[/variant]" keeps one image of an index ("linux/arm64" picks
-    # arm64/v8); nil keeps every platform. See above for the block.
-    def pull(repo, reference, dir, platform: nil, &progress)
+    # arm64/v8); an Array of two or more keeps only those entries in a new
+    # index (the children keep their digests); nil keeps every platform.
+    # referrers: true also carries every referrer (signatures, SBOMs),
+    # recursively, listed in index.json without a name. See above for the
+    # block.
+    def pull(repo, reference, dir, platform: nil, referrers: false, &progress)
       with_handle do |h|
-        image_call(progress) do |cb, out, e|
-          Native.registry_image_pull(h, repo, reference, platform, dir.to_s, cb, nil, out, e)
+        with_transfer_options(platform, referrers) do |opts|
+          image_call(progress) do |cb, out, e|
+            if opts
+              Native.registry_image_pull_with(h, repo, reference, opts, dir.to_s, cb, nil, out, e)
+            else
+              Native.registry_image_pull(h, repo, reference, platform, dir.to_s, cb, nil, out, e)
+            end
+          end
         end
       end
     end
@@ -699,16 +709,23 @@ module Registry
     # nil keeps the tag (by digest only, when reference is a digest). On one
     # registry blobs are mounted; between two, their bytes stream from one
     # to the other, verified, without touching the disk. Manifests are
-    # copied byte for byte, so digests stay. platform: as for #pull. Both
+    # copied byte for byte, so digests stay. platform: and referrers: as
+    # for #pull (a copy pushes referrers by digest). Both
     # clients count the copy as a call in flight: closing either waits for
     # it.
-    def copy(src_repo, reference, repo:, to: self, tag: nil, platform: nil, &progress)
+    def copy(src_repo, reference, repo:, to: self, tag: nil, platform: nil, referrers: false, &progress)
       raise TypeError, "to: must be a Registry::Client, not #{to.class}" unless to.is_a?(Client)
 
       with_handle do |src|
         to.with_handle do |dst|
-          image_call(progress) do |cb, out, e|
-            Native.registry_image_copy(src, src_repo, reference, dst, repo, tag, platform, cb, nil, out, e)
+          with_transfer_options(platform, referrers) do |opts|
+            image_call(progress) do |cb, out, e|
+              if opts
+                Native.registry_image_copy_with(src, src_repo, reference, dst, repo, tag, opts, cb, nil, out, e)
+              else
+                Native.registry_image_copy(src, src_repo, reference, dst, repo, tag, platform, cb, nil, out, e)
+              end
+            end
           end
         end
       end

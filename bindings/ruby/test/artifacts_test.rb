@@ -36,3 +36,30 @@ class RegistryArtifactTest < Minitest::Test
     end
   end
 end
+
+class RegistryTransferOptionsTest < Minitest::Test
+  def test_platform_subsets_and_referrers_travel
+    anon = Registry::Client.new(ENV.fetch("REGISTRY_TEST_ANON_ADDR"))
+    ferro = Registry::Client.new(ENV.fetch("REGISTRY_TEST_FERRO_ADDR"))
+    Dir.mktmpdir do |dir|
+      d = anon.pull("fixtures/multi", "latest", dir, platform: %w[linux/amd64 linux/arm64])
+      refute_equal ENV.fetch("REGISTRY_TEST_INDEX_DIGEST"), d
+      index = JSON.parse(File.read(File.join(dir, "blobs", "sha256", d.delete_prefix("sha256:"))))
+      assert_equal 2, index["manifests"].size
+    end
+    repo = "rb-transfer/app-#{Process.pid}"
+    subject = anon.copy("fixtures/oci", "v1", repo: repo, tag: "v1")
+    sig = Dir.mktmpdir do |dir|
+      path = File.join(dir, "sig")
+      File.write(path, "sig")
+      anon.artifact_push(repo, artifact_type: "application/x.sig", files: [path], subject: subject)
+    end
+    dst = "rb-transfer/copied-#{Process.pid}"
+    assert_equal subject, anon.copy(repo, "v1", repo: dst, to: ferro, referrers: true)
+    assert_equal [sig], ferro.referrers(dst, subject).map { |r| r["digest"] }
+    assert_raises(Registry::InvalidArgument) { anon.pull(repo, "v1", "/tmp/x", platform: %w[linux]) }
+  ensure
+    anon&.close
+    ferro&.close
+  end
+end
