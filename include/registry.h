@@ -554,6 +554,10 @@ registry_status registry_client_builder_parallel(registry_client_builder *b, uin
 // Rust `Client::image_pull` docs (docs.rs/registry).
 registry_status registry_image_pull(const registry_client *c, const char *repo, const char *reference, const char *platform_or_null, const char *layout_dir, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
 
+// `registry_image_pull` carrying what `opts_or_null` says (NULL: every
+// platform, no referrers; the options are only read).
+registry_status registry_image_pull_with(const registry_client *c, const char *repo, const char *reference, const registry_transfer_options *opts_or_null, const char *layout_dir, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
 // Pushes the image named `layout_ref_or_null` in the OCI layout at
 // `layout_dir` (NULL: the layout's only image; INVALID_ARGUMENT when it has
 // several) to `repo:tag`. A layout file that is a link or not a regular
@@ -574,6 +578,10 @@ registry_status registry_image_push(const registry_client *c, const char *layout
 // NULL) receives the digest copied, freed with `registry_string_free`.
 // v2 only.
 registry_status registry_image_copy(const registry_client *src, const char *src_repo, const char *src_reference, const registry_client *dst, const char *dst_repo, const char *dst_tag_or_null, const char *platform_or_null, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
+// `registry_image_copy` carrying what `opts_or_null` says (NULL: every
+// platform, no referrers; the options are only read).
+registry_status registry_image_copy_with(const registry_client *src, const char *src_repo, const char *src_reference, const registry_client *dst, const char *dst_repo, const char *dst_tag_or_null, const registry_transfer_options *opts_or_null, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
 
 // HEADs a manifest: its digest, media type and size without the body (v2
 // only). Each out-param that is not NULL receives its value: the strings are
@@ -655,14 +663,6 @@ registry_status registry_transfer_options_referrers(registry_transfer_options *o
 
 // Frees options made by `registry_transfer_options_new`; NULL does nothing.
 void registry_transfer_options_free(registry_transfer_options *o);
-
-// `registry_image_pull` carrying what `opts_or_null` says (NULL: every
-// platform, no referrers; the options are only read).
-registry_status registry_image_pull_with(const registry_client *c, const char *repo, const char *reference, const registry_transfer_options *opts_or_null, const char *layout_dir, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
-
-// `registry_image_copy` carrying what `opts_or_null` says (NULL: every
-// platform, no referrers; the options are only read).
-registry_status registry_image_copy_with(const registry_client *src, const char *src_repo, const char *src_reference, const registry_client *dst, const char *dst_repo, const char *dst_tag_or_null, const registry_transfer_options *opts_or_null, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
 
 // The JSON of v1 image `image_id` (64 hex digits), as the registry keeps it
 // (`GET /v1/images/<id>/json`). Behind an index, the client presents the

@@ -393,7 +393,7 @@ impl Layout {
     /// Written atomically, one thread of this process at a time.
     pub fn name(&self, name: &str, mut descriptor: Map<String, Value>) -> Result<()> {
         let _naming = lock(&NAMING);
-        let (mut doc, entries) = self.entries()?;
+        let (doc, entries) = self.entries()?;
         let mut kept: Vec<Value> = entries
             .into_iter()
             .filter(|e| {
@@ -407,43 +407,11 @@ impl Layout {
         annotations.insert(REF_NAME.into(), Value::String(name.into()));
         descriptor.insert("annotations".into(), Value::Object(annotations));
         kept.push(Value::Object(descriptor));
-        doc["manifests"] = Value::Array(kept);
-        if doc.get("schemaVersion").is_none() {
-            doc["schemaVersion"] = json!(2);
-        }
-        let bytes = serde_json::to_vec(&doc).map_err(|e| Error::protocol(e.to_string()))?;
-        let path = self.root.join("index.json");
-        write_atomically(&path, |f| {
-            f.write_all(&bytes)
-                .map_err(|e| Error::io("cannot write", &path, e))?;
-            Ok(bytes.len() as u64)
-        })
-        .map(|_| ())
+        self.write_index(doc, kept)
     }
-}
 
-impl Layout {
-    /// Lists `referrers` in `index.json` as entries without a name (their
-    /// media type, digest, size and `artifactType`), each once: what a pull
-    /// that carries referrers leaves (as oras does). [`find`](Self::find)
-    /// passes over such entries.
-    pub fn list_referrers(&self, referrers: &[Descriptor]) -> Result<()> {
-        if referrers.is_empty() {
-            return Ok(());
-        }
-        let _naming = lock(&NAMING);
-        let (mut doc, mut entries) = self.entries()?;
-        for d in referrers {
-            let listed = entries.iter().any(|e| {
-                e.get("digest").and_then(Value::as_str) == Some(d.digest.to_string().as_str())
-            });
-            if !listed {
-                let mut entry = Descriptor::new(d.media_type.clone(), d.digest.clone(), d.size);
-                entry.artifact_type = d.artifact_type.clone();
-                entries
-                    .push(serde_json::to_value(entry).map_err(|e| Error::protocol(e.to_string()))?);
-            }
-        }
+    /// Writes `index.json`: `doc` with `entries` as its manifests, atomically.
+    fn write_index(&self, mut doc: Value, entries: Vec<Value>) -> Result<()> {
         doc["manifests"] = Value::Array(entries);
         if doc.get("schemaVersion").is_none() {
             doc["schemaVersion"] = json!(2);
@@ -456,6 +424,30 @@ impl Layout {
             Ok(bytes.len() as u64)
         })
         .map(|_| ())
+    }
+
+    /// Lists `referrers` in `index.json` as entries without a name (their
+    /// media type, digest, size and `artifactType`), each once: what a pull
+    /// that carries referrers leaves (as oras does). [`find`](Self::find)
+    /// passes over such entries.
+    pub fn list_referrers(&self, referrers: &[Descriptor]) -> Result<()> {
+        if referrers.is_empty() {
+            return Ok(());
+        }
+        let _naming = lock(&NAMING);
+        let (doc, mut entries) = self.entries()?;
+        for d in referrers {
+            let listed = entries.iter().any(|e| {
+                e.get("digest").and_then(Value::as_str) == Some(d.digest.to_string().as_str())
+            });
+            if !listed {
+                let mut entry = Descriptor::new(d.media_type.clone(), d.digest.clone(), d.size);
+                entry.artifact_type = d.artifact_type.clone();
+                entries
+                    .push(serde_json::to_value(entry).map_err(|e| Error::protocol(e.to_string()))?);
+            }
+        }
+        self.write_index(doc, entries)
     }
 }
 

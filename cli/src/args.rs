@@ -695,6 +695,6 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, 17);
+        assert_eq!(seen, 20);
     }
 }

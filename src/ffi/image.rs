@@ -7,6 +7,7 @@ use std::ffi::{c_char, c_void, CString};
 use super::{
     c_string, new_string, put_optional_string, registry_buf, registry_client,
     registry_client_builder, registry_error, registry_list, registry_status,
+    registry_transfer_options,
 };
 use crate::error::{Error, Result};
 use crate::image::ImageOptions;
@@ -52,8 +53,9 @@ impl CProgress {
 }
 
 /// Runs `f` with options holding the platform and the C callback, if any.
-pub(super) fn with_options<T>(
+fn with_options<T>(
     platform: Option<&str>,
+    transfer: Option<&registry_transfer_options>,
     progress: registry_progress_fn,
     userdata: *mut c_void,
     f: impl FnOnce(ImageOptions<'_>) -> Result<T>,
@@ -64,10 +66,14 @@ pub(super) fn with_options<T>(
         Some(c) => c.report(d, done, total),
         None => true,
     };
-    f(ImageOptions {
+    let options = ImageOptions {
         platform,
         progress: Some(&mut report),
         ..Default::default()
+    };
+    f(match transfer {
+        Some(t) => t.apply(options),
+        None => options,
     })
 }
 
@@ -111,16 +117,79 @@ pub unsafe extern "C" fn registry_image_pull(
     err: *mut *mut registry_error,
 ) -> registry_status {
     boundary!(err, || {
-        let c = arg_ref!(c, "client")?;
-        let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
-        let platform = arg_opt_str!(platform_or_null, "platform")?;
-        let dir = arg_str!(layout_dir, "layout_dir")?;
-        let out = opt_out!(digest_out);
-        let digest = with_options(platform, progress_or_null, userdata, |o| {
-            c.inner.image_pull(repo, reference, dir, o)
-        })?;
-        put_optional_string(out, digest.to_string())
+        // SAFETY: this export's contract is `pull`'s.
+        unsafe {
+            pull(
+                c,
+                repo,
+                reference,
+                platform_or_null,
+                std::ptr::null(),
+                layout_dir,
+                progress_or_null,
+                userdata,
+                digest_out,
+            )
+        }
     })
+}
+
+/// `registry_image_pull` carrying what `opts_or_null` says (NULL: every
+/// platform, no referrers; the options are only read).
+#[no_mangle]
+pub unsafe extern "C" fn registry_image_pull_with(
+    c: *const registry_client,
+    repo: *const c_char,
+    reference: *const c_char,
+    opts_or_null: *const registry_transfer_options,
+    layout_dir: *const c_char,
+    progress_or_null: registry_progress_fn,
+    userdata: *mut c_void,
+    digest_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        // SAFETY: this export's contract is `pull`'s.
+        unsafe {
+            pull(
+                c,
+                repo,
+                reference,
+                std::ptr::null(),
+                opts_or_null,
+                layout_dir,
+                progress_or_null,
+                userdata,
+                digest_out,
+            )
+        }
+    })
+}
+
+/// The body of `registry_image_pull` (a platform) and
+/// `registry_image_pull_with` (options); each pointer as those say.
+#[allow(clippy::too_many_arguments)]
+unsafe fn pull(
+    c: *const registry_client,
+    repo: *const c_char,
+    reference: *const c_char,
+    platform_or_null: *const c_char,
+    opts_or_null: *const registry_transfer_options,
+    layout_dir: *const c_char,
+    progress_or_null: registry_progress_fn,
+    userdata: *mut c_void,
+    digest_out: *mut *mut c_char,
+) -> Result<()> {
+    let c = arg_ref!(c, "client")?;
+    let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
+    let platform = arg_opt_str!(platform_or_null, "platform")?;
+    let opts = opt_ref!(opts_or_null);
+    let dir = arg_str!(layout_dir, "layout_dir")?;
+    let out = opt_out!(digest_out);
+    let digest = with_options(platform, opts, progress_or_null, userdata, |o| {
+        c.inner.image_pull(repo, reference, dir, o)
+    })?;
+    put_optional_string(out, digest.to_string())
 }
 
 /// Pushes the image named `layout_ref_or_null` in the OCI layout at
@@ -149,7 +218,7 @@ pub unsafe extern "C" fn registry_image_push(
         let layout_ref = arg_opt_str!(layout_ref_or_null, "layout_ref")?;
         let (repo, tag) = (arg_str!(repo, "repo")?, arg_str!(tag, "tag")?);
         let out = opt_out!(digest_out);
-        let digest = with_options(None, progress_or_null, userdata, |o| {
+        let digest = with_options(None, None, progress_or_null, userdata, |o| {
             c.inner.image_push(dir, layout_ref, repo, tag, o)
         })?;
         put_optional_string(out, digest.to_string())
@@ -180,20 +249,87 @@ pub unsafe extern "C" fn registry_image_copy(
     err: *mut *mut registry_error,
 ) -> registry_status {
     boundary!(err, || {
-        let src = arg_ref!(src, "src")?;
-        let dst = arg_ref!(dst, "dst")?;
-        let src_repo = arg_str!(src_repo, "src_repo")?;
-        let src_reference = arg_str!(src_reference, "src_reference")?;
-        let dst_repo = arg_str!(dst_repo, "dst_repo")?;
-        let dst_tag = arg_opt_str!(dst_tag_or_null, "dst_tag")?;
-        let platform = arg_opt_str!(platform_or_null, "platform")?;
-        let out = opt_out!(digest_out);
-        let digest = with_options(platform, progress_or_null, userdata, |o| {
-            src.inner
-                .image_copy(src_repo, src_reference, &dst.inner, dst_repo, dst_tag, o)
-        })?;
-        put_optional_string(out, digest.to_string())
+        let ends = (src, src_repo, src_reference, dst, dst_repo, dst_tag_or_null);
+        // SAFETY: this export's contract is `copy`'s.
+        unsafe {
+            copy(
+                ends,
+                platform_or_null,
+                std::ptr::null(),
+                progress_or_null,
+                userdata,
+                digest_out,
+            )
+        }
     })
+}
+
+/// `registry_image_copy` carrying what `opts_or_null` says (NULL: every
+/// platform, no referrers; the options are only read).
+#[no_mangle]
+pub unsafe extern "C" fn registry_image_copy_with(
+    src: *const registry_client,
+    src_repo: *const c_char,
+    src_reference: *const c_char,
+    dst: *const registry_client,
+    dst_repo: *const c_char,
+    dst_tag_or_null: *const c_char,
+    opts_or_null: *const registry_transfer_options,
+    progress_or_null: registry_progress_fn,
+    userdata: *mut c_void,
+    digest_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let ends = (src, src_repo, src_reference, dst, dst_repo, dst_tag_or_null);
+        // SAFETY: this export's contract is `copy`'s.
+        unsafe {
+            copy(
+                ends,
+                std::ptr::null(),
+                opts_or_null,
+                progress_or_null,
+                userdata,
+                digest_out,
+            )
+        }
+    })
+}
+
+/// A copy's source and destination, as the copy exports take them.
+type Ends = (
+    *const registry_client,
+    *const c_char,
+    *const c_char,
+    *const registry_client,
+    *const c_char,
+    *const c_char,
+);
+
+/// The body of `registry_image_copy` (a platform) and
+/// `registry_image_copy_with` (options); each pointer as those say.
+unsafe fn copy(
+    (src, src_repo, src_reference, dst, dst_repo, dst_tag_or_null): Ends,
+    platform_or_null: *const c_char,
+    opts_or_null: *const registry_transfer_options,
+    progress_or_null: registry_progress_fn,
+    userdata: *mut c_void,
+    digest_out: *mut *mut c_char,
+) -> Result<()> {
+    let src = arg_ref!(src, "src")?;
+    let dst = arg_ref!(dst, "dst")?;
+    let src_repo = arg_str!(src_repo, "src_repo")?;
+    let src_reference = arg_str!(src_reference, "src_reference")?;
+    let dst_repo = arg_str!(dst_repo, "dst_repo")?;
+    let dst_tag = arg_opt_str!(dst_tag_or_null, "dst_tag")?;
+    let platform = arg_opt_str!(platform_or_null, "platform")?;
+    let opts = opt_ref!(opts_or_null);
+    let out = opt_out!(digest_out);
+    let digest = with_options(platform, opts, progress_or_null, userdata, |o| {
+        src.inner
+            .image_copy(src_repo, src_reference, &dst.inner, dst_repo, dst_tag, o)
+    })?;
+    put_optional_string(out, digest.to_string())
 }
 
 /// HEADs a manifest: its digest, media type and size without the body (v2
@@ -339,7 +475,7 @@ pub unsafe extern "C" fn registry_image_push_all(
         let dir = arg_str!(layout_dir, "layout_dir")?;
         let repo = arg_str!(repo, "repo")?;
         let out = opt_out!(digests_out);
-        let pushed = with_options(None, progress_or_null, userdata, |o| {
+        let pushed = with_options(None, None, progress_or_null, userdata, |o| {
             c.inner.image_push_all(dir, repo, o)
         })?;
         if let Some(out) = out {

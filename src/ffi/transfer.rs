@@ -1,11 +1,10 @@
 //! What a pull or copy carries beyond the defaults (platform subsets,
-//! referrers): `registry_transfer_options`, and the pull and copy that take
-//! it.
+//! referrers): `registry_transfer_options`, which `registry_image_pull_with`
+//! and `registry_image_copy_with` take.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_char;
 
-use super::image::{registry_progress_fn, with_options};
-use super::{free_box, put_optional_string, registry_client, registry_error, registry_status};
+use super::{free_box, registry_error, registry_status};
 use crate::image::ImageOptions;
 use crate::reference::Platform;
 
@@ -90,72 +89,4 @@ pub unsafe extern "C" fn registry_transfer_options_free(o: *mut registry_transfe
     // SAFETY: `o` came from `registry_transfer_options_new` and is freed
     // once (the caller's promise).
     unsafe { free_box(o) }
-}
-
-/// `registry_image_pull` carrying what `opts_or_null` says (NULL: every
-/// platform, no referrers; the options are only read).
-#[no_mangle]
-pub unsafe extern "C" fn registry_image_pull_with(
-    c: *const registry_client,
-    repo: *const c_char,
-    reference: *const c_char,
-    opts_or_null: *const registry_transfer_options,
-    layout_dir: *const c_char,
-    progress_or_null: registry_progress_fn,
-    userdata: *mut c_void,
-    digest_out: *mut *mut c_char,
-    err: *mut *mut registry_error,
-) -> registry_status {
-    boundary!(err, || {
-        let c = arg_ref!(c, "client")?;
-        let (repo, reference) = (arg_str!(repo, "repo")?, arg_str!(reference, "reference")?);
-        let opts = opt_ref!(opts_or_null);
-        let dir = arg_str!(layout_dir, "layout_dir")?;
-        let out = opt_out!(digest_out);
-        let digest = with_options(None, progress_or_null, userdata, |o| {
-            let o = match opts {
-                Some(t) => t.apply(o),
-                None => o,
-            };
-            c.inner.image_pull(repo, reference, dir, o)
-        })?;
-        put_optional_string(out, digest.to_string())
-    })
-}
-
-/// `registry_image_copy` carrying what `opts_or_null` says (NULL: every
-/// platform, no referrers; the options are only read).
-#[no_mangle]
-pub unsafe extern "C" fn registry_image_copy_with(
-    src: *const registry_client,
-    src_repo: *const c_char,
-    src_reference: *const c_char,
-    dst: *const registry_client,
-    dst_repo: *const c_char,
-    dst_tag_or_null: *const c_char,
-    opts_or_null: *const registry_transfer_options,
-    progress_or_null: registry_progress_fn,
-    userdata: *mut c_void,
-    digest_out: *mut *mut c_char,
-    err: *mut *mut registry_error,
-) -> registry_status {
-    boundary!(err, || {
-        let src = arg_ref!(src, "src")?;
-        let dst = arg_ref!(dst, "dst")?;
-        let src_repo = arg_str!(src_repo, "src_repo")?;
-        let src_reference = arg_str!(src_reference, "src_reference")?;
-        let dst_repo = arg_str!(dst_repo, "dst_repo")?;
-        let dst_tag = arg_opt_str!(dst_tag_or_null, "dst_tag")?;
-        let opts = opt_ref!(opts_or_null);
-        let out = opt_out!(digest_out);
-        let digest = with_options(None, progress_or_null, userdata, |o| {
-            let o = match opts {
-                Some(t) => t.apply(o),
-                None => o,
-            };
-            src.inner
-                .image_copy(src_repo, src_reference, &dst.inner, dst_repo, dst_tag, o)
-        })?;
-        put_optional_string(out, digest.to_string())
-    })
 }
