@@ -523,14 +523,15 @@ impl Client {
         let what = "pulling an image";
         let served = Served::default();
         let result = self.run(|| {
-            let layout = Layout::create(layout_dir)?;
             let read_manifest = |reference: &ManifestRef| {
                 let (m, host) =
                     self.v2_read_from(what, |r| v2::get_manifest(r, &repo, reference))?;
                 served.add(&m.digest, host);
                 Ok(m)
             };
+            // The root first: a v1 registry (UNSUPPORTED) leaves no directory behind.
             let root = read_manifest(&reference)?;
+            let layout = Layout::create(layout_dir)?;
             let tree = options.walk(root, |d, _| read_manifest(&ManifestRef::Digest(d.clone())))?;
             let progress = &mut options.progress;
             let mut pull_tree = |tree: &Tree| {
