@@ -137,7 +137,8 @@ fn a_restricted_client_refuses_other_repositories_before_any_request() {
         ),
         (
             "referrers",
-            app.referrers("team/other", digest.as_str(), None).unwrap_err(),
+            app.referrers("team/other", digest.as_str(), None)
+                .unwrap_err(),
         ),
         (
             "copy to it",
