@@ -63,13 +63,22 @@ impl RateLimitStatus {
 
     /// `{"limit":…,"remaining":…,"window_seconds":…,"source":…}` (null for
     /// what was not said), as the C, Ruby and Go APIs hand it out.
-    pub(crate) fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "limit": self.limit,
-            "remaining": self.remaining,
-            "window_seconds": self.window_seconds,
-            "source": self.source,
-        })
+    pub(crate) fn to_json(&self) -> String {
+        // A struct, so that the keys keep this order.
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            limit: u64,
+            remaining: u64,
+            window_seconds: Option<u64>,
+            source: Option<&'a str>,
+        }
+        let json = Json {
+            limit: self.limit,
+            remaining: self.remaining,
+            window_seconds: self.window_seconds,
+            source: self.source.as_deref(),
+        };
+        serde_json::to_string(&json).unwrap_or_else(|_| "null".to_string())
     }
 }
 
@@ -238,7 +247,7 @@ mod tests {
         assert_eq!(s.source, None);
         assert_eq!(
             s.to_json(),
-            serde_json::json!({"limit":10,"remaining":0,"window_seconds":null,"source":null})
+            r#"{"limit":10,"remaining":0,"window_seconds":null,"source":null}"#
         );
         let long = "x".repeat(MAX_SOURCE_LEN + 1);
         for (what, h) in [

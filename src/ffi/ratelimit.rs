@@ -30,8 +30,9 @@ pub unsafe extern "C" fn registry_client_builder_rate_limit(
 /// `{"limit":N,"remaining":N,"window_seconds":N|null,"source":"…"|null}`,
 /// or `null` for none.
 fn status_json(status: Option<RateLimitStatus>) -> Vec<u8> {
-    let value = status.map_or(serde_json::Value::Null, |s| s.to_json());
-    value.to_string().into_bytes()
+    status
+        .map_or_else(|| "null".to_string(), |s| s.to_json())
+        .into_bytes()
 }
 
 /// Asks the registry for its rate limit with a HEAD of the manifest

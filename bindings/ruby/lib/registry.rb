@@ -246,10 +246,13 @@ module Registry
     # auth_key: the config.json key to look credentials up under instead of
     # the registry's host (binderhub's auth_config_url, such as
     # "https://index.docker.io/v1/").
+    # rate_limit: at most this many requests per second to the registry,
+    # shared by every thread using the client (default nil or 0: no limit);
+    # a 429 pauses the whole client whatever the limit (see ratelimit.rb).
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
                    certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil,
-                   parallel: nil, mirrors: [], env_credentials: nil, auth_key: nil)
+                   parallel: nil, mirrors: [], env_credentials: nil, auth_key: nil, rate_limit: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -270,6 +273,7 @@ module Registry
           Registry.call { |e| Native.registry_client_builder_env_credentials(builder, prefix, e) }
         end
         Registry.call { |e| Native.registry_client_builder_auth_key(builder, auth_key.to_s, e) } unless auth_key.nil?
+        Registry.call { |e| Native.registry_client_builder_rate_limit(builder, rate_limit, e) } if rate_limit
         unless unauthorized_is_not_found.nil?
           Registry.call do |e|
             Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)
@@ -803,3 +807,4 @@ module Registry
   end
 end
 require_relative "registry/artifacts"
+require_relative "registry/ratelimit"
