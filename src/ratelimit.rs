@@ -63,6 +63,7 @@ impl RateLimitStatus {
 
     /// `{"limit":…,"remaining":…,"window_seconds":…,"source":…}` (null for
     /// what was not said), as the C, Ruby and Go APIs hand it out.
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))]
     pub(crate) fn to_json(&self) -> String {
         // A struct, so that the keys keep this order.
         #[derive(serde::Serialize)]
