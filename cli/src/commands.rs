@@ -203,7 +203,7 @@ fn digest(g: &Global, image: &str) -> Result<()> {
 fn ratelimit(g: &Global, image: &str) -> Result<()> {
     let image = Image::parse(image)?;
     let c = client(g, image.domain())?;
-    let status = c.rate_limit_check(image.repo(), &image.reference_str())?;
+    let status = c.rate_limit_check(image.repo(), image.reference_str())?;
     if g.json {
         return output::json(&status.map(|s| {
             json!({
