@@ -619,6 +619,34 @@ registry_status registry_first_image_exists(const registry_client *c, const char
 // image, in index.json's order, freed with `registry_list_free`. v2 only.
 registry_status registry_image_push_all(const registry_client *c, const char *layout_dir, const char *repo, registry_progress_fn progress_or_null, void *userdata, registry_list **digests_out, registry_error **err);
 
+// At most `per_second` requests per second to the registry, shared by every
+// thread using the client (and the clients `registry_client_restrict` makes
+// of it); 0 = no limit, the default. Each request and each retry waits for
+// its turn, one every 1/`per_second` s. Token-server requests, mirrors and
+// a redirect's further hops do not count. Whatever the limit, a 429 from
+// the registry pauses the whole client, every thread, for its Retry-After
+// (at most 30 s) or else the retry backoff. A cancelled whole-image call
+// (its progress callback returned non-zero) stops waiting at once.
+registry_status registry_client_builder_rate_limit(registry_client_builder *b, uint32_t per_second, registry_error **err);
+
+// Asks the registry for its rate limit with a HEAD of the manifest
+// `repo:reference` (a HEAD does not count against Docker Hub's pull limit;
+// nothing falls back to a GET; never through a mirror). On success
+// `*json_out` receives a buffer freed with `registry_buf_free` holding
+// JSON `{"limit":100,"remaining":76,"window_seconds":21600,"source":"…"}`
+// from the `RateLimit-Limit`, `RateLimit-Remaining` and
+// `docker-ratelimit-source` headers (`window_seconds` and `source` null
+// when not sent), or the JSON `null` when the registry sends no such
+// headers (no limit). NOT_FOUND when there is no such manifest;
+// UNSUPPORTED on a v1 registry. The strings are borrowed for the call.
+registry_status registry_rate_limit_check(const registry_client *c, const char *repo, const char *reference, registry_buf **json_out, registry_error **err);
+
+// The rate limit the registry's headers stated on the last answer that
+// carried them, as `registry_rate_limit_check` gives it (JSON `null`
+// before any did). Sends nothing. On success `*json_out` receives a buffer
+// freed with `registry_buf_free`.
+registry_status registry_rate_limit_status(const registry_client *c, registry_buf **json_out, registry_error **err);
+
 // Reads up to `cap` bytes into `buf`; `*out_n` receives how many. 0 bytes
 // means the whole layer was read and its digest checked out (see
 // `registry_reader_verified`); a digest that does not match fails with

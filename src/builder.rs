@@ -61,6 +61,8 @@ pub struct ClientBuilder {
     env_credentials: Option<(String, Vec<(String, String)>)>,
     /// The config.json key of [`auth_key`](Self::auth_key).
     auth_key: Option<String>,
+    /// Requests per second (0 = no limit; see [`rate_limit`](Self::rate_limit)).
+    rate_limit: u32,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -90,6 +92,7 @@ impl std::fmt::Debug for ClientBuilder {
                 }),
             )
             .field("auth_key", &self.auth_key)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -117,7 +120,34 @@ impl ClientBuilder {
             mirrors: vec![],
             env_credentials: None,
             auth_key: None,
+            rate_limit: 0,
         }
+    }
+
+    /// At most `per_second` requests per second to the registry, shared by
+    /// every thread of the client and its clones (0 = no limit, the
+    /// default): each request, and each retry, waits for its turn, one every
+    /// `1/per_second` s (no bursts). What counts is what goes to the
+    /// registry itself (the v1 registries an index names too): not the
+    /// token server's requests, nor a mirror's (a mirror has no limit), nor
+    /// a redirect's further hops (a blob GET is one request). Whatever the
+    /// limit, a 429 from the registry pauses the whole client, every thread
+    /// and clone, for its `Retry-After` (at most 30 s) or else the retry
+    /// backoff; the request that got it is retried as
+    /// [`max_retries`](Self::max_retries) says. A cancelled whole-image call
+    /// stops waiting at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = registry::Client::builder("docker.io")
+    ///     .rate_limit(5)
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn rate_limit(mut self, per_second: u32) -> ClientBuilder {
+        self.rate_limit = per_second;
+        self
     }
 
     /// Read through this mirror first (docker's `registry-mirrors`);
@@ -440,6 +470,7 @@ impl ClientBuilder {
             proxy,
             max_retries: self.max_retries,
             connections: self.parallel as usize,
+            rate_limit: self.rate_limit,
         })
         .map_err(|e| match &self.ca_file {
             Some(p) if e.message().starts_with("the CA") => {
@@ -491,6 +522,8 @@ impl ClientBuilder {
             mirrors: vec![],
             // The key names the registry's entry; the mirror looks up its own.
             auth_key: None,
+            // The limit is the registry's; a mirror is another server.
+            rate_limit: 0,
             ..self.clone()
         })
     }

@@ -22,7 +22,7 @@
 //! | façade: one method per operation | `ops` (one file per resource), `image` (whole images), `builder`, `client`, `address` |
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | the request pipeline: credentials for an origin, one answer to a 401 | `remote`, `auth` |
-//! | redirects, retries, deadlines, TLS, proxies, caps, cancels | `transport`, `tls`, `proxy`, `certs`, `cancel` |
+//! | redirects, retries, deadlines, TLS, proxies, caps, cancels, rate limits | `transport`, `tls`, `proxy`, `certs`, `cancel`, `ratelimit` |
 //! | leaves | `reference`, `files`, `error`, `url`, `challenge`, `types`, `sync` |
 //!
 //! All raw-pointer code lives in the `ffi` module (the C ABI); every other
@@ -50,6 +50,7 @@ mod layout;
 mod oci;
 mod ops;
 mod proxy;
+mod ratelimit;
 pub mod reference;
 mod remote;
 mod sync;
@@ -76,6 +77,7 @@ pub use auth::config::run_credential_helper;
 pub use layer::{hash_file, write_atomically_with_mode};
 pub use oci::{Descriptor, MANIFEST_MEDIA_TYPES};
 pub use ops::{Artifact, TITLE_ANNOTATION};
+pub use ratelimit::RateLimitStatus;
 pub use reference::{ContentId, Digest, ManifestRef, Platform, Reference};
 
 /// The media types of manifests, indexes, configs and layers, as registries

@@ -11,13 +11,14 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderValue, Response};
 use ureq::{Agent, Body, SendBody};
 
 use crate::error::{what_of, Error, ErrorKind, ReadBy, Result, Sent};
+use crate::ratelimit::{Pacer, RateLimitStatus};
 use crate::url::{describe, origin_of, path_of, resolve};
 
 /// How many redirects one request may follow.
@@ -48,6 +49,8 @@ pub(crate) struct TransportConfig {
     /// How many requests may be in flight at once to one host (whole-image
     /// calls); the pool keeps that many connections, and a few more.
     pub connections: usize,
+    /// Requests per second to the registry (0 = no limit; see [`Pacer`]).
+    pub rate_limit: u32,
 }
 
 /// The shared HTTP client of one `Client`.
@@ -56,6 +59,8 @@ pub(crate) struct Transport {
     agent: Agent,
     max_retries: u32,
     timeout: Duration,
+    /// The pace of requests to the registry, shared by every clone.
+    pacer: Arc<Pacer>,
 }
 
 /// What a request sends: nothing, bytes that can be sent again after a
@@ -88,6 +93,9 @@ pub(crate) struct Request<'a> {
     pub best_effort: bool,
     /// How messages name the request, when not "METHOD /path".
     pub label: Option<String>,
+    /// A request to the registry (the default), which waits for its turn
+    /// (see [`Pacer`]); a token server's is not one.
+    pub paced: bool,
 }
 
 /// The deadline of a [`Request::best_effort`] request.
@@ -103,7 +111,15 @@ impl<'a> Request<'a> {
             cookies: None,
             best_effort: false,
             label: None,
+            paced: true,
         }
+    }
+
+    /// Marks a request that does not go to the registry itself (a token
+    /// server's): it neither waits for the client's turn nor pauses it.
+    pub fn unpaced(mut self) -> Request<'a> {
+        self.paced = false;
+        self
     }
 
     /// How messages name this request: "METHOD /path" (no query: upload
@@ -255,7 +271,13 @@ impl Transport {
             agent: crate::tls::agent(config, &tls)?,
             max_retries: cfg.max_retries,
             timeout: cfg.timeout,
+            pacer: Arc::new(Pacer::new(cfg.rate_limit)),
         })
+    }
+
+    /// What the registry's `RateLimit-*` headers last said.
+    pub fn rate_limit_status(&self) -> Option<RateLimitStatus> {
+        self.pacer.status()
     }
 
     /// Sends `req`, following redirects for GET and HEAD, and retrying
@@ -266,6 +288,12 @@ impl Transport {
     /// request's cookies only to the origin that set them. Work told to stop
     /// (see `cancel`) sends nothing more and ends with ABORTED, but for a
     /// best-effort cleanup, which goes once, under its own short deadline.
+    ///
+    /// Each try of a [`paced`](Request::paced) request (retries included)
+    /// waits for its turn (the client's rate limit, and any pause); a 429 to
+    /// one pauses every paced request of the client, on every thread, for its
+    /// `Retry-After` (at most 30 s) or else the backoff, after the last try
+    /// too. Best-effort cleanups are not paced.
     pub fn send(
         &self,
         req: &Request<'_>,
@@ -286,6 +314,12 @@ impl Transport {
             if crate::cancel::stopped() {
                 return Err(crate::cancel::aborted());
             }
+            if req.paced {
+                self.pacer.wait_turn();
+                if crate::cancel::stopped() {
+                    return Err(crate::cancel::aborted());
+                }
+            }
             let result =
                 self.send_once(req, credential, payload).map_err(
                     |e| match crate::cancel::stopped() {
@@ -300,15 +334,23 @@ impl Transport {
                 Err(e) if matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout) => Some(None),
                 _ => None,
             };
-            match retry_after {
-                Some(after) if attempt < retries => {
-                    crate::cancel::sleep(
-                        after.map_or_else(|| backoff(attempt), |a| a.min(RETRY_AFTER_CAP)),
-                    );
-                    attempt += 1;
-                }
-                _ => return result,
+            let Some(after) = retry_after else {
+                return result;
+            };
+            let wait = after.map_or_else(|| backoff(attempt), |a| a.min(RETRY_AFTER_CAP));
+            // A 429 slows the whole client: the pause holds every thread's
+            // next try, this one's retry included.
+            let shared = req.paced && matches!(&result, Ok(r) if r.status().as_u16() == 429);
+            if shared {
+                self.pacer.pause(wait);
             }
+            if attempt >= retries {
+                return result;
+            }
+            if !shared {
+                crate::cancel::sleep(wait);
+            }
+            attempt += 1;
         }
     }
 
@@ -372,6 +414,10 @@ impl Transport {
                 }
             };
             let mut resp = result.map_err(|e| self.map_error(e, &what(), req.bulk))?;
+            // The registry's own rate-limit headers; not a redirect target's.
+            if req.paced && origin_of(&url) == origin_of(&req.url) {
+                self.pacer.observe(resp.headers());
+            }
             if let Some(jar) = req.cookies {
                 jar.keep(&url, &resp);
             }

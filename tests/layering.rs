@@ -25,6 +25,7 @@ const ORDER: &[&str] = &[
     "remote", // the request pipeline
     "auth",   // credentials for an origin
     "transport",
+    "ratelimit",
     "tls",
     "proxy",
     "certs",

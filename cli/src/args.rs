@@ -126,6 +126,12 @@ pub struct Global {
     #[arg(long, global = true, value_name = "N", help_heading = GLOBAL)]
     pub parallel: Option<u32>,
 
+    /// Send at most N requests a second to the registry, from every thread of the
+    /// command together (0: no limit, the default). A 429 from the registry pauses
+    /// them all, whatever N is.
+    #[arg(long, global = true, value_name = "N", help_heading = GLOBAL)]
+    pub rate_limit: Option<u32>,
+
     /// Print structured output as JSON on stdout.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
@@ -545,6 +551,28 @@ EXAMPLES:
         /// Only referrers of this artifact type.
         #[arg(long, value_name = "TYPE")]
         artifact_type: Option<String>,
+    },
+
+    /// Show a registry's pull rate limit (Docker Hub's RateLimit headers).
+    #[command(
+        long_about = "\
+Sends a HEAD request for IMAGE's manifest (a HEAD does not count against Docker \
+Hub's pull limit) and prints what the registry's `RateLimit-Limit`, \
+`RateLimit-Remaining` and `docker-ratelimit-source` headers say: lines \
+`limit N`, `remaining N`, `window SECONDS` and `source WHO` (`-` when not \
+sent). With --json: {\"limit\":…,\"remaining\":…,\"window_seconds\":…,\
+\"source\":…}. A registry that sends no such headers has no limit for these \
+credentials: nothing is printed on stdout (with --json: null) and the command \
+succeeds. Anonymous pulls are counted per IP address, logged-in ones per account.",
+        after_long_help = "\
+EXAMPLES:
+  regcli ratelimit ratelimitpreview/test
+  regcli ratelimit --json alpine | jq .remaining"
+    )]
+    Ratelimit {
+        /// The image whose manifest is asked: host[:port]/repo[:tag|@digest].
+        #[arg(value_name = "IMAGE")]
+        image: String,
     },
 }
 

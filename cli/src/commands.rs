@@ -86,6 +86,7 @@ pub fn run(cli: Cli) -> Result<()> {
             &image,
             artifact_type.as_deref(),
         ),
+        Command::Ratelimit { image } => ratelimit(g, &image),
     }
 }
 
@@ -201,6 +202,40 @@ fn digest(g: &Global, image: &str) -> Result<()> {
         },
     };
     print_digest(g, &digest, json!({ "mediaType": media_type, "size": size }))
+}
+
+fn ratelimit(g: &Global, image: &str) -> Result<()> {
+    let image = Image::parse(image)?;
+    let c = client(g, image.domain())?;
+    let status = c.rate_limit_check(image.repo(), image.reference_str())?;
+    if g.json {
+        return output::json(&status.map(|s| {
+            json!({
+                "limit": s.limit,
+                "remaining": s.remaining,
+                "window_seconds": s.window_seconds,
+                "source": s.source,
+            })
+        }));
+    }
+    match status {
+        Some(s) => output::lines(&[
+            format!("limit {}", s.limit),
+            format!("remaining {}", s.remaining),
+            format!(
+                "window {}",
+                s.window_seconds.map_or("-".to_string(), |w| w.to_string())
+            ),
+            format!("source {}", s.source.as_deref().unwrap_or("-")),
+        ]),
+        None => {
+            tell(
+                g,
+                format_args!("{} sends no rate-limit headers", c.registry_host()),
+            );
+            Ok(())
+        }
+    }
 }
 
 fn manifest(g: &Global, image: &str) -> Result<()> {

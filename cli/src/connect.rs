@@ -299,6 +299,9 @@ pub fn client(g: &Global, address: &str, login: Option<&Login>) -> Result<Client
     if g.timeout.is_some() {
         b = b.timeout(timeout(g)?);
     }
+    if let Some(n) = g.rate_limit {
+        b = b.rate_limit(n);
+    }
     b.build()
 }
 

@@ -1685,3 +1685,41 @@ fn platform_lists_and_referrers_travel_with_pull_and_cp() {
     cli.run(&["push", "--referrers", s(&dir), &format!("{dst}:x")])
         .fails(USAGE, "INVALID_ARGUMENT");
 }
+}
+
+// ---------------------------------------------------------------- rate limits
+
+#[test]
+fn ratelimit_prints_the_hub_headers_and_nothing_where_there_are_none() {
+    let f = fixture("anon");
+    let cli = Cli::new();
+    // The fixtures' Hub-like server: HEADs are free, so remaining stays 76.
+    let hub = format!("{}/library/alpine:latest", f.fact("HUB_ADDR"));
+    assert_eq!(
+        cli.run(&["ratelimit", &hub]).lines(),
+        [
+            "limit 100",
+            "remaining 76",
+            "window 21600",
+            "source 127.0.0.1"
+        ]
+    );
+    assert_eq!(
+        cli.run(&["--json", "--rate-limit", "5", "ratelimit", &hub])
+            .json(),
+        serde_json::json!({"limit": 100, "remaining": 76, "window_seconds": 21600,
+                           "source": "127.0.0.1"})
+    );
+    // distribution sends no such headers: nothing on stdout, or JSON null.
+    let app = f.image("fixtures/app:v1");
+    let plain = cli.run(&["ratelimit", &app]);
+    assert_eq!(plain.ok(), "");
+    assert!(
+        plain.stderr.contains("sends no rate-limit headers"),
+        "{}",
+        plain.stderr
+    );
+    assert_eq!(cli.run(&["--json", "ratelimit", &app]).json(), Value::Null);
+    cli.run(&["ratelimit", &f.image("fixtures/app:nope")])
+        .fails(NOT_FOUND, "NOT_FOUND");
+}

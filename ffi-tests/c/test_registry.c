@@ -1682,6 +1682,79 @@ static void test_transfer_options(void) {
     registry_client_free(ferro);
 }
 
+/* Rate limits: the builder setting, and Docker Hub's headers read by a HEAD
+ * (the fixture's Hub-like server sends them; distribution sends none). */
+static void buf_equals(const registry_buf *buf, const char *want, const char *what) {
+    size_t n = registry_buf_len(buf);
+    CHECK(buf && n == strlen(want) && memcmp(registry_buf_data(buf), want, n) == 0, "%s: got %.*s, want %s",
+          what, (int)n, buf ? (const char *)registry_buf_data(buf) : "", want);
+}
+
+static void test_rate_limits(void) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL;
+    registry_error *err = NULL;
+    registry_buf *json = NULL, *untouched = (registry_buf *)&json;
+    registry_list *tags = NULL;
+    char url[256];
+    int i;
+
+    fprintf(stderr, "# C rate limits\n");
+    expect(registry_client_builder_rate_limit(NULL, 5, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL builder");
+    /* 0 (no limit) and a limit both build a working client. */
+    expect(registry_client_builder_new(envf("anon", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_rate_limit(b, 0, &err), &err, REGISTRY_STATUS_OK, "rate_limit 0");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "tags, no limit");
+    registry_list_free(tags);
+    tags = NULL;
+    /* distribution sends no rate-limit headers: the answer is JSON null. */
+    expect(registry_rate_limit_status(c, &json, &err), &err, REGISTRY_STATUS_OK, "status before");
+    buf_equals(json, "null", "nothing seen");
+    registry_buf_free(json);
+    json = NULL;
+    expect(registry_rate_limit_check(c, "fixtures/app", "v1", &json, &err), &err, REGISTRY_STATUS_OK, "check");
+    buf_equals(json, "null", "no headers from distribution");
+    registry_buf_free(json);
+    json = untouched;
+    expect(registry_rate_limit_check(c, "fixtures/app", "nope", &json, &err), &err, REGISTRY_STATUS_NOT_FOUND,
+           "check of a missing manifest");
+    CHECK(json == untouched, "out-param untouched on failure");
+    expect(registry_rate_limit_check(c, NULL, "v1", &json, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL repo");
+    expect(registry_rate_limit_check(c, "fixtures/app", "v1", NULL, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "NULL out");
+    expect(registry_rate_limit_check(c, "Bad Repo", "v1", &json, &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+           "bad repo");
+    expect(registry_rate_limit_status(NULL, &json, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL client");
+    registry_client_free(c);
+
+    expect(registry_client_builder_new(envf("anon", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "new");
+    expect(registry_client_builder_rate_limit(b, 50, &err), &err, REGISTRY_STATUS_OK, "rate_limit 50");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+    for (i = 0; i < 3; i++) {
+        expect(registry_tags(c, "fixtures/app", &tags, &err), &err, REGISTRY_STATUS_OK, "tags at 50/s");
+        CHECK(registry_list_len(tags) == 2, "two tags");
+        registry_list_free(tags);
+        tags = NULL;
+    }
+    registry_client_free(c);
+
+    /* The Hub-like server: HEADs are free, so remaining stays 76. */
+    snprintf(url, sizeof url, "http://%s", env("REGISTRY_TEST_HUB_ADDR"));
+    expect(registry_client_builder_new(url, &b, &err), &err, REGISTRY_STATUS_OK, "new hub");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build hub");
+    expect(registry_rate_limit_check(c, "library/alpine", "latest", &json, &err), &err, REGISTRY_STATUS_OK,
+           "hub check");
+    buf_equals(json, "{\"limit\":100,\"remaining\":76,\"window_seconds\":21600,\"source\":\"127.0.0.1\"}",
+               "hub headers");
+    registry_buf_free(json);
+    json = NULL;
+    expect(registry_rate_limit_status(c, &json, &err), &err, REGISTRY_STATUS_OK, "hub status");
+    CHECK(buf_contains(json, "\"remaining\":76"), "the last status seen");
+    registry_buf_free(json);
+    registry_client_free(c);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1717,6 +1790,7 @@ int main(void) {
     test_transfer_options();
     test_bindings_parity();
     test_batches();
+    test_rate_limits();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

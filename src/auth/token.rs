@@ -84,7 +84,8 @@ pub(super) fn fetch(
     let get = |url: String, basic: Option<&str>| {
         let req = Request::new("GET", url)
             .header("Accept", "application/json")
-            .labelled(what.clone());
+            .labelled(what.clone())
+            .unpaced();
         let credential = basic.map(|value| Credential {
             value,
             origin: &realm_origin,
@@ -106,7 +107,8 @@ pub(super) fn fetch(
             let post = Request::new("POST", realm.to_string())
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .header("Accept", "application/json")
-                .labelled(what.clone());
+                .labelled(what.clone())
+                .unpaced();
             let resp = t.send(&post, None, &mut Payload::Bytes(form.as_bytes()))?;
             if resp.status().as_u16() == 404 {
                 get(url, None)?

@@ -8,6 +8,7 @@
 mod artifacts;
 mod blobs;
 mod manifests;
+mod ratelimit;
 mod repositories;
 mod tags;
 mod v1;

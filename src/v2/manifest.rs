@@ -9,6 +9,7 @@ use crate::auth::Scope;
 use crate::error::{Error, ErrorKind, Result};
 use crate::oci::MANIFEST_MEDIA_TYPES;
 use crate::oci::{self, ManifestDoc, OCI_EMPTY, OCI_MANIFEST};
+use crate::ratelimit::RateLimitStatus;
 use crate::reference::{Algorithm, Digest, Hasher, ManifestRef, Platform};
 use crate::remote::Remote;
 use crate::transport::{self, header, Payload, Request};
@@ -73,6 +74,24 @@ pub(crate) fn get_manifest(
         digest,
         body,
     })
+}
+
+/// `HEAD /v2/<repo>/manifests/<reference>` for the rate-limit headers it
+/// carries (a HEAD does not count against Docker Hub's pull limit): the
+/// status they state, `None` when the registry sends none. Never falls back
+/// to a GET. An answer that is not 2xx is its error.
+pub(crate) fn head_rate_limit(
+    remote: &Remote<'_>,
+    repo: &str,
+    reference: &ManifestRef,
+) -> Result<Option<RateLimitStatus>> {
+    let req = Request::new(
+        "HEAD",
+        remote.url(&format!("/v2/{repo}/manifests/{reference}")),
+    )
+    .header("Accept", accept());
+    let resp = remote.send_checked(&req, &Scope::pull(repo))?;
+    Ok(RateLimitStatus::from_headers(resp.headers()))
 }
 
 /// HEADs a manifest: its media type, digest and size without the body. A

@@ -18,7 +18,7 @@ use serde::Deserialize;
 pub(crate) use blob::{blob_exists, open_blob, open_blob_from};
 pub(crate) use manifest::{
     delete_manifest, delete_tag, get_manifest, get_platform_manifest, head_manifest,
-    image_config_digest, put_manifest, put_manifest_answer, set_tag, MANIFEST_CAP,
+    head_rate_limit, image_config_digest, put_manifest, put_manifest_answer, set_tag, MANIFEST_CAP,
 };
 #[cfg(feature = "capi")]
 pub(crate) use referrers::index_json;

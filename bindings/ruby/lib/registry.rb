@@ -251,11 +251,14 @@ module Registry
     # identity_token: an OAuth2 refresh token (docker's "identitytoken"),
     # sent only to the registry's token server and exchanged there for
     # bearer tokens.
+    # rate_limit: at most this many requests per second to the registry,
+    # shared by every thread using the client (default nil or 0: no limit);
+    # a 429 pauses the whole client whatever the limit (see ratelimit.rb).
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
                    certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil,
                    parallel: nil, mirrors: [], env_credentials: nil, auth_key: nil, ca_pem: nil,
-                   identity_token: nil)
+                   identity_token: nil, rate_limit: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -282,6 +285,7 @@ module Registry
         if identity_token
           Registry.call { |e| Native.registry_client_builder_identity_token(builder, identity_token, e) }
         end
+        Registry.call { |e| Native.registry_client_builder_rate_limit(builder, rate_limit, e) } if rate_limit
         unless unauthorized_is_not_found.nil?
           Registry.call do |e|
             Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)
@@ -908,3 +912,4 @@ module Registry
   end
 end
 require_relative "registry/artifacts"
+require_relative "registry/ratelimit"
