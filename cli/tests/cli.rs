@@ -1685,7 +1685,6 @@ fn platform_lists_and_referrers_travel_with_pull_and_cp() {
     cli.run(&["push", "--referrers", s(&dir), &format!("{dst}:x")])
         .fails(USAGE, "INVALID_ARGUMENT");
 }
-}
 
 // ---------------------------------------------------------------- rate limits
 
