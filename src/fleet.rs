@@ -164,7 +164,10 @@ impl Client {
             ));
         }
         let mut seen = HashSet::new();
-        let tags: Vec<String> = tags.into_iter().filter(|t| seen.insert(t.clone())).collect();
+        let tags: Vec<String> = tags
+            .into_iter()
+            .filter(|t| seen.insert(t.clone()))
+            .collect();
         let what = "syncing tags";
         let served = Served::default();
         let result = dst.v2_only(what, |to| {
@@ -262,9 +265,10 @@ impl Client {
                     continue;
                 }
                 // By digest: the tag may move between the HEAD and the GET.
-                let tree = read_manifest(&ManifestRef::Digest(source.digest.clone())).and_then(
-                    |root| options.walk(root, |d, _| read_manifest(&ManifestRef::Digest(d.clone()))),
-                );
+                let tree =
+                    read_manifest(&ManifestRef::Digest(source.digest.clone())).and_then(|root| {
+                        options.walk(root, |d, _| read_manifest(&ManifestRef::Digest(d.clone())))
+                    });
                 match tree {
                     Ok(tree) => tree,
                     Err(e) => {
@@ -305,14 +309,20 @@ impl Client {
         let same_registry = self.registry_host() == dst.registry_host();
         let parallel = self.parallel();
         let broken: Mutex<HashMap<Digest, Error>> = Mutex::new(HashMap::new());
-        let copy_blob = |job: &transfer::Job, rep: &transfer::Reporter<'_>| {
-            match self.copy_blob(src_repo, to, dst_repo, same_registry, job, rep, served) {
-                Err(e) if e.kind() != ErrorKind::Aborted => {
-                    lock(&broken).insert(job.digest.clone(), e);
-                    rep.moved(job.size)
-                }
-                other => other,
+        let copy_blob = |job: &transfer::Job, rep: &transfer::Reporter<'_>| match self.copy_blob(
+            src_repo,
+            to,
+            dst_repo,
+            same_registry,
+            job,
+            rep,
+            served,
+        ) {
+            Err(e) if e.kind() != ErrorKind::Aborted => {
+                lock(&broken).insert(job.digest.clone(), e);
+                rep.moved(job.size)
             }
+            other => other,
         };
         transfer::run(parallel, jobs, &mut options.progress, copy_blob)?;
         let broken = broken.into_inner().unwrap_or_else(|e| e.into_inner());
