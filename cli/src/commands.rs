@@ -47,6 +47,30 @@ pub fn run(cli: Cli) -> Result<()> {
             ..
         } => push(g, &dir, &image, layout_ref.as_deref()),
         Command::Cp { src, dst } => cp(g, &src, &dst),
+        Command::Sync {
+            src,
+            dst,
+            tags,
+            exclude,
+            referrers,
+            dry_run,
+            keep_going,
+            config,
+            shard,
+        } => crate::sync::run(
+            g,
+            crate::sync::SyncArgs {
+                src,
+                dst,
+                tags,
+                exclude,
+                referrers,
+                dry_run,
+                keep_going,
+                config,
+                shard,
+            },
+        ),
         Command::Tag {
             image,
             tag: new_tag,
@@ -327,7 +351,7 @@ fn push_all(g: &Global, dir: &Path, repo: &str) -> Result<()> {
     let image = Image::parse_repo(repo)?;
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
-    let pushed = with_progress(g, progress::PUSH, platform, |opts| {
+    let (pushed, _) = with_progress(g, progress::PUSH, platform, |opts| {
         c.image_push_all(dir, image.repo(), opts)
     })?;
     tell(
