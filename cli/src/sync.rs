@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use registry::{Client, Digest, Error, ErrorKind, ImageOptions, Platform, Result};
 use regex::Regex;
+use registry::{Client, Digest, Error, ErrorKind, ImageOptions, Platform, Result};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -150,11 +150,7 @@ pub fn run(g: &Global, a: SyncArgs) -> Result<()> {
             platforms: vec![],
             referrers: false,
         }],
-        _ => {
-            return Err(usage(
-                "sync takes SRC DST, or --config FILE without them",
-            ))
-        }
+        _ => return Err(usage("sync takes SRC DST, or --config FILE without them")),
     };
     // Command-line filters and options apply to every entry (and win).
     for e in &mut entries {
@@ -193,10 +189,12 @@ pub fn run(g: &Global, a: SyncArgs) -> Result<()> {
             }
         };
         for (tag, kind, message) in &outcome.failed {
-            tell(g, format_args!("{} {tag}: {}: {message}", e.source, kind.name()));
-            first_failure.get_or_insert_with(|| {
-                Error::new(*kind, format!("{}:{tag}: {message}", e.source))
-            });
+            tell(
+                g,
+                format_args!("{} {tag}: {}: {message}", e.source, kind.name()),
+            );
+            first_failure
+                .get_or_insert_with(|| Error::new(*kind, format!("{}:{tag}: {message}", e.source)));
         }
         tell(
             g,
@@ -217,8 +215,18 @@ pub fn run(g: &Global, a: SyncArgs) -> Result<()> {
                 .iter()
                 .map(|(t, d)| format!("{verb} {t} {d}"))
                 .collect();
-            lines.extend(outcome.skipped.iter().map(|(t, d)| format!("skipped {t} {d}")));
-            lines.extend(outcome.failed.iter().map(|(t, k, _)| format!("failed {t} {}", k.name())));
+            lines.extend(
+                outcome
+                    .skipped
+                    .iter()
+                    .map(|(t, d)| format!("skipped {t} {d}")),
+            );
+            lines.extend(
+                outcome
+                    .failed
+                    .iter()
+                    .map(|(t, k, _)| format!("failed {t} {}", k.name())),
+            );
             output::lines(&lines)?;
         }
         let stop = !outcome.failed.is_empty() && !a.keep_going;
@@ -369,9 +377,10 @@ fn sync_entry(
                     }
                     Ok(d) => out.copied.push((tag.clone(), d.to_string())),
                     Err(err) if err.kind() == ErrorKind::Aborted => return Err(err),
-                    Err(err) => out
-                        .failed
-                        .push((tag.clone(), err.kind(), err.message().to_string())),
+                    Err(err) => {
+                        out.failed
+                            .push((tag.clone(), err.kind(), err.message().to_string()))
+                    }
                 }
             }
             Ok(out)
@@ -412,9 +421,10 @@ fn sync_entry(
                 match pushed {
                     Ok(d) => out.copied.push((tag.clone(), d.to_string())),
                     Err(err) if err.kind() == ErrorKind::Aborted => return Err(err),
-                    Err(err) => out
-                        .failed
-                        .push((tag.clone(), err.kind(), err.message().to_string())),
+                    Err(err) => {
+                        out.failed
+                            .push((tag.clone(), err.kind(), err.message().to_string()))
+                    }
                 }
             }
             Ok(out)
@@ -444,7 +454,9 @@ fn compare(
         match heads(t) {
             Ok((s, Some(d))) if s == d => out.skipped.push((t.clone(), s.to_string())),
             Ok((s, _)) => out.copied.push((t.clone(), s.to_string())),
-            Err(e) => out.failed.push((t.clone(), e.kind(), e.message().to_string())),
+            Err(e) => out
+                .failed
+                .push((t.clone(), e.kind(), e.message().to_string())),
         }
     }
     Ok(out)
@@ -507,8 +519,14 @@ mod tests {
                 }
             }
         }
-        assert!(seen.iter().all(|&s| s == 1), "each tag in exactly one shard");
-        let zero = tags.iter().filter(|t| in_shard("team/app", t, (0, 3))).count();
+        assert!(
+            seen.iter().all(|&s| s == 1),
+            "each tag in exactly one shard"
+        );
+        let zero = tags
+            .iter()
+            .filter(|t| in_shard("team/app", t, (0, 3)))
+            .count();
         assert!((60..140).contains(&zero), "a fair share: {zero}");
         // Pinned: the same on every machine and run.
         assert!(in_shard("team/app", "v1", (sha_mod("team/app:v1", 3), 3)));
