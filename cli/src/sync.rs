@@ -400,7 +400,7 @@ fn sync_entry(
             for tag in tags {
                 let digest = &named[tag];
                 match there(&to, dst.repo(), tag) {
-                    Ok(Some(d)) if d.to_string() == *digest => {
+                    Ok(Some(d)) if Digest::parse(digest).is_ok_and(|w| w == d) => {
                         out.skipped.push((tag.clone(), digest.clone()));
                         continue;
                     }

@@ -176,22 +176,20 @@ fn a_config_with_two_entries_a_directory_round_trip_and_keep_going() {
         .map(str::to_string)
         .collect();
     assert_eq!(named, set(&["a1", "b1"]));
-    for t in ["b1"] {
-        let raw = skopeo(&[
-            "--insecure-policy",
-            "inspect",
-            "--raw",
-            &format!("oci:{}:{t}", s(&dir)),
-        ]);
-        let want = r["syncs"][1]["copied"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["tag"] == t)
-            .unwrap()["digest"]
-            .clone();
-        assert_eq!(sha256(&raw), want.as_str().unwrap());
-    }
+    let raw = skopeo(&[
+        "--insecure-policy",
+        "inspect",
+        "--raw",
+        &format!("oci:{}:b1", s(&dir)),
+    ]);
+    let b1 = r["syncs"][1]["copied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["tag"] == "b1")
+        .unwrap()["digest"]
+        .clone();
+    assert_eq!(sha256(&raw), b1.as_str().unwrap());
     // Again: the layout names both with the same digests: skipped.
     let again = cli.run(&["sync", "--json", "--config", s(&config)]).json();
     assert_eq!(tags(&again, 1, "skipped"), set(&["a1", "b1"]));
