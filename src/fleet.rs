@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde::{Serialize, Serializer};
@@ -21,7 +22,7 @@ use crate::image::{
     put_manifests, put_referrer, ImageOptions, Served, Tree, MAX_BLOBS, MAX_MANIFEST_BYTES,
 };
 use crate::oci;
-use crate::reference::{validate_tag, Digest, ManifestRef};
+use crate::reference::{validate_tag, Digest, ManifestRef, Platform};
 use crate::remote::Remote;
 use crate::sync::lock;
 use crate::transfer;
@@ -207,75 +208,65 @@ impl Client {
             served.add(&m.digest, host);
             Ok(m)
         };
-        let subset = !options.platforms.is_empty() || options.platform.is_some();
-        // 1. Compare: HEAD at both ends (and, for a subset, the digest it makes).
-        let mut pending = vec![];
-        let (mut bytes, mut jobs, mut blobs) = (0u64, vec![], HashSet::new());
-        for tag in tags {
-            let at = ManifestRef::Tag(tag.clone());
+        // 1. Compare: HEAD at both ends (and, for a subset, the digest it
+        // makes), every tag, `parallel` at a time.
+        let (platforms, platform) = (options.platforms.clone(), options.platform.clone());
+        let parallel = self.parallel();
+        let decisions = par_map(parallel, tags.len(), |i| {
+            let at = ManifestRef::Tag(tags[i].clone());
             let there = match v2::head_manifest(to, dst_repo, &at) {
                 Ok(info) => Some(info.digest),
                 Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => {
+                Err(e) => return Decision::Fail(e),
+            };
+            let root = if platforms.is_empty() && platform.is_none() {
+                let source = match self.v2_read(what, |src| v2::head_manifest(src, src_repo, &at)) {
+                    Ok(info) => info.digest,
+                    Err(e) => return Decision::Fail(e),
+                };
+                if there.as_ref() == Some(&source) {
+                    return Decision::Skip(source);
+                }
+                // By digest: the tag may move between the HEAD and the GET.
+                read_manifest(&ManifestRef::Digest(source))
+            } else {
+                // What a subset writes is known only from the source's bytes.
+                let root = read_manifest(&at).and_then(|root| {
+                    root_of_subset(&platforms, platform.as_ref(), root, &read_manifest)
+                });
+                match root {
+                    Ok(root) if there.as_ref() == Some(&root.digest) => {
+                        return Decision::Skip(root.digest)
+                    }
+                    other => other,
+                }
+            };
+            let tree = root.and_then(|root| {
+                Tree::walk(root, None, |d, _| {
+                    read_manifest(&ManifestRef::Digest(d.clone()))
+                })
+            });
+            match tree {
+                Ok(tree) => Decision::Copy(tree),
+                Err(e) => Decision::Fail(e),
+            }
+        });
+        let mut pending = vec![];
+        let (mut bytes, mut jobs, mut blobs) = (0u64, vec![], HashSet::new());
+        for (tag, decision) in tags.iter().zip(decisions) {
+            let tree = match decision {
+                Decision::Skip(digest) => {
+                    report.skipped.push(SyncedTag {
+                        tag: tag.clone(),
+                        digest,
+                    });
+                    continue;
+                }
+                Decision::Fail(e) => {
                     fail(&mut report, tag, e)?;
                     continue;
                 }
-            };
-            let tree = if subset {
-                // What a subset writes is known only from the source's bytes.
-                let tree = read_manifest(&at)
-                    .and_then(|root| root_of_subset(options, root, &read_manifest))
-                    .and_then(|root| {
-                        if there.as_ref() == Some(&root.digest) {
-                            return Ok(None);
-                        }
-                        Tree::walk(root, None, |d, _| {
-                            read_manifest(&ManifestRef::Digest(d.clone()))
-                        })
-                        .map(Some)
-                    });
-                match tree {
-                    Ok(Some(tree)) => tree,
-                    Ok(None) => {
-                        let digest = there.expect("equal to the subset's digest");
-                        report.skipped.push(SyncedTag {
-                            tag: tag.clone(),
-                            digest,
-                        });
-                        continue;
-                    }
-                    Err(e) => {
-                        fail(&mut report, tag, e)?;
-                        continue;
-                    }
-                }
-            } else {
-                let source = match self.v2_read(what, |src| v2::head_manifest(src, src_repo, &at)) {
-                    Ok(info) => info,
-                    Err(e) => {
-                        fail(&mut report, tag, e)?;
-                        continue;
-                    }
-                };
-                if there.as_ref() == Some(&source.digest) {
-                    report.skipped.push(SyncedTag {
-                        tag: tag.clone(),
-                        digest: source.digest,
-                    });
-                    continue;
-                }
-                // By digest: the tag may move between the HEAD and the GET.
-                let tree =
-                    read_manifest(&ManifestRef::Digest(source.digest.clone())).and_then(|root| {
-                        options.walk(root, |d, _| read_manifest(&ManifestRef::Digest(d.clone())))
-                    });
-                match tree {
-                    Ok(tree) => tree,
-                    Err(e) => {
-                        fail(&mut report, tag, e)?;
-                        continue;
-                    }
-                }
+                Decision::Copy(tree) => tree,
             };
             // The bounds of one tree hold for the whole batch.
             bytes += tree.bytes;
@@ -307,7 +298,6 @@ impl Client {
         // 2. Every blob of every tag to copy, once, one budget. A blob that
         // fails fails the tags that name it, not the run.
         let same_registry = self.registry_host() == dst.registry_host();
-        let parallel = self.parallel();
         let broken: Mutex<HashMap<Digest, Error>> = Mutex::new(HashMap::new());
         let copy_blob = |job: &transfer::Job, rep: &transfer::Reporter<'_>| match self.copy_blob(
             src_repo,
@@ -355,15 +345,47 @@ impl Client {
     }
 }
 
+/// What the comparison decided for one tag.
+enum Decision {
+    /// The same at both ends: this digest.
+    Skip(Digest),
+    /// To copy: its tree.
+    Copy(Tree),
+    Fail(Error),
+}
+
+/// `f(0)`, …, `f(n - 1)` on up to `parallel` threads, in order.
+fn par_map<T: Send>(parallel: usize, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.clamp(1, n.max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return;
+                }
+                let t = f(i);
+                lock(&done)[i] = Some(t);
+            });
+        }
+    });
+    let done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.into_iter()
+        .map(|t| t.expect("every index is done"))
+        .collect()
+}
+
 /// The root a platform subset writes: a new index of the platforms' entries
 /// (several), or the one platform's manifest (read with `read_manifest`).
 fn root_of_subset(
-    options: &ImageOptions<'_>,
+    platforms: &[Platform],
+    platform: Option<&Platform>,
     root: crate::types::Manifest,
     read_manifest: &dyn Fn(&ManifestRef) -> Result<crate::types::Manifest>,
 ) -> Result<crate::types::Manifest> {
     let fetch = |d: &Digest, _: &str| read_manifest(&ManifestRef::Digest(d.clone()));
-    match (options.platforms.as_slice(), &options.platform) {
+    match (platforms, platform) {
         ([], Some(one)) | ([one], _) => Ok(oci::descend(root, one, fetch)?.0),
         ([], None) => Ok(root),
         (many, _) => oci::index_subset(root, many),
