@@ -195,6 +195,11 @@ impl Client {
             if e.kind() == ErrorKind::Aborted {
                 return Err(e);
             }
+            // The report is an answer, not an error: redact it here, as
+            // both clients redact their errors.
+            let e = dst
+                .run(|| self.run(|| Err::<(), Error>(e)))
+                .expect_err("an error stays one");
             report.failed.push(SyncFailure {
                 tag: tag.to_string(),
                 status: e.kind(),
