@@ -253,3 +253,80 @@ fn from_ferro_with_a_platform_subset_the_second_run_skips() {
     tags.sort();
     assert_eq!(tags, ["a1", "m1"]);
 }
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn a_tag_whose_blob_cannot_be_read_fails_alone_and_the_others_are_copied() {
+    let (from, to) = (common::fixture("anon"), common::fixture("ferro"));
+    let (src, dst) = (from.client(), to.client());
+    let repo = unique("broken");
+    src.image_copy(
+        "fixtures/app",
+        "v1",
+        &src,
+        &repo,
+        Some("good"),
+        ImageOptions::default(),
+    )
+    .unwrap();
+    // An artifact whose one layer no other image has; then its bytes go
+    // missing from the registry's storage (the blob's link stays).
+    let bytes = format!("only in {repo}");
+    let path = common::temp_path("unique.txt");
+    std::fs::write(&path, &bytes).unwrap();
+    src.artifact_push(
+        &repo,
+        Some("broken"),
+        &registry::Artifact::new("application/x.sync-test").file(&path, None),
+    )
+    .unwrap();
+    let hex = sha256(bytes.as_bytes())[7..].to_string();
+    let data = std::path::Path::new(&from.var("LOG").unwrap())
+        .parent()
+        .unwrap()
+        .join("data/docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(&hex)
+        .join("data");
+    std::fs::remove_file(&data).unwrap();
+    src.image_copy(
+        "fixtures/oci",
+        "v1",
+        &src,
+        &repo,
+        Some("also-good"),
+        ImageOptions::default(),
+    )
+    .unwrap();
+
+    let dst_repo = unique("dst");
+    let report = src
+        .sync(
+            &repo,
+            &dst,
+            &dst_repo,
+            Some(&["good", "broken", "also-good"]),
+            ImageOptions::default(),
+        )
+        .unwrap();
+    let copied: Vec<&str> = report.copied.iter().map(|t| t.tag.as_str()).collect();
+    assert_eq!(copied, ["good", "also-good"], "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].tag, "broken");
+    assert!(
+        report.failed[0].message.starts_with("broken: "),
+        "{report:?}"
+    );
+    let e = dst.manifest_head(&dst_repo, "broken").unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::NotFound,
+        "no manifest without its blobs"
+    );
+    for t in &report.copied {
+        assert_eq!(
+            dst.manifest_head(&dst_repo, t.tag.as_str()).unwrap().digest,
+            t.digest
+        );
+    }
+}
