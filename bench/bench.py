@@ -18,6 +18,12 @@ Rows:
               file; sha256sum is about 4x slower here) | regcli blob get to
               stdout (/dev/null), verified | regcli blob get to a file,
               verified and fsynced | curl -o (unverified, no fsync)
+  sync        20 tags of a repository (20 images of 3 x 4 MiB layers, all
+              sharing the first) to an empty registry: regcli sync |
+              skopeo sync --src docker --dest docker (--preserve-digests);
+              then the same again with nothing changed (a second run into
+              the now full registry); with the requests each sent to both
+              registries, from their access logs
   static size examples/c/demo.c linked fully static (-Wl,--gc-sections,
               stripped) against libregistry.a, when it was built
 
@@ -27,6 +33,8 @@ blob-info cache is deleted before each of its runs. The tools run one after
 another, alternating, so that a warmer page cache favours neither.
 
   BENCH_RUNS (default 5)   runs per tool and row
+  BENCH_ROWS=sync          only the sync rows (they replace the "## Sync" section
+                           of an existing BENCHMARKS.md, the rest is kept)
   REGCLI                   the regcli binary (default $CARGO_TARGET_DIR/release/regcli)
 """
 
@@ -48,6 +56,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 REGCLI = os.environ.get("REGCLI", os.path.join(TARGET, "release", "regcli"))
 LAYERS, LAYER_SIZE = 4, 64 << 20
+SYNC_TAGS, SYNC_LAYERS, SYNC_LAYER_SIZE = 20, 3, 4 << 20
+SYNC_REPO = "bench/sync"
 BIG_SIZE = 256 << 20
 # The static link line of README.md (registry.pc's Libs.private).
 STATIC_LINK_LIBS = ["-lgcc_eh", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"]
@@ -95,6 +105,11 @@ class Registries:
         r = fx.Registry("anon", os.path.join(self.root, f"reg{self.n}"), None, {})
         self.started.append(r)
         return r.addr
+
+    def log(self, addr):
+        """The access log of the registry at addr."""
+        r = next(r for r in self.started if r.addr == addr)
+        return os.path.join(r.dir, "registry.log")
 
     def stop(self, addr=None):
         for r in [r for r in self.started if addr is None or r.addr == addr]:
@@ -146,10 +161,26 @@ def regcli(*args):
 def main():
     # No credentials anywhere: an empty docker config for regcli and skopeo.
     os.environ["DOCKER_CONFIG"] = tempfile.mkdtemp(prefix="registry-bench-config-")
-    for tool in (REGCLI, "curl", "skopeo", "dxf", "docker-registry", "/usr/bin/time"):
+    only_sync = os.environ.get("BENCH_ROWS") == "sync"
+    needed = (REGCLI, "curl", "skopeo", "dxf", "docker-registry", "/usr/bin/time")
+    for tool in [t for t in needed if not only_sync or t not in ("curl", "dxf")]:
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing (make bench installs the peers)")
     results = {}  # row -> tool -> [(seconds, rss)]
+    if only_sync:
+        with tempfile.TemporaryDirectory(prefix="registry-bench-") as work:
+            regs = Registries(work)
+            try:
+                section = sync_section(*bench_sync(regs, work))
+            finally:
+                regs.stop()
+        path = os.path.join(ROOT, "BENCHMARKS.md")
+        text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+        text = text.split("\n## Sync")[0].rstrip("\n") + "\n" + section
+        with open(path, "w") as f:
+            f.write(text)
+        print(section)
+        return
 
     def record(row, tool, sample):
         results.setdefault(row, {}).setdefault(tool, []).append(sample)
@@ -229,9 +260,10 @@ def main():
                     if entry.startswith("out"):
                         path = os.path.join(work, entry)
                         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            sync = bench_sync(regs, work)
         finally:
             regs.stop()
-    write(results, static_size())
+    write(results, static_size(), sync_section(*sync))
 
 
 def static_size():
@@ -251,7 +283,125 @@ def static_size():
         return os.path.getsize(out)
 
 
-def write(results, static):
+def make_sync_layout(root):
+    """An OCI layout naming SYNC_TAGS images t00.. of SYNC_LAYERS random
+    layers each, the first layer the same in all."""
+    import json
+    blobs = os.path.join(root, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def put(data):
+        d = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(blobs, d), "wb") as f:
+            f.write(data)
+        return {"digest": "sha256:" + d, "size": len(data)}
+
+    base = put(os.urandom(SYNC_LAYER_SIZE))
+    entries = []
+    for i in range(SYNC_TAGS):
+        layers = [base] + [put(os.urandom(SYNC_LAYER_SIZE)) for _ in range(SYNC_LAYERS - 1)]
+        config = put(json.dumps({"architecture": "amd64", "os": "linux", "tag": i,
+                                 "rootfs": {"type": "layers",
+                                            "diff_ids": [l["digest"] for l in layers]}}).encode())
+        manifest = put(json.dumps({
+            "schemaVersion": 2, "mediaType": fx.OCI_MANIFEST,
+            "config": {"mediaType": fx.OCI_CONFIG, **config},
+            "layers": [{"mediaType": fx.OCI_LAYER, **l} for l in layers]}).encode())
+        entries.append({"mediaType": fx.OCI_MANIFEST, **manifest,
+                        "annotations": {"org.opencontainers.image.ref.name": f"t{i:02d}"}})
+    with open(os.path.join(root, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": entries}, f)
+    with open(os.path.join(root, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+
+
+def requests_by(log, agent):
+    """The requests of an access log sent by agent ("regcli": a User-Agent
+    starting with regcli/; "skopeo": any other), but for those answered 401:
+    (all, GETs of manifests and blobs)."""
+    total = gets = 0
+    with open(log, errors="replace") as f:
+        for line in f:
+            parts = line.rstrip("\n").split('"')
+            if len(parts) < 6 or parts[-2].startswith("regcli/") != (agent == "regcli") \
+                    or '" 401 ' in line:
+                continue
+            total += 1
+            req = parts[1]
+            if req.startswith("GET ") and ("/manifests/" in req or "/blobs/" in req):
+                gets += 1
+    return total, gets
+
+
+def bench_sync(regs, work):
+    """regcli sync against skopeo sync, each into a fresh registry, twice
+    (the second with nothing to do); their times, RSS and request counts."""
+    layout = os.path.join(work, "sync-layout")
+    log(f"making {SYNC_TAGS} images of {SYNC_LAYERS} x {SYNC_LAYER_SIZE >> 20} MiB sharing a base layer")
+    make_sync_layout(layout)
+    src = regs.new()
+    subprocess.run(regcli("sync", layout, f"{src}/{SYNC_REPO}"), check=True, stdout=subprocess.DEVNULL)
+    results, counts = {}, {}
+    for run in range(RUNS):
+        log(f"sync run {run + 1}/{RUNS}")
+        for tool in ("regcli", "skopeo"):
+            dst = regs.new()
+            if tool == "regcli":
+                cmd = regcli("sync", f"{src}/{SYNC_REPO}", f"{dst}/{SYNC_REPO}")
+            else:
+                # skopeo sync names the destination repository by the
+                # source's last path component: dst/bench + sync.
+                cmd = ["skopeo", "--insecure-policy", "sync", "--preserve-digests",
+                       "--src", "docker", "--dest", "docker", "--src-tls-verify=false",
+                       "--dest-tls-verify=false", f"{src}/{SYNC_REPO}", f"{dst}/bench"]
+            for phase in ("first", "again"):
+                if tool == "skopeo" and os.path.exists(SKOPEO_CACHE):
+                    os.remove(SKOPEO_CACHE)
+                before_src = requests_by(regs.log(src), tool)
+                before_dst = requests_by(regs.log(dst), tool)
+                results.setdefault(phase, {}).setdefault(tool, []).append(measure(cmd))
+                after_src = requests_by(regs.log(src), tool)
+                after_dst = requests_by(regs.log(dst), tool)
+                counts[(phase, tool)] = tuple(a - b for a, b in zip(after_src + after_dst,
+                                                                    before_src + before_dst))
+            tags = subprocess.run(regcli("tags", f"{dst}/{SYNC_REPO}"), check=True,
+                                  capture_output=True, text=True).stdout.split()
+            if len(tags) != SYNC_TAGS:
+                raise RuntimeError(f"{tool} sync left {len(tags)} tags, not {SYNC_TAGS}")
+            regs.stop(dst)
+    return results, counts
+
+
+def sync_section(results, counts):
+    lines = [
+        "",
+        "## Sync",
+        "",
+        f"`make bench`, {RUNS} runs: {SYNC_TAGS} tags of one repository ({SYNC_TAGS} images of "
+        f"{SYNC_LAYERS} x {SYNC_LAYER_SIZE >> 20} MiB layers, every image sharing its first layer) "
+        "from one registry to an empty one (a fresh registry per run), then the same again with "
+        "nothing changed. `regcli sync SRC DST` against `skopeo sync --src docker --dest docker "
+        "--preserve-digests` (its blob-info cache deleted first). Median wall time and peak RSS; "
+        "*ratio*: skopeo's time over regcli's. Requests: all requests each tool sent to the "
+        "source + destination registry (401s aside), and of them the manifest and blob GETs, "
+        "from the registries' access logs (last run).",
+        "",
+        "| run | tool | median s | peak RSS MiB | ratio | requests src+dst | manifest+blob GETs |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for phase, title in (("first", "first (copies 20)"), ("again", "second (no change)")):
+        tools = results[phase]
+        ours = statistics.median(s for s, _ in tools["regcli"])
+        for tool, samples in tools.items():
+            t = statistics.median(s for s, _ in samples)
+            rss = statistics.median(r for _, r in samples)
+            src_total, src_gets, dst_total, dst_gets = counts[(phase, tool)]
+            lines.append(f"| {title} | {tool} | {t:.3f} | {rss:.1f} | {t / ours:.2f} | "
+                         f"{src_total}+{dst_total} | {src_gets + dst_gets} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(results, static, sync=""):
     import platform
     lines = [
         "# Benchmarks",
@@ -295,7 +445,7 @@ def write(results, static):
         lines += ["", f"Static C program size: examples/c/demo.c linked fully static "
                   f"(`-Wl,--gc-sections`, stripped) against libregistry.a: "
                   f"{static / 1e6:.2f} MB ({static} bytes)."]
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" + sync
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write(text)
     print(text)

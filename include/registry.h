@@ -668,6 +668,27 @@ bool registry_reader_verified(const registry_reader *r);
 // end. NULL does nothing.
 void registry_reader_free(registry_reader *r);
 
+// Syncs tags of `src_repo` on `src` to `dst_repo` on `dst` (which may be
+// `src`): `tags_or_null`, `n` borrowed tag strings (NULL: every tag of
+// `src_repo`, listed; `n` is then ignored), each under the same name, with
+// what `opts_or_null` says (NULL: every platform, no referrers; only read).
+// A tag whose digest is already the same at `dst` is skipped after a HEAD
+// at each end (no GET; with platforms, the source's index is read to learn
+// the digest the subset makes, still no blob GET). The other tags' blobs
+// move as one transfer (one parallel budget; a blob several tags share
+// moves once), then each tag's manifests. A tag that fails does not stop
+// the others: it is listed under "failed". `progress_or_null` hears every
+// blob and manifest, on the calling thread; returning non-zero cancels
+// (ABORTED). On success `*report_out` (if not NULL) receives a new
+// `registry_buf` the caller frees with `registry_buf_free`, holding the JSON
+// `{"copied":[{"tag","digest"}],"skipped":[{"tag","digest"}],
+// "failed":[{"tag","status","message"}]}` (`status`: the status's name, as
+// `registry_status_name` gives it). The call fails only when the tags cannot
+// be listed, an argument is wrong (a NULL among the tags is NULL_ARGUMENT,
+// a malformed tag INVALID_ARGUMENT, before anything is sent), or it is
+// cancelled.
+registry_status registry_sync(const registry_client *src, const char *src_repo, const registry_client *dst, const char *dst_repo, const char *const *tags_or_null, size_t n, const registry_transfer_options *opts_or_null, registry_progress_fn progress_or_null, void *userdata, registry_buf **report_out, registry_error **err);
+
 // New options that carry what a plain pull or copy carries (every platform,
 // no referrers). On success `*out` receives them, freed with
 // `registry_transfer_options_free`.

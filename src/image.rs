@@ -33,9 +33,9 @@ use crate::v2;
 /// An image tree holds at most this many manifests…
 const MAX_MANIFESTS: usize = 1000;
 /// …of at most this many bytes in all (each is capped on its own too)…
-const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 /// …naming at most this many blobs…
-const MAX_BLOBS: usize = 100_000;
+pub(crate) const MAX_BLOBS: usize = 100_000;
 /// …and indexes nest at most this deep.
 const MAX_DEPTH: usize = oci::MAX_INDEX_DEPTH;
 /// A config is read up to this size.
@@ -118,7 +118,7 @@ impl<'a> ImageOptions<'a> {
     /// The tree these options carry under `root` (a verified manifest),
     /// with `fetch` for its children: a subset of an index's platforms, one
     /// platform's image, or all of it.
-    fn walk(
+    pub(crate) fn walk(
         &self,
         root: Manifest,
         fetch: impl FnMut(&Digest, &str) -> Result<Manifest>,
@@ -139,8 +139,8 @@ impl<'a> ImageOptions<'a> {
 }
 
 /// A manifest of the tree.
-struct Node {
-    manifest: Manifest,
+pub(crate) struct Node {
+    pub(crate) manifest: Manifest,
     /// For the root picked from an index: its entry's platform.
     platform: Option<Value>,
 }
@@ -156,22 +156,22 @@ struct Seen {
 
 /// What an image is made of: manifests (children before their index) and
 /// the blobs they name (each once; foreign layers left out).
-struct Tree {
-    manifests: Vec<Node>,
-    blobs: Vec<Descriptor>,
+pub(crate) struct Tree {
+    pub(crate) manifests: Vec<Node>,
+    pub(crate) blobs: Vec<Descriptor>,
     /// The manifests' bytes, held until they are written.
-    bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl Tree {
     /// The image a transfer names: the last manifest.
-    fn root(&self) -> &Node {
+    pub(crate) fn root(&self) -> &Node {
         self.manifests.last().expect("a tree has a root")
     }
 
     /// Builds the tree under `root` with `fetch` (which returns a verified
     /// manifest for a child digest), picking `platform` from an index.
-    fn walk(
+    pub(crate) fn walk(
         root: Manifest,
         platform: Option<&Platform>,
         mut fetch: impl FnMut(&Digest, &str) -> Result<Manifest>,
@@ -260,7 +260,7 @@ impl Tree {
     }
 
     /// The blobs as transfer jobs.
-    fn jobs(&self) -> Result<Vec<Job>> {
+    pub(crate) fn jobs(&self) -> Result<Vec<Job>> {
         self.blobs
             .iter()
             .map(|b| {
@@ -274,7 +274,7 @@ impl Tree {
 }
 
 /// Reports one manifest's move to the caller: 0, then its size.
-fn report_manifest(
+pub(crate) fn report_manifest(
     progress: &mut Option<&mut Progress<'_>>,
     m: &Manifest,
     moved: impl FnOnce() -> Result<()>,
@@ -436,15 +436,15 @@ fn resume(
 
 /// Who served each read of a transfer, gathered from its threads.
 #[derive(Default)]
-struct Served(std::sync::Mutex<Vec<(Digest, String)>>);
+pub(crate) struct Served(pub(crate) std::sync::Mutex<Vec<(Digest, String)>>);
 
 impl Served {
-    fn add(&self, digest: &Digest, host: &str) {
+    pub(crate) fn add(&self, digest: &Digest, host: &str) {
         crate::sync::lock(&self.0).push((digest.clone(), host.to_string()));
     }
 
     /// Hands what was gathered to the caller who asked for it.
-    fn report(self, to: &mut Option<&mut Vec<(Digest, String)>>) {
+    pub(crate) fn report(self, to: &mut Option<&mut Vec<(Digest, String)>>) {
         if let Some(to) = to {
             to.extend(self.0.into_inner().unwrap_or_else(|e| e.into_inner()));
         }
@@ -746,27 +746,7 @@ impl Client {
             let progress = &mut options.progress;
             let move_blobs = |tree: &Tree, progress: &mut Option<&mut Progress<'_>>| {
                 transfer::run(parallel, tree.jobs()?, progress, |job, rep| {
-                    let d = &job.digest;
-                    if v2::blob_exists(to, &dst_repo, d)? {
-                        return rep.moved(job.size);
-                    }
-                    if same_registry && v2::mount_blob(to, &dst_repo, d, &src_repo)? {
-                        return rep.moved(job.size);
-                    }
-                    // Bytes from a source that fail their digest are refused
-                    // by the upload; the next source is asked.
-                    let ((), host) = self.v2_read_from(what, |src| {
-                        let reader = v2::open_blob(src, &src_repo, d, Some(job.size))?;
-                        let mut body = Counting {
-                            inner: reader,
-                            done: 0,
-                            reporter: rep,
-                        };
-                        // The reader checks the digest; no second hash on the way out.
-                        v2::upload_blob(to, &dst_repo, &mut body, d, true).map(|_| ())
-                    })?;
-                    served.add(d, host);
-                    Ok(())
+                    self.copy_blob(&src_repo, to, &dst_repo, same_registry, job, rep, &served)
                 })
             };
             move_blobs(&tree, progress)?;
@@ -838,6 +818,46 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Copies one blob from `src_repo` here to `dst_repo` on `to`: nothing
+    /// when it is there (HEAD), a mount on one registry, else its bytes
+    /// streamed from the GET (mirrors first) to the upload, verified on the
+    /// way; `served` hears who served it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn copy_blob(
+        &self,
+        src_repo: &str,
+        to: &Remote<'_>,
+        dst_repo: &str,
+        same_registry: bool,
+        job: &Job,
+        rep: &Reporter<'_>,
+        served: &Served,
+    ) -> Result<()> {
+        let d = &job.digest;
+        if v2::blob_exists(to, dst_repo, d)? {
+            return rep.moved(job.size);
+        }
+        if same_registry && v2::mount_blob(to, dst_repo, d, src_repo)? {
+            return rep.moved(job.size);
+        }
+        // Bytes from a source that fail their digest are refused by the
+        // upload; the next source is asked.
+        let ((), host) = self.v2_read_from("copying an image", |src| {
+            let reader = v2::open_blob(src, src_repo, d, Some(job.size))?;
+            let mut body = Counting {
+                inner: reader,
+                done: 0,
+                reporter: rep,
+            };
+            // The reader checks the digest; no second hash on the way out.
+            v2::upload_blob(to, dst_repo, &mut body, d, true).map(|_| ())
+        })?;
+        served.add(d, host);
+        Ok(())
+    }
+}
+
 /// At most this many referrers are carried with one image, all depths.
 const MAX_REFERRERS: usize = 10_000;
 
@@ -846,7 +866,7 @@ impl Client {
     /// turn (breadth first, each once): each one's tree, read with
     /// `read_manifest`, handed to `carry` with the descriptor it was listed
     /// by, after its subject's. Returns those descriptors.
-    fn carry_referrers(
+    pub(crate) fn carry_referrers(
         &self,
         repo: &str,
         tree: &Tree,
@@ -893,7 +913,7 @@ impl Client {
 /// Stores a referrer's tree (its blobs already there) by digest; where the
 /// registry does not index the subject itself, the referrer goes into the
 /// subject's fallback index too, as `listed` describes it.
-fn put_referrer(
+pub(crate) fn put_referrer(
     remote: &Remote<'_>,
     repo: &str,
     tree: &Tree,
@@ -1046,7 +1066,7 @@ fn push_images(
 
 /// Stores the tree's manifests, children by digest first, the root under
 /// `tag` (or by digest), reporting each; returns the root's digest.
-fn put_manifests(
+pub(crate) fn put_manifests(
     remote: &Remote<'_>,
     repo: &str,
     tree: &Tree,

@@ -42,6 +42,7 @@ mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
 mod files;
+mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
 mod image;
@@ -68,6 +69,7 @@ pub use builder::{ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_PARALLEL, DEFAULT_
 pub use certs::DEFAULT_CERTS_DIR;
 pub use client::Client;
 pub use error::{Error, ErrorKind, Result};
+pub use fleet::{SyncFailure, SyncReport, SyncedTag};
 pub use image::ImageOptions;
 pub use layer::LayerReader;
 // What regcli shares with the library rather than keeping copies of its own.

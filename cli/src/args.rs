@@ -473,6 +473,76 @@ EXAMPLES:
         dst: String,
     },
 
+    /// Sync many tags: registry to registry, into an OCI layout, or out of one.
+    #[command(
+        long_about = "\
+Copies the tags of SRC to DST that DST lacks or holds differently, and skips \
+the others after a HEAD at each end (no GET: no cost against Docker Hub's pull \
+limit). SRC and DST are each a repository (host[:port]/repo) or an OCI layout \
+directory (a path starting with /, . or an existing directory): registry to \
+registry, the tags' blobs move as one transfer (a blob several tags share \
+moves once); registry to a directory, each tag is pulled into the layout \
+under its name (tags the layout already names with the same digest are \
+skipped), for air-gapped transfers; a directory to a registry, every image the \
+layout names goes to DST under its name.
+
+--tags and --exclude are regular expressions a whole tag must (not) match. \
+--platform a,b carries only those platforms of an index (then a tag is \
+compared by the digest the subset makes, read with one manifest GET). \
+--referrers carries each tag's signatures, SBOMs and attestations. --dry-run \
+lists what would be copied and skipped (by HEADs) and copies nothing. \
+--shard I/N keeps the I-th (from 0) of N parts of the tags, by the sha256 of \
+\"repo:tag\" (the source repository without its host; for a directory source, \
+the destination's): N jobs given 0/N … N-1/N split one mirror between them, \
+the same way on every machine and run.
+
+A tag that fails is reported (stderr, and in the report) and the others go \
+on; without --keep-going, sync stops after the first entry with a failure \
+and exits non-zero; with it, every entry is tried and the exit status is \
+that of the first failure. Prints `copied|skipped|failed TAG DIGEST|STATUS` \
+lines, or with --json {\"syncs\":[{\"source\",\"destination\",\"dry_run\",\
+\"copied\":[{\"tag\",\"digest\"}],\"skipped\":[…],\"failed\":[{\"tag\",\
+\"status\",\"message\"}]}]}.
+
+--config FILE (instead of SRC DST) reads a YAML list of entries, each \
+{source, destination, tags, exclude, platforms, referrers} (tags and exclude \
+are regular expressions, platforms a list), for many repositories; \
+command-line --tags, --exclude, --platform and --referrers apply to every \
+entry.",
+        after_long_help = "\
+EXAMPLES:
+  regcli sync registry.example:5000/team/app mirror.example:5000/team/app
+  regcli sync --tags 'v1\\..*' --exclude '.*-rc' --dry-run src.example/app dst.example/app
+  regcli sync src.example/app ./app-layout && regcli sync ./app-layout airgap.example/app
+  regcli sync --config mirror.yaml --shard 0/3 --keep-going --json"
+    )]
+    Sync {
+        /// The source: host[:port]/repo, or an OCI layout directory.
+        #[arg(value_name = "SRC", required_unless_present = "config")]
+        src: Option<String>,
+        /// The destination: host[:port]/repo, or an OCI layout directory.
+        #[arg(value_name = "DST", required_unless_present = "config")]
+        dst: Option<String>,
+        /// Only tags this regular expression matches (whole).
+        #[arg(long, value_name = "REGEX")]
+        tags: Option<String>,
+        /// Leave out tags this regular expression matches (whole).
+        #[arg(long, value_name = "REGEX")]
+        exclude: Option<String>,
+        /// List what would be copied or skipped; copy nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Try every tag and entry; the exit status reports the first failure.
+        #[arg(long)]
+        keep_going: bool,
+        /// A YAML list of {source, destination, tags, exclude, platforms, referrers}.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["src", "dst"])]
+        config: Option<PathBuf>,
+        /// Only the I-th (from 0) of N parts of the tags.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
+
     /// Give an image another tag in its repository.
     #[command(
         long_about = "\
@@ -723,6 +793,6 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, 21);
+        assert_eq!(seen, 22);
     }
 }

@@ -47,6 +47,30 @@ pub fn run(cli: Cli) -> Result<()> {
             ..
         } => push(g, &dir, &image, layout_ref.as_deref()),
         Command::Cp { src, dst } => cp(g, &src, &dst),
+        Command::Sync {
+            src,
+            dst,
+            tags,
+            exclude,
+            dry_run,
+            keep_going,
+            config,
+            shard,
+        } => crate::sync::run(
+            g,
+            crate::sync::SyncArgs {
+                src,
+                dst,
+                tags,
+                exclude,
+                // The global --referrers: pull, cp and sync carry them.
+                referrers: g.referrers,
+                dry_run,
+                keep_going,
+                config,
+                shard,
+            },
+        ),
         Command::Tag {
             image,
             tag: new_tag,

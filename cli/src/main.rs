@@ -17,6 +17,7 @@ mod login;
 mod mirrors;
 mod output;
 mod progress;
+mod sync;
 
 use std::process::ExitCode;
 

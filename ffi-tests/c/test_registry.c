@@ -1755,6 +1755,88 @@ static void test_rate_limits(void) {
     registry_client_free(c);
 }
 
+static int32_t count_progress(void *userdata, const char *digest, uint64_t done, uint64_t total) {
+    (void)digest;
+    (void)done;
+    (void)total;
+    (*(int *)userdata)++;
+    return 0;
+}
+
+/* registry_sync: distribution (anon) to ferro; a tag that fails is reported
+ * and the others copied; the second run skips them all. */
+static void test_sync(void) {
+    registry_client *src = NULL, *dst = NULL;
+    registry_client_builder *b = NULL;
+    registry_error *err = NULL;
+    registry_buf *report = NULL;
+    registry_transfer_options *opts = NULL;
+    char repo[128], dst_repo[128], *v1 = NULL, *v2 = NULL;
+    const char *tags[] = {"v1", "gone", "v2"};
+    const char *null_tag[] = {"v1", NULL};
+    const char *bad_tag[] = {"no:good"};
+    int reports = 0;
+
+    fprintf(stderr, "# C sync\n");
+    if (!envf("ferro", "ADDR")) {
+        fprintf(stderr, "REGISTRY_TEST_FERRO_ADDR is not set\n");
+        failed++;
+        return;
+    }
+    snprintf(repo, sizeof repo, "c-sync/src-%ld", (long)getpid());
+    snprintf(dst_repo, sizeof dst_repo, "c-sync/dst-%ld", (long)getpid());
+    registry_client_builder_new(envf("anon", "ADDR"), &b, NULL);
+    registry_client_builder_build(b, &src, NULL);
+    registry_client_builder_new(envf("ferro", "ADDR"), &b, NULL);
+    registry_client_builder_build(b, &dst, NULL);
+    expect(registry_image_copy(src, "fixtures/app", "v1", src, repo, "v1", NULL, NULL, NULL, &v1, &err), &err,
+           REGISTRY_STATUS_OK, "tag v1");
+    expect(registry_image_copy(src, "fixtures/app", "v2", src, repo, "v2", NULL, NULL, NULL, &v2, &err), &err,
+           REGISTRY_STATUS_OK, "tag v2");
+
+    expect(registry_sync(src, repo, dst, dst_repo, tags, 3, NULL, count_progress, &reports, &report, &err), &err,
+           REGISTRY_STATUS_OK, "sync three tags");
+    CHECK(report && buf_contains(report, "\"copied\":[{\"tag\":\"v1\"") && buf_contains(report, v1) &&
+              buf_contains(report, v2),
+          "v1 and v2 copied with their digests");
+    CHECK(report && buf_contains(report, "\"failed\":[{\"tag\":\"gone\",\"status\":\"NOT_FOUND\""),
+          "the missing tag failed, NOT_FOUND");
+    CHECK(report && buf_contains(report, "\"skipped\":[]"), "nothing skipped");
+    CHECK(reports > 0, "progress heard the copy");
+    registry_buf_free(report);
+    report = NULL;
+
+    /* Every tag (NULL), with options: both already there. */
+    expect(registry_transfer_options_new(&opts, &err), &err, REGISTRY_STATUS_OK, "options");
+    expect(registry_transfer_options_referrers(opts, true, &err), &err, REGISTRY_STATUS_OK, "referrers");
+    expect(registry_sync(src, repo, dst, dst_repo, NULL, 0, opts, NULL, NULL, &report, &err), &err,
+           REGISTRY_STATUS_OK, "sync again");
+    CHECK(report && buf_contains(report, "\"copied\":[]") && buf_contains(report, "\"failed\":[]") &&
+              buf_contains(report, "{\"tag\":\"v1\",\"digest\":\"") && buf_contains(report, v2),
+          "both skipped");
+    registry_buf_free(report);
+    report = NULL;
+
+    expect(registry_sync(NULL, repo, dst, dst_repo, NULL, 0, NULL, NULL, NULL, &report, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "NULL src");
+    expect(registry_sync(src, repo, dst, dst_repo, null_tag, 2, NULL, NULL, NULL, &report, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "a NULL tag");
+    expect(registry_sync(src, repo, dst, dst_repo, bad_tag, 1, NULL, NULL, NULL, &report, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "a malformed tag");
+    expect(registry_sync(src, "Bad Repo", dst, dst_repo, NULL, 0, NULL, NULL, NULL, &report, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "a malformed repo");
+    CHECK(report == NULL, "out-param untouched on failure");
+    expect(registry_sync(src, "c-sync/none", dst, dst_repo, NULL, 0, NULL, NULL, NULL, &report, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "nothing to list");
+    CHECK(report == NULL, "out-param untouched on failure");
+
+    registry_transfer_options_free(opts);
+    registry_string_free(v1);
+    registry_string_free(v2);
+    registry_client_free(src);
+    registry_client_free(dst);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1791,6 +1873,7 @@ int main(void) {
     test_bindings_parity();
     test_batches();
     test_rate_limits();
+    test_sync();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

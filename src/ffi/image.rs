@@ -53,7 +53,7 @@ impl CProgress {
 }
 
 /// Runs `f` with options holding the platform and the C callback, if any.
-fn with_options<T>(
+pub(super) fn with_options<T>(
     platform: Option<&str>,
     transfer: Option<&registry_transfer_options>,
     progress: registry_progress_fn,
@@ -416,36 +416,11 @@ pub unsafe extern "C" fn registry_first_image_exists(
         let c = arg_ref!(c, "client")?;
         let repo = arg_str!(repo, "repo")?;
         // SAFETY: the contract above: `digests` points to `n` string pointers.
-        let digests = unsafe { arg_strings(digests, n, "digests") }?;
+        let digests = unsafe { super::arg_strings(digests, n, "digests") }?;
         let out = arg_mut!(digest_out, "digest_out")?;
         *out = new_string(c.inner.first_image_exists(repo, &digests)?.to_string())?;
         Ok(())
     })
-}
-
-/// `n` borrowed strings at `p` (NULL only with `n` 0); NULL_ARGUMENT names
-/// the first NULL one.
-unsafe fn arg_strings<'a>(p: *const *const c_char, n: usize, name: &str) -> Result<Vec<&'a str>> {
-    if n > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
-        return Err(Error::invalid(format!("{name}: count {n} is too large")));
-    }
-    if p.is_null() {
-        if n == 0 {
-            return Ok(vec![]);
-        }
-        return Err(Error::new(
-            crate::ErrorKind::NullArgument,
-            format!("{name} is NULL"),
-        ));
-    }
-    // SAFETY: `p` points to `n` readable pointers that live through the call
-    // (the caller's promise); the size fits a slice.
-    let items = unsafe { std::slice::from_raw_parts(p, n) };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| arg_str!(s, &format!("{name}[{i}]")))
-        .collect()
 }
 
 /// Pushes every image named in the OCI layout at `layout_dir` to `repo`,

@@ -114,6 +114,7 @@ mod error;
 mod image;
 mod ratelimit;
 mod reader;
+mod sync;
 mod transfer;
 mod v1;
 mod write;
@@ -130,6 +131,7 @@ pub use error::*;
 pub use image::*;
 pub use ratelimit::*;
 pub use reader::*;
+pub use sync::*;
 pub use transfer::*;
 pub use v1::*;
 pub use write::*;
@@ -266,8 +268,11 @@ pub(crate) unsafe fn arg_str_array<'a>(
     if p.is_null() {
         return Err(null(name));
     }
+    if n > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+        return Err(Error::invalid(format!("{name}: count {n} is too large")));
+    }
     // SAFETY: a non-NULL `p` points to `n` readable pointers that live
-    // through the call (the caller's promise).
+    // through the call (the caller's promise); the size fits a slice.
     let items = unsafe { std::slice::from_raw_parts(p, n) };
     items
         .iter()
@@ -282,6 +287,17 @@ pub(crate) unsafe fn arg_str_array<'a>(
             }
         })
         .collect()
+}
+
+/// `n` strings, none NULL, from an array of pointers (see [`arg_str_array`]).
+pub(crate) unsafe fn arg_strings<'a>(
+    p: *const *const c_char,
+    n: usize,
+    name: &str,
+) -> Result<Vec<&'a str>> {
+    // SAFETY: as for `arg_str_array`; no element is `None` when not nullable.
+    let items = unsafe { arg_str_array(p, n, name, false) }?;
+    Ok(items.into_iter().flatten().collect())
 }
 
 /// A new C string for an out-param; the caller frees it with `registry_string_free`.

@@ -685,7 +685,7 @@ module Registry
     # block.
     def pull(repo, reference, dir, platform: nil, referrers: false, &progress)
       with_handle do |h|
-        with_transfer_options(platform, referrers) do |opts|
+        Registry.with_transfer_options(platform, referrers) do |opts|
           image_call(progress) do |cb, out, e|
             if opts
               Native.registry_image_pull_with(h, repo, reference, opts, dir.to_s, cb, nil, out, e)
@@ -722,7 +722,7 @@ module Registry
 
       with_handle do |src|
         to.with_handle do |dst|
-          with_transfer_options(platform, referrers) do |opts|
+          Registry.with_transfer_options(platform, referrers) do |opts|
             image_call(progress) do |cb, out, e|
               if opts
                 Native.registry_image_copy_with(src, src_repo, reference, dst, repo, tag, opts, cb, nil, out, e)
@@ -913,3 +913,4 @@ module Registry
 end
 require_relative "registry/artifacts"
 require_relative "registry/ratelimit"
+require_relative "registry/sync"

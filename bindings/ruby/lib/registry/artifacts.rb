@@ -4,10 +4,6 @@
 module Registry
   module Native
     attach_function :registry_referrers, %i[pointer string string string pointer err_out], :status, blocking: true
-    attach_function :registry_transfer_options_new, %i[pointer err_out], :status
-    attach_function :registry_transfer_options_platform, %i[pointer string err_out], :status
-    attach_function :registry_transfer_options_referrers, %i[pointer bool err_out], :status
-    attach_function :registry_transfer_options_free, %i[pointer], :void
     attach_function :registry_image_pull_with,
                     %i[pointer string string pointer string registry_progress_fn pointer pointer err_out],
                     :status, blocking: true
@@ -45,23 +41,6 @@ module Registry
     end
 
     private
-
-    # Yields the C transfer options that platform (a String or an Array) and
-    # referrers ask for, freed after the block; nil when a plain call does.
-    def with_transfer_options(platform, referrers)
-      return yield nil unless platform.is_a?(Array) || referrers
-
-      out = FFI::MemoryPointer.new(:pointer)
-      Registry.call { |e| Native.registry_transfer_options_new(out, e) }
-      opts = out.read_pointer
-      begin
-        Array(platform).each { |p| Registry.call { |e| Native.registry_transfer_options_platform(opts, p, e) } }
-        Registry.call { |e| Native.registry_transfer_options_referrers(opts, referrers ? true : false, e) }
-        yield opts
-      ensure
-        Native.registry_transfer_options_free(opts)
-      end
-    end
 
     # A C array of strings (nil elements are NULL), kept alive with it.
     def string_array(strings)
