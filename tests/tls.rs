@@ -197,7 +197,7 @@ fn reset_handshake(insecure: bool) {
         matches!(e.kind(), ErrorKind::Tls | ErrorKind::Network),
         "{e:?}"
     );
-    let seen = seen.lock().unwrap();
+    let seen = recorded(&seen, 1);
     assert!(!seen.is_empty(), "the client connected");
     for first in seen.iter() {
         assert_eq!(first.first(), Some(&0x16), "only TLS handshakes: {first:?}");
@@ -220,7 +220,7 @@ fn a_plain_http_server_gets_plain_http() {
     let addr = format!("127.0.0.1:{port}");
     let c = Client::builder(&addr).max_retries(0).build().unwrap();
     assert_eq!(c.ping().unwrap(), ApiVersion::V2);
-    let seen = seen.lock().unwrap();
+    let seen = recorded(&seen, 2);
     assert_eq!(seen[0].first(), Some(&0x16), "a TLS handshake first");
     assert!(seen.len() > 1);
     for later in &seen[1..] {
@@ -410,6 +410,17 @@ fn world_proxy(realm: u16, saw: Arc<Mutex<Vec<String>>>) -> String {
         }
     });
     format!("http://127.0.0.1:{port}")
+}
+
+/// What `serve` recorded, once it holds `n` connections or 5 s went by: the
+/// server records a connection after answering it, so the client may be done
+/// first (a busy machine is slow to write the record).
+fn recorded(seen: &Arc<Mutex<Vec<Vec<u8>>>>, n: usize) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while seen.lock().unwrap().len() < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    seen.lock().unwrap()
 }
 
 /// Listens on a loopback port and hands each connection to `answer`, which
