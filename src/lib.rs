@@ -53,6 +53,7 @@ mod proxy;
 pub mod reference;
 mod remote;
 mod sync;
+mod tar;
 mod tls;
 mod transfer;
 mod transport;
@@ -67,7 +68,7 @@ pub use builder::{ClientBuilder, DEFAULT_MAX_RETRIES, DEFAULT_PARALLEL, DEFAULT_
 pub use certs::DEFAULT_CERTS_DIR;
 pub use client::Client;
 pub use error::{Error, ErrorKind, Result};
-pub use image::ImageOptions;
+pub use image::{ArchiveFormat, ImageOptions};
 pub use layer::LayerReader;
 // What regcli shares with the library rather than keeping copies of its own.
 #[doc(hidden)]
