@@ -891,3 +891,4 @@ module Registry
   end
 end
 require_relative "registry/artifacts"
+require_relative "registry/archives"
