@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use registry::{
+    ArchiveFormat,
     ApiVersion, Client, ContentId, Digest, Error, ErrorKind, ImageOptions, ManifestRef, Platform,
     Result,
 };
@@ -36,7 +37,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Digest { image } => digest(g, &image),
         Command::Manifest { image } => manifest(g, &image),
         Command::Config { image } => config(g, &image),
-        Command::Pull { image, dir } => pull(g, &image, &dir),
+        Command::Pull {
+            image,
+            dir,
+            format: None,
+        } => pull(g, &image, &dir),
+        Command::Pull {
+            image,
+            dir,
+            format: Some(format),
+        } => pull_archive(g, &image, &dir, &format),
+        Command::Save { images, output } => save(g, &images, &output),
         Command::Push {
             dir, image, all, ..
         } if all => push_all(g, &dir, &image),
@@ -289,6 +300,77 @@ fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
     )
 }
 
+fn pull_archive(g: &Global, image: &str, file: &Path, format: &str) -> Result<()> {
+    let format = ArchiveFormat::parse(format)?;
+    let image = Image::parse(image)?;
+    let platform = connect::platform(g)?;
+    let c = client(g, image.domain())?;
+    let reference = image.reference_str();
+    let to_stdout = file.as_os_str() == "-";
+    let (digest, served) = with_progress(g, progress::PULL, platform, |opts| {
+        if to_stdout {
+            let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+            c.image_pull_archive_to(image.repo(), &reference, out, format, opts)
+        } else {
+            c.image_pull_archive(image.repo(), &reference, file, format, opts)
+        }
+    })?;
+    if to_stdout {
+        // stdout holds the archive: the digest goes to stderr.
+        tell(g, format_args!("{digest}"));
+        return Ok(());
+    }
+    tell(
+        g,
+        format_args!(
+            "Pulled {} into {} ({})",
+            image.reference,
+            file.display(),
+            format.name()
+        ),
+    );
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "name": reference, "archive": file, "format": format.name(),
+                "served_by": served_json(&served) }),
+    )
+}
+
+fn save(g: &Global, images: &[String], file: &Path) -> Result<()> {
+    let parsed = images
+        .iter()
+        .map(|i| Image::parse(i))
+        .collect::<Result<Vec<_>>>()?;
+    let domain = parsed[0].domain().to_string();
+    if let Some(other) = parsed.iter().find(|i| i.domain() != domain) {
+        return Err(usage(&format!(
+            "save takes images of one registry: {} is on {}, not {domain}",
+            other.reference,
+            other.domain()
+        )));
+    }
+    let platform = connect::platform(g)?;
+    let c = client(g, &domain)?;
+    let refs: Vec<(String, String)> = parsed
+        .iter()
+        .map(|i| (i.repo().to_string(), i.reference_str()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = refs.iter().map(|(r, t)| (r.as_str(), t.as_str())).collect();
+    let (digests, _) = with_progress(g, progress::PULL, platform, |opts| {
+        c.image_save(&pairs, file, opts)
+    })?;
+    tell(
+        g,
+        format_args!("Saved {} images into {}", digests.len(), file.display()),
+    );
+    let lines: Vec<String> = digests.iter().map(|d| d.to_string()).collect();
+    if g.json {
+        return output::json(&json!({ "archive": file, "digests": lines }));
+    }
+    output::lines(&lines)
+}
+
 fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result<()> {
     let image = Image::parse(image)?;
     let Some(tag) = image.explicit_tag.clone().or_else(|| {
@@ -327,7 +409,7 @@ fn push_all(g: &Global, dir: &Path, repo: &str) -> Result<()> {
     let image = Image::parse_repo(repo)?;
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
-    let pushed = with_progress(g, progress::PUSH, platform, |opts| {
+    let (pushed, _) = with_progress(g, progress::PUSH, platform, |opts| {
         c.image_push_all(dir, image.repo(), opts)
     })?;
     tell(
