@@ -7,9 +7,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use registry::{
-    ArchiveFormat,
-    ApiVersion, Client, ContentId, Digest, Error, ErrorKind, ImageOptions, ManifestRef, Platform,
-    Result,
+    ApiVersion, ArchiveFormat, Client, ContentId, Digest, Error, ErrorKind, ImageOptions,
+    ManifestRef, Platform, Result,
 };
 use serde_json::{json, Value};
 
@@ -344,7 +343,7 @@ fn save(g: &Global, images: &[String], file: &Path) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let domain = parsed[0].domain().to_string();
     if let Some(other) = parsed.iter().find(|i| i.domain() != domain) {
-        return Err(usage(&format!(
+        return Err(usage(format!(
             "save takes images of one registry: {} is on {}, not {domain}",
             other.reference,
             other.domain()
