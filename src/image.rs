@@ -31,6 +31,7 @@ use crate::types::Manifest;
 use crate::v2;
 
 mod archive;
+mod archive_push;
 pub use archive::ArchiveFormat;
 
 /// An image tree holds at most this many manifests…

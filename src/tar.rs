@@ -1,8 +1,11 @@
-//! Writing tar archives: POSIX ustar headers (512-byte blocks, octal fields,
-//! a checksum), with a pax extended header (`x`) before an entry whose name
-//! or size does not fit ustar's fields. What image archives need and no more:
-//! regular files and directories, fixed modes, owner 0, time 0 (archives of
-//! the same image are the same bytes).
+//! Tar archives. Writing: POSIX ustar headers (512-byte blocks, octal
+//! fields, a checksum), with a pax extended header (`x`) before an entry
+//! whose name or size does not fit ustar's fields. What image archives need
+//! and no more: regular files and directories, fixed modes, owner 0, time 0
+//! (archives of the same image are the same bytes). Reading: an index of an
+//! untrusted archive's entries (name, offset, size, kind), built by reading
+//! headers only and seeking over bodies, so that an entry is later read in
+//! place, streamed, never loaded whole.
 //!
 //! Written by hand rather than with the `tar` crate: the writer is under 200
 //! lines, it must stream a body whose size is known before its bytes (the
@@ -11,7 +14,12 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{self, Write};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+
+use crate::error::{Error, ErrorKind, Result};
 
 /// The size of a tar block.
 pub(crate) const BLOCK: u64 = 512;
@@ -158,6 +166,299 @@ fn octal(field: &mut [u8], value: u64) {
     field.copy_from_slice(digits.as_bytes());
 }
 
+/// An archive indexes at most this many entries…
+const MAX_ENTRIES: usize = 1_000_000;
+/// …and reads a pax record block or GNU long name up to this size.
+const MAX_META: u64 = 1 << 20;
+
+/// What an indexed entry is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum EntryKind {
+    File,
+    Dir,
+    /// A link, device, FIFO or anything else: never read.
+    Other(u8),
+}
+
+/// An entry of an archive: where its bytes are.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    pub offset: u64,
+    pub size: u64,
+    pub kind: EntryKind,
+}
+
+/// The entries of a tar file, by normalised name (no `./`, no trailing
+/// `/`). A name that is absolute or climbs (`..`), one that two entries
+/// share, a header whose checksum fails, and an entry whose size runs past
+/// the end of the file are INVALID_ARGUMENT: the archive is refused whole.
+pub(crate) struct TarIndex {
+    entries: HashMap<String, Entry>,
+    what: String,
+}
+
+impl TarIndex {
+    /// Indexes the tar `file` (`len` bytes), named `what` in messages.
+    pub fn index(file: &File, len: u64, what: &str) -> Result<TarIndex> {
+        let bad = |m: String| Error::invalid(format!("{what}: {m}"));
+        let mut entries = HashMap::new();
+        let (mut pos, mut long_name, mut pax_size): (u64, Option<String>, Option<u64>) =
+            (0, None, None);
+        let mut header = [0u8; BLOCK as usize];
+        while pos < len {
+            if pos + BLOCK > len {
+                return Err(bad(format!("the archive ends inside a header at {pos}")));
+            }
+            read_exact_at(file, &mut header, pos, what)?;
+            if header.iter().all(|&b| b == 0) {
+                break;
+            }
+            if !checksum_ok(&header) {
+                return Err(bad(format!(
+                    "no tar header at offset {pos} (its checksum fails): not a tar archive, or a damaged one"
+                )));
+            }
+            let typeflag = header[156];
+            let size = match pax_size.take() {
+                Some(s) => s,
+                None => parse_size(&header[124..136])
+                    .ok_or_else(|| bad(format!("a malformed size at offset {pos}")))?,
+            };
+            let offset = pos + BLOCK;
+            if offset.checked_add(size).is_none_or(|end| end > len) {
+                return Err(bad(format!(
+                    "an entry at offset {pos} says it holds {size} bytes, past the archive's end ({len})"
+                )));
+            }
+            pos = offset + size.div_ceil(BLOCK) * BLOCK;
+            match typeflag {
+                b'x' | b'L' => {
+                    if size > MAX_META {
+                        return Err(bad(format!("a {size}-byte extended header")));
+                    }
+                    let mut body = vec![0u8; size as usize];
+                    read_exact_at(file, &mut body, offset, what)?;
+                    if typeflag == b'L' {
+                        let end = body.iter().position(|&b| b == 0).unwrap_or(body.len());
+                        long_name = Some(String::from_utf8_lossy(&body[..end]).into_owned());
+                    } else {
+                        let (path, size) = parse_pax(&body).map_err(bad)?;
+                        long_name = path.or(long_name);
+                        pax_size = size;
+                    }
+                    continue;
+                }
+                b'g' => continue,
+                _ => {}
+            }
+            let name = match long_name.take() {
+                Some(n) => n,
+                None => ustar_name(&header),
+            };
+            let Some(name) = normalise(&name).map_err(bad)? else {
+                continue;
+            };
+            let kind = match typeflag {
+                b'0' | 0 | b'7' => EntryKind::File,
+                b'5' => EntryKind::Dir,
+                other => EntryKind::Other(other),
+            };
+            if entries.len() >= MAX_ENTRIES {
+                return Err(Error::new(
+                    ErrorKind::TooLarge,
+                    format!("{what}: more than {MAX_ENTRIES} entries"),
+                ));
+            }
+            let entry = Entry { offset, size, kind };
+            if let Some(first) = entries.insert(name.clone(), entry) {
+                if first.kind != EntryKind::Dir || kind != EntryKind::Dir {
+                    return Err(bad(format!("two entries are named {name:?}")));
+                }
+            }
+        }
+        Ok(TarIndex {
+            entries,
+            what: what.to_string(),
+        })
+    }
+
+    /// Whether the archive has an entry `name`, of any kind.
+    pub fn has(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// The regular file `name`: NOT_FOUND when there is none, INVALID_ARGUMENT
+    /// when it is a link, a directory or a special file.
+    pub fn file(&self, name: &str) -> Result<Entry> {
+        match self.entries.get(name) {
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{}: no entry {name:?}", self.what),
+            )),
+            Some(e) if e.kind != EntryKind::File => Err(Error::invalid(format!(
+                "{}: {name:?} is {}, not a regular file",
+                self.what,
+                match e.kind {
+                    EntryKind::Dir => "a directory".to_string(),
+                    EntryKind::Other(b'1') => "a hard link".to_string(),
+                    EntryKind::Other(b'2') => "a symbolic link".to_string(),
+                    EntryKind::Other(t) => format!("a special entry (type {:?})", t as char),
+                    EntryKind::File => unreachable!(),
+                }
+            ))),
+            Some(e) => Ok(*e),
+        }
+    }
+
+    /// The whole regular file `name`, up to `cap` bytes (TOO_LARGE past it).
+    pub fn read(&self, file: &File, name: &str, cap: u64) -> Result<Vec<u8>> {
+        let e = self.file(name)?;
+        if e.size > cap {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("{}: {name:?} is larger than {cap} bytes", self.what),
+            ));
+        }
+        let mut body = vec![0u8; e.size as usize];
+        read_exact_at(file, &mut body, e.offset, &self.what)?;
+        Ok(body)
+    }
+}
+
+/// A reader of one entry's bytes, in place (positioned reads: several may
+/// read one file at once).
+pub(crate) struct Section<'f> {
+    pub file: &'f File,
+    pub pos: u64,
+    pub end: u64,
+}
+
+impl Read for Section<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min((self.end - self.pos) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive got shorter while it was read",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+fn read_exact_at(file: &File, buf: &mut [u8], at: u64, what: &str) -> Result<()> {
+    file.read_exact_at(buf, at)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {what}: {e}")).with_source(e))
+}
+
+fn checksum_ok(h: &[u8]) -> bool {
+    let field = std::str::from_utf8(&h[148..156]).unwrap_or("");
+    let Ok(stored) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
+        return false;
+    };
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    sum == stored
+}
+
+/// An octal size field, or GNU's base-256 (first byte's high bit set).
+fn parse_size(field: &[u8]) -> Option<u64> {
+    if field[0] & 0x80 != 0 {
+        let mut v: u64 = u64::from(field[0] & 0x7f);
+        for &b in &field[1..] {
+            v = v.checked_mul(256)?.checked_add(u64::from(b))?;
+        }
+        return Some(v);
+    }
+    let text = std::str::from_utf8(field).ok()?;
+    let text = text.trim_matches(|c: char| c == '\0' || c == ' ');
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(text, 8).ok()
+}
+
+/// The `path` and `size` records of a pax extended header.
+fn parse_pax(mut body: &[u8]) -> std::result::Result<(Option<String>, Option<u64>), String> {
+    let (mut path, mut size) = (None, None);
+    while !body.is_empty() && body[0] != 0 {
+        let space = body
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or("a malformed pax record")?;
+        let len: usize = std::str::from_utf8(&body[..space])
+            .ok()
+            .and_then(|l| l.parse().ok())
+            .filter(|&l| l > space + 1 && l <= body.len())
+            .ok_or("a malformed pax record length")?;
+        let record = &body[space + 1..len - 1];
+        let eq = record
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or("a pax record without =")?;
+        let (key, value) = (&record[..eq], &record[eq + 1..]);
+        let value = String::from_utf8_lossy(value).into_owned();
+        match key {
+            b"path" => path = Some(value),
+            b"size" => size = Some(value.parse().map_err(|_| "a malformed pax size")?),
+            _ => {}
+        }
+        body = &body[len..];
+    }
+    Ok((path, size))
+}
+
+/// The name of a ustar header: prefix "/" name.
+fn ustar_name(h: &[u8]) -> String {
+    let field = |r: std::ops::Range<usize>| {
+        let f = &h[r];
+        let end = f.iter().position(|&b| b == 0).unwrap_or(f.len());
+        String::from_utf8_lossy(&f[..end]).into_owned()
+    };
+    let name = field(0..100);
+    if &h[257..262] == b"ustar" {
+        let prefix = field(345..500);
+        if !prefix.is_empty() {
+            return format!("{prefix}/{name}");
+        }
+    }
+    name
+}
+
+/// `name` without `./` and trailing `/`; `None` for the archive's root;
+/// an error for an absolute name or one that climbs.
+fn normalise(name: &str) -> std::result::Result<Option<String>, String> {
+    if name.starts_with('/') {
+        return Err(format!("the entry {name:?} has an absolute path"));
+    }
+    let parts: Vec<&str> = name
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return Err(format!("the entry {name:?} climbs out of the archive"));
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parts.join("/")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +507,82 @@ mod tests {
                 .unwrap();
             assert_eq!(len, r.len(), "value of {n}");
         }
+    }
+
+    fn indexed(bytes: &[u8]) -> Result<TarIndex> {
+        let path = std::env::temp_dir().join(format!(
+            "registry-tar-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let index = TarIndex::index(&file, bytes.len() as u64, "test.tar");
+        std::fs::remove_file(&path).unwrap();
+        index
+    }
+
+    #[test]
+    fn what_the_writer_writes_the_index_reads_back() {
+        let long = format!("blobs/sha512/{}", "b".repeat(128));
+        let mut t = TarWriter::new(Vec::new());
+        t.dir("blobs/").unwrap();
+        t.file("./a", b"hello").unwrap();
+        t.file(&long, b"world!").unwrap();
+        let out = t.finish().unwrap();
+        let index = indexed(&out).unwrap();
+        let a = index.file("a").unwrap();
+        assert_eq!((a.size, &out[a.offset as usize..][..5]), (5, &b"hello"[..]));
+        assert_eq!(index.file(&long).unwrap().size, 6);
+        assert_eq!(
+            index.file("blobs").unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(index.file("nope").unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn untrusted_archives_that_lie_climb_or_link_are_caught() {
+        // A size past the end.
+        let mut t = TarWriter::new(Vec::new());
+        t.file("a", &[7u8; 2000]).unwrap();
+        let out = t.finish().unwrap();
+        let e = indexed(&out[..1024]).err().unwrap();
+        assert!(e.message().contains("past the archive's end"), "{e}");
+        // A bad checksum.
+        let mut broken = out.clone();
+        broken[0] = b'b';
+        assert!(indexed(&broken)
+            .err()
+            .unwrap()
+            .message()
+            .contains("checksum"));
+        // Climbing and absolute names.
+        for name in ["../etc/passwd", "/etc/passwd", "a/../../b"] {
+            let mut t = TarWriter::new(Vec::new());
+            t.file(name, b"x").unwrap();
+            let e = indexed(&t.finish().unwrap()).err().unwrap();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{name}: {e}");
+        }
+        // Two entries of one name.
+        let mut t = TarWriter::new(Vec::new());
+        t.file("a", b"x").unwrap();
+        t.file("./a", b"y").unwrap();
+        assert!(indexed(&t.finish().unwrap())
+            .err()
+            .unwrap()
+            .message()
+            .contains("two entries"));
+        // A symbolic link is indexed but never read as a file.
+        let mut t = TarWriter::new(Vec::new());
+        t.header("link", 0, Kind::File).unwrap();
+        let mut out = t.finish().unwrap();
+        out[156] = b'2';
+        out[148..156].copy_from_slice(b"        ");
+        let sum: u32 = out[..512].iter().map(|&b| u32::from(b)).sum();
+        out[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        let index = indexed(&out).unwrap();
+        let e = index.file("link").unwrap_err();
+        assert!(e.message().contains("symbolic link"), "{e}");
     }
 }

@@ -136,8 +136,7 @@ fn a_docker_archive_is_read_by_skopeo_with_its_config_digest_and_repo_tags() {
             manifest[0]["RepoTags"][0],
             format!("{}/fixtures/app:v1", f.addr())
         );
-        let layer = f.fact("LAYER_DIGEST");
-        assert_eq!(
+            assert_eq!(
             manifest[0]["Layers"][0],
             format!("{}.tar", &layer[7..]),
             "{manifest}"
@@ -375,4 +374,333 @@ fn an_archive_streams_to_a_writer() {
     let out = temp_path("stream-read");
     let (raw, _) = skopeo_to_dir(&format!("oci-archive:{}", path.display()), &out);
     assert_eq!(raw, d.to_string());
+}
+
+/// `skopeo copy docker://<anon>/<image> <dst>` (an archive skopeo writes).
+fn skopeo_from_registry(f: &Fixture, image: &str, dst: &str) {
+    skopeo(&[
+        "copy".to_string(),
+        "--quiet".to_string(),
+        "--src-tls-verify=false".to_string(),
+        format!("docker://{}/{image}", f.addr()),
+        dst.to_string(),
+    ]);
+}
+
+/// skopeo's raw manifest of `image` on the anonymous registry, and its digest.
+fn registry_manifest(f: &Fixture, image: &str) -> (Value, String) {
+    let raw = skopeo(&[
+        "inspect".to_string(),
+        "--raw".to_string(),
+        "--tls-verify=false".to_string(),
+        format!("docker://{}/{image}", f.addr()),
+    ]);
+    (serde_json::from_slice(&raw).unwrap(), sha256(&raw))
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn archives_skopeo_wrote_are_pushed_and_read_back() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    // docker-archive: skopeo stores layers uncompressed, named by diff id.
+    let docker = archive_path("skopeo-docker");
+    skopeo_from_registry(
+        &f,
+        "fixtures/app:v1",
+        &format!("docker-archive:{}:x/app:v1", docker.display()),
+    );
+    let mut reports = 0;
+    let mut cb = |_: &Digest, _: u64, _: u64| {
+        reports += 1;
+        true
+    };
+    let d = c
+        .image_push_archive(
+            &docker,
+            None,
+            "archives/from-docker",
+            "v1",
+            ImageOptions::default().with_progress(&mut cb),
+        )
+        .unwrap();
+    assert!(reports >= 3, "{reports} reports");
+    let (m, digest) = registry_manifest(&f, "archives/from-docker:v1");
+    assert_eq!(digest, d.to_string());
+    assert_eq!(m["config"]["digest"], f.fact("IMAGE_ID"), "the config kept");
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
+    let out = temp_path("skopeo-docker-back");
+    skopeo_from_registry(
+        &f,
+        "archives/from-docker:v1",
+        &format!("dir:{}", out.display()),
+    );
+    let back: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let config = back["config"]["digest"].as_str().map(String::from);
+    assert_eq!(config, Some(f.fact("IMAGE_ID")));
+    // By its RepoTag, or @0; an unknown one is NOT_FOUND.
+    c.image_push_archive(
+        &docker,
+        Some("x/app:v1"),
+        "archives/from-docker",
+        "v2",
+        ImageOptions::default(),
+    )
+    .unwrap();
+    c.image_push_archive(
+        &docker,
+        Some("@0"),
+        "archives/from-docker",
+        "v3",
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let e = c
+        .image_push_archive(
+            &docker,
+            Some("x/app:v9"),
+            "archives/from-docker",
+            "v4",
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // oci-archive: digests kept.
+    let oci = archive_path("skopeo-oci");
+    skopeo_from_registry(
+        &f,
+        "fixtures/oci:v1",
+        &format!("oci-archive:{}:v1", oci.display()),
+    );
+    let raw = skopeo(&[
+        "inspect".into(),
+        "--raw".into(),
+        format!("oci-archive:{}", oci.display()),
+    ]);
+    let d = c
+        .image_push_archive(
+            &oci,
+            Some("v1"),
+            "archives/from-oci",
+            "v1",
+            ImageOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(d.to_string(), sha256(&raw));
+    assert_eq!(
+        registry_manifest(&f, "archives/from-oci:v1").1,
+        sha256(&raw)
+    );
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn our_archives_round_trip() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    let oci = archive_path("round-oci");
+    let index = c
+        .image_pull_archive(
+            "fixtures/multi",
+            "latest",
+            &oci,
+            ArchiveFormat::OciArchive,
+            ImageOptions::default(),
+        )
+        .unwrap();
+    let d = c
+        .image_push_archive(
+            &oci,
+            None,
+            "archives/round",
+            "multi",
+            ImageOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(d, index);
+    let docker = archive_path("round-docker");
+    c.image_save(
+        &[("fixtures/app", "v1"), ("fixtures/multi", "latest")],
+        &docker,
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let e = c
+        .image_push_archive(
+            &docker,
+            None,
+            "archives/round",
+            "x",
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::InvalidArgument,
+        "two images, none named: {e}"
+    );
+    c.image_push_archive(
+        &docker,
+        Some(&format!("{}/fixtures/app:v1", f.addr())),
+        "archives/round",
+        "app",
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let (m, _) = registry_manifest(&f, "archives/round:app");
+    assert_eq!(m["config"]["digest"], f.fact("IMAGE_ID"));
+    assert_eq!(
+        m["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip",
+        "the registry's gzip layer, as stored"
+    );
+    assert_eq!(m["layers"][0]["digest"], f.fact("LAYER_DIGEST"));
+}
+
+/// A tar made by Python's tarfile from `script` (which gets `t`, the open
+/// TarFile, and `add(name, bytes)`).
+fn python_tar(path: &Path, script: &str) {
+    let program = format!(
+        "import io, sys, tarfile\n\
+         t = tarfile.open(sys.argv[1], 'w', format=tarfile.USTAR_FORMAT)\n\
+         def add(name, data, kind=tarfile.REGTYPE, link=''):\n\
+         \x20   i = tarfile.TarInfo(name); i.size = len(data) if kind == tarfile.REGTYPE else 0\n\
+         \x20   i.type = kind; i.linkname = link\n\
+         \x20   t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)\n\
+         {script}\n\
+         t.close()\n"
+    );
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(program)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn hostile_archives_are_refused_before_anything_is_sent() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    let config = r#"{"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let manifest = r#"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["l.tar"]}]"#;
+    let cases: [(&str, String, ErrorKind); 5] = [
+        (
+            "a layer that is a symbolic link",
+            format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')\nadd('l.tar', b'', tarfile.SYMTYPE, '/etc/passwd')"),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "a path that climbs",
+            format!("add('manifest.json', b'{manifest}')\nadd('../c.json', b'{config}')"),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "a layer that is missing",
+            format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')"),
+            ErrorKind::NotFound,
+        ),
+        (
+            "a device",
+            format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')\nadd('l.tar', b'', tarfile.CHRTYPE)"),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "an uncompressed layer that is not the config's diff id",
+            format!(
+                "add('manifest.json', b'{manifest}')\nadd('c.json', b'{}')\nadd('l.tar', b'not this')",
+                r#"{"rootfs":{"type":"layers","diff_ids":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]}}"#
+            ),
+            ErrorKind::DigestMismatch,
+        ),
+    ];
+    for (i, (what, script, kind)) in cases.iter().enumerate() {
+        let path = archive_path(&format!("hostile-{i}"));
+        python_tar(&path, script);
+        let e = c
+            .image_push_archive(
+                &path,
+                None,
+                "archives/hostile",
+                "x",
+                ImageOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), *kind, "{what}: {e}");
+    }
+    // A size that lies: the archive cut short.
+    let path = archive_path("hostile-short");
+    python_tar(&path, &format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')\nadd('l.tar', b'x' * 5000)"));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..3000]).unwrap();
+    let e = c
+        .image_push_archive(
+            &path,
+            None,
+            "archives/hostile",
+            "x",
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("past the archive's end"), "{e}");
+    // An oci-archive whose blob is not the size its descriptor says.
+    let ours = archive_path("hostile-oci-src");
+    c.image_pull_archive(
+        "fixtures/oci",
+        "v1",
+        &ours,
+        ArchiveFormat::OciArchive,
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let layer = f.fact("LAYER_DIGEST");
+    let dir = temp_path("hostile-oci-tree");
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&ours)
+        .arg("-C")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let blobs = dir.join("blobs/sha256");
+    let layer_name = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::metadata(p).unwrap().len() > 10_000)
+        .expect("a layer");
+    std::fs::write(&layer_name, b"shorter").unwrap();
+    let bad = archive_path("hostile-oci");
+    let st = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&bad)
+        .arg("-C")
+        .arg(&dir)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let e = c
+        .image_push_archive(&bad, None, "archives/hostile", "x", ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("but the manifest says"), "{e}");
+    // Nothing was tagged.
+    assert_eq!(
+        c.tags("archives/hostile").map(|t| t.len()).unwrap_or(0),
+        0,
+        "nothing pushed"
+    );
 }
