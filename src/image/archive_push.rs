@@ -113,7 +113,10 @@ impl Reading<'_> {
         let root = match name {
             Some(n) => images
                 .iter()
-                .find(|d| named(d).as_deref() == Some(n) || d.digest.to_string() == n)
+                .find(|d| {
+                    named(d).as_deref() == Some(n)
+                        || Digest::parse(n).ok().as_ref() == Some(&d.digest)
+                })
                 .ok_or_else(|| {
                     Error::new(
                         ErrorKind::NotFound,
@@ -241,7 +244,7 @@ impl Reading<'_> {
             // An uncompressed layer is its own diff id: the config must say so.
             if media_type == OCI_LAYER_TAR {
                 if let Some(id) = diff_ids.get(i) {
-                    if *id != digest.to_string() {
+                    if Digest::parse(id).ok().as_ref() != Some(&digest) {
                         return Err(Error::new(
                             ErrorKind::DigestMismatch,
                             format!(
