@@ -136,7 +136,8 @@ fn a_docker_archive_is_read_by_skopeo_with_its_config_digest_and_repo_tags() {
             manifest[0]["RepoTags"][0],
             format!("{}/fixtures/app:v1", f.addr())
         );
-            assert_eq!(
+        let layer = f.fact("LAYER_DIGEST");
+        assert_eq!(
             manifest[0]["Layers"][0],
             format!("{}.tar", &layer[7..]),
             "{manifest}"
@@ -664,7 +665,6 @@ fn hostile_archives_are_refused_before_anything_is_sent() {
         ImageOptions::default(),
     )
     .unwrap();
-    let layer = f.fact("LAYER_DIGEST");
     let dir = temp_path("hostile-oci-tree");
     std::fs::create_dir_all(&dir).unwrap();
     let st = std::process::Command::new("tar")
