@@ -212,6 +212,26 @@ registry_status registry_image_pull_archive(const registry_client *c, const char
 // strings are borrowed for the call only.
 registry_status registry_image_save(const registry_client *c, const char *const *repos, const char *const *references, size_t n, const registry_transfer_options *opts_or_null, const char *archive_path, registry_progress_fn progress_or_null, void *userdata, registry_list **digests_out, registry_error **err);
 
+// Pushes the image of the archive file at `archive_path` to `repo:tag`.
+// The format is told by the content: an oci-archive (a tar of an OCI
+// layout; `archive_ref_or_null` names the image by its
+// org.opencontainers.image.ref.name or digest) is pushed byte for byte,
+// digests kept; a docker-archive (`docker save`, skopeo's docker-archive:;
+// `archive_ref_or_null` is one of its RepoTags, or "@N" for the N-th image)
+// gets an OCI manifest made for its layers as stored (gzip, zstd, or
+// uncompressed `application/vnd.oci.image.layer.v1.tar`, which must hash to
+// the config's diff id). NULL: the archive's only image. The archive is
+// untrusted input, read in place (never loaded whole): absolute or
+// climbing names, two entries of one name, sizes past its end, links,
+// directories or devices where a file is named, and entries whose size is
+// not their descriptor's are INVALID_ARGUMENT before anything is sent.
+// Blobs the registry has are skipped; the others stream from the archive,
+// hashed on the way; manifests go last. All strings are borrowed for the
+// call only. On success `*digest_out` (may be NULL) receives the digest
+// pushed, freed with `registry_string_free`. NOT_FOUND for a missing file
+// or image; DIGEST_MISMATCH for bytes that do not hash to what names them.
+registry_status registry_image_push_archive(const registry_client *c, const char *archive_path, const char *archive_ref_or_null, const char *repo, const char *tag, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
 // The referrers of the manifest `digest` in `repo` (OCI 1.1: manifests
 // whose subject it is; signatures, SBOMs, attestations), of
 // `artifact_type_or_null` only when it is given, as an OCI image index

@@ -128,3 +128,27 @@ func (c *Client) Save(ctx context.Context, images []ImageRef, path string, opts 
 	}
 	return digests, nil
 }
+
+// PushArchive pushes the image of the archive file at path to repo:tag and
+// returns the digest pushed. Either format, told by its content: an
+// oci-archive is pushed byte for byte (WithLayoutRef: its image's ref.name
+// or digest); a docker-archive (docker save, skopeo) gets an OCI manifest
+// for its layers as stored (WithLayoutRef: one of its RepoTags, or "@N").
+// Without WithLayoutRef, the archive's only image. The archive is
+// untrusted: links, devices, climbing names and lying sizes are
+// ErrInvalidArgument before anything is sent. Options: WithLayoutRef,
+// WithProgress. ctx as for Pull.
+func (c *Client) PushArchive(ctx context.Context, path, repo, tag string, opts ...ImageOption) (string, error) {
+	o, err := options("PushArchive", opts, false, true)
+	if err != nil {
+		return "", err
+	}
+	archiveRef, err := optionalCString(o.layoutRef, "archive ref")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(archiveRef))
+	return imageCall(ctx, o, []*Client{c}, func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status {
+		return C.registry_image_push_archive(h[0], s[0], archiveRef, s[1], s[2], cb, ud, out, e)
+	}, path, "path", repo, "repo", tag, "tag")
+}

@@ -134,3 +134,43 @@ func TestSaveSeveralImagesAndFailuresLeaveNoFile(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 }
+
+func TestPushArchiveOfEitherFormat(t *testing.T) {
+	ctx := context.Background()
+	c := clientFor(t, "anon")
+	dir := t.TempDir()
+	oci := filepath.Join(dir, "multi.tar")
+	index, err := c.PullArchive(ctx, "fixtures/multi", "latest", oci, OCIArchive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports int
+	d, err := c.PushArchive(ctx, oci, "go/from-archive", "multi", WithProgress(func(string, uint64, uint64) { reports++ }))
+	if err != nil || d != index || reports == 0 {
+		t.Fatalf("PushArchive: %q %v (%d reports), want %s", d, err, reports, index)
+	}
+	docker := filepath.Join(dir, "skopeo.tar")
+	addr := modeVar("anon", "ADDR")
+	runSkopeo(t, "copy", "--quiet", "--src-tls-verify=false", "docker://"+addr+"/fixtures/app:v1", "docker-archive:"+docker+":g/app:v1")
+	if _, err := c.PushArchive(ctx, docker, "go/from-archive", "app", WithLayoutRef("g/app:v1")); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Config struct{ Digest string }
+		Layers []struct{ MediaType string }
+	}
+	if err := json.Unmarshal(runSkopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+addr+"/go/from-archive:app"), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.Digest != os.Getenv("REGISTRY_TEST_IMAGE_ID") || len(m.Layers) != 1 || m.Layers[0].MediaType != "application/vnd.oci.image.layer.v1.tar" {
+		t.Errorf("pushed: %+v", m)
+	}
+	if _, err := c.PushArchive(ctx, docker, "go/from-archive", "x", WithLayoutRef("g/app:v9")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown ref: %v", err)
+	}
+	junk := filepath.Join(dir, "junk.tar")
+	_ = os.WriteFile(junk, []byte(strings.Repeat("no tar", 200)), 0o644)
+	if _, err := c.PushArchive(ctx, junk, "go/x", "x"); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("junk: %v", err)
+	}
+}

@@ -1707,6 +1707,53 @@ static void test_archives(void) {
     expect(registry_image_save(anon, NULL, refs, 2, NULL, path, NULL, NULL, &list, &err), &err,
            REGISTRY_STATUS_NULL_ARGUMENT, "save NULL repos");
 
+    /* Archives in: ours (the index, digest kept), skopeo's docker-archive
+     * (uncompressed layers: an OCI manifest with ...layer.v1.tar). */
+    snprintf(path, sizeof path, "%s/multi-all.tar", dir);
+    expect(registry_image_pull_archive(anon, "fixtures/multi", "latest", NULL, path, "oci-archive", NULL, NULL, NULL,
+                                       &err),
+           &err, REGISTRY_STATUS_OK, "pull oci-archive again");
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    expect(registry_image_push_archive(token, path, NULL, "c/from-archive", "multi", on_progress, &r, &d, &err), &err,
+           REGISTRY_STATUS_OK, "push oci-archive");
+    CHECK(d && strcmp(d, index) == 0, "pushed the index byte for byte: %s", d ? d : "(null)");
+    registry_string_free(d);
+    d = NULL;
+    CHECK(r.off_thread == 0 && r.zeros >= 3, "push progress: %d zeros", r.zeros);
+    snprintf(path, sizeof path, "%s/skopeo.tar", dir);
+    snprintf(cmd, sizeof cmd, "skopeo --insecure-policy copy --quiet --src-tls-verify=false docker://%s/fixtures/app:v1 "
+             "docker-archive:%s:c/app:v1", envf("anon", "ADDR"), path);
+    CHECK(run_capture(cmd, out, sizeof out) == 0, "skopeo writes a docker-archive: %s", out);
+    expect(registry_image_push_archive(anon, path, "c/app:v1", "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_OK, "push skopeo's docker-archive");
+    registry_string_free(d);
+    d = NULL;
+    snprintf(cmd, sizeof cmd, "skopeo --insecure-policy inspect --raw --tls-verify=false docker://%s/c/from-docker:v1",
+             envf("anon", "ADDR"));
+    CHECK(run_capture(cmd, out, sizeof out) == 0 && strstr(out, image_id) && strstr(out, "layer.v1.tar\""),
+          "skopeo reads the pushed image: %s", out);
+    expect(registry_image_push_archive(anon, path, "c/app:v9", "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "no such image in the archive");
+    snprintf(cmd, sizeof cmd, "%s/missing.tar", dir);
+    expect(registry_image_push_archive(anon, cmd, NULL, "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "no archive");
+    snprintf(cmd, sizeof cmd, "%s/oci-layout-not-a-tar", dir);
+    {
+        FILE *junk = fopen(cmd, "w");
+        CHECK(junk != NULL, "junk file");
+        if (junk) {
+            fputs("this is no tar archive, but it is long enough to hold a header... ", junk);
+            for (int i = 0; i < 20; i++) fputs("0123456789012345678901234567890123456789", junk);
+            fclose(junk);
+        }
+    }
+    expect(registry_image_push_archive(anon, cmd, NULL, "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "no tar");
+    expect(registry_image_push_archive(anon, NULL, NULL, "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "NULL archive path");
+    CHECK(d == NULL, "no digest on failure");
+
     /* Failures and cancels leave nothing at the path. */
     snprintf(path, sizeof path, "%s/none.tar", dir);
     expect(registry_image_pull_archive(anon, "fixtures/app", "v1", NULL, path, "tarball", NULL, NULL, &d, &err), &err,
@@ -1722,7 +1769,7 @@ static void test_archives(void) {
            &err, REGISTRY_STATUS_ABORTED, "cancelled");
     CHECK(d == NULL, "no digest on failure");
     CHECK(stat(path, &st) != 0, "no file after a failure or cancel");
-    snprintf(cmd, sizeof cmd, "ls -A %s | grep -v -e app.tar -e app-dir -e multi -e saved", dir);
+    snprintf(cmd, sizeof cmd, "ls -A %s | grep -v -e app.tar -e app-dir -e multi -e saved -e skopeo.tar -e not-a-tar", dir);
     CHECK(run_capture(cmd, out, sizeof out) != 0 && out[0] == 0, "no temporary file left: %s", out);
 
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -1,6 +1,7 @@
 //! Image archives: `registry_image_pull_archive` (one image into a
 //! docker-archive or oci-archive) and `registry_image_save` (several into
-//! one docker-archive, as `docker save` writes).
+//! one docker-archive, as `docker save` writes), and `registry_image_push_archive`
+//! (an image from either format).
 
 use std::ffi::{c_char, c_void};
 
@@ -101,5 +102,48 @@ pub unsafe extern "C" fn registry_image_save(
             *out = registry_list::into_raw(digests.iter().map(|d| d.to_string()).collect())?;
         }
         Ok(())
+    })
+}
+
+/// Pushes the image of the archive file at `archive_path` to `repo:tag`.
+/// The format is told by the content: an oci-archive (a tar of an OCI
+/// layout; `archive_ref_or_null` names the image by its
+/// org.opencontainers.image.ref.name or digest) is pushed byte for byte,
+/// digests kept; a docker-archive (`docker save`, skopeo's docker-archive:;
+/// `archive_ref_or_null` is one of its RepoTags, or "@N" for the N-th image)
+/// gets an OCI manifest made for its layers as stored (gzip, zstd, or
+/// uncompressed `application/vnd.oci.image.layer.v1.tar`, which must hash to
+/// the config's diff id). NULL: the archive's only image. The archive is
+/// untrusted input, read in place (never loaded whole): absolute or
+/// climbing names, two entries of one name, sizes past its end, links,
+/// directories or devices where a file is named, and entries whose size is
+/// not their descriptor's are INVALID_ARGUMENT before anything is sent.
+/// Blobs the registry has are skipped; the others stream from the archive,
+/// hashed on the way; manifests go last. All strings are borrowed for the
+/// call only. On success `*digest_out` (may be NULL) receives the digest
+/// pushed, freed with `registry_string_free`. NOT_FOUND for a missing file
+/// or image; DIGEST_MISMATCH for bytes that do not hash to what names them.
+#[no_mangle]
+pub unsafe extern "C" fn registry_image_push_archive(
+    c: *const registry_client,
+    archive_path: *const c_char,
+    archive_ref_or_null: *const c_char,
+    repo: *const c_char,
+    tag: *const c_char,
+    progress_or_null: registry_progress_fn,
+    userdata: *mut c_void,
+    digest_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let c = arg_ref!(c, "client")?;
+        let path = arg_str!(archive_path, "archive_path")?;
+        let archive_ref = arg_opt_str!(archive_ref_or_null, "archive_ref")?;
+        let (repo, tag) = (arg_str!(repo, "repo")?, arg_str!(tag, "tag")?);
+        let out = opt_out!(digest_out);
+        let digest = with_options(None, progress_or_null, userdata, |o| {
+            c.inner.image_push_archive(path, archive_ref, repo, tag, o)
+        })?;
+        put_optional_string(out, digest.to_string())
     })
 }

@@ -106,4 +106,26 @@ class RegistryArchivesTest < Minitest::Test
       assert_empty Dir.children(dir)
     end
   end
+
+  def test_push_archive_of_either_format
+    Dir.mktmpdir do |dir|
+      c = client("anon")
+      oci = File.join(dir, "multi.tar")
+      index = c.pull_archive("fixtures/multi", "latest", oci, format: "oci-archive")
+      reports = []
+      assert_equal index, c.push_archive(oci, "ruby/from-archive", "multi") { |*r| reports << r }
+      refute_empty reports
+      docker = File.join(dir, "skopeo.tar")
+      skopeo("copy", "--quiet", "--src-tls-verify=false", "docker://#{var('anon', 'ADDR')}/fixtures/app:v1",
+             "docker-archive:#{docker}:r/app:v1")
+      c.push_archive(docker, "ruby/from-archive", "app", ref: "r/app:v1")
+      raw = JSON.parse(skopeo("inspect", "--raw", "--tls-verify=false",
+                              "docker://#{var('anon', 'ADDR')}/ruby/from-archive:app"))
+      assert_equal fact("IMAGE_ID"), raw["config"]["digest"]
+      assert_equal "application/vnd.oci.image.layer.v1.tar", raw["layers"][0]["mediaType"]
+      assert_raises(Registry::NotFound) { c.push_archive(docker, "ruby/from-archive", "x", ref: "r/app:v9") }
+      File.write(File.join(dir, "junk.tar"), "no tar" * 200)
+      assert_raises(Registry::InvalidArgument) { c.push_archive(File.join(dir, "junk.tar"), "ruby/x", "x") }
+    end
+  end
 end

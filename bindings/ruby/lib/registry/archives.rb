@@ -15,11 +15,30 @@ module Registry
     attach_function :registry_image_save,
                     %i[pointer pointer pointer size_t pointer string registry_progress_fn pointer pointer err_out],
                     :status, blocking: true
+    attach_function :registry_image_push_archive,
+                    %i[pointer string string string string registry_progress_fn pointer pointer err_out],
+                    :status, blocking: true
   end
 
   ARCHIVE_FORMATS = %w[docker-archive oci-archive].freeze
 
   class Client
+    # Pushes the image of the archive file at path to repo:tag and returns
+    # the digest pushed. Either format, told by its content: an oci-archive
+    # is pushed byte for byte (ref: its image's ref.name or digest); a
+    # docker-archive (docker save, skopeo) gets an OCI manifest for its
+    # layers as stored (ref: one of its RepoTags, or "@N"). ref: nil: the
+    # archive's only image. The archive is untrusted: links, devices,
+    # climbing names and lying sizes raise InvalidArgument before anything
+    # is sent. The block hears progress as for #push.
+    def push_archive(path, repo, tag, ref: nil, &progress)
+      with_handle do |h|
+        image_call(progress) do |cb, out, e|
+          Native.registry_image_push_archive(h, path.to_s, ref, repo, tag, cb, nil, out, e)
+        end
+      end
+    end
+
     # Pulls repo:reference (a tag or digest) into one archive file at path
     # and returns the digest of the manifest (or index) it holds. format:
     # "docker-archive" (manifest.json with Config, RepoTags
