@@ -452,21 +452,35 @@ With --all, IMAGE is a repository (host[:port]/repo) and every image named in \
 the layout's index.json goes there, each under its name as the tag, as one \
 transfer (blobs several images share move once); prints \"TAG DIGEST\" per \
 image, in index.json's order. Every entry must be named with a valid tag: a \
-layout with an unnamed entry is refused before anything is sent.",
+layout with an unnamed entry is refused before anything is sent.
+
+DIR may be an archive file instead (FILE.tar): a docker-archive (`docker save`, \
+skopeo's docker-archive:) or an oci-archive, told apart by its content; --ref \
+then names one of several images (a RepoTag or @N of a docker-archive, a name \
+or digest of an oci-archive). An oci-archive's manifests are pushed byte for \
+byte; a docker-archive gets an OCI manifest for its layers as stored \
+(uncompressed ones as application/vnd.oci.image.layer.v1.tar). The archive is \
+untrusted input: links, devices, climbing names and sizes that lie are refused \
+before anything is sent. `-` reads the archive from stdin, spooled to a \
+temporary file in $TMPDIR first (an archive is read by offsets, which a pipe \
+cannot give), removed at the end.",
         after_long_help = "\
 EXAMPLES:
   regcli push ./app registry.example:5000/team/app:v1
   skopeo copy docker://alpine oci:./alpine:3 && regcli push ./alpine --ref 3 registry.example:5000/alpine:3
-  regcli push --all ./bundle registry.example:5000/team/bundle"
+  regcli push --all ./bundle registry.example:5000/team/bundle
+  docker save team/app:v1 | regcli push - registry.example:5000/team/app:v1
+  regcli push --ref team/db:v2 bundle.tar registry.example:5000/team/db:v2"
     )]
     Push {
-        /// The OCI layout directory to read.
-        #[arg(value_name = "DIR")]
+        /// The OCI layout directory to read, or an archive file (- for stdin).
+        #[arg(value_name = "DIR|FILE")]
         dir: PathBuf,
         /// Where to push: host[:port]/repo[:tag] (with --all: host[:port]/repo).
         #[arg(value_name = "IMAGE")]
         image: String,
-        /// The image's name in the layout (org.opencontainers.image.ref.name).
+        /// The image's name in the layout (org.opencontainers.image.ref.name),
+        /// or in the archive (a RepoTag or @N; a name or digest).
         #[arg(long = "ref", value_name = "NAME", conflicts_with = "all")]
         layout_ref: Option<String>,
         /// Push every image the layout names, each under its name as the tag.

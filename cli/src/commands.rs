@@ -382,6 +382,9 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
     };
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
+    if dir.as_os_str() == "-" || std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_file()) {
+        return push_archive(g, &c, dir, &image, &tag, layout_ref, platform);
+    }
     let (digest, _) = with_progress(g, progress::PUSH, platform, |opts| {
         c.image_push(dir, layout_ref, image.repo(), &tag, opts)
     })
@@ -401,6 +404,84 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
         &digest.to_string(),
         json!({ "repository": image.repo(), "tag": tag }),
     )
+}
+
+/// `push FILE.tar IMAGE`: the image of a docker-archive or oci-archive; `-`
+/// reads the archive from stdin, spooled to a temporary file first (a tar
+/// is read in place, by offsets: a pipe cannot be).
+fn push_archive(
+    g: &Global,
+    c: &Client,
+    file: &Path,
+    image: &Image,
+    tag: &str,
+    archive_ref: Option<&str>,
+    platform: Option<Platform>,
+) -> Result<()> {
+    let spooled = match file.as_os_str() == "-" {
+        true => Some(spool_stdin()?),
+        false => None,
+    };
+    let path = spooled.as_ref().map_or(file, |s| s.0.as_path());
+    let result = with_progress(g, progress::PUSH, platform, |opts| {
+        c.image_push_archive(path, archive_ref, image.repo(), tag, opts)
+    });
+    drop(spooled);
+    let (digest, _) = result?;
+    tell(
+        g,
+        format_args!("Pushed {} to {}:{tag}", file.display(), image.repo()),
+    );
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "repository": image.repo(), "tag": tag }),
+    )
+}
+
+/// A temporary file, removed when dropped.
+struct Spooled(std::path::PathBuf);
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Copies stdin into a new private temporary file ($TMPDIR).
+fn spool_stdin() -> Result<Spooled> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    for n in 0..100u32 {
+        let path = dir.join(format!("regcli-push-{}-{n}.tar", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("cannot create {}: {e}", path.display()),
+                ))
+            }
+        };
+        let spooled = Spooled(path);
+        std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot spool stdin to {}: {e}", spooled.0.display()),
+            )
+        })?;
+        return Ok(spooled);
+    }
+    Err(Error::new(
+        ErrorKind::Io,
+        format!("cannot create a temporary file in {}", dir.display()),
+    ))
 }
 
 /// `push --all DIR REPO`: every image the layout names, under its name.

@@ -132,3 +132,63 @@ fn save_writes_several_images_into_one_docker_archive() {
     ])
     .fails(USAGE, "INVALID_ARGUMENT");
 }
+
+#[test]
+#[ignore = "needs the fixture registries (make test-cli)"]
+fn push_takes_an_archive_file_or_stdin() {
+    let f = fixture("anon");
+    let cli = Cli::new();
+    let dir = temp_dir("push-archive");
+    let file = dir.join("app.tar");
+    skopeo(&[
+        "--insecure-policy",
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{}", f.image("fixtures/app:v1")),
+        &format!("docker-archive:{}:cli/app:v1", s(&file)),
+    ]);
+    let out = cli.run(&["push", s(&file), &f.image("cli/from-archive:v1")]);
+    let pushed = out.lines();
+    assert_eq!(pushed.len(), 1);
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{}", f.image("cli/from-archive:v1")),
+    ]);
+    assert_eq!(sha256(&raw), pushed[0]);
+    let m: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(m["config"]["digest"], f.fact("IMAGE_ID"));
+    // From stdin, an oci-archive, named.
+    let oci = dir.join("multi.tar");
+    cli.run(&[
+        "pull",
+        "--format",
+        "oci-archive",
+        &f.image("fixtures/multi:latest"),
+        s(&oci),
+    ])
+    .ok();
+    let bytes = std::fs::read(&oci).unwrap();
+    let out = cli.run_with_stdin(
+        &[
+            "push",
+            "--ref",
+            "latest",
+            "-",
+            &f.image("cli/from-stdin:multi"),
+        ],
+        Some(&bytes),
+    );
+    assert_eq!(out.lines(), vec![f.fact("INDEX_DIGEST")]);
+    // A --ref the archive lacks.
+    cli.run(&[
+        "push",
+        "--ref",
+        "cli/app:v9",
+        s(&file),
+        &f.image("cli/from-archive:v2"),
+    ])
+    .fails(NOT_FOUND, "NOT_FOUND");
+}
