@@ -289,7 +289,11 @@ pub unsafe extern "C" fn registry_first_image_exists(
 
 /// `n` borrowed strings at `p` (NULL only with `n` 0); NULL_ARGUMENT names
 /// the first NULL one.
-pub(super) unsafe fn arg_strings<'a>(p: *const *const c_char, n: usize, name: &str) -> Result<Vec<&'a str>> {
+pub(super) unsafe fn arg_strings<'a>(
+    p: *const *const c_char,
+    n: usize,
+    name: &str,
+) -> Result<Vec<&'a str>> {
     if n > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
         return Err(Error::invalid(format!("{name}: count {n} is too large")));
     }
