@@ -46,6 +46,9 @@ struct Found {
     blobs: HashMap<Digest, Entry>,
 }
 
+/// An entry's digest and first bytes.
+type Hashed = (Digest, Vec<u8>);
+
 /// The archive being read.
 struct Reading<'a> {
     file: &'a File,
@@ -90,6 +93,31 @@ impl Reading<'_> {
             hasher.update(&buf[..n]);
         }
         Ok((hasher.finish(), head))
+    }
+
+    /// [`hash`](Self::hash) of each entry, `parallel` at a time; in order.
+    fn hash_all(&self, entries: &[Entry], parallel: usize) -> Result<Vec<Hashed>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let next = AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<Hashed>>>> =
+            entries.iter().map(|_| Default::default()).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..parallel.clamp(1, entries.len().max(1)) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(e) = entries.get(i) else { return };
+                    *crate::sync::lock(&results[i]) = Some(self.hash(e, Algorithm::Sha256));
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("every entry hashed")
+            })
+            .collect()
     }
 
     /// The image an oci-archive names `name` (or its only image).
@@ -174,7 +202,7 @@ impl Reading<'_> {
 
     /// The image a docker-archive names `name` (a RepoTag, or `@N`; none:
     /// its only image), with an OCI manifest made for its files as stored.
-    fn docker(&self, name: Option<&str>) -> Result<Found> {
+    fn docker(&self, name: Option<&str>, parallel: usize) -> Result<Found> {
         let body = self.index.read(self.file, "manifest.json", CONFIG_CAP)?;
         let entries: Vec<DockerEntry> = serde_json::from_slice(&body)
             .map_err(|e| Error::invalid(format!("{}: manifest.json: {e}", self.what)))?;
@@ -233,9 +261,15 @@ impl Reading<'_> {
         blobs.insert(config_digest.clone(), self.index.file(&entry.config)?);
         let mut layers = vec![];
         let mut descriptors = vec![];
-        for (i, path) in entry.layers.iter().enumerate() {
-            let e = self.index.file(path)?;
-            let (digest, head) = self.hash(&e, Algorithm::Sha256)?;
+        let files = entry
+            .layers
+            .iter()
+            .map(|path| self.index.file(path))
+            .collect::<Result<Vec<_>>>()?;
+        let hashed = self.hash_all(&files, parallel)?;
+        for (i, ((path, e), (digest, head))) in
+            entry.layers.iter().zip(files).zip(hashed).enumerate()
+        {
             let media_type = match head.as_slice() {
                 [0x1f, 0x8b, ..] => OCI_LAYER_GZIP,
                 [0x28, 0xb5, 0x2f, 0xfd, ..] => OCI_LAYER_ZSTD,
@@ -384,7 +418,7 @@ impl Client {
         let found = if reading.index.has("oci-layout") && reading.index.has("index.json") {
             reading.oci(archive_ref, options.platform.as_ref())?
         } else if reading.index.has("manifest.json") {
-            reading.docker(archive_ref)?
+            reading.docker(archive_ref, self.parallel())?
         } else {
             return Err(Error::invalid(format!(
                 "{} is neither a docker-archive (manifest.json) nor an oci-archive \
