@@ -167,7 +167,11 @@ fn octal(field: &mut [u8], value: u64) {
 }
 
 /// An archive indexes at most this many entries…
-const MAX_ENTRIES: usize = 1_000_000;
+const MAX_ENTRIES: usize = 200_000;
+/// …whose names are at most this long…
+const MAX_NAME: usize = 4096;
+/// …and this long together (memory stays bounded whatever the archive says)…
+const MAX_NAMES: usize = 32 << 20;
 /// …and reads a pax record block or GNU long name up to this size.
 const MAX_META: u64 = 1 << 20;
 
@@ -202,6 +206,7 @@ impl TarIndex {
     pub fn index(file: &File, len: u64, what: &str) -> Result<TarIndex> {
         let bad = |m: String| Error::invalid(format!("{what}: {m}"));
         let mut entries = HashMap::new();
+        let mut names_len = 0usize;
         let (mut pos, mut long_name, mut pax_size): (u64, Option<String>, Option<u64>) =
             (0, None, None);
         let mut header = [0u8; BLOCK as usize];
@@ -255,18 +260,27 @@ impl TarIndex {
                 Some(n) => n,
                 None => ustar_name(&header),
             };
+            if name.len() > MAX_NAME {
+                return Err(bad(format!(
+                    "an entry's name is longer than {MAX_NAME} bytes"
+                )));
+            }
             let Some(name) = normalise(&name).map_err(bad)? else {
                 continue;
             };
+            names_len += name.len();
             let kind = match typeflag {
                 b'0' | 0 | b'7' => EntryKind::File,
                 b'5' => EntryKind::Dir,
                 other => EntryKind::Other(other),
             };
-            if entries.len() >= MAX_ENTRIES {
+            if entries.len() >= MAX_ENTRIES || names_len > MAX_NAMES {
                 return Err(Error::new(
                     ErrorKind::TooLarge,
-                    format!("{what}: more than {MAX_ENTRIES} entries"),
+                    format!(
+                        "{what}: more than {MAX_ENTRIES} entries, or {} MiB of names",
+                        MAX_NAMES >> 20
+                    ),
                 ));
             }
             let entry = Entry { offset, size, kind };
@@ -564,6 +578,11 @@ mod tests {
             let e = indexed(&t.finish().unwrap()).err().unwrap();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{name}: {e}");
         }
+        // A name longer than any image archive needs.
+        let mut t = TarWriter::new(Vec::new());
+        t.file(&"n/".repeat(3000), b"x").unwrap();
+        let e = indexed(&t.finish().unwrap()).err().unwrap();
+        assert!(e.message().contains("longer than"), "{e}");
         // Two entries of one name.
         let mut t = TarWriter::new(Vec::new());
         t.file("a", b"x").unwrap();
