@@ -344,7 +344,7 @@ impl Client {
     /// use registry::ArchiveFormat;
     /// let client = registry::Client::builder("localhost:5000").build()?;
     /// client.image_pull_archive_to(
-    ///     "team/app", "v1", std::io::stdout().lock(), ArchiveFormat::OciArchive, Default::default())?;
+    ///     "team/app", "v1", std::io::stdout(), ArchiveFormat::OciArchive, Default::default())?;
     /// # Ok::<(), registry::Error>(())
     /// ```
     pub fn image_pull_archive_to(
