@@ -742,6 +742,6 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, 17);
+        assert_eq!(seen, 21);
     }
 }
