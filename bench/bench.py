@@ -14,6 +14,15 @@ Rows:
   image pull  4 layers x 64 MiB into an OCI layout: regcli pull | skopeo copy
   image push  that layout into a registry: regcli push | skopeo copy
   image copy  between two registries: regcli cp | skopeo copy
+  archive pull (docker-archive)
+              that image into a docker-archive file: regcli pull --format
+              docker-archive | skopeo copy docker:// docker-archive: (which
+              stores layers uncompressed: here random bytes, so as they are)
+  archive push (docker-archive | oci-archive)
+              an archive regcli wrote into a registry: regcli push FILE |
+              skopeo copy docker-archive:/oci-archive: docker:// (from a
+              docker-archive skopeo gzips the uncompressed layers on the way;
+              regcli pushes them as stored, as ...layer.v1.tar)
   256 MiB     one 256 MiB blob: sha256 alone (openssl dgst -sha256 of the
               file; sha256sum is about 4x slower here) | regcli blob get to
               stdout (/dev/null), verified | regcli blob get to a file,
@@ -35,6 +44,8 @@ another, alternating, so that a warmer page cache favours neither.
   BENCH_RUNS (default 5)   runs per tool and row
   BENCH_ROWS=sync          only the sync rows (they replace the "## Sync" section
                            of an existing BENCHMARKS.md, the rest is kept)
+  BENCH_ONLY=archive       only the archive rows; prints the table, leaves
+                           BENCHMARKS.md alone
   REGCLI                   the regcli binary (default $CARGO_TARGET_DIR/release/regcli)
 """
 
@@ -53,6 +64,7 @@ sys.path.insert(0, os.path.join(ROOT, "ffi-tests", "fixtures"))
 import registry as fx  # noqa: E402  (the test fixtures' registry)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+ONLY = os.environ.get("BENCH_ONLY", "")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 REGCLI = os.environ.get("REGCLI", os.path.join(TARGET, "release", "regcli"))
 LAYERS, LAYER_SIZE = 4, 64 << 20
@@ -154,6 +166,26 @@ def skopeo(*args):
             "--src-tls-verify=false", "--dest-tls-verify=false", *args]
 
 
+def skopeo_converting(*args):
+    """skopeo copy where the destination cannot keep digests (archives)."""
+    return [a for a in skopeo(*args) if a != "--preserve-digests"]
+
+
+def archive_rows(record, regs, src, work, out_path, tars):
+    """The archive rows of one run; `tars` holds the archives to push,
+    made once by regcli."""
+    record("archive pull (docker-archive)", "regcli", measure(
+        regcli("pull", "--format", "docker-archive", f"{src}/{REPO}:v1", out_path())))
+    record("archive pull (docker-archive)", "skopeo", measure(
+        skopeo_converting(f"docker://{src}/{REPO}:v1", f"docker-archive:{out_path()}:{REPO}:v1")))
+    for fmt, tar in tars.items():
+        for tool, cmd in [("regcli", lambda d: regcli("push", tar, f"{d}/{REPO}:v1")),
+                          ("skopeo", lambda d: skopeo_converting(f"{fmt}:{tar}", f"docker://{d}/{REPO}:v1"))]:
+            dst = regs.new()
+            record(f"archive push ({fmt})", tool, measure(cmd(dst)))
+            regs.stop(dst)
+
+
 def regcli(*args):
     return [REGCLI, "--insecure", "--progress", "none", *args]
 
@@ -163,7 +195,8 @@ def main():
     os.environ["DOCKER_CONFIG"] = tempfile.mkdtemp(prefix="registry-bench-config-")
     only_sync = os.environ.get("BENCH_ROWS") == "sync"
     needed = (REGCLI, "curl", "skopeo", "dxf", "docker-registry", "/usr/bin/time")
-    for tool in [t for t in needed if not only_sync or t not in ("curl", "dxf")]:
+    skipped = ("curl", "dxf") if only_sync else ("dxf",) if ONLY else ()
+    for tool in [t for t in needed if t not in skipped]:
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing (make bench installs the peers)")
     results = {}  # row -> tool -> [(seconds, rss)]
@@ -208,8 +241,18 @@ def main():
                 fresh += 1
                 return os.path.join(work, f"out{fresh}")
 
+            tars = {}
+            for fmt in ("docker-archive", "oci-archive"):
+                tars[fmt] = os.path.join(work, f"image-{fmt}.tar")
+                subprocess.run(regcli("pull", "--format", fmt, f"{src}/{REPO}:v1", tars[fmt]),
+                               check=True, stdout=subprocess.DEVNULL)
             for run in range(RUNS):
                 log(f"run {run + 1}/{RUNS}")
+                archive_rows(record, regs, src, work, out_path, tars)
+                if ONLY == "archive":
+                    for entry in [e for e in os.listdir(work) if e.startswith("out")]:
+                        os.remove(os.path.join(work, entry))
+                    continue
                 # blob pull
                 record("blob pull", "regcli", measure(regcli("blob", "get", f"{src}/{REPO}", blob, out_path())))
                 record("blob pull", "curl", measure(
@@ -260,10 +303,10 @@ def main():
                     if entry.startswith("out"):
                         path = os.path.join(work, entry)
                         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-            sync = bench_sync(regs, work)
+            sync = None if ONLY else bench_sync(regs, work)
         finally:
             regs.stop()
-    write(results, static_size(), sync_section(*sync))
+    write(results, None if ONLY else static_size(), sync_section(*sync) if sync else "")
 
 
 def static_size():
@@ -446,8 +489,9 @@ def write(results, static, sync=""):
                   f"(`-Wl,--gc-sections`, stripped) against libregistry.a: "
                   f"{static / 1e6:.2f} MB ({static} bytes)."]
     text = "\n".join(lines) + "\n" + sync
-    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
-        f.write(text)
+    if not ONLY:
+        with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+            f.write(text)
     print(text)
 
 

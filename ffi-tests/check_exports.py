@@ -24,6 +24,8 @@ EXCEPTIONS = {
     ("Client", "restrict"): "C: registry_client_restrict (its name fixed in DESIGN.md), "
                             "made like the other registry_client_* handles",
     ("Client", "restricted_to"): "the repository is what the caller passed to registry_client_restrict",
+    ("Client", "image_pull_archive_to"): "takes a Rust io::Write (stdout, a pipe: not atomic); C "
+                                         "writes an archive file atomically: registry_image_pull_archive",
     ("ClientBuilder", "timeout"): "takes a Duration; C: registry_client_builder_timeout_ms",
     ("ClientBuilder", "env_credentials_from"): "takes the variables as a Rust iterator (for tests "
                                                "and embedders); C reads the process environment: "

@@ -181,6 +181,57 @@ const char *registry_version(void);
 // "UNKNOWN" for a value outside the list. Never free it.
 const char *registry_status_name(uint32_t status);
 
+// Pulls `repo:reference` (a tag or `sha256:…` digest) into one archive file
+// at `archive_path`, in `format`: "docker-archive" (what `docker save`
+// writes and `docker load` reads: manifest.json with Config, RepoTags
+// ("host:port/repo:tag"; none for a pull by digest) and Layers, the config
+// as `<hex>.json`, each layer as `<hex>.tar` as the registry stores it, and
+// the legacy `repositories` file; one platform: the one `opts_or_null`
+// names, else linux/amd64) or "oci-archive" (a tar of an OCI image layout,
+// digests kept: an index stays whole, or keeps the platforms the options
+// name, and carries referrers when they ask). Blobs stream from the
+// registry straight into the archive, each verified against its digest on
+// the way; one that fails fails the call. The file is written beside
+// `archive_path` and renamed there only once whole: after a failure or a
+// cancel (progress returning non-zero: ABORTED) nothing is at
+// `archive_path` (a file already there is left as it was). All strings and
+// the options are borrowed for the call only. On success `*digest_out`
+// (may be NULL) receives the digest of the manifest (or index) archived,
+// freed with `registry_string_free`. INVALID_ARGUMENT for an unknown
+// format, or several platforms or referrers asked of a docker-archive;
+// UNSUPPORTED on a v1 registry or for foreign layers in a docker-archive.
+registry_status registry_image_pull_archive(const registry_client *c, const char *repo, const char *reference, const registry_transfer_options *opts_or_null, const char *archive_path, const char *format, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
+// Saves `n` images (`repos[i]:references[i]`, each a tag or digest) into
+// one docker-archive at `archive_path`, as `docker save IMAGE...` does:
+// each its own manifest.json entry with its RepoTags, blobs the images
+// share written once, written atomically as `registry_image_pull_archive`
+// writes (n must be at least 1). `opts_or_null` as there (one platform).
+// On success `*digests_out` (may be NULL) receives the manifest digest of
+// each image, in order, freed with `registry_list_free`. The arrays and
+// strings are borrowed for the call only.
+registry_status registry_image_save(const registry_client *c, const char *const *repos, const char *const *references, size_t n, const registry_transfer_options *opts_or_null, const char *archive_path, registry_progress_fn progress_or_null, void *userdata, registry_list **digests_out, registry_error **err);
+
+// Pushes the image of the archive file at `archive_path` to `repo:tag`.
+// The format is told by the content: an oci-archive (a tar of an OCI
+// layout; `archive_ref_or_null` names the image by its
+// org.opencontainers.image.ref.name or digest) is pushed byte for byte,
+// digests kept; a docker-archive (`docker save`, skopeo's docker-archive:;
+// `archive_ref_or_null` is one of its RepoTags, or "@N" for the N-th image)
+// gets an OCI manifest made for its layers as stored (gzip, zstd, or
+// uncompressed `application/vnd.oci.image.layer.v1.tar`, which must hash to
+// the config's diff id). NULL: the archive's only image. The archive is
+// untrusted input, read in place (never loaded whole): absolute or
+// climbing names, two entries of one name, sizes past its end, links,
+// directories or devices where a file is named, and entries whose size is
+// not their descriptor's are INVALID_ARGUMENT before anything is sent.
+// Blobs the registry has are skipped; the others stream from the archive,
+// hashed on the way; manifests go last. All strings are borrowed for the
+// call only. On success `*digest_out` (may be NULL) receives the digest
+// pushed, freed with `registry_string_free`. NOT_FOUND for a missing file
+// or image; DIGEST_MISMATCH for bytes that do not hash to what names them.
+registry_status registry_image_push_archive(const registry_client *c, const char *archive_path, const char *archive_ref_or_null, const char *repo, const char *tag, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
 // The referrers of the manifest `digest` in `repo` (OCI 1.1: manifests
 // whose subject it is; signatures, SBOMs, attestations), of
 // `artifact_type_or_null` only when it is given, as an OCI image index

@@ -30,6 +30,10 @@ use crate::transfer::{self, Job, Progress, Reporter};
 use crate::types::Manifest;
 use crate::v2;
 
+mod archive;
+mod archive_push;
+pub use archive::ArchiveFormat;
+
 /// An image tree holds at most this many manifests…
 const MAX_MANIFESTS: usize = 1000;
 /// …of at most this many bytes in all (each is capped on its own too)…

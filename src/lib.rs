@@ -19,11 +19,11 @@
 //! | layer | modules |
 //! |---|---|
 //! | C ABI | `ffi` |
-//! | façade: one method per operation | `ops` (one file per resource), `image` (whole images), `builder`, `client`, `address` |
+//! | façade: one method per operation | `ops` (one file per resource), `fleet` (many tags at once), `image` (whole images, archives), `builder`, `client`, `address` |
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | the request pipeline: credentials for an origin, one answer to a 401 | `remote`, `auth` |
 //! | redirects, retries, deadlines, TLS, proxies, caps, cancels, rate limits | `transport`, `tls`, `proxy`, `certs`, `cancel`, `ratelimit` |
-//! | leaves | `reference`, `files`, `error`, `url`, `challenge`, `types`, `sync` |
+//! | leaves | `reference`, `files`, `tar`, `error`, `url`, `challenge`, `types`, `sync` |
 //!
 //! All raw-pointer code lives in the `ffi` module (the C ABI); every other
 //! module forbids `unsafe`.
@@ -55,6 +55,7 @@ mod ratelimit;
 pub mod reference;
 mod remote;
 mod sync;
+mod tar;
 mod tls;
 mod transfer;
 mod transport;
@@ -70,7 +71,7 @@ pub use certs::DEFAULT_CERTS_DIR;
 pub use client::Client;
 pub use error::{Error, ErrorKind, Result};
 pub use fleet::{SyncFailure, SyncReport, SyncedTag};
-pub use image::ImageOptions;
+pub use image::{ArchiveFormat, ImageOptions};
 pub use layer::LayerReader;
 // What regcli shares with the library rather than keeping copies of its own.
 #[doc(hidden)]

@@ -11,6 +11,7 @@ use std::path::Path;
 const ORDER: &[&str] = &[
     "ffi",
     "fuzzing", // the C ABI, the fuzz targets' entry points
+    "fleet",
     "image",
     "ops",
     "builder",
@@ -33,6 +34,7 @@ const ORDER: &[&str] = &[
     "types",
     "reference",
     "files",
+    "tar",
     "error",
     "challenge",
     "url",

@@ -72,7 +72,7 @@ func WithReferrers() ImageOption {
 // a plain call does), freed by the caller with
 // C.registry_transfer_options_free.
 func transferOptions(o *imageOptions) (*C.registry_transfer_options, error) {
-	if len(o.platforms) == 0 && !o.referrers {
+	if o.platform == "" && len(o.platforms) == 0 && !o.referrers {
 		return nil, nil
 	}
 	var t *C.registry_transfer_options

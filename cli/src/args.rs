@@ -397,20 +397,60 @@ image layout DIR (created if missing; an existing layout gains the image and \
 shares its blobs) and prints the digest of the manifest or index. The image is \
 named there by its tag (or by its digest), which skopeo, podman and crane read \
 as oci:DIR:NAME. Every blob is verified; --parallel blobs move at once; a pull \
-that was interrupted resumes where it stopped. v2 only.",
+that was interrupted resumes where it stopped. v2 only.
+
+With --format docker-archive or oci-archive, writes one archive file instead: \
+docker-archive is what `docker save` writes and `docker load` reads \
+(manifest.json with Config, RepoTags host[:port]/repo:tag, Layers; one platform: \
+--platform's, else linux/amd64); oci-archive is a tar of an OCI layout (digests \
+kept; an index whole unless --platform). Blobs stream from the registry into \
+the archive, each verified on the way, one at a time. The file appears at \
+FILE only once whole: a failed or interrupted pull leaves nothing there. FILE \
+`-` writes the archive to stdout instead, which cannot be atomic: a failure \
+leaves a truncated tar on stdout and exits non-zero (the digest then goes to \
+stderr).",
         after_long_help = "\
 EXAMPLES:
   regcli pull registry.example:5000/team/app:v1 ./app
   skopeo inspect oci:./app:v1
-  regcli pull --platform linux/arm64 alpine:3.20 ./alpine"
+  regcli pull --platform linux/arm64 alpine:3.20 ./alpine
+  regcli pull --format docker-archive registry.example:5000/team/app:v1 app.tar && docker load -i app.tar
+  regcli pull --format oci-archive registry.example:5000/team/app:v1 - | ssh far 'cat > app.tar'"
     )]
     Pull {
         /// The image: host[:port]/repo[:tag|@digest].
         #[arg(value_name = "IMAGE")]
         image: String,
-        /// The OCI layout directory to write.
-        #[arg(value_name = "DIR")]
+        /// The OCI layout directory to write (with --format: the archive
+        /// file, or - for stdout).
+        #[arg(value_name = "DIR|FILE")]
         dir: PathBuf,
+        /// Write an archive file instead of a layout: docker-archive or oci-archive.
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+    },
+
+    /// Save images into one docker-archive, as `docker save` does.
+    #[command(
+        long_about = "\
+Writes every IMAGE (all on one registry) into the docker-archive FILE: each \
+with its RepoTags (host[:port]/repo:tag), blobs the images share written once, \
+each verified on the way; `docker load -i FILE` and skopeo's \
+docker-archive:FILE[:IMAGE] read it. The file appears only once whole. Prints \
+the manifest digest of each image, one per line, in order. --platform picks \
+the platform of an index (else linux/amd64). v2 only.",
+        after_long_help = "\
+EXAMPLES:
+  regcli save registry.example:5000/team/app:v1 registry.example:5000/team/db:v2 -o bundle.tar
+  skopeo copy docker-archive:bundle.tar:registry.example:5000/team/db:v2 oci:./db"
+    )]
+    Save {
+        /// The images: host[:port]/repo[:tag|@digest], one registry.
+        #[arg(value_name = "IMAGE", required = true)]
+        images: Vec<String>,
+        /// The archive file to write.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
     },
 
     /// Push an image from an OCI image layout directory.
@@ -425,21 +465,35 @@ With --all, IMAGE is a repository (host[:port]/repo) and every image named in \
 the layout's index.json goes there, each under its name as the tag, as one \
 transfer (blobs several images share move once); prints \"TAG DIGEST\" per \
 image, in index.json's order. Every entry must be named with a valid tag: a \
-layout with an unnamed entry is refused before anything is sent.",
+layout with an unnamed entry is refused before anything is sent.
+
+DIR may be an archive file instead (FILE.tar): a docker-archive (`docker save`, \
+skopeo's docker-archive:) or an oci-archive, told apart by its content; --ref \
+then names one of several images (a RepoTag or @N of a docker-archive, a name \
+or digest of an oci-archive). An oci-archive's manifests are pushed byte for \
+byte; a docker-archive gets an OCI manifest for its layers as stored \
+(uncompressed ones as application/vnd.oci.image.layer.v1.tar). The archive is \
+untrusted input: links, devices, climbing names and sizes that lie are refused \
+before anything is sent. `-` reads the archive from stdin, spooled to a \
+temporary file in $TMPDIR first (an archive is read by offsets, which a pipe \
+cannot give), removed at the end.",
         after_long_help = "\
 EXAMPLES:
   regcli push ./app registry.example:5000/team/app:v1
   skopeo copy docker://alpine oci:./alpine:3 && regcli push ./alpine --ref 3 registry.example:5000/alpine:3
-  regcli push --all ./bundle registry.example:5000/team/bundle"
+  regcli push --all ./bundle registry.example:5000/team/bundle
+  docker save team/app:v1 | regcli push - registry.example:5000/team/app:v1
+  regcli push --ref team/db:v2 bundle.tar registry.example:5000/team/db:v2"
     )]
     Push {
-        /// The OCI layout directory to read.
-        #[arg(value_name = "DIR")]
+        /// The OCI layout directory to read, or an archive file (- for stdin).
+        #[arg(value_name = "DIR|FILE")]
         dir: PathBuf,
         /// Where to push: host[:port]/repo[:tag] (with --all: host[:port]/repo).
         #[arg(value_name = "IMAGE")]
         image: String,
-        /// The image's name in the layout (org.opencontainers.image.ref.name).
+        /// The image's name in the layout (org.opencontainers.image.ref.name),
+        /// or in the archive (a RepoTag or @N; a name or digest).
         #[arg(long = "ref", value_name = "NAME", conflicts_with = "all")]
         layout_ref: Option<String>,
         /// Push every image the layout names, each under its name as the tag.
@@ -793,6 +847,6 @@ mod tests {
                 seen += 1;
             }
         }
-        assert_eq!(seen, 22);
+        assert_eq!(seen, 23);
     }
 }

@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use registry::{
-    ApiVersion, Client, ContentId, Digest, Error, ErrorKind, ImageOptions, ManifestRef, Platform,
-    Result,
+    ApiVersion, ArchiveFormat, Client, ContentId, Digest, Error, ErrorKind, ImageOptions,
+    ManifestRef, Platform, Result,
 };
 use serde_json::{json, Value};
 
@@ -36,7 +36,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Digest { image } => digest(g, &image),
         Command::Manifest { image } => manifest(g, &image),
         Command::Config { image } => config(g, &image),
-        Command::Pull { image, dir } => pull(g, &image, &dir),
+        Command::Pull {
+            image,
+            dir,
+            format: None,
+        } => pull(g, &image, &dir),
+        Command::Pull {
+            image,
+            dir,
+            format: Some(format),
+        } => pull_archive(g, &image, &dir, &format),
+        Command::Save { images, output } => save(g, &images, &output),
         Command::Push {
             dir, image, all, ..
         } if all => push_all(g, &dir, &image),
@@ -353,6 +363,77 @@ fn pull(g: &Global, image: &str, dir: &Path) -> Result<()> {
     )
 }
 
+fn pull_archive(g: &Global, image: &str, file: &Path, format: &str) -> Result<()> {
+    let format = ArchiveFormat::parse(format)?;
+    let image = Image::parse(image)?;
+    let platform = connect::platforms(g)?;
+    let c = client(g, image.domain())?;
+    let reference = image.reference_str();
+    let to_stdout = file.as_os_str() == "-";
+    let (digest, served) = with_progress(g, progress::PULL, platform, |opts| {
+        if to_stdout {
+            let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+            c.image_pull_archive_to(image.repo(), &reference, out, format, opts)
+        } else {
+            c.image_pull_archive(image.repo(), &reference, file, format, opts)
+        }
+    })?;
+    if to_stdout {
+        // stdout holds the archive: the digest goes to stderr.
+        tell(g, format_args!("{digest}"));
+        return Ok(());
+    }
+    tell(
+        g,
+        format_args!(
+            "Pulled {} into {} ({})",
+            image.reference,
+            file.display(),
+            format.name()
+        ),
+    );
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "name": reference, "archive": file, "format": format.name(),
+                "served_by": served_json(&served) }),
+    )
+}
+
+fn save(g: &Global, images: &[String], file: &Path) -> Result<()> {
+    let parsed = images
+        .iter()
+        .map(|i| Image::parse(i))
+        .collect::<Result<Vec<_>>>()?;
+    let domain = parsed[0].domain().to_string();
+    if let Some(other) = parsed.iter().find(|i| i.domain() != domain) {
+        return Err(usage(format!(
+            "save takes images of one registry: {} is on {}, not {domain}",
+            other.reference,
+            other.domain()
+        )));
+    }
+    let platform = connect::platform(g)?;
+    let c = client(g, &domain)?;
+    let refs: Vec<(String, String)> = parsed
+        .iter()
+        .map(|i| (i.repo().to_string(), i.reference_str()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = refs.iter().map(|(r, t)| (r.as_str(), t.as_str())).collect();
+    let (digests, _) = with_progress(g, progress::PULL, platform.into_iter().collect(), |opts| {
+        c.image_save(&pairs, file, opts)
+    })?;
+    tell(
+        g,
+        format_args!("Saved {} images into {}", digests.len(), file.display()),
+    );
+    let lines: Vec<String> = digests.iter().map(|d| d.to_string()).collect();
+    if g.json {
+        return output::json(&json!({ "archive": file, "digests": lines }));
+    }
+    output::lines(&lines)
+}
+
 fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result<()> {
     let image = Image::parse(image)?;
     let Some(tag) = image.explicit_tag.clone().or_else(|| {
@@ -368,6 +449,9 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
     }
     let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
+    if dir.as_os_str() == "-" || std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_file()) {
+        return push_archive(g, &c, dir, &image, &tag, layout_ref, platform);
+    }
     let (digest, _) = with_progress(g, progress::PUSH, platform.into_iter().collect(), |opts| {
         c.image_push(dir, layout_ref, image.repo(), &tag, opts)
     })
@@ -387,6 +471,84 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
         &digest.to_string(),
         json!({ "repository": image.repo(), "tag": tag }),
     )
+}
+
+/// `push FILE.tar IMAGE`: the image of a docker-archive or oci-archive; `-`
+/// reads the archive from stdin, spooled to a temporary file first (a tar
+/// is read in place, by offsets: a pipe cannot be).
+fn push_archive(
+    g: &Global,
+    c: &Client,
+    file: &Path,
+    image: &Image,
+    tag: &str,
+    archive_ref: Option<&str>,
+    platform: Option<Platform>,
+) -> Result<()> {
+    let spooled = match file.as_os_str() == "-" {
+        true => Some(spool_stdin()?),
+        false => None,
+    };
+    let path = spooled.as_ref().map_or(file, |s| s.0.as_path());
+    let result = with_progress(g, progress::PUSH, platform.into_iter().collect(), |opts| {
+        c.image_push_archive(path, archive_ref, image.repo(), tag, opts)
+    });
+    drop(spooled);
+    let (digest, _) = result?;
+    tell(
+        g,
+        format_args!("Pushed {} to {}:{tag}", file.display(), image.repo()),
+    );
+    print_digest(
+        g,
+        &digest.to_string(),
+        json!({ "repository": image.repo(), "tag": tag }),
+    )
+}
+
+/// A temporary file, removed when dropped.
+struct Spooled(std::path::PathBuf);
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Copies stdin into a new private temporary file ($TMPDIR).
+fn spool_stdin() -> Result<Spooled> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    for n in 0..100u32 {
+        let path = dir.join(format!("regcli-push-{}-{n}.tar", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("cannot create {}: {e}", path.display()),
+                ))
+            }
+        };
+        let spooled = Spooled(path);
+        std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot spool stdin to {}: {e}", spooled.0.display()),
+            )
+        })?;
+        return Ok(spooled);
+    }
+    Err(Error::new(
+        ErrorKind::Io,
+        format!("cannot create a temporary file in {}", dir.display()),
+    ))
 }
 
 /// `push --all DIR REPO`: every image the layout names, under its name.

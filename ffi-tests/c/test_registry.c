@@ -1837,6 +1837,170 @@ static void test_sync(void) {
     registry_client_free(dst);
 }
 
+/* Reads `cmd`'s whole output into out (NUL-terminated); its exit status. */
+static int run_capture(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    size_t n = 0, got;
+    if (!p) return -1;
+    while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0) n += got;
+    out[n] = 0;
+    return pclose(p);
+}
+
+/* Image archives (issue 22): docker-archive and oci-archive, read back by
+ * skopeo's docker-archive: and oci-archive: transports; several images in
+ * one docker-archive; failures and cancels leave no file. */
+static void test_archives(void) {
+    registry_client *anon = client_for("anon", NULL, NULL);
+    registry_client *token = client_for("token", envf("token", "USER"), envf("token", "PASS"));
+    registry_error *err = NULL;
+    registry_transfer_options *o = NULL;
+    registry_list *list = NULL;
+    char dir[] = "/tmp/registry-c-archive-XXXXXX";
+    char path[512], cmd[1400], out[8192], want[256], *d = NULL;
+    struct reports r;
+    struct stat st;
+    const char *image_id = env("REGISTRY_TEST_IMAGE_ID"), *index = env("REGISTRY_TEST_INDEX_DIGEST");
+    const char *repos[] = {"fixtures/app", "fixtures/multi"}, *refs[] = {"v1", "latest"};
+
+    fprintf(stderr, "# C image archives\n");
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+
+    /* docker-archive, with progress; its manifest.json and config. */
+    snprintf(path, sizeof path, "%s/app.tar", dir);
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    expect(registry_image_pull_archive(token, "fixtures/app", "v1", NULL, path, "docker-archive", on_progress, &r, &d,
+                                       &err),
+           &err, REGISTRY_STATUS_OK, "pull docker-archive");
+    CHECK(d && strncmp(d, "sha256:", 7) == 0, "digest out %s", d ? d : "(null)");
+    registry_string_free(d);
+    d = NULL;
+    CHECK(r.off_thread == 0 && r.zeros >= 2 && r.finals >= 2, "config and layer reported: %d zeros, %d finals", r.zeros,
+          r.finals);
+    snprintf(cmd, sizeof cmd, "tar -xOf %s manifest.json", path);
+    CHECK(run_capture(cmd, out, sizeof out) == 0, "tar reads manifest.json");
+    snprintf(want, sizeof want, "\"Config\":\"%s.json\"", image_id + 7);
+    CHECK(strstr(out, want) != NULL, "manifest.json names the config: %s", out);
+    snprintf(want, sizeof want, "\"RepoTags\":[\"%s/fixtures/app:v1\"]", envf("token", "ADDR"));
+    CHECK(strstr(out, want) != NULL, "manifest.json has the RepoTags: %s", out);
+    snprintf(cmd, sizeof cmd, "skopeo --insecure-policy copy --quiet docker-archive:%s dir:%s/app-dir && "
+             "sha256sum %s/app-dir/manifest.json >/dev/null && grep -o '%s' %s/app-dir/manifest.json",
+             path, dir, dir, image_id, dir);
+    CHECK(run_capture(cmd, out, sizeof out) == 0 && strstr(out, image_id), "skopeo reads the docker-archive: %s", out);
+
+    /* oci-archive of two platforms of an index: a new index; skopeo reads it whole. */
+    expect(registry_transfer_options_new(&o, &err), &err, REGISTRY_STATUS_OK, "options");
+    expect(registry_transfer_options_platform(o, "linux/amd64", &err), &err, REGISTRY_STATUS_OK, "amd64");
+    expect(registry_transfer_options_platform(o, "linux/arm64", &err), &err, REGISTRY_STATUS_OK, "arm64");
+    snprintf(path, sizeof path, "%s/multi.tar", dir);
+    expect(registry_image_pull_archive(anon, "fixtures/multi", "latest", NULL, path, "oci-archive", NULL, NULL, &d,
+                                       &err),
+           &err, REGISTRY_STATUS_OK, "pull oci-archive");
+    CHECK(d && strcmp(d, index) == 0, "the whole index, digest kept: %s", d ? d : "(null)");
+    registry_string_free(d);
+    d = NULL;
+    snprintf(cmd, sizeof cmd, "skopeo --insecure-policy copy --quiet --all --preserve-digests oci-archive:%s oci:%s/multi-oci:x"
+             " && skopeo inspect --raw oci:%s/multi-oci:x | sha256sum", path, dir, dir);
+    CHECK(run_capture(cmd, out, sizeof out) == 0 && strstr(out, index + 7), "skopeo reads the oci-archive: %s", out);
+    expect(registry_image_pull_archive(anon, "fixtures/multi", "latest", o, path, "oci-archive", NULL, NULL, &d, &err),
+           &err, REGISTRY_STATUS_OK, "pull oci-archive, two platforms");
+    CHECK(d && strcmp(d, index) != 0, "two platforms make a new index");
+    registry_string_free(d);
+    d = NULL;
+    /* ...which a docker-archive cannot hold. */
+    snprintf(path, sizeof path, "%s/refused.tar", dir);
+    expect(registry_image_pull_archive(anon, "fixtures/multi", "latest", o, path, "docker-archive", NULL, NULL, &d, &err),
+           &err, REGISTRY_STATUS_INVALID_ARGUMENT, "two platforms in a docker-archive");
+    registry_transfer_options_free(o);
+    o = NULL;
+
+    /* Several images into one docker-archive. */
+    snprintf(path, sizeof path, "%s/saved.tar", dir);
+    expect(registry_image_save(anon, repos, refs, 2, NULL, path, NULL, NULL, &list, &err), &err, REGISTRY_STATUS_OK,
+           "save");
+    CHECK(list && registry_list_len(list) == 2, "two digests");
+    registry_list_free(list);
+    list = NULL;
+    snprintf(cmd, sizeof cmd, "skopeo --insecure-policy copy --quiet docker-archive:%s:%s/fixtures/multi:latest dir:%s/saved-dir",
+             path, envf("anon", "ADDR"), dir);
+    CHECK(run_capture(cmd, out, sizeof out) == 0, "skopeo finds the second image by its tag: %s", out);
+    expect(registry_image_save(anon, repos, refs, 0, NULL, path, NULL, NULL, &list, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "save nothing");
+    expect(registry_image_save(anon, NULL, refs, 2, NULL, path, NULL, NULL, &list, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "save NULL repos");
+
+    /* Archives in: ours (the index, digest kept), skopeo's docker-archive
+     * (uncompressed layers: an OCI manifest with ...layer.v1.tar). */
+    snprintf(path, sizeof path, "%s/multi-all.tar", dir);
+    expect(registry_image_pull_archive(anon, "fixtures/multi", "latest", NULL, path, "oci-archive", NULL, NULL, NULL,
+                                       &err),
+           &err, REGISTRY_STATUS_OK, "pull oci-archive again");
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    expect(registry_image_push_archive(token, path, NULL, "c/from-archive", "multi", on_progress, &r, &d, &err), &err,
+           REGISTRY_STATUS_OK, "push oci-archive");
+    CHECK(d && strcmp(d, index) == 0, "pushed the index byte for byte: %s", d ? d : "(null)");
+    registry_string_free(d);
+    d = NULL;
+    CHECK(r.off_thread == 0 && r.zeros >= 3, "push progress: %d zeros", r.zeros);
+    snprintf(path, sizeof path, "%s/skopeo.tar", dir);
+    snprintf(cmd, sizeof cmd, "skopeo --insecure-policy copy --quiet --src-tls-verify=false docker://%s/fixtures/app:v1 "
+             "docker-archive:%s:c/app:v1", envf("anon", "ADDR"), path);
+    CHECK(run_capture(cmd, out, sizeof out) == 0, "skopeo writes a docker-archive: %s", out);
+    expect(registry_image_push_archive(anon, path, "c/app:v1", "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_OK, "push skopeo's docker-archive");
+    registry_string_free(d);
+    d = NULL;
+    snprintf(cmd, sizeof cmd, "skopeo --insecure-policy inspect --raw --tls-verify=false docker://%s/c/from-docker:v1",
+             envf("anon", "ADDR"));
+    CHECK(run_capture(cmd, out, sizeof out) == 0 && strstr(out, image_id) && strstr(out, "layer.v1.tar\""),
+          "skopeo reads the pushed image: %s", out);
+    expect(registry_image_push_archive(anon, path, "c/app:v9", "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "no such image in the archive");
+    snprintf(cmd, sizeof cmd, "%s/missing.tar", dir);
+    expect(registry_image_push_archive(anon, cmd, NULL, "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_NOT_FOUND, "no archive");
+    snprintf(cmd, sizeof cmd, "%s/oci-layout-not-a-tar", dir);
+    {
+        FILE *junk = fopen(cmd, "w");
+        CHECK(junk != NULL, "junk file");
+        if (junk) {
+            fputs("this is no tar archive, but it is long enough to hold a header... ", junk);
+            for (int i = 0; i < 20; i++) fputs("0123456789012345678901234567890123456789", junk);
+            fclose(junk);
+        }
+    }
+    expect(registry_image_push_archive(anon, cmd, NULL, "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "no tar");
+    expect(registry_image_push_archive(anon, NULL, NULL, "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_NULL_ARGUMENT, "NULL archive path");
+    CHECK(d == NULL, "no digest on failure");
+
+    /* Failures and cancels leave nothing at the path. */
+    snprintf(path, sizeof path, "%s/none.tar", dir);
+    expect(registry_image_pull_archive(anon, "fixtures/app", "v1", NULL, path, "tarball", NULL, NULL, &d, &err), &err,
+           REGISTRY_STATUS_INVALID_ARGUMENT, "unknown format");
+    expect(registry_image_pull_archive(anon, "fixtures/app", "nope", NULL, path, "docker-archive", NULL, NULL, &d, &err),
+           &err, REGISTRY_STATUS_NOT_FOUND, "no such tag");
+    expect(registry_image_pull_archive(anon, "fixtures/app", "v1", NULL, NULL, "docker-archive", NULL, NULL, &d, &err),
+           &err, REGISTRY_STATUS_NULL_ARGUMENT, "NULL path");
+    memset(&r, 0, sizeof r);
+    r.caller = pthread_self();
+    r.cancel_after = 2;
+    expect(registry_image_pull_archive(anon, "fixtures/big", "v1", NULL, path, "oci-archive", on_progress, &r, &d, &err),
+           &err, REGISTRY_STATUS_ABORTED, "cancelled");
+    CHECK(d == NULL, "no digest on failure");
+    CHECK(stat(path, &st) != 0, "no file after a failure or cancel");
+    snprintf(cmd, sizeof cmd, "ls -A %s | grep -v -e app.tar -e app-dir -e multi -e saved -e skopeo.tar -e not-a-tar", dir);
+    CHECK(run_capture(cmd, out, sizeof out) != 0 && out[0] == 0, "no temporary file left: %s", out);
+
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    registry_client_free(anon);
+    registry_client_free(token);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -1874,6 +2038,7 @@ int main(void) {
     test_batches();
     test_rate_limits();
     test_sync();
+    test_archives();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -107,6 +107,7 @@ macro_rules! boundary {
     }};
 }
 
+mod archive;
 mod artifacts;
 mod client;
 mod containers;

@@ -911,6 +911,8 @@ module Registry
     end
   end
 end
+require_relative "registry/transfer"
 require_relative "registry/artifacts"
 require_relative "registry/ratelimit"
 require_relative "registry/sync"
+require_relative "registry/archives"

@@ -33,22 +33,11 @@ module Registry
     # manifest's digest. Each file's base name becomes its title annotation.
     def artifact_push(repo, artifact_type:, files: [], tag: nil, subject: nil)
       pairs = files.map { |f| f.is_a?(Array) ? f : [f, nil] }
-      paths = string_array(pairs.map { |p, _| p.to_s })
-      types = string_array(pairs.map { |_, t| t })
+      paths = Registry.c_strings(pairs.map { |p, _| p.to_s })
+      types = Registry.c_strings(pairs.map { |_, t| t })
       out_call(:take_string) do |h, out, e|
         Native.registry_artifact_push(h, repo, tag, artifact_type, subject, paths, types, pairs.size, out, e)
       end
-    end
-
-    private
-
-    # A C array of strings (nil elements are NULL), kept alive with it.
-    def string_array(strings)
-      ptrs = strings.map { |s| s && FFI::MemoryPointer.from_string(s) }
-      array = FFI::MemoryPointer.new(:pointer, [strings.size, 1].max)
-      ptrs.each_with_index { |p, i| array.put_pointer(i * FFI::Pointer.size, p || FFI::Pointer::NULL) }
-      array.instance_variable_set(:@strings, ptrs)
-      array
     end
   end
 end

@@ -4,33 +4,10 @@
 # (platform subsets, referrers) it takes.
 module Registry
   module Native
-    attach_function :registry_transfer_options_new, %i[pointer err_out], :status
-    attach_function :registry_transfer_options_platform, %i[pointer string err_out], :status
-    attach_function :registry_transfer_options_referrers, %i[pointer bool err_out], :status
-    attach_function :registry_transfer_options_free, [:pointer], :void
     attach_function :registry_sync,
                     %i[pointer string pointer string pointer size_t pointer registry_progress_fn pointer pointer
                        err_out],
                     :status, blocking: true
-  end
-
-  # A registry_transfer_options for platforms (an Array of "os/arch[/variant]",
-  # or nil) and referrers (true or false), given to the block and freed
-  # after it; nil (no options) when neither asks for anything.
-  def self.with_transfer_options(platforms, referrers)
-    platforms = Array(platforms)
-    return yield(nil) if platforms.empty? && !referrers
-
-    out = FFI::MemoryPointer.new(:pointer)
-    call { |e| Native.registry_transfer_options_new(out, e) }
-    opts = out.read_pointer
-    begin
-      platforms.each { |p| call { |e| Native.registry_transfer_options_platform(opts, p.to_s, e) } }
-      call { |e| Native.registry_transfer_options_referrers(opts, referrers ? true : false, e) }
-      yield opts
-    ensure
-      Native.registry_transfer_options_free(opts)
-    end
   end
 
   class Client

@@ -1,0 +1,451 @@
+//! Pushing an image from an archive file: a docker-archive (`docker save`'s
+//! tarball, skopeo's `docker-archive:`) or an oci-archive (a tar of an OCI
+//! layout), told apart by what the archive holds.
+//!
+//! The archive is untrusted input, read in place: its headers are indexed
+//! first (a name that is absolute or climbs, two entries of one name, a size
+//! past the end of the file: refused whole), then each blob is streamed from
+//! its offset into its upload, hashed on the way (the registry never commits
+//! bytes that do not match). Only regular-file entries are read: a manifest
+//! that names a link, a directory or a device is refused. An entry whose size
+//! is not what its descriptor says is refused before anything is sent.
+//! Memory holds the index, the manifests and the config, never a layer.
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fs::File;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::*;
+use crate::files::{self, Mode};
+use crate::oci::{OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST};
+use crate::reference::Algorithm;
+use crate::tar::{Entry, Section, TarIndex};
+
+/// The media type of an OCI zstd layer.
+const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// The annotation an OCI layout names its images by.
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// One image of `manifest.json`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// An image found in an archive: its tree, and where each blob is.
+struct Found {
+    tree: Tree,
+    blobs: HashMap<Digest, Entry>,
+}
+
+/// An entry's digest and first bytes.
+type Hashed = (Digest, Vec<u8>);
+
+/// The archive being read.
+struct Reading<'a> {
+    file: &'a File,
+    index: TarIndex,
+    what: String,
+}
+
+impl Reading<'_> {
+    /// The regular file `name`, whose size must be `size`.
+    fn blob_entry(&self, name: &str, size: u64, digest: &Digest) -> Result<Entry> {
+        let e = self.index.file(name)?;
+        if e.size != size {
+            return Err(Error::invalid(format!(
+                "{}: {name:?} holds {} bytes, but the manifest says {digest} has {size}",
+                self.what, e.size
+            )));
+        }
+        Ok(e)
+    }
+
+    /// Hashes the bytes of `e` with `algorithm`; returns the digest and the
+    /// first bytes (for the compression's magic number).
+    fn hash(&self, e: &Entry, algorithm: Algorithm) -> Result<(Digest, Vec<u8>)> {
+        let mut section = Section {
+            file: self.file,
+            pos: e.offset,
+            end: e.offset + e.size,
+        };
+        let mut hasher = Hasher::new(algorithm);
+        let mut buf = vec![0u8; CHUNK];
+        let mut head = Vec::new();
+        loop {
+            let n = section
+                .read(&mut buf)
+                .map_err(|err| Error::new(ErrorKind::Io, format!("{}: {err}", self.what)))?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 8 {
+                head.extend_from_slice(&buf[..n.min(8 - head.len())]);
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok((hasher.finish(), head))
+    }
+
+    /// [`hash`](Self::hash) of each entry, `parallel` at a time; in order.
+    fn hash_all(&self, entries: &[Entry], parallel: usize) -> Result<Vec<Hashed>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let next = AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<Hashed>>>> =
+            entries.iter().map(|_| Default::default()).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..parallel.clamp(1, entries.len().max(1)) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(e) = entries.get(i) else { return };
+                    *crate::sync::lock(&results[i]) = Some(self.hash(e, Algorithm::Sha256));
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("every entry hashed")
+            })
+            .collect()
+    }
+
+    /// The image an oci-archive names `name` (or its only image).
+    fn oci(&self, name: Option<&str>, platform: Option<&Platform>) -> Result<Found> {
+        let body = self.index.read(self.file, "index.json", v2::MANIFEST_CAP)?;
+        let doc: Value = serde_json::from_slice(&body)
+            .map_err(|e| Error::invalid(format!("{}: index.json: {e}", self.what)))?;
+        let entries: Vec<Descriptor> = serde_json::from_value(doc["manifests"].clone())
+            .map_err(|e| Error::invalid(format!("{}: index.json: {e}", self.what)))?;
+        let named = |d: &Descriptor| {
+            d.annotations
+                .as_ref()
+                .and_then(|a| a.get(REF_NAME))
+                .cloned()
+        };
+        // Referrers a pull listed (an artifactType and no name) are no image.
+        let images: Vec<&Descriptor> = entries
+            .iter()
+            .filter(|d| d.artifact_type.is_none() || named(d).is_some())
+            .collect();
+        let root = match name {
+            Some(n) => images
+                .iter()
+                .find(|d| {
+                    named(d).as_deref() == Some(n)
+                        || Digest::parse(n).ok().as_ref() == Some(&d.digest)
+                })
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("{}: no image named {n:?}", self.what),
+                    )
+                })?,
+            None => match images.as_slice() {
+                [one] => one,
+                [] => {
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        format!("{} holds no image", self.what),
+                    ))
+                }
+                many => {
+                    let names: Vec<String> = many
+                        .iter()
+                        .map(|d| named(d).unwrap_or_else(|| d.digest.to_string()))
+                        .collect();
+                    return Err(Error::invalid(format!(
+                        "{} holds {} images ({}): name one",
+                        self.what,
+                        many.len(),
+                        names.join(", ")
+                    )));
+                }
+            },
+        };
+        let read = |d: &Digest, media_type: &str| -> Result<Manifest> {
+            let body = self.index.read(self.file, &oci_path(d), v2::MANIFEST_CAP)?;
+            if Hasher::digest(d.algorithm(), &body) != *d {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!("{}: the manifest {d} does not hash to its name", self.what),
+                ));
+            }
+            let doc = ManifestDoc::parse(&body, &format!("manifest {d}"))?;
+            Ok(Manifest {
+                media_type: doc.media_type_or(media_type),
+                digest: d.clone(),
+                body,
+            })
+        };
+        let root = read(&root.digest, &root.media_type)?;
+        let tree = Tree::walk(root, platform, read)?;
+        let mut blobs = HashMap::new();
+        for b in &tree.blobs {
+            blobs.insert(
+                b.digest.clone(),
+                self.blob_entry(&oci_path(&b.digest), b.size, &b.digest)?,
+            );
+        }
+        Ok(Found { tree, blobs })
+    }
+
+    /// The image a docker-archive names `name` (a RepoTag, or `@N`; none:
+    /// its only image), with an OCI manifest made for its files as stored.
+    fn docker(&self, name: Option<&str>, parallel: usize) -> Result<Found> {
+        let body = self.index.read(self.file, "manifest.json", CONFIG_CAP)?;
+        let entries: Vec<DockerEntry> = serde_json::from_slice(&body)
+            .map_err(|e| Error::invalid(format!("{}: manifest.json: {e}", self.what)))?;
+        let tags = |e: &DockerEntry| e.repo_tags.clone().unwrap_or_default();
+        let entry = match name {
+            Some(n) => {
+                let at = n.strip_prefix('@').and_then(|i| i.parse::<usize>().ok());
+                let found = match at {
+                    Some(i) => entries.get(i),
+                    None => entries.iter().find(|e| {
+                        tags(e)
+                            .iter()
+                            .any(|t| t == n || t.strip_suffix(n).is_some_and(|p| p.ends_with('/')))
+                    }),
+                };
+                found.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("{}: no image tagged {n:?}", self.what),
+                    )
+                })?
+            }
+            None => match entries.as_slice() {
+                [one] => one,
+                [] => {
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        format!("{} holds no image", self.what),
+                    ))
+                }
+                many => {
+                    let names: Vec<String> = many.iter().flat_map(tags).collect();
+                    return Err(Error::invalid(format!(
+                        "{} holds {} images ({}): name one by its tag or @N",
+                        self.what,
+                        many.len(),
+                        names.join(", ")
+                    )));
+                }
+            },
+        };
+        let config = self.index.read(self.file, &entry.config, CONFIG_CAP)?;
+        let config_digest = Hasher::digest(Algorithm::Sha256, &config);
+        let config_doc: Value = serde_json::from_slice(&config).map_err(|e| {
+            Error::invalid(format!("{}: the config {}: {e}", self.what, entry.config))
+        })?;
+        let diff_ids: Vec<String> = config_doc["rootfs"]["diff_ids"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut blobs = HashMap::new();
+        blobs.insert(config_digest.clone(), self.index.file(&entry.config)?);
+        let mut layers = vec![];
+        let mut descriptors = vec![];
+        let files = entry
+            .layers
+            .iter()
+            .map(|path| self.index.file(path))
+            .collect::<Result<Vec<_>>>()?;
+        let hashed = self.hash_all(&files, parallel)?;
+        for (i, ((path, e), (digest, head))) in
+            entry.layers.iter().zip(files).zip(hashed).enumerate()
+        {
+            let media_type = match head.as_slice() {
+                [0x1f, 0x8b, ..] => OCI_LAYER_GZIP,
+                [0x28, 0xb5, 0x2f, 0xfd, ..] => OCI_LAYER_ZSTD,
+                _ => OCI_LAYER_TAR,
+            };
+            // An uncompressed layer is its own diff id: the config must say so.
+            if media_type == OCI_LAYER_TAR {
+                if let Some(id) = diff_ids.get(i) {
+                    if Digest::parse(id).ok().as_ref() != Some(&digest) {
+                        return Err(Error::new(
+                            ErrorKind::DigestMismatch,
+                            format!(
+                                "{}: the layer {path:?} hashes to {digest}, but the config \
+                                 says its layer {i} is {id}",
+                                self.what
+                            ),
+                        ));
+                    }
+                }
+            }
+            layers.push(
+                json!({ "mediaType": media_type, "digest": digest.to_string(), "size": e.size }),
+            );
+            descriptors.push(Descriptor::new(media_type, digest.clone(), e.size));
+            blobs.insert(digest, e);
+        }
+        if !diff_ids.is_empty() && diff_ids.len() != layers.len() {
+            return Err(Error::invalid(format!(
+                "{}: manifest.json lists {} layers, the config {}",
+                self.what,
+                layers.len(),
+                diff_ids.len()
+            )));
+        }
+        let body = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": { "mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config.len() },
+            "layers": layers,
+        }))
+        .map_err(|e| Error::protocol(e.to_string()))?;
+        let manifest = Manifest {
+            media_type: OCI_MANIFEST.into(),
+            digest: Hasher::digest(Algorithm::Sha256, &body),
+            body,
+        };
+        let mut all = vec![Descriptor::new(
+            OCI_CONFIG,
+            config_digest,
+            config.len() as u64,
+        )];
+        let mut seen = HashSet::new();
+        all.extend(
+            descriptors
+                .into_iter()
+                .filter(|d| seen.insert(d.digest.clone())),
+        );
+        let tree = Tree {
+            bytes: manifest.body.len() as u64,
+            manifests: vec![Node {
+                manifest,
+                platform: None,
+            }],
+            blobs: all,
+        };
+        Ok(Found { tree, blobs })
+    }
+}
+
+/// The path of a blob in an OCI layout.
+fn oci_path(digest: &Digest) -> String {
+    format!("blobs/{}/{}", digest.algorithm().name(), digest.hex())
+}
+
+impl Client {
+    /// Pushes the image of the archive file at `path` to `repo:tag` and
+    /// returns the digest of the manifest (or index) pushed. The format is
+    /// told by the archive's content: an oci-archive (`oci-layout` and
+    /// `index.json`; the image named `archive_ref` there, by
+    /// `org.opencontainers.image.ref.name` or digest) keeps its manifests
+    /// byte for byte; a docker-archive (`manifest.json`, as `docker save`
+    /// and skopeo write it; the image whose `RepoTags` holds `archive_ref`,
+    /// or `@N` for the N-th) gets an OCI manifest made for its files as
+    /// they are stored: a gzip or zstd layer as `…tar+gzip` / `…tar+zstd`,
+    /// an uncompressed one as `application/vnd.oci.image.layer.v1.tar`
+    /// (whose digest must be the config's diff id). `archive_ref` `None`:
+    /// the archive's only image.
+    ///
+    /// The archive is untrusted input, read in place and never loaded:
+    /// an entry named absolute or climbing (`..`), two entries of one name,
+    /// sizes past the end of the file, a manifest naming a link, directory
+    /// or device, an entry whose size is not its descriptor's: refused
+    /// before anything is sent. Blobs the registry has are skipped (HEAD);
+    /// the others stream from the archive in parallel, each hashed on the
+    /// way (the registry commits nothing that does not match); manifests go
+    /// last. `options`: `platform` picks one image of an index; `progress`.
+    /// C: `registry_image_push_archive`.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a
+    ///   malformed `repo` or `tag`, a file that is no tar, a link, or an archive
+    ///   of neither format, or broken as above, or that holds several images and
+    ///   no `archive_ref`;
+    /// - [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is no file
+    ///   at `path`, no image named `archive_ref`, or an entry a manifest names is
+    ///   missing;
+    /// - [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) when a
+    ///   manifest, blob or uncompressed layer does not hash to what names it;
+    /// - [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on a v1 registry;
+    /// - [`ErrorKind::Io`](crate::ErrorKind::Io) when the archive cannot be read;
+    ///   [`ErrorKind::Aborted`](crate::ErrorKind::Aborted) when the progress callback
+    ///   returns false;
+    /// - and those of every call (see [`Client`](crate::Client#errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000").build()?;
+    /// let digest = client.image_push_archive("/tmp/app.tar", None, "team/app", "v1", Default::default())?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn image_push_archive(
+        &self,
+        path: impl AsRef<Path>,
+        archive_ref: Option<&str>,
+        repo: &str,
+        tag: &str,
+        mut options: ImageOptions<'_>,
+    ) -> Result<Digest> {
+        let repo = self.repo(repo)?;
+        validate_tag(tag)?;
+        let path = path.as_ref();
+        let what = format!("the archive {}", path.display());
+        let file = files::open(path, Mode::Read)?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{what} does not exist")))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("cannot read", path, e))?
+            .len();
+        let reading = Reading {
+            file: &file,
+            index: TarIndex::index(&file, len, &what)?,
+            what,
+        };
+        let found = if reading.index.has("oci-layout") && reading.index.has("index.json") {
+            reading.oci(archive_ref, options.platform.as_ref())?
+        } else if reading.index.has("manifest.json") {
+            reading.docker(archive_ref, self.parallel())?
+        } else {
+            return Err(Error::invalid(format!(
+                "{} is neither a docker-archive (manifest.json) nor an oci-archive \
+                 (oci-layout, index.json)",
+                reading.what
+            )));
+        };
+        let parallel = self.parallel();
+        self.v2_only("pushing an image archive", |r| {
+            let Found { tree, blobs } = &found;
+            transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
+                if v2::blob_exists(r, &repo, &job.digest)? {
+                    return rep.moved(job.size);
+                }
+                let e = blobs[&job.digest];
+                let mut body = Counting {
+                    inner: Section {
+                        file: &file,
+                        pos: e.offset,
+                        end: e.offset + e.size,
+                    },
+                    done: 0,
+                    reporter: rep,
+                };
+                v2::upload_blob(r, &repo, &mut body, &job.digest, false).map(|_| ())
+            })?;
+            put_manifests(r, &repo, tree, Some(tag), &mut options.progress)
+        })
+    }
+}

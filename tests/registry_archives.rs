@@ -1,0 +1,706 @@
+//! Image archives against real registries (anon: plain HTTP; token: HTTPS
+//! with token auth), read back by a reader no one here wrote: skopeo's
+//! `docker-archive:` (containers/image, what `podman load` uses) and
+//! `oci-archive:` transports.
+
+#[macro_use]
+mod common;
+
+use std::path::Path;
+
+use common::{skopeo, temp_path, Fixture};
+use registry::{ArchiveFormat, Digest, ErrorKind, ImageOptions, Platform};
+use serde_json::Value;
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// The names of a tar's entries, as GNU tar lists them.
+fn tar_names(archive: &Path) -> Vec<String> {
+    let out = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(archive)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tar reads {}: {:?}",
+        archive.display(),
+        out
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// One entry of a tar, as GNU tar extracts it.
+fn tar_entry(archive: &Path, name: &str) -> Vec<u8> {
+    let out = std::process::Command::new("tar")
+        .arg("-xOf")
+        .arg(archive)
+        .arg(name)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{name} in {}", archive.display());
+    out.stdout
+}
+
+/// `skopeo copy <src> dir:<dir>` (a single image, its manifest kept as
+/// skopeo reads it, not converted); returns the digest of that manifest and
+/// the config digest it names.
+fn skopeo_to_dir(src: &str, dir: &Path) -> (String, Option<String>) {
+    skopeo(&[
+        "copy".to_string(),
+        "--quiet".to_string(),
+        src.to_string(),
+        format!("dir:{}", dir.display()),
+    ]);
+    let raw = std::fs::read(dir.join("manifest.json")).unwrap();
+    let doc: Value = serde_json::from_slice(&raw).unwrap();
+    let config = doc["config"]["digest"].as_str().map(String::from);
+    (sha256(&raw), config)
+}
+
+/// `skopeo copy --all <src> oci:<dir>:x` (every platform, digests kept);
+/// returns the digest skopeo reads back from there.
+fn skopeo_all_to_layout(src: &str, dir: &Path) -> String {
+    skopeo(&[
+        "copy".to_string(),
+        "--quiet".to_string(),
+        "--all".to_string(),
+        "--preserve-digests".to_string(),
+        src.to_string(),
+        format!("oci:{}:x", dir.display()),
+    ]);
+    let raw = skopeo(&[
+        "inspect".into(),
+        "--raw".into(),
+        format!("oci:{}:x", dir.display()),
+    ]);
+    sha256(&raw)
+}
+
+fn no_temp_files_beside(path: &Path) {
+    let dir = path.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "nothing left in {}: {left:?}",
+        dir.display()
+    );
+}
+
+fn archive_path(name: &str) -> std::path::PathBuf {
+    let dir = temp_path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("image.tar")
+}
+
+fn docker_manifest(archive: &Path) -> Value {
+    serde_json::from_slice(&tar_entry(archive, "manifest.json")).unwrap()
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn a_docker_archive_is_read_by_skopeo_with_its_config_digest_and_repo_tags() {
+    for mode in ["anon", "token"] {
+        let f: Fixture = common::fixture(mode);
+        let c = f.client();
+        let path = archive_path(&format!("docker-{mode}"));
+        let mut reports: Vec<(String, u64, u64)> = vec![];
+        let mut cb = |d: &Digest, done: u64, total: u64| {
+            reports.push((d.to_string(), done, total));
+            true
+        };
+        let digest = c
+            .image_pull_archive(
+                "fixtures/app",
+                "v1",
+                &path,
+                ArchiveFormat::DockerArchive,
+                ImageOptions::default().with_progress(&mut cb),
+            )
+            .unwrap();
+        let manifest = docker_manifest(&path);
+        let image_id = f.fact("IMAGE_ID");
+        let hex = image_id.strip_prefix("sha256:").unwrap();
+        assert_eq!(manifest[0]["Config"], format!("{hex}.json"), "{manifest}");
+        assert_eq!(
+            manifest[0]["RepoTags"][0],
+            format!("{}/fixtures/app:v1", f.addr())
+        );
+        let layer = f.fact("LAYER_DIGEST");
+        assert_eq!(
+            manifest[0]["Layers"][0],
+            format!("{}.tar", &layer[7..]),
+            "{manifest}"
+        );
+        // The layer's bytes are the blob's, and the config is the config.
+        assert_eq!(
+            sha256(&tar_entry(&path, &format!("{}.tar", &layer[7..]))),
+            layer
+        );
+        assert_eq!(sha256(&tar_entry(&path, &format!("{hex}.json"))), image_id);
+        let repositories: Value =
+            serde_json::from_slice(&tar_entry(&path, "repositories")).unwrap();
+        assert!(
+            repositories[format!("{}/fixtures/app", f.addr())]["v1"].is_string(),
+            "{repositories}"
+        );
+        // Progress: the config and the layer, each ending at its size.
+        let layer_size: u64 = f.fact("LAYER_SIZE").parse().unwrap();
+        assert!(
+            reports.contains(&(layer.clone(), layer_size, layer_size)),
+            "{reports:?}"
+        );
+        assert!(
+            reports.iter().any(|(d, _, _)| *d == image_id),
+            "{reports:?}"
+        );
+        // skopeo reads it; the config digest is what the format keeps.
+        let out = temp_path(&format!("docker-read-{mode}"));
+        let src = format!("docker-archive:{}", path.display());
+        let (_, config) = skopeo_to_dir(&src, &out);
+        assert_eq!(config.as_deref(), Some(image_id.as_str()));
+        // A docker-archive holds one platform of an index.
+        let arm = archive_path(&format!("docker-arm-{mode}"));
+        let d = c
+            .image_pull_archive(
+                "fixtures/multi",
+                "latest",
+                &arm,
+                ArchiveFormat::DockerArchive,
+                ImageOptions::default().with_platform(Platform::parse("linux/arm64").unwrap()),
+            )
+            .unwrap();
+        assert_ne!(d.to_string(), f.fact("INDEX_DIGEST"));
+        let out = temp_path(&format!("docker-arm-read-{mode}"));
+        let (_, config) = skopeo_to_dir(&format!("docker-archive:{}", arm.display()), &out);
+        assert_eq!(config, Some(f.fact("ARM64_IMAGE_ID")));
+        assert_ne!(digest, d);
+    }
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn an_oci_archive_keeps_every_digest_and_skopeo_reads_it() {
+    for mode in ["anon", "token"] {
+        let f = common::fixture(mode);
+        let c = f.client();
+        let path = archive_path(&format!("oci-{mode}"));
+        let d = c
+            .image_pull_archive(
+                "fixtures/multi",
+                "latest",
+                &path,
+                ArchiveFormat::OciArchive,
+                ImageOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(d.to_string(), f.fact("INDEX_DIGEST"));
+        let names = tar_names(&path);
+        assert!(names.contains(&"oci-layout".to_string()), "{names:?}");
+        assert!(names.contains(&"index.json".to_string()), "{names:?}");
+        let index: Value = serde_json::from_slice(&tar_entry(&path, "index.json")).unwrap();
+        assert_eq!(index["manifests"][0]["digest"], d.to_string());
+        assert_eq!(
+            index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+            "latest"
+        );
+        // Every blob file hashes to its name.
+        for n in names
+            .iter()
+            .filter(|n| n.starts_with("blobs/sha256/") && n.len() > 13)
+        {
+            assert_eq!(sha256(&tar_entry(&path, n)), format!("sha256:{}", &n[13..]));
+        }
+        let out = temp_path(&format!("oci-read-{mode}"));
+        let raw = skopeo_all_to_layout(&format!("oci-archive:{}", path.display()), &out);
+        assert_eq!(raw, d.to_string(), "skopeo reads the index with its digest");
+        // One image by digest, named by its digest.
+        let one = archive_path(&format!("oci-one-{mode}"));
+        let image = c
+            .image_pull_archive(
+                "fixtures/oci",
+                "v1",
+                &one,
+                ArchiveFormat::OciArchive,
+                ImageOptions::default(),
+            )
+            .unwrap();
+        let out = temp_path(&format!("oci-one-read-{mode}"));
+        let (raw, _) = skopeo_to_dir(&format!("oci-archive:{}", one.display()), &out);
+        assert_eq!(raw, image.to_string());
+    }
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn several_images_go_into_one_docker_archive_each_with_its_tags() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    let path = archive_path("save");
+    let digests = c
+        .image_save(
+            &[
+                ("fixtures/app", "v1"),
+                ("fixtures/multi", "latest"),
+                ("fixtures/app", "v2"),
+            ],
+            &path,
+            ImageOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(digests.len(), 3);
+    let manifest = docker_manifest(&path);
+    let tags: Vec<&str> = manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["RepoTags"][0].as_str().unwrap())
+        .collect();
+    let addr = f.addr();
+    assert_eq!(
+        tags,
+        [
+            format!("{addr}/fixtures/app:v1"),
+            format!("{addr}/fixtures/multi:latest"),
+            format!("{addr}/fixtures/app:v2")
+        ]
+    );
+    // Each blob once, though the images share some.
+    let names = tar_names(&path);
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    // skopeo finds each image by its tag.
+    for (i, tag) in tags.iter().enumerate() {
+        let out = temp_path(&format!("save-read-{i}"));
+        let (_, config) = skopeo_to_dir(&format!("docker-archive:{}:{tag}", path.display()), &out);
+        assert_eq!(
+            config.as_deref(),
+            manifest[i]["Config"]
+                .as_str()
+                .map(|c| format!("sha256:{}", c.trim_end_matches(".json")))
+                .as_deref()
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn a_failed_or_cancelled_pull_leaves_no_file() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    let path = archive_path("fail");
+    let e = c
+        .image_pull_archive(
+            "fixtures/app",
+            "nope",
+            &path,
+            ArchiveFormat::DockerArchive,
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    no_temp_files_beside(&path);
+    // Cancelled once the big layer is under way.
+    let mut cb = |_: &Digest, done: u64, _: u64| done < (1 << 20);
+    let e = c
+        .image_pull_archive(
+            "fixtures/big",
+            "v1",
+            &path,
+            ArchiveFormat::OciArchive,
+            ImageOptions::default().with_progress(&mut cb),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
+    no_temp_files_beside(&path);
+    // A file already at the path stays as it was.
+    std::fs::write(&path, b"before").unwrap();
+    let e = c
+        .image_pull_archive(
+            "fixtures/app",
+            "nope",
+            &path,
+            ArchiveFormat::OciArchive,
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(std::fs::read(&path).unwrap(), b"before");
+    // Asking a docker-archive for two platforms is refused before any request.
+    let two = vec![
+        Platform::parse("linux/amd64").unwrap(),
+        Platform::parse("linux/arm64").unwrap(),
+    ];
+    let e = c
+        .image_pull_archive(
+            "fixtures/multi",
+            "latest",
+            &path,
+            ArchiveFormat::DockerArchive,
+            ImageOptions::default().with_platforms(two),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"before");
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn an_archive_streams_to_a_writer() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    let path = archive_path("stream");
+    let file = std::fs::File::create(&path).unwrap();
+    let d = c
+        .image_pull_archive_to(
+            "fixtures/app",
+            "v1",
+            file,
+            ArchiveFormat::OciArchive,
+            ImageOptions::default(),
+        )
+        .unwrap();
+    let out = temp_path("stream-read");
+    let (raw, _) = skopeo_to_dir(&format!("oci-archive:{}", path.display()), &out);
+    assert_eq!(raw, d.to_string());
+}
+
+/// `skopeo copy docker://<anon>/<image> <dst>` (an archive skopeo writes).
+fn skopeo_from_registry(f: &Fixture, image: &str, dst: &str) {
+    skopeo(&[
+        "copy".to_string(),
+        "--quiet".to_string(),
+        "--src-tls-verify=false".to_string(),
+        format!("docker://{}/{image}", f.addr()),
+        dst.to_string(),
+    ]);
+}
+
+/// skopeo's raw manifest of `image` on the anonymous registry, and its digest.
+fn registry_manifest(f: &Fixture, image: &str) -> (Value, String) {
+    let raw = skopeo(&[
+        "inspect".to_string(),
+        "--raw".to_string(),
+        "--tls-verify=false".to_string(),
+        format!("docker://{}/{image}", f.addr()),
+    ]);
+    (serde_json::from_slice(&raw).unwrap(), sha256(&raw))
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn archives_skopeo_wrote_are_pushed_and_read_back() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    // docker-archive: skopeo stores layers uncompressed, named by diff id.
+    let docker = archive_path("skopeo-docker");
+    skopeo_from_registry(
+        &f,
+        "fixtures/app:v1",
+        &format!("docker-archive:{}:x/app:v1", docker.display()),
+    );
+    let mut reports = 0;
+    let mut cb = |_: &Digest, _: u64, _: u64| {
+        reports += 1;
+        true
+    };
+    let d = c
+        .image_push_archive(
+            &docker,
+            None,
+            "archives/from-docker",
+            "v1",
+            ImageOptions::default().with_progress(&mut cb),
+        )
+        .unwrap();
+    assert!(reports >= 3, "{reports} reports");
+    let (m, digest) = registry_manifest(&f, "archives/from-docker:v1");
+    assert_eq!(digest, d.to_string());
+    assert_eq!(m["config"]["digest"], f.fact("IMAGE_ID"), "the config kept");
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
+    let out = temp_path("skopeo-docker-back");
+    skopeo_from_registry(
+        &f,
+        "archives/from-docker:v1",
+        &format!("dir:{}", out.display()),
+    );
+    let back: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let config = back["config"]["digest"].as_str().map(String::from);
+    assert_eq!(config, Some(f.fact("IMAGE_ID")));
+    // By its RepoTag, or @0; an unknown one is NOT_FOUND.
+    c.image_push_archive(
+        &docker,
+        Some("x/app:v1"),
+        "archives/from-docker",
+        "v2",
+        ImageOptions::default(),
+    )
+    .unwrap();
+    c.image_push_archive(
+        &docker,
+        Some("@0"),
+        "archives/from-docker",
+        "v3",
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let e = c
+        .image_push_archive(
+            &docker,
+            Some("x/app:v9"),
+            "archives/from-docker",
+            "v4",
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // oci-archive: digests kept.
+    let oci = archive_path("skopeo-oci");
+    skopeo_from_registry(
+        &f,
+        "fixtures/oci:v1",
+        &format!("oci-archive:{}:v1", oci.display()),
+    );
+    let raw = skopeo(&[
+        "inspect".into(),
+        "--raw".into(),
+        format!("oci-archive:{}", oci.display()),
+    ]);
+    let d = c
+        .image_push_archive(
+            &oci,
+            Some("v1"),
+            "archives/from-oci",
+            "v1",
+            ImageOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(d.to_string(), sha256(&raw));
+    assert_eq!(
+        registry_manifest(&f, "archives/from-oci:v1").1,
+        sha256(&raw)
+    );
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn our_archives_round_trip() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    let oci = archive_path("round-oci");
+    let index = c
+        .image_pull_archive(
+            "fixtures/multi",
+            "latest",
+            &oci,
+            ArchiveFormat::OciArchive,
+            ImageOptions::default(),
+        )
+        .unwrap();
+    let d = c
+        .image_push_archive(
+            &oci,
+            None,
+            "archives/round",
+            "multi",
+            ImageOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(d, index);
+    let docker = archive_path("round-docker");
+    c.image_save(
+        &[("fixtures/app", "v1"), ("fixtures/multi", "latest")],
+        &docker,
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let e = c
+        .image_push_archive(
+            &docker,
+            None,
+            "archives/round",
+            "x",
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::InvalidArgument,
+        "two images, none named: {e}"
+    );
+    c.image_push_archive(
+        &docker,
+        Some(&format!("{}/fixtures/app:v1", f.addr())),
+        "archives/round",
+        "app",
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let (m, _) = registry_manifest(&f, "archives/round:app");
+    assert_eq!(m["config"]["digest"], f.fact("IMAGE_ID"));
+    assert_eq!(
+        m["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip",
+        "the registry's gzip layer, as stored"
+    );
+    assert_eq!(m["layers"][0]["digest"], f.fact("LAYER_DIGEST"));
+}
+
+/// A tar made by Python's tarfile from `script` (which gets `t`, the open
+/// TarFile, and `add(name, bytes)`).
+fn python_tar(path: &Path, script: &str) {
+    let program = format!(
+        "import io, sys, tarfile\n\
+         t = tarfile.open(sys.argv[1], 'w', format=tarfile.USTAR_FORMAT)\n\
+         def add(name, data, kind=tarfile.REGTYPE, link=''):\n\
+         \x20   i = tarfile.TarInfo(name); i.size = len(data) if kind == tarfile.REGTYPE else 0\n\
+         \x20   i.type = kind; i.linkname = link\n\
+         \x20   t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)\n\
+         {script}\n\
+         t.close()\n"
+    );
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(program)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn hostile_archives_are_refused_before_anything_is_sent() {
+    let f = common::fixture("anon");
+    let c = f.client();
+    let config = r#"{"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let manifest = r#"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["l.tar"]}]"#;
+    let cases: [(&str, String, ErrorKind); 5] = [
+        (
+            "a layer that is a symbolic link",
+            format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')\nadd('l.tar', b'', tarfile.SYMTYPE, '/etc/passwd')"),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "a path that climbs",
+            format!("add('manifest.json', b'{manifest}')\nadd('../c.json', b'{config}')"),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "a layer that is missing",
+            format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')"),
+            ErrorKind::NotFound,
+        ),
+        (
+            "a device",
+            format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')\nadd('l.tar', b'', tarfile.CHRTYPE)"),
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "an uncompressed layer that is not the config's diff id",
+            format!(
+                "add('manifest.json', b'{manifest}')\nadd('c.json', b'{}')\nadd('l.tar', b'not this')",
+                r#"{"rootfs":{"type":"layers","diff_ids":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]}}"#
+            ),
+            ErrorKind::DigestMismatch,
+        ),
+    ];
+    for (i, (what, script, kind)) in cases.iter().enumerate() {
+        let path = archive_path(&format!("hostile-{i}"));
+        python_tar(&path, script);
+        let e = c
+            .image_push_archive(
+                &path,
+                None,
+                "archives/hostile",
+                "x",
+                ImageOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), *kind, "{what}: {e}");
+    }
+    // A size that lies: the archive cut short.
+    let path = archive_path("hostile-short");
+    python_tar(&path, &format!("add('manifest.json', b'{manifest}')\nadd('c.json', b'{config}')\nadd('l.tar', b'x' * 5000)"));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..3000]).unwrap();
+    let e = c
+        .image_push_archive(
+            &path,
+            None,
+            "archives/hostile",
+            "x",
+            ImageOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("past the archive's end"), "{e}");
+    // An oci-archive whose blob is not the size its descriptor says.
+    let ours = archive_path("hostile-oci-src");
+    c.image_pull_archive(
+        "fixtures/oci",
+        "v1",
+        &ours,
+        ArchiveFormat::OciArchive,
+        ImageOptions::default(),
+    )
+    .unwrap();
+    let dir = temp_path("hostile-oci-tree");
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&ours)
+        .arg("-C")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let blobs = dir.join("blobs/sha256");
+    let layer_name = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::metadata(p).unwrap().len() > 10_000)
+        .expect("a layer");
+    std::fs::write(&layer_name, b"shorter").unwrap();
+    let bad = archive_path("hostile-oci");
+    let st = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&bad)
+        .arg("-C")
+        .arg(&dir)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let e = c
+        .image_push_archive(&bad, None, "archives/hostile", "x", ImageOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("but the manifest says"), "{e}");
+    // Nothing was tagged.
+    assert_eq!(
+        c.tags("archives/hostile").map(|t| t.len()).unwrap_or(0),
+        0,
+        "nothing pushed"
+    );
+}
