@@ -15,29 +15,14 @@ mod common;
 use std::io::Read;
 use std::path::Path;
 
-use common::{bytes, skopeo, temp_path, Fixture};
+use common::{bytes, sha256, skopeo, temp_path, Fixture};
 use registry::{ApiVersion, Client, ErrorKind, ImageOptions};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-fn sha256(b: &[u8]) -> String {
-    use sha2::Digest as _;
-    format!("sha256:{:x}", sha2::Sha256::digest(b))
-}
-
 /// A repository name no other test (or earlier run) uses.
 fn unique(name: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "ferro/{name}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    common::unique_repo("ferro", name)
 }
 
 /// The digest of the manifest skopeo reads for `image` in ferro.

@@ -9,31 +9,16 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{skopeo, temp_path, Fixture};
+use common::{sha256, skopeo, temp_path, Fixture};
 use httpmock::prelude::*;
 use registry::{Artifact, Client, Digest, ImageOptions, TITLE_ANNOTATION};
 
 const SIG: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 const SBOM: &str = "application/spdx+json";
 
-fn sha256(b: &[u8]) -> String {
-    use sha2::Digest as _;
-    format!("sha256:{:x}", sha2::Sha256::digest(b))
-}
-
 /// A repository name no other test (or earlier run) uses.
 fn unique(name: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "referrers/{name}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    common::unique_repo("referrers", name)
 }
 
 /// A file holding `bytes`.

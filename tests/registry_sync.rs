@@ -7,27 +7,12 @@
 #[macro_use]
 mod common;
 
-use common::{skopeo, Fixture};
+use common::{sha256, skopeo, Fixture};
 use registry::{Client, ErrorKind, ImageOptions, Platform};
-
-fn sha256(b: &[u8]) -> String {
-    use sha2::Digest as _;
-    format!("sha256:{:x}", sha2::Sha256::digest(b))
-}
 
 /// A repository name no other test (or earlier run) uses.
 fn unique(name: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "sync/{name}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    common::unique_repo("sync", name)
 }
 
 /// The request lines (`METHOD /path`) of the registry's access log sent
