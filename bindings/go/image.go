@@ -38,9 +38,6 @@ type imageOptions struct {
 	referrers bool
 	layoutRef string
 	progress  func(digest string, done, total uint64)
-	// Sync's transfer options (sync.go).
-	platforms []string
-	referrers bool
 }
 
 // WithPlatform keeps one image of an index: "os/arch" or "os/arch/variant"
