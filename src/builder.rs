@@ -63,6 +63,8 @@ pub struct ClientBuilder {
     auth_key: Option<String>,
     /// Requests per second (0 = no limit; see [`rate_limit`](Self::rate_limit)).
     rate_limit: u32,
+    /// Where uploads record their sessions; `None`: off.
+    upload_state_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -121,6 +123,7 @@ impl ClientBuilder {
             env_credentials: None,
             auth_key: None,
             rate_limit: 0,
+            upload_state_dir: None,
         }
     }
 
@@ -196,6 +199,38 @@ impl ClientBuilder {
     /// the registry presents exactly that certificate.
     pub fn certs_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
         self.certs_dir = dir.map(Path::to_path_buf);
+        self
+    }
+
+    /// A directory where blob uploads record their sessions so that they
+    /// survive the process: with one, every v2 blob upload whose digest is
+    /// known up front (layers of image_push, image_copy, sync, archives;
+    /// `layer_put_file` with an expected digest) is sent in PATCH chunks and
+    /// records after each confirmed chunk, in a small file (mode 0600, no
+    /// credentials) named by the blob's digest, registry and repository,
+    /// the session's URL and the bytes the registry holds; the file is
+    /// removed once the blob is committed. An upload of the same blob after a
+    /// crash or a kill asks the registry how much the session holds (`GET`
+    /// on it), checks that the local source starts with those bytes, and
+    /// sends only the rest; an expired or unknown session, or a source that
+    /// starts otherwise, starts over. Resuming needs a source that can seek
+    /// (a file: `layer_put_file`, a layout, an archive); a plain reader, or an
+    /// upload without an expected digest, starts from zero. `None` or an
+    /// empty path: off (the default; one PATCH per blob). The directory is
+    /// created (mode 0700) on first use.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000")
+    ///     .upload_state_dir(Some(std::path::Path::new("/var/lib/app/uploads")))
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn upload_state_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
+        self.upload_state_dir = dir
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(Path::to_path_buf);
         self
     }
 
@@ -503,6 +538,7 @@ impl ClientBuilder {
                 v1,
                 parallel: self.parallel as usize,
                 mirrors,
+                upload_state_dir: self.upload_state_dir.clone(),
             }),
             only: None,
         })
