@@ -36,8 +36,10 @@ pub(crate) struct Upload {
 }
 
 /// The bytes in one PATCH of a recorded upload (unless the registry asks for
-/// more): a crash loses at most this much. 8 MiB: on loopback, 64 MiB go up
-/// as fast in 8 MiB PATCHes as in one (see the bench's resume row).
+/// more): a crash loses at most this much where the registry keeps a session
+/// whose PATCH was cut. Measured on loopback (regcli push, 64 MiB layer,
+/// distribution 2.8): 0.51 s in 8 MiB PATCHes and the same in 16 MiB ones,
+/// against 0.37 s in one PATCH without a state directory.
 const CHUNK: u64 = 8 * 1024 * 1024;
 
 /// The largest chunk a registry's `OCI-Chunk-Min-Length` may demand (each
