@@ -336,6 +336,17 @@ registry_status registry_client_builder_api(registry_client_builder *b, uint32_t
 // copied to `<host:port>/ca.crt` works. The path is copied.
 registry_status registry_client_builder_certs_dir(registry_client_builder *b, const char *dir_or_null, registry_error **err);
 
+// Uploads that survive the process: with a state directory `dir_or_null`,
+// every v2 blob upload whose digest is known up front (image push, copy,
+// sync, archives; `registry_layer_put[_file]` with an expected digest) goes
+// in PATCH chunks and records its session there after each confirmed chunk
+// (one small file per blob, mode 0600, no credentials; removed once the blob
+// is committed), and an upload of the same blob after a crash or kill asks
+// the registry how much the session holds and sends only the rest. Expired
+// or unknown sessions start over. NULL or "": off (the default). The path
+// is copied; the directory is created (mode 0700) on first use.
+registry_status registry_client_builder_upload_state_dir(registry_client_builder *b, const char *dir_or_null, registry_error **err);
+
 // How often an idempotent request (GET, HEAD, PUT, DELETE without a streamed
 // body) is tried again after a connection error, a timeout, 429, 502, 503 or
 // 504, with exponential backoff and jitter, honouring Retry-After up to 30 s.

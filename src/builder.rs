@@ -63,6 +63,8 @@ pub struct ClientBuilder {
     auth_key: Option<String>,
     /// Requests per second (0 = no limit; see [`rate_limit`](Self::rate_limit)).
     rate_limit: u32,
+    /// Where uploads record their sessions; `None`: off.
+    upload_state_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -121,6 +123,7 @@ impl ClientBuilder {
             env_credentials: None,
             auth_key: None,
             rate_limit: 0,
+            upload_state_dir: None,
         }
     }
 
@@ -196,6 +199,50 @@ impl ClientBuilder {
     /// the registry presents exactly that certificate.
     pub fn certs_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
         self.certs_dir = dir.map(Path::to_path_buf);
+        self
+    }
+
+    /// A directory where blob uploads record their sessions so that they
+    /// survive the process: with one, every v2 blob upload whose digest is
+    /// known up front (the layers of image_push, image_copy, sync, archives;
+    /// `layer_put` and `layer_put_file` with an expected digest) goes in PATCH
+    /// chunks of 8 MiB (more if the registry's `OCI-Chunk-Min-Length` says
+    /// so), and after each chunk the registry confirmed it records, in a small
+    /// file (mode 0600, written whole then renamed; no credentials) named by
+    /// the blob's digest and a hash of the registry and repository, the
+    /// session's URL and the bytes the registry holds; the file is removed
+    /// once the blob is committed. A failed upload keeps its session open for
+    /// the next try instead of cancelling it (the registry purges abandoned
+    /// sessions). An upload of the same blob later, in this process or
+    /// another after a crash or a kill, asks the registry how much the
+    /// session holds (`GET` on it: 204 with `Range: 0-N`); when that is what
+    /// was recorded, it reads that much of its source again locally, checks
+    /// it against the recorded digest of those bytes, and sends only the rest
+    /// (`PATCH` with `Content-Range`, then `PUT ?digest=`). An expired or
+    /// unknown session, or one holding other than what was recorded, is
+    /// cancelled (best-effort) and the upload starts from zero. A source that
+    /// does not start with the recorded bytes fails with DIGEST_MISMATCH (the
+    /// blob under that digest cannot be those bytes) and the record is
+    /// dropped. An upload without an expected digest is neither recorded nor
+    /// resumed. distribution 2.8 drops a session whose PATCH was cut
+    /// mid-body, so there only a crash between chunks resumes; registries
+    /// that keep the session at its last whole chunk (ferro-oci-server) resume
+    /// after a crash at any point, losing at most one chunk. `None` or an
+    /// empty path: off (the default: one PATCH per blob). The directory is
+    /// created (mode 0700) on first use.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let client = registry::Client::builder("localhost:5000")
+    ///     .upload_state_dir(Some(std::path::Path::new("/var/lib/app/uploads")))
+    ///     .build()?;
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn upload_state_dir(mut self, dir: Option<&Path>) -> ClientBuilder {
+        self.upload_state_dir = dir
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(Path::to_path_buf);
         self
     }
 
@@ -503,6 +550,7 @@ impl ClientBuilder {
                 v1,
                 parallel: self.parallel as usize,
                 mirrors,
+                upload_state_dir: self.upload_state_dir.clone(),
             }),
             only: None,
         })

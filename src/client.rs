@@ -71,6 +71,9 @@ pub(crate) struct Inner {
     pub(crate) parallel: usize,
     /// Registries that serve this one's reads first, in order.
     pub(crate) mirrors: Vec<Mirror>,
+    /// Where blob uploads record their sessions (see
+    /// [`ClientBuilder::upload_state_dir`](crate::ClientBuilder::upload_state_dir)).
+    pub(crate) upload_state_dir: Option<std::path::PathBuf>,
 }
 
 /// How long a mirror that could not be reached is passed over.
@@ -173,6 +176,7 @@ impl Client {
             transport: &self.inner.transport,
             auth: &self.inner.auth,
             base: self.base()?,
+            upload_state: self.inner.upload_state_dir.as_deref(),
         })
     }
 

@@ -54,6 +54,7 @@ mod proxy;
 mod ratelimit;
 pub mod reference;
 mod remote;
+mod resume;
 mod sync;
 mod tar;
 mod tls;

@@ -23,6 +23,9 @@ pub(crate) struct Remote<'c> {
     pub auth: &'c Auth,
     /// `scheme://host[:port]`, without a trailing slash.
     pub base: String,
+    /// Where blob uploads record their sessions to survive the process
+    /// (see [`crate::resume`]); `None`: not recorded.
+    pub upload_state: Option<&'c std::path::Path>,
 }
 
 impl Remote<'_> {

@@ -32,6 +32,7 @@ const ORDER: &[&str] = &[
     "certs",
     "cancel", // the wire
     "types",
+    "resume", // upload state files
     "reference",
     "files",
     "tar",

@@ -145,6 +145,17 @@ func WithCertsDir(dir string) Option {
 	}, dir, "dir")
 }
 
+// WithUploadStateDir records every blob upload's session in dir (one small
+// file per blob, mode 0600, no credentials, removed once the blob is
+// committed), so that a push, copy or PutLayer of the same blob after a
+// crash or kill asks the registry how much it holds and sends only the rest;
+// "" turns it off (the default).
+func WithUploadStateDir(dir string) Option {
+	return withStrings(func(b *C.registry_client_builder, s []*C.char, e **C.registry_error) C.registry_status {
+		return C.registry_client_builder_upload_state_dir(b, s[0], e)
+	}, dir, "dir")
+}
+
 // WithProxy sends every request through the HTTP proxy at url ("" = none),
 // loopback registries included. Without it the proxy comes from HTTPS_PROXY /
 // HTTP_PROXY / NO_PROXY, never for loopback.

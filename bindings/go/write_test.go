@@ -184,3 +184,34 @@ func TestReaderPanicComesBackFromPutLayer(t *testing.T) {
 		t.Fatalf("upload after the panic: %q %v", d, err)
 	}
 }
+
+// With an upload state directory a layer goes up in recorded chunks (9 MiB:
+// two), and nothing stays recorded once it is committed; "" turns it off.
+func TestUploadStateDir(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	c := clientFor(t, "anon", WithUploadStateDir(state))
+	repo := fmt.Sprintf("go/resume-%d", os.Getpid())
+	data := make([]byte, 9<<20+5)
+	rand.New(rand.NewSource(7)).Read(data)
+	path := filepath.Join(dir, "layer")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := digestOf(data)
+	if d, err := c.PutLayerFile(repo, path, want); err != nil || d != want {
+		t.Fatalf("PutLayerFile: %v %v", d, err)
+	}
+	if ok, err := c.LayerExists(repo, want); err != nil || !ok {
+		t.Fatalf("LayerExists: %v %v", ok, err)
+	}
+	left, err := os.ReadDir(state)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("the state directory holds %v (%v)", left, err)
+	}
+	off := clientFor(t, "anon", WithUploadStateDir(""))
+	other := bytes.Repeat([]byte("x"), 1000)
+	if d, err := off.PutLayer(repo, bytes.NewReader(other), digestOf(other)); err != nil || d != digestOf(other) {
+		t.Fatalf("PutLayer without state: %v %v", d, err)
+	}
+}

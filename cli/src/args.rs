@@ -132,6 +132,14 @@ pub struct Global {
     #[arg(long, global = true, value_name = "N", help_heading = GLOBAL)]
     pub rate_limit: Option<u32>,
 
+    /// Record blob uploads here so that a push, cp or sync killed mid-layer resumes
+    /// where the registry stopped when run again (sessions the registry still
+    /// holds; no credentials are written) [default: $XDG_STATE_HOME/regcli, else
+    /// ~/.local/state/regcli; "" for none].
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL,
+          value_parser = path_or_empty)]
+    pub upload_state: Option<PathBuf>,
+
     /// Print structured output as JSON on stdout.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,

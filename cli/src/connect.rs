@@ -231,6 +231,20 @@ pub fn docker_config_dir(g: &Global) -> Result<PathBuf> {
     }
 }
 
+/// Where uploads are recorded: --upload-state (empty: nowhere), else
+/// `$XDG_STATE_HOME/regcli`, else `~/.local/state/regcli`, else nowhere.
+pub fn upload_state_dir(g: &Global) -> Option<PathBuf> {
+    if let Some(d) = &g.upload_state {
+        return Some(d.clone()).filter(|d| !d.as_os_str().is_empty());
+    }
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d).join("regcli"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/state/regcli"))
+}
+
 /// The prefix of the environment variables regcli reads credentials from
 /// (`REGCLI_REGISTRY_HOSTNAME`, `…_USERNAME`, …; see `ClientBuilder::env_credentials`).
 pub const ENV_PREFIX: &str = "REGCLI_REGISTRY";
@@ -290,6 +304,7 @@ pub fn client(g: &Global, address: &str, login: Option<&Login>) -> Result<Client
             ApiArg::V2 => Api::V2,
         });
     }
+    b = b.upload_state_dir(upload_state_dir(g).as_deref());
     if let Some(n) = g.parallel {
         if n == 0 {
             return Err(usage("--parallel must be at least 1"));

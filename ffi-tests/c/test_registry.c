@@ -3,6 +3,7 @@
  * (ffi-tests/fixtures/registry.py run sets REGISTRY_TEST_*).
  * Built with -Wall -Wextra -Werror; run under valgrind by `make test-c`.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -2001,6 +2002,72 @@ static void test_archives(void) {
     registry_client_free(token);
 }
 
+/* Entries in dir other than . and .. (-1: cannot open it). */
+static int entries_in(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
+/* Uploads recorded in a state directory: the setting takes a path, NULL or
+ * "" (off), a 9 MiB layer goes up in recorded chunks and leaves nothing
+ * recorded once committed. */
+static void test_upload_state_dir(void) {
+    registry_client_builder *b = NULL;
+    registry_client *c = NULL, *plain = client_for("anon", NULL, NULL);
+    registry_error *err = NULL;
+    char dir[] = "/tmp/registry-c-state-XXXXXX";
+    char state[256], path[256], first[64], second[64];
+    char *digest = NULL, *again = NULL;
+    size_t i, n = 9 * 1024 * 1024 + 5;
+    uint8_t *data = malloc(n);
+    bool yes = false;
+    FILE *f;
+
+    fprintf(stderr, "# C upload state directory\n");
+    CHECK(data != NULL && mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(state, sizeof state, "%s/state", dir);
+    snprintf(path, sizeof path, "%s/layer", dir);
+    snprintf(first, sizeof first, "c/resume-a-%d", (int)getpid());
+    snprintf(second, sizeof second, "c/resume-b-%d", (int)getpid());
+    for (i = 0; i < n; i++) data[i] = (uint8_t)((i * 2654435761u) >> 13);
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(data, 1, n, f) == n, "write the layer");
+    fclose(f);
+    free(data);
+
+    expect(registry_client_builder_upload_state_dir(NULL, state, &err), &err, REGISTRY_STATUS_NULL_ARGUMENT,
+           "upload_state_dir NULL builder");
+    expect(registry_client_builder_new(envf("anon", "ADDR"), &b, &err), &err, REGISTRY_STATUS_OK, "builder_new");
+    expect(registry_client_builder_upload_state_dir(b, NULL, &err), &err, REGISTRY_STATUS_OK, "state dir NULL");
+    expect(registry_client_builder_upload_state_dir(b, "", &err), &err, REGISTRY_STATUS_OK, "state dir empty");
+    expect(registry_client_builder_upload_state_dir(b, state, &err), &err, REGISTRY_STATUS_OK, "state dir");
+    expect(registry_client_builder_build(b, &c, &err), &err, REGISTRY_STATUS_OK, "build");
+
+    /* The digest first (no expected digest: not recorded), then the same
+     * bytes with it to another repository: recorded, chunked, committed. */
+    expect(registry_layer_put_file(plain, first, NULL, path, &digest, &err), &err, REGISTRY_STATUS_OK, "put first");
+    CHECK(entries_in(state) == -1, "nothing made without the setting");
+    expect(registry_layer_put_file(c, second, digest, path, &again, &err), &err, REGISTRY_STATUS_OK, "put recorded");
+    CHECK(again && digest && strcmp(again, digest) == 0, "same digest");
+    expect(registry_layer_exists(c, second, digest, &yes, &err), &err, REGISTRY_STATUS_OK, "exists");
+    CHECK(yes, "the recorded upload was committed");
+    CHECK(entries_in(state) == 0, "the state directory is made, and empty once committed");
+
+    registry_string_free(digest);
+    registry_string_free(again);
+    registry_client_free(c);
+    registry_client_free(plain);
+    unlink(path);
+    rmdir(state);
+    rmdir(dir);
+}
+
 int main(void) {
     const char *modes[] = {"anon", "basic", "token", "tls"};
     size_t i;
@@ -2039,6 +2106,7 @@ int main(void) {
     test_rate_limits();
     test_sync();
     test_archives();
+    test_upload_state_dir();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -236,6 +236,28 @@ pub unsafe extern "C" fn registry_client_builder_certs_dir(
     })
 }
 
+/// Uploads that survive the process: with a state directory `dir_or_null`,
+/// every v2 blob upload whose digest is known up front (image push, copy,
+/// sync, archives; `registry_layer_put[_file]` with an expected digest) goes
+/// in PATCH chunks and records its session there after each confirmed chunk
+/// (one small file per blob, mode 0600, no credentials; removed once the blob
+/// is committed), and an upload of the same blob after a crash or kill asks
+/// the registry how much the session holds and sends only the rest. Expired
+/// or unknown sessions start over. NULL or "": off (the default). The path
+/// is copied; the directory is created (mode 0700) on first use.
+#[no_mangle]
+pub unsafe extern "C" fn registry_client_builder_upload_state_dir(
+    b: *mut registry_client_builder,
+    dir_or_null: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let b = arg_mut!(b, "builder")?;
+        let dir = arg_opt_str!(dir_or_null, "dir")?;
+        b.update(|x| x.upload_state_dir(dir.map(std::path::Path::new)))
+    })
+}
+
 /// How often an idempotent request (GET, HEAD, PUT, DELETE without a streamed
 /// body) is tried again after a connection error, a timeout, 429, 502, 503 or
 /// 504, with exponential backoff and jitter, honouring Retry-After up to 30 s.

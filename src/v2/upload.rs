@@ -8,6 +8,11 @@
 //! implemented"), while PATCH then PUT works everywhere. Nothing is held in
 //! memory, and an upload that fails is cancelled (DELETE) so that nothing is
 //! committed.
+//!
+//! With an upload state directory (see [`crate::resume`]), an upload whose
+//! digest is known up front goes in PATCH chunks instead, each confirmed
+//! one recorded on disk, and an upload of the same blob after a crash asks
+//! the registry how much its session holds and sends only the rest.
 
 #![forbid(unsafe_code)]
 
@@ -19,13 +24,27 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::layer::Hashing;
 use crate::reference::{Algorithm, Digest, Hasher};
 use crate::remote::Remote;
+use crate::resume::{self, UploadState};
 use crate::transport::{header, Payload, Request};
 use crate::url::{add_query, resolve};
 
 /// An open upload session: its latest `Location`, resolved, with its state query.
 pub(crate) struct Upload {
     location: String,
+    /// The registry's `OCI-Chunk-Min-Length`, when it announced one.
+    chunk_min: Option<u64>,
 }
+
+/// The bytes in one PATCH of a recorded upload (unless the registry asks for
+/// more): a crash loses at most this much where the registry keeps a session
+/// whose PATCH was cut. Measured on loopback (regcli push, 64 MiB layer,
+/// distribution 2.8): 0.51 s in 8 MiB PATCHes and the same in 16 MiB ones,
+/// against 0.37 s in one PATCH without a state directory.
+const CHUNK: u64 = 8 * 1024 * 1024;
+
+/// The largest chunk a registry's `OCI-Chunk-Min-Length` may demand (each
+/// chunk is held in memory).
+const MAX_CHUNK: u64 = 128 * 1024 * 1024;
 
 /// Uploads the bytes of `reader` into `repo` and returns their digest. With
 /// `expected`, a blob already in the repository is not sent again (the
@@ -70,6 +89,10 @@ pub(crate) fn upload_blob(
     expected: &Digest,
     reader_verifies: bool,
 ) -> Result<Digest> {
+    if let Some(dir) = remote.upload_state {
+        let path = resume::state_path(dir, &remote.base, repo, expected);
+        return upload_recorded(remote, repo, reader, expected, &path);
+    }
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
     })?;
@@ -161,8 +184,10 @@ fn start_upload(
             req.what()
         ))
     })?;
+    let chunk_min = header(&resp, "oci-chunk-min-length").and_then(|v| v.trim().parse().ok());
     Ok(Some(Upload {
         location: resolve(&url, &location),
+        chunk_min,
     }))
 }
 
@@ -175,7 +200,10 @@ fn patch(remote: &Remote<'_>, repo: &str, upload: &Upload, body: &mut dyn Read) 
     let resp = remote.check(resp)?;
     let next = header(&resp, "location")
         .map_or(upload.location.clone(), |l| resolve(&upload.location, &l));
-    Ok(Upload { location: next })
+    Ok(Upload {
+        location: next,
+        chunk_min: upload.chunk_min,
+    })
 }
 
 /// PUT `?digest=` to commit; checks the digest the registry reports.
@@ -194,4 +222,207 @@ fn commit(remote: &Remote<'_>, repo: &str, upload: &Upload, digest: &Digest) -> 
 fn cancel_upload(remote: &Remote<'_>, repo: &str, upload: &Upload) {
     let req = Request::new("DELETE", upload.location.clone()).best_effort();
     let _ = remote.send(&req, &Scope::push(repo), &mut Payload::Empty);
+}
+
+/// An upload recorded in the state file at `path`: resumed from the session
+/// recorded there when the registry still holds exactly the recorded bytes
+/// (`GET` on the session: 204 with `Range: 0-N`) and `reader` starts with
+/// them (they are read again, locally, and hashed, not sent), else started
+/// afresh (an expired or unknown session is cancelled best-effort); then the
+/// rest in PATCH chunks with `Content-Range`, the state saved after each
+/// confirmed one, and `PUT ?digest=`. The state is removed once the blob is
+/// committed, or when the bytes prove wrong (DIGEST_MISMATCH, the session
+/// cancelled); any other failure keeps the session and its state for the
+/// next try. A reader that does not start with the recorded bytes cannot be
+/// read again from its start: its upload fails with DIGEST_MISMATCH (the
+/// blob's bytes were recorded under that digest), and the next try starts
+/// over.
+fn upload_recorded(
+    remote: &Remote<'_>,
+    repo: &str,
+    reader: &mut dyn Read,
+    expected: &Digest,
+    path: &std::path::Path,
+) -> Result<Digest> {
+    let mut hasher = Hasher::new(expected.algorithm());
+    let resumed = match resume::load(path) {
+        Some(state) if expected.algorithm() == Algorithm::Sha256 => {
+            resume_session(remote, repo, &state)
+        }
+        Some(state) => {
+            forget(remote, repo, &state);
+            None
+        }
+        None => None,
+    };
+    if resumed.is_none() {
+        resume::remove(path);
+    }
+    let (upload, offset) = match resumed {
+        Some((upload, state)) => {
+            let prefix = hash_prefix(reader, &mut hasher, state.offset);
+            if prefix.as_deref() != Some(state.prefix.as_str()) {
+                cancel_upload(remote, repo, &upload);
+                resume::remove(path);
+                return Err(prefix_error(repo, prefix.is_none()));
+            }
+            (upload, state.offset)
+        }
+        None => {
+            let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
+                Error::protocol("the registry answered an upload start as a finished mount")
+            })?;
+            (upload, 0)
+        }
+    };
+    let result =
+        send_chunks(remote, repo, upload, reader, &mut hasher, offset, path).and_then(|upload| {
+            let got = hasher.clone().finish();
+            if &got != expected {
+                cancel_upload(remote, repo, &upload);
+                resume::remove(path);
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!("upload to {repo}: the bytes hash to {got}, not {expected}"),
+                ));
+            }
+            commit(remote, repo, &upload, expected)
+        });
+    if result.is_ok() {
+        resume::remove(path);
+    }
+    result
+}
+
+/// The session recorded in `state`, if the registry still holds exactly
+/// its recorded bytes; else it is cancelled (best-effort) and forgotten.
+fn resume_session(
+    remote: &Remote<'_>,
+    repo: &str,
+    state: &UploadState,
+) -> Option<(Upload, UploadState)> {
+    let req = Request::new("GET", state.location.clone());
+    let held = remote
+        .send(&req, &Scope::push(repo), &mut Payload::Empty)
+        .ok()
+        .filter(|r| r.status().as_u16() == 204)
+        .and_then(|r| {
+            let held = header(&r, "range").and_then(|v| held_bytes(&v))?;
+            let location = header(&r, "location")
+                .map_or(state.location.clone(), |l| resolve(&state.location, &l));
+            Some((held, location))
+        });
+    match held {
+        Some((held, location)) if held == state.offset => Some((
+            Upload {
+                location: location.clone(),
+                chunk_min: None,
+            },
+            UploadState {
+                location,
+                ..state.clone()
+            },
+        )),
+        _ => {
+            forget(remote, repo, state);
+            None
+        }
+    }
+}
+
+/// How many bytes a session holds, from its `Range: 0-N` (`0-0` is what
+/// some registries say for none, and `0--1` what distribution says).
+fn held_bytes(range: &str) -> Option<u64> {
+    let range = range.trim().trim_start_matches("bytes=");
+    let end = range.strip_prefix("0-")?;
+    if end == "-1" {
+        return Some(0);
+    }
+    end.parse::<u64>().ok()?.checked_add(1)
+}
+
+/// Cancels the recorded session (best-effort).
+fn forget(remote: &Remote<'_>, repo: &str, state: &UploadState) {
+    cancel_upload(
+        remote,
+        repo,
+        &Upload {
+            location: state.location.clone(),
+            chunk_min: None,
+        },
+    );
+}
+
+/// Reads the first `n` bytes of `reader` into `hasher`; returns their
+/// sha256, or `None` when the reader ends (or fails) first.
+fn hash_prefix(reader: &mut dyn Read, hasher: &mut Hasher, n: u64) -> Option<String> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut left = n;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let got = reader.read(&mut buf[..want]).ok()?;
+        if got == 0 {
+            return None;
+        }
+        hasher.update(&buf[..got]);
+        left -= got as u64;
+    }
+    Some(hasher.clone().finish().to_string())
+}
+
+fn prefix_error(repo: &str, short: bool) -> Error {
+    let why = if short {
+        "is shorter than"
+    } else {
+        "does not start with"
+    };
+    Error::new(
+        ErrorKind::DigestMismatch,
+        format!("upload to {repo}: the source {why} the bytes its recorded upload sent (the record is dropped; try again)"),
+    )
+}
+
+/// Sends the rest of `reader` from `offset` in PATCH chunks with
+/// `Content-Range`, hashing it into `hasher` and saving the state at `path`
+/// after each chunk the registry confirmed; returns the session at its
+/// latest Location.
+fn send_chunks(
+    remote: &Remote<'_>,
+    repo: &str,
+    mut upload: Upload,
+    reader: &mut dyn Read,
+    hasher: &mut Hasher,
+    mut offset: u64,
+    path: &std::path::Path,
+) -> Result<Upload> {
+    let chunk = upload.chunk_min.unwrap_or(0).clamp(CHUNK, MAX_CHUNK);
+    let mut buf = Vec::with_capacity(chunk as usize);
+    loop {
+        buf.clear();
+        reader
+            .take(chunk)
+            .read_to_end(&mut buf)
+            .map_err(Error::from)?;
+        if buf.is_empty() {
+            return Ok(upload);
+        }
+        hasher.update(&buf);
+        let end = offset + buf.len() as u64 - 1;
+        let req = Request::new("PATCH", upload.location.clone())
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Range", format!("{offset}-{end}"))
+            .bulk();
+        let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Bytes(&buf))?;
+        let resp = remote.check(resp)?;
+        upload.location = header(&resp, "location")
+            .map_or(upload.location.clone(), |l| resolve(&upload.location, &l));
+        offset = end + 1;
+        let state = UploadState {
+            location: upload.location.clone(),
+            offset,
+            prefix: hasher.clone().finish().to_string(),
+        };
+        resume::save(path, &state)
+            .map_err(|e| Error::io("cannot record the upload in", path, e))?;
+    }
 }

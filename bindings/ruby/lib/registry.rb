@@ -69,6 +69,7 @@ module Registry
     attach_function :registry_client_builder_user_agent, %i[pointer string err_out], :status
     attach_function :registry_client_builder_api, %i[pointer uint32 err_out], :status
     attach_function :registry_client_builder_certs_dir, %i[pointer string err_out], :status
+    attach_function :registry_client_builder_upload_state_dir, %i[pointer string err_out], :status
     attach_function :registry_client_builder_max_retries, %i[pointer uint32 err_out], :status
     attach_function :registry_client_builder_proxy, %i[pointer string err_out], :status
     attach_function :registry_client_builder_mirror, %i[pointer string err_out], :status
@@ -254,11 +255,16 @@ module Registry
     # rate_limit: at most this many requests per second to the registry,
     # shared by every thread using the client (default nil or 0: no limit);
     # a 429 pauses the whole client whatever the limit (see ratelimit.rb).
+    # upload_state_dir: a directory where blob uploads record their sessions
+    # (one small file per blob, mode 0600, no credentials, removed once the
+    # blob is committed) so that a #push, #copy or put_layer of the same blob
+    # after a crash or kill sends only what the registry does not hold yet;
+    # nil or "" (the default): off.
     def initialize(registry, username: nil, password: nil, token: nil, docker_config: nil,
                    ca_file: nil, insecure: false, api: :auto, timeout_ms: nil, user_agent: nil,
                    certs_dir: nil, max_retries: nil, proxy: nil, unauthorized_is_not_found: nil,
                    parallel: nil, mirrors: [], env_credentials: nil, auth_key: nil, ca_pem: nil,
-                   identity_token: nil, rate_limit: nil)
+                   identity_token: nil, rate_limit: nil, upload_state_dir: nil)
       raise InvalidArgument.new("unknown api #{api.inspect}", status: :invalid_argument) unless API.key?(api)
 
       out = FFI::MemoryPointer.new(:pointer)
@@ -286,6 +292,9 @@ module Registry
           Registry.call { |e| Native.registry_client_builder_identity_token(builder, identity_token, e) }
         end
         Registry.call { |e| Native.registry_client_builder_rate_limit(builder, rate_limit, e) } if rate_limit
+        if upload_state_dir
+          Registry.call { |e| Native.registry_client_builder_upload_state_dir(builder, upload_state_dir.to_s, e) }
+        end
         unless unauthorized_is_not_found.nil?
           Registry.call do |e|
             Native.registry_client_builder_unauthorized_is_not_found(builder, unauthorized_is_not_found ? true : false, e)

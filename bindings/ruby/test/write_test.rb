@@ -100,4 +100,28 @@ class RegistryWriteTest < Minitest::Test
     assert_raises(Registry::Forbidden) { ro.put_layer("ruby/denied", StringIO.new("x")) }
     assert_raises(Registry::Forbidden) { ro.delete_tag("fixtures/app", "v1") }
   end
+
+  # With an upload state directory a layer goes up in recorded chunks (9 MiB:
+  # two), and nothing stays recorded once it is committed; "" turns it off.
+  def test_upload_state_dir_records_and_cleans_up
+    Dir.mktmpdir do |dir|
+      state = File.join(dir, "state")
+      c = Registry::Client.new(var("anon", "ADDR"), upload_state_dir: state)
+      repo = "ruby/resume-#{Process.pid}"
+      data = Random.new(7).bytes((9 * 1024 * 1024) + 5)
+      path = File.join(dir, "layer")
+      File.binwrite(path, data)
+      digest = "sha256:#{Digest::SHA256.hexdigest(data)}"
+      assert_equal digest, c.put_layer(repo, path, digest: digest)
+      assert c.layer_exists?(repo, digest)
+      assert_equal data.bytesize, c.layer(repo, digest).bytesize
+      assert File.directory?(state), "the directory is made on first use"
+      assert_empty Dir.children(state)
+
+      off = Registry::Client.new(var("anon", "ADDR"), upload_state_dir: "")
+      other = data.reverse
+      assert_equal "sha256:#{Digest::SHA256.hexdigest(other)}",
+                   off.put_layer(repo, StringIO.new(other), digest: "sha256:#{Digest::SHA256.hexdigest(other)}")
+    end
+  end
 end

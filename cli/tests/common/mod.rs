@@ -209,6 +209,8 @@ impl Cli {
         let mut cmd = Command::new(bin());
         cmd.args(args)
             .env("DOCKER_CONFIG", &self.docker_config)
+            // Uploads are recorded here, not under the real home.
+            .env("XDG_STATE_HOME", self.docker_config.join("state"))
             .env_remove("HTTPS_PROXY")
             .env_remove("HTTP_PROXY")
             .env_remove("https_proxy")
