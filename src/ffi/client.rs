@@ -514,9 +514,7 @@ pub unsafe extern "C" fn registry_search(
         let term = arg_str!(term, "term")?;
         let out = arg_mut!(json_out, "json_out")?;
         let results = c.inner.search(term, limit as usize)?;
-        let json = serde_json::to_vec(&results)
-            .map_err(|e| Error::protocol(format!("cannot encode search results: {e}")))?;
-        *out = registry_buf::into_raw(json);
+        *out = registry_buf::json(&results, "search results")?;
         Ok(())
     })
 }
@@ -545,9 +543,7 @@ pub unsafe extern "C" fn registry_search_page(
         let term = arg_str!(term, "term")?;
         let out = arg_mut!(json_out, "json_out")?;
         let results = c.inner.search_page(term, u64::from(page), limit as usize)?;
-        let json = serde_json::to_vec(&results)
-            .map_err(|e| Error::protocol(format!("cannot encode search results: {e}")))?;
-        *out = registry_buf::into_raw(json);
+        *out = registry_buf::json(&results, "search results")?;
         Ok(())
     })
 }

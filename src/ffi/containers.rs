@@ -58,6 +58,17 @@ impl registry_buf {
     pub(crate) fn into_raw(data: Vec<u8>) -> *mut registry_buf {
         Box::into_raw(Box::new(registry_buf { data }))
     }
+
+    /// `value` as JSON in a new buffer; PROTOCOL, naming `what`, when it
+    /// cannot be encoded.
+    pub(crate) fn json(
+        value: &impl serde::Serialize,
+        what: &str,
+    ) -> crate::Result<*mut registry_buf> {
+        serde_json::to_vec(value)
+            .map(registry_buf::into_raw)
+            .map_err(|e| crate::Error::protocol(format!("cannot encode {what}: {e}")))
+    }
 }
 
 /// The bytes of `buf` (not NUL-terminated; see `registry_buf_len`). Valid until

@@ -144,9 +144,7 @@ pub unsafe extern "C" fn registry_v1_repository_images(
         let repo = arg_str!(repo, "repo")?;
         let out = arg_mut!(json_out, "json_out")?;
         let list = c.inner.v1_repository_images(repo)?;
-        let json = serde_json::to_vec(&list)
-            .map_err(|e| Error::protocol(format!("cannot encode the image list: {e}")))?;
-        *out = registry_buf::into_raw(json);
+        *out = registry_buf::json(&list, "the image list")?;
         Ok(())
     })
 }
@@ -237,9 +235,7 @@ pub unsafe extern "C" fn registry_v1_tags(
         let repo = arg_str!(repo, "repo")?;
         let out = arg_mut!(json_out, "json_out")?;
         let tags = c.inner.v1_tags(repo)?;
-        let json = serde_json::to_vec(&tags)
-            .map_err(|e| crate::Error::protocol(format!("cannot encode the tags: {e}")))?;
-        *out = registry_buf::into_raw(json);
+        *out = registry_buf::json(&tags, "the tags")?;
         Ok(())
     })
 }
