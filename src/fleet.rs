@@ -147,6 +147,7 @@ impl Client {
         tags: Option<&[&str]>,
         mut options: ImageOptions<'_>,
     ) -> Result<SyncReport> {
+        options.keeping_layers("sync")?;
         let src_repo = self.repo(src_repo)?;
         let dst_repo = dst.repo(dst_repo)?;
         let tags: Vec<String> = match tags {

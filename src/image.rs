@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
+use crate::gzip::Compression;
 use crate::layout::{Layout, Partial};
 use crate::oci::{self, Descriptor, ManifestDoc};
 use crate::reference::{typed, validate_tag, Digest, Hasher, ManifestRef, Platform};
@@ -87,6 +88,15 @@ pub struct ImageOptions<'a> {
     /// adds them to their subject's fallback tag. The referrers of an index
     /// remade for a platform subset are not carried (their subject is not).
     pub referrers: bool,
+    /// Compress the uncompressed layers on the way, where the push makes
+    /// their manifest: [`Client::image_push_archive`] of a docker-archive
+    /// (`docker save`'s layers are plain tars). Each such layer is
+    /// compressed twice, once to learn its digest and size and once as it
+    /// uploads; its diff id (the config) is unchanged. Every call that keeps
+    /// manifests byte for byte (pulls, copies, sync, pushes of a layout or
+    /// an oci-archive) fails with INVALID_ARGUMENT when it is set, rather
+    /// than ignore it.
+    pub compress: Option<Compression>,
 }
 
 impl<'a> ImageOptions<'a> {
@@ -139,6 +149,27 @@ impl<'a> ImageOptions<'a> {
     pub fn with_platform(mut self, platform: Platform) -> ImageOptions<'a> {
         self.platform = Some(platform);
         self
+    }
+
+    /// These options compressing uncompressed layers with `compression`
+    /// (see [`compress`](Self::compress)).
+    #[must_use]
+    pub fn with_compress(mut self, compression: Compression) -> ImageOptions<'a> {
+        self.compress = Some(compression);
+        self
+    }
+
+    /// INVALID_ARGUMENT when [`compress`](Self::compress) is set: `call`
+    /// keeps manifests, and so layers, byte for byte.
+    pub(crate) fn keeping_layers(&self, call: &str) -> Result<()> {
+        match self.compress {
+            Some(c) => Err(Error::invalid(format!(
+                "{call} keeps every layer as it is: it cannot compress ({}); only a push \
+                 of a docker-archive makes its manifest",
+                c.name()
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -519,6 +550,7 @@ impl Client {
         layout_dir: impl AsRef<Path>,
         mut options: ImageOptions<'_>,
     ) -> Result<Digest> {
+        options.keeping_layers("image_pull")?;
         let repo = self.repo(repo)?;
         let reference = typed(reference)?;
         let name = reference.to_string();
@@ -605,6 +637,7 @@ impl Client {
         tag: &str,
         mut options: ImageOptions<'_>,
     ) -> Result<Digest> {
+        options.keeping_layers("image_push")?;
         let repo = self.repo(repo)?;
         validate_tag(tag)?;
         let layout = Layout::open(layout_dir.as_ref())?;
@@ -668,6 +701,7 @@ impl Client {
         repo: &str,
         mut options: ImageOptions<'_>,
     ) -> Result<Vec<(String, Digest)>> {
+        options.keeping_layers("image_push_all")?;
         let repo = self.repo(repo)?;
         let layout = Layout::open(layout_dir.as_ref())?;
         let parallel = self.parallel();
@@ -723,6 +757,7 @@ impl Client {
         dst_tag: Option<&str>,
         mut options: ImageOptions<'_>,
     ) -> Result<Digest> {
+        options.keeping_layers("image_copy")?;
         let src_repo = self.repo(src_repo)?;
         let reference = typed(src_reference)?;
         let dst_repo = dst.repo(dst_repo)?;

@@ -23,7 +23,7 @@
 //! | protocol: paths, bodies, media types, layouts | `v1`, `v2`, `oci`, `layout`, `layer`, `transfer` |
 //! | the request pipeline: credentials for an origin, one answer to a 401 | `remote`, `auth` |
 //! | redirects, retries, deadlines, TLS, proxies, caps, cancels, rate limits | `transport`, `tls`, `proxy`, `certs`, `cancel`, `ratelimit` |
-//! | leaves | `reference`, `files`, `tar`, `error`, `url`, `challenge`, `types`, `sync` |
+//! | leaves | `reference`, `files`, `tar`, `gzip`, `error`, `url`, `challenge`, `types`, `sync` |
 //!
 //! All raw-pointer code lives in the `ffi` module (the C ABI); every other
 //! module forbids `unsafe`.
@@ -45,6 +45,7 @@ mod files;
 mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gzip;
 mod image;
 mod layer;
 mod layout;
@@ -72,6 +73,7 @@ pub use certs::DEFAULT_CERTS_DIR;
 pub use client::Client;
 pub use error::{Error, ErrorKind, Result};
 pub use fleet::{SyncFailure, SyncReport, SyncedTag};
+pub use gzip::Compression;
 pub use image::{ArchiveFormat, ImageOptions};
 pub use layer::LayerReader;
 // What regcli shares with the library rather than keeping copies of its own.

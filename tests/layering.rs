@@ -36,6 +36,7 @@ const ORDER: &[&str] = &[
     "reference",
     "files",
     "tar",
+    "gzip",
     "error",
     "challenge",
     "url",

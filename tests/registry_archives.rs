@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::{skopeo, temp_path, Fixture};
-use registry::{ArchiveFormat, Digest, ErrorKind, ImageOptions, Platform};
+use registry::{ArchiveFormat, Compression, Digest, ErrorKind, ImageOptions, Platform};
 use serde_json::Value;
 
 fn sha256(bytes: &[u8]) -> String {
@@ -703,4 +703,128 @@ fn hostile_archives_are_refused_before_anything_is_sent() {
         0,
         "nothing pushed"
     );
+}
+
+/// The manifest and config of `image` on `f`'s registry as skopeo reads
+/// them (plain HTTP), and each layer's bytes: from `skopeo copy … dir:`.
+fn skopeo_dir_of(f: &Fixture, image: &str) -> (Value, Value, Vec<Vec<u8>>) {
+    let out = temp_path("compressed-back");
+    skopeo(&[
+        "copy".to_string(),
+        "--quiet".to_string(),
+        "--src-tls-verify=false".to_string(),
+        format!("docker://{}/{image}", f.addr()),
+        format!("dir:{}", out.display()),
+    ]);
+    let read = |name: &str| std::fs::read(out.join(name)).unwrap();
+    let m: Value = serde_json::from_slice(&read("manifest.json")).unwrap();
+    let hex = |d: &Value| d["digest"].as_str().unwrap()[7..].to_string();
+    let config = serde_json::from_slice(&read(&hex(&m["config"]))).unwrap();
+    let layers = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| read(&hex(l)))
+        .collect();
+    (m, config, layers)
+}
+
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn a_docker_archive_is_pushed_gzip_compressed_when_asked() {
+    use std::io::Read;
+    fn gzip<'a>() -> ImageOptions<'a> {
+        ImageOptions::default().with_compress(Compression::Gzip)
+    }
+    let anon = common::fixture("anon");
+    // skopeo's docker-archive holds the layers uncompressed, as docker save's.
+    let docker = archive_path("skopeo-docker-gzip");
+    skopeo_from_registry(
+        &anon,
+        "fixtures/app:v1",
+        &format!("docker-archive:{}:x/app:v1", docker.display()),
+    );
+    for f in [&anon, &common::fixture("ferro")] {
+        let c = f.client();
+        let d = c
+            .image_push_archive(&docker, None, "archives/gzip", "v1", gzip())
+            .unwrap();
+        let (m, config, layers) = skopeo_dir_of(f, "archives/gzip:v1");
+        assert_eq!(
+            m["config"]["digest"],
+            anon.fact("IMAGE_ID"),
+            "the config kept"
+        );
+        let diff_ids = config["rootfs"]["diff_ids"].as_array().unwrap();
+        assert_eq!(layers.len(), diff_ids.len());
+        for ((l, bytes), id) in m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&layers)
+            .zip(diff_ids)
+        {
+            assert_eq!(
+                l["mediaType"],
+                "application/vnd.oci.image.layer.v1.tar+gzip"
+            );
+            assert_eq!(l["size"], bytes.len() as u64);
+            assert_eq!(l["digest"].as_str().unwrap(), sha256(bytes));
+            let mut tar = vec![];
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut tar)
+                .unwrap();
+            assert_eq!(
+                id.as_str().unwrap(),
+                sha256(&tar),
+                "a layer unzips to its diff id"
+            );
+        }
+        // Again: the same bytes, so the same manifest, and no layer is sent
+        // twice (each is there already: one report per blob, whole at once).
+        let mut reports: Vec<(Digest, u64, u64)> = vec![];
+        let again = {
+            let mut cb = |d: &Digest, done: u64, total: u64| {
+                reports.push((d.clone(), done, total));
+                true
+            };
+            c.image_push_archive(
+                &docker,
+                None,
+                "archives/gzip",
+                "v2",
+                gzip().with_progress(&mut cb),
+            )
+            .unwrap()
+        };
+        assert_eq!(again, d);
+        for l in m["layers"].as_array().unwrap() {
+            let moved: Vec<_> = reports
+                .iter()
+                .filter(|(d, _, _)| d.to_string() == l["digest"].as_str().unwrap())
+                .map(|(_, done, total)| (*done, *total))
+                .collect();
+            let size = l["size"].as_u64().unwrap();
+            assert_eq!(moved, [(0, size), (size, size)], "{}: skipped", l["digest"]);
+        }
+        // What keeps its manifests cannot compress: refused, nothing sent.
+        let oci = archive_path("ours-for-gzip");
+        c.image_pull_archive(
+            "archives/gzip",
+            "v1",
+            &oci,
+            ArchiveFormat::OciArchive,
+            Default::default(),
+        )
+        .unwrap();
+        let e = c
+            .image_push_archive(&oci, None, "archives/gzip-oci", "v1", gzip())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        let e = c
+            .image_pull("archives/gzip", "v1", temp_path("gzip-pull"), gzip())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        assert!(c.tags("archives/gzip-oci").map_or(true, |t| t.is_empty()));
+    }
 }

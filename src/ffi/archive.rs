@@ -128,13 +128,52 @@ pub unsafe extern "C" fn registry_image_push_archive(
     digest_out: *mut *mut c_char,
     err: *mut *mut registry_error,
 ) -> registry_status {
+    // SAFETY: the same arguments, under the same contract, and no options.
+    unsafe {
+        registry_image_push_archive_with(
+            c,
+            archive_path,
+            archive_ref_or_null,
+            repo,
+            tag,
+            std::ptr::null(),
+            progress_or_null,
+            userdata,
+            digest_out,
+            err,
+        )
+    }
+}
+
+/// `registry_image_push_archive` with options: `opts_or_null`'s compression
+/// (see `registry_transfer_options_compress`: a docker-archive's
+/// uncompressed layers pushed gzip-compressed) and its platform (one: that
+/// platform's image of an oci-archive's index). NULL: as
+/// `registry_image_push_archive`. The options are borrowed for the call
+/// only. INVALID_ARGUMENT, before anything is sent, for options that
+/// compress an oci-archive (whose manifests are pushed byte for byte) or
+/// that name several platforms or referrers.
+#[no_mangle]
+pub unsafe extern "C" fn registry_image_push_archive_with(
+    c: *const registry_client,
+    archive_path: *const c_char,
+    archive_ref_or_null: *const c_char,
+    repo: *const c_char,
+    tag: *const c_char,
+    opts_or_null: *const registry_transfer_options,
+    progress_or_null: registry_progress_fn,
+    userdata: *mut c_void,
+    digest_out: *mut *mut c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
     boundary!(err, || {
         let c = arg_ref!(c, "client")?;
         let path = arg_str!(archive_path, "archive_path")?;
         let archive_ref = arg_opt_str!(archive_ref_or_null, "archive_ref")?;
         let (repo, tag) = (arg_str!(repo, "repo")?, arg_str!(tag, "tag")?);
+        let opts = opt_ref!(opts_or_null);
         let out = opt_out!(digest_out);
-        let digest = with_options(None, None, progress_or_null, userdata, |o| {
+        let digest = with_options(None, opts, progress_or_null, userdata, |o| {
             c.inner.image_push_archive(path, archive_ref, repo, tag, o)
         })?;
         put_optional_string(out, digest.to_string())

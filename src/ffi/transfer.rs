@@ -1,12 +1,14 @@
 //! What a pull or copy carries beyond the defaults (platform subsets,
-//! referrers): `registry_transfer_options`, which `registry_image_pull_with`
-//! and `registry_image_copy_with` take.
+//! referrers) and how an archive push compresses: `registry_transfer_options`,
+//! which `registry_image_pull_with`, `registry_image_copy_with` and
+//! `registry_image_push_archive_with` take.
 
 use std::ffi::c_char;
 
 use super::{free_box, registry_error, registry_status};
 use crate::image::ImageOptions;
 use crate::reference::Platform;
+use crate::Compression;
 
 /// What a pull or copy carries beyond the defaults: made by
 /// `registry_transfer_options_new`, set by `registry_transfer_options_*`,
@@ -16,14 +18,19 @@ use crate::reference::Platform;
 pub struct registry_transfer_options {
     platforms: Vec<Platform>,
     referrers: bool,
+    compress: Option<Compression>,
 }
 
 impl registry_transfer_options {
     /// `options` carrying what these say.
     pub(super) fn apply<'a>(&self, options: ImageOptions<'a>) -> ImageOptions<'a> {
-        options
+        let options = options
             .with_platforms(self.platforms.clone())
-            .with_referrers(self.referrers)
+            .with_referrers(self.referrers);
+        match self.compress {
+            Some(c) => options.with_compress(c),
+            None => options,
+        }
     }
 }
 
@@ -40,6 +47,7 @@ pub unsafe extern "C" fn registry_transfer_options_new(
         *out = Box::into_raw(Box::new(registry_transfer_options {
             platforms: vec![],
             referrers: false,
+            compress: None,
         }));
         Ok(())
     })
@@ -79,6 +87,29 @@ pub unsafe extern "C" fn registry_transfer_options_referrers(
 ) -> registry_status {
     boundary!(err, || {
         arg_mut!(o, "options")?.referrers = on;
+        Ok(())
+    })
+}
+
+/// Compresses uncompressed layers on the way, where the push makes their
+/// manifest: `registry_image_push_archive_with` of a docker-archive
+/// (`docker save`'s plain-tar layers) pushes each as
+/// `application/vnd.oci.image.layer.v1.tar+gzip`, compressed once to learn
+/// its digest and again as it uploads. `compression` (copied): "gzip"; NULL
+/// turns compression off again. The calls that keep manifests byte for byte
+/// (pulls, copies, pushes of a layout or an oci-archive) fail
+/// INVALID_ARGUMENT with options that compress. INVALID_ARGUMENT for an
+/// unknown name (the options are unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn registry_transfer_options_compress(
+    o: *mut registry_transfer_options,
+    compression_or_null: *const c_char,
+    err: *mut *mut registry_error,
+) -> registry_status {
+    boundary!(err, || {
+        let o = arg_mut!(o, "options")?;
+        let c = arg_opt_str!(compression_or_null, "compression")?;
+        o.compress = c.map(Compression::parse).transpose()?;
         Ok(())
     })
 }

@@ -441,6 +441,7 @@ impl Client {
         archive: &Archive<S>,
         mut options: ImageOptions<'_>,
     ) -> Result<Vec<Digest>> {
+        options.keeping_layers("an archive pull")?;
         if format == ArchiveFormat::DockerArchive {
             if options.platforms.len() > 1 {
                 return Err(Error::invalid(

@@ -21,6 +21,8 @@ use serde_json::json;
 
 use super::*;
 use crate::files::{self, Mode};
+use crate::gzip::{self, Compression};
+use crate::layer::Hashing;
 use crate::oci::{OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST};
 use crate::reference::Algorithm;
 use crate::tar::{Entry, Section, TarIndex};
@@ -43,11 +45,31 @@ struct DockerEntry {
 /// An image found in an archive: its tree, and where each blob is.
 struct Found {
     tree: Tree,
-    blobs: HashMap<Digest, Entry>,
+    blobs: HashMap<Digest, Blob>,
 }
 
-/// An entry's digest and first bytes.
-type Hashed = (Digest, Vec<u8>);
+/// Where a blob's bytes are: an entry of the archive, sent as it is or
+/// gzip-compressed on the way (its digest is then the gzip stream's).
+#[derive(Clone, Copy)]
+struct Blob {
+    entry: Entry,
+    gzip: bool,
+}
+
+impl Blob {
+    fn stored(entry: Entry) -> Blob {
+        Blob { entry, gzip: false }
+    }
+}
+
+/// What reading a layer found: its digest and first bytes (for the
+/// compression's magic number), and the digest and size of its gzip stream
+/// when it was compressed on the way.
+struct Hashed {
+    digest: Digest,
+    head: Vec<u8>,
+    gzip: Option<(Digest, u64)>,
+}
 
 /// The archive being read.
 struct Reading<'a> {
@@ -69,34 +91,40 @@ impl Reading<'_> {
         Ok(e)
     }
 
-    /// Hashes the bytes of `e` with `algorithm`; returns the digest and the
-    /// first bytes (for the compression's magic number).
-    fn hash(&self, e: &Entry, algorithm: Algorithm) -> Result<(Digest, Vec<u8>)> {
-        let mut section = Section {
+    /// The bytes of `e`.
+    fn section(&self, e: &Entry) -> Section<'_> {
+        Section {
             file: self.file,
             pos: e.offset,
             end: e.offset + e.size,
-        };
-        let mut hasher = Hasher::new(algorithm);
-        let mut buf = vec![0u8; CHUNK];
-        let mut head = Vec::new();
-        loop {
-            let n = section
-                .read(&mut buf)
-                .map_err(|err| Error::new(ErrorKind::Io, format!("{}: {err}", self.what)))?;
-            if n == 0 {
-                break;
-            }
-            if head.len() < 8 {
-                head.extend_from_slice(&buf[..n.min(8 - head.len())]);
-            }
-            hasher.update(&buf[..n]);
         }
-        Ok((hasher.finish(), head))
+    }
+
+    /// Hashes the bytes of `e` (SHA-256); with `gzip`, and when they are not
+    /// compressed already, hashes their gzip stream too.
+    fn hash(&self, e: &Entry, gzip: bool) -> Result<Hashed> {
+        let io = |err: std::io::Error| Error::new(ErrorKind::Io, format!("{}: {err}", self.what));
+        let (_, _, head) = drain(&mut self.section(e).take(8)).map_err(io)?;
+        if !gzip || compressed(&head).is_some() {
+            let (digest, _, head) = drain(&mut self.section(e)).map_err(io)?;
+            return Ok(Hashed {
+                digest,
+                head,
+                gzip: None,
+            });
+        }
+        let mut section = self.section(e);
+        let mut raw = Hashing::new(&mut section, Hasher::new(Algorithm::Sha256));
+        let (gz_digest, gz_size, _) = drain(&mut gzip::encoder(&mut raw)).map_err(io)?;
+        Ok(Hashed {
+            digest: raw.digest(),
+            head,
+            gzip: Some((gz_digest, gz_size)),
+        })
     }
 
     /// [`hash`](Self::hash) of each entry, `parallel` at a time; in order.
-    fn hash_all(&self, entries: &[Entry], parallel: usize) -> Result<Vec<Hashed>> {
+    fn hash_all(&self, entries: &[Entry], parallel: usize, gzip: bool) -> Result<Vec<Hashed>> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let next = AtomicUsize::new(0);
         let results: Vec<std::sync::Mutex<Option<Result<Hashed>>>> =
@@ -106,7 +134,7 @@ impl Reading<'_> {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(e) = entries.get(i) else { return };
-                    *crate::sync::lock(&results[i]) = Some(self.hash(e, Algorithm::Sha256));
+                    *crate::sync::lock(&results[i]) = Some(self.hash(e, gzip));
                 });
             }
         });
@@ -194,15 +222,16 @@ impl Reading<'_> {
         for b in &tree.blobs {
             blobs.insert(
                 b.digest.clone(),
-                self.blob_entry(&oci_path(&b.digest), b.size, &b.digest)?,
+                Blob::stored(self.blob_entry(&oci_path(&b.digest), b.size, &b.digest)?),
             );
         }
         Ok(Found { tree, blobs })
     }
 
     /// The image a docker-archive names `name` (a RepoTag, or `@N`; none:
-    /// its only image), with an OCI manifest made for its files as stored.
-    fn docker(&self, name: Option<&str>, parallel: usize) -> Result<Found> {
+    /// its only image), with an OCI manifest made for its files as stored,
+    /// or with its uncompressed layers gzip-compressed when `gzip`.
+    fn docker(&self, name: Option<&str>, parallel: usize, gzip: bool) -> Result<Found> {
         let body = self.index.read(self.file, "manifest.json", CONFIG_CAP)?;
         let entries: Vec<DockerEntry> = serde_json::from_slice(&body)
             .map_err(|e| Error::invalid(format!("{}: manifest.json: {e}", self.what)))?;
@@ -258,7 +287,10 @@ impl Reading<'_> {
             })
             .unwrap_or_default();
         let mut blobs = HashMap::new();
-        blobs.insert(config_digest.clone(), self.index.file(&entry.config)?);
+        blobs.insert(
+            config_digest.clone(),
+            Blob::stored(self.index.file(&entry.config)?),
+        );
         let mut layers = vec![];
         let mut descriptors = vec![];
         let files = entry
@@ -266,15 +298,10 @@ impl Reading<'_> {
             .iter()
             .map(|path| self.index.file(path))
             .collect::<Result<Vec<_>>>()?;
-        let hashed = self.hash_all(&files, parallel)?;
-        for (i, ((path, e), (digest, head))) in
-            entry.layers.iter().zip(files).zip(hashed).enumerate()
-        {
-            let media_type = match head.as_slice() {
-                [0x1f, 0x8b, ..] => OCI_LAYER_GZIP,
-                [0x28, 0xb5, 0x2f, 0xfd, ..] => OCI_LAYER_ZSTD,
-                _ => OCI_LAYER_TAR,
-            };
+        let hashed = self.hash_all(&files, parallel, gzip)?;
+        for (i, ((path, e), hashed)) in entry.layers.iter().zip(files).zip(hashed).enumerate() {
+            let Hashed { digest, head, gzip } = hashed;
+            let media_type = compressed(&head).unwrap_or(OCI_LAYER_TAR);
             // An uncompressed layer is its own diff id: the config must say so.
             if media_type == OCI_LAYER_TAR {
                 if let Some(id) = diff_ids.get(i) {
@@ -290,11 +317,23 @@ impl Reading<'_> {
                     }
                 }
             }
+            let (media_type, digest, size, blob) = match gzip {
+                Some((gz, size)) => (
+                    OCI_LAYER_GZIP,
+                    gz,
+                    size,
+                    Blob {
+                        entry: e,
+                        gzip: true,
+                    },
+                ),
+                None => (media_type, digest, e.size, Blob::stored(e)),
+            };
             layers.push(
-                json!({ "mediaType": media_type, "digest": digest.to_string(), "size": e.size }),
+                json!({ "mediaType": media_type, "digest": digest.to_string(), "size": size }),
             );
-            descriptors.push(Descriptor::new(media_type, digest.clone(), e.size));
-            blobs.insert(digest, e);
+            descriptors.push(Descriptor::new(media_type, digest.clone(), size));
+            blobs.insert(digest, blob);
         }
         if !diff_ids.is_empty() && diff_ids.len() != layers.len() {
             return Err(Error::invalid(format!(
@@ -336,6 +375,35 @@ impl Reading<'_> {
             blobs: all,
         };
         Ok(Found { tree, blobs })
+    }
+}
+
+/// The media type of a layer whose first bytes are `head`, when they are a
+/// gzip or zstd stream's.
+fn compressed(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0x1f, 0x8b, ..] => Some(OCI_LAYER_GZIP),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(OCI_LAYER_ZSTD),
+        _ => None,
+    }
+}
+
+/// Reads `r` to its end; returns the SHA-256 digest of its bytes, their
+/// count and the first 8 of them.
+fn drain(r: &mut dyn Read) -> std::io::Result<(Digest, u64, Vec<u8>)> {
+    let mut hasher = Hasher::new(Algorithm::Sha256);
+    let mut buf = vec![0u8; CHUNK];
+    let (mut len, mut head) = (0u64, Vec::new());
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok((hasher.finish(), len, head));
+        }
+        if head.len() < 8 {
+            head.extend_from_slice(&buf[..n.min(8 - head.len())]);
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
     }
 }
 
@@ -415,10 +483,18 @@ impl Client {
             index: TarIndex::index(&file, len, &what)?,
             what,
         };
+        if options.referrers || options.platforms.len() > 1 {
+            return Err(Error::invalid(
+                "an archive push carries one image: one platform, no referrers",
+            ));
+        }
+        let platform = options.platforms.first().or(options.platform.as_ref());
         let found = if reading.index.has("oci-layout") && reading.index.has("index.json") {
-            reading.oci(archive_ref, options.platform.as_ref())?
+            options.keeping_layers("a push of an oci-archive")?;
+            reading.oci(archive_ref, platform)?
         } else if reading.index.has("manifest.json") {
-            reading.docker(archive_ref, self.parallel())?
+            let gzip = options.compress == Some(Compression::Gzip);
+            reading.docker(archive_ref, self.parallel(), gzip)?
         } else {
             return Err(Error::invalid(format!(
                 "{} is neither a docker-archive (manifest.json) nor an oci-archive \
@@ -433,13 +509,14 @@ impl Client {
                 if v2::blob_exists(r, &repo, &job.digest)? {
                     return rep.moved(job.size);
                 }
-                let e = blobs[&job.digest];
+                let blob = blobs[&job.digest];
+                let section = reading.section(&blob.entry);
+                let inner: Box<dyn Read> = match blob.gzip {
+                    true => Box::new(gzip::encoder(section)),
+                    false => Box::new(section),
+                };
                 let mut body = Counting {
-                    inner: Section {
-                        file: &file,
-                        pos: e.offset,
-                        end: e.offset + e.size,
-                    },
+                    inner,
                     done: 0,
                     reporter: rep,
                 };

@@ -1,0 +1,120 @@
+//! Layer compression on the way to a registry: [`Compression`], and the one
+//! gzip encoder every compressed upload reads through.
+//!
+//! A compressed layer's digest is known only once its bytes are: a push
+//! compresses a layer once to learn its digest and size (for the manifest,
+//! and to ask the registry whether it has the blob), and again as it
+//! uploads. Both passes read through [`encoder`], whose output depends only
+//! on the input (no time or name in the gzip header, a fixed level), so the
+//! second pass yields the bytes the first one hashed; the upload checks
+//! them against that digest all the same.
+
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+
+use crate::error::{Error, Result};
+
+/// The deflate level: zlib's default, what `gzip` and docker use. Measured
+/// (zlib-rs, 64 MiB of a tar of shared libraries): 1.38 s of CPU, 0.34 of
+/// the size; level 1 took 0.44 s for 0.44 of the size.
+const LEVEL: u32 = 6;
+
+/// How uncompressed layers are compressed when a push makes their manifest
+/// (see [`ImageOptions::compress`](crate::ImageOptions::compress)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// gzip (deflate at level 6), pushed as
+    /// `application/vnd.oci.image.layer.v1.tar+gzip`.
+    Gzip,
+}
+
+impl Compression {
+    /// The compression named `gzip`; INVALID_ARGUMENT for any other name.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an
+    /// unknown name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use registry::Compression;
+    /// assert_eq!(Compression::parse("gzip")?, Compression::Gzip);
+    /// assert!(Compression::parse("zstd").is_err());
+    /// # Ok::<(), registry::Error>(())
+    /// ```
+    pub fn parse(name: &str) -> Result<Compression> {
+        match name {
+            "gzip" => Ok(Compression::Gzip),
+            other => Err(Error::invalid(format!(
+                "unknown compression {other:?}: gzip is the one there is"
+            ))),
+        }
+    }
+
+    /// The name [`parse`](Self::parse) reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+        }
+    }
+}
+
+/// The gzip stream of `raw`'s bytes, read as it is produced (a 32 KiB
+/// buffer in front of `raw`; nothing else is held). The same input always
+/// gives the same output.
+pub(crate) fn encoder<R: Read>(raw: R) -> impl Read {
+    flate2::read::GzEncoder::new(raw, flate2::Compression::new(LEVEL))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip(data: &[u8], read_size: usize) -> Vec<u8> {
+        let mut out = vec![];
+        let mut e = encoder(data);
+        let mut buf = vec![0u8; read_size];
+        loop {
+            let n = e.read(&mut buf).unwrap();
+            if n == 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn the_same_bytes_whatever_the_read_size() {
+        let data: Vec<u8> = (0..3_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 % 17)
+            .collect();
+        let one = gzip(&data, 1 << 20);
+        assert_eq!(one, gzip(&data, 4096));
+        assert_eq!(one, gzip(&data, 7));
+        assert!(
+            one.len() < data.len() / 2,
+            "{} of {}",
+            one.len(),
+            data.len()
+        );
+        // A gzip member: magic, deflate, no name or time in the header.
+        assert_eq!(&one[..4], &[0x1f, 0x8b, 8, 0]);
+        assert_eq!(&one[4..8], &[0, 0, 0, 0]);
+        let mut back = vec![];
+        flate2::read::GzDecoder::new(&one[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(Compression::parse("gzip").unwrap().name(), "gzip");
+        let e = Compression::parse("GZIP").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+    }
+}
