@@ -801,7 +801,7 @@ fn a_docker_archive_is_pushed_gzip_compressed_when_asked() {
         for l in m["layers"].as_array().unwrap() {
             let moved: Vec<_> = reports
                 .iter()
-                .filter(|(d, _, _)| d.to_string() == l["digest"].as_str().unwrap())
+                .filter(|(d, _, _)| *d == Digest::parse(l["digest"].as_str().unwrap()).unwrap())
                 .map(|(_, done, total)| (*done, *total))
                 .collect();
             let size = l["size"].as_u64().unwrap();
