@@ -232,6 +232,16 @@ registry_status registry_image_save(const registry_client *c, const char *const 
 // or image; DIGEST_MISMATCH for bytes that do not hash to what names them.
 registry_status registry_image_push_archive(const registry_client *c, const char *archive_path, const char *archive_ref_or_null, const char *repo, const char *tag, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
 
+// `registry_image_push_archive` with options: `opts_or_null`'s compression
+// (see `registry_transfer_options_compress`: a docker-archive's
+// uncompressed layers pushed gzip-compressed) and its platform (one: that
+// platform's image of an oci-archive's index). NULL: as
+// `registry_image_push_archive`. The options are borrowed for the call
+// only. INVALID_ARGUMENT, before anything is sent, for options that
+// compress an oci-archive (whose manifests are pushed byte for byte) or
+// that name several platforms or referrers.
+registry_status registry_image_push_archive_with(const registry_client *c, const char *archive_path, const char *archive_ref_or_null, const char *repo, const char *tag, const registry_transfer_options *opts_or_null, registry_progress_fn progress_or_null, void *userdata, char **digest_out, registry_error **err);
+
 // The referrers of the manifest `digest` in `repo` (OCI 1.1: manifests
 // whose subject it is; signatures, SBOMs, attestations), of
 // `artifact_type_or_null` only when it is given, as an OCI image index
@@ -771,6 +781,17 @@ registry_status registry_transfer_options_platform(registry_transfer_options *o,
 // them by digest (and adds them to the fallback tag where the destination
 // has no referrers API).
 registry_status registry_transfer_options_referrers(registry_transfer_options *o, bool on, registry_error **err);
+
+// Compresses uncompressed layers on the way, where the push makes their
+// manifest: `registry_image_push_archive_with` of a docker-archive
+// (`docker save`'s plain-tar layers) pushes each as
+// `application/vnd.oci.image.layer.v1.tar+gzip`, compressed once to learn
+// its digest and again as it uploads. `compression` (copied): "gzip"; NULL
+// turns compression off again. The calls that keep manifests byte for byte
+// (pulls, copies, pushes of a layout or an oci-archive) fail
+// INVALID_ARGUMENT with options that compress. INVALID_ARGUMENT for an
+// unknown name (the options are unchanged).
+registry_status registry_transfer_options_compress(registry_transfer_options *o, const char *compression_or_null, registry_error **err);
 
 // Frees options made by `registry_transfer_options_new`; NULL does nothing.
 void registry_transfer_options_free(registry_transfer_options *o);

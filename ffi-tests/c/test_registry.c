@@ -1959,6 +1959,34 @@ static void test_archives(void) {
           "skopeo reads the pushed image: %s", out);
     expect(registry_image_push_archive(anon, path, "c/app:v9", "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
            REGISTRY_STATUS_NOT_FOUND, "no such image in the archive");
+    {
+        /* Compressed on the way: the plain-tar layer goes as ...tar+gzip, the config kept. */
+        registry_transfer_options *gz = NULL;
+        expect(registry_transfer_options_new(&gz, &err), &err, REGISTRY_STATUS_OK, "new options");
+        expect(registry_transfer_options_compress(gz, "zstd", &err), &err, REGISTRY_STATUS_INVALID_ARGUMENT,
+               "unknown compression");
+        expect(registry_transfer_options_compress(gz, "gzip", &err), &err, REGISTRY_STATUS_OK, "gzip");
+        expect(registry_image_push_archive_with(anon, path, NULL, "c/from-docker", "gz", gz, NULL, NULL, &d, &err),
+               &err, REGISTRY_STATUS_OK, "push skopeo's docker-archive compressed");
+        CHECK(d != NULL, "a digest for the compressed push");
+        registry_string_free(d);
+        d = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "skopeo --insecure-policy inspect --raw --tls-verify=false docker://%s/c/from-docker:gz",
+                 envf("anon", "ADDR"));
+        CHECK(run_capture(cmd, out, sizeof out) == 0 && strstr(out, image_id) && strstr(out, "layer.v1.tar+gzip\""),
+              "skopeo reads the compressed image: %s", out);
+        /* An oci-archive keeps its manifests byte for byte: it cannot compress. */
+        snprintf(cmd, sizeof cmd, "%s/multi-all.tar", dir);
+        expect(registry_image_push_archive_with(anon, cmd, NULL, "c/from-oci", "gz", gz, NULL, NULL, &d, &err), &err,
+               REGISTRY_STATUS_INVALID_ARGUMENT, "compress an oci-archive");
+        expect(registry_transfer_options_compress(gz, NULL, &err), &err, REGISTRY_STATUS_OK, "compression off");
+        expect(registry_image_push_archive_with(anon, cmd, NULL, "c/from-oci", "v1", gz, NULL, NULL, &d, &err), &err,
+               REGISTRY_STATUS_OK, "push the oci-archive with options that do not compress");
+        registry_string_free(d);
+        d = NULL;
+        registry_transfer_options_free(gz);
+    }
     snprintf(cmd, sizeof cmd, "%s/missing.tar", dir);
     expect(registry_image_push_archive(anon, cmd, NULL, "c/from-docker", "v1", NULL, NULL, &d, &err), &err,
            REGISTRY_STATUS_NOT_FOUND, "no archive");
