@@ -124,6 +124,15 @@ class RegistryArchivesTest < Minitest::Test
       assert_equal fact("IMAGE_ID"), raw["config"]["digest"]
       assert_equal "application/vnd.oci.image.layer.v1.tar", raw["layers"][0]["mediaType"]
       assert_raises(Registry::NotFound) { c.push_archive(docker, "ruby/from-archive", "x", ref: "r/app:v9") }
+      # compress: "gzip": the plain-tar layers go gzip-compressed, the config kept.
+      c.push_archive(docker, "ruby/from-archive", "gz", compress: "gzip")
+      gz = JSON.parse(skopeo("inspect", "--raw", "--tls-verify=false",
+                             "docker://#{var('anon', 'ADDR')}/ruby/from-archive:gz"))
+      assert_equal fact("IMAGE_ID"), gz["config"]["digest"]
+      assert_equal "application/vnd.oci.image.layer.v1.tar+gzip", gz["layers"][0]["mediaType"]
+      refute_equal raw["layers"][0]["digest"], gz["layers"][0]["digest"]
+      assert_raises(Registry::InvalidArgument) { c.push_archive(oci, "ruby/x", "x", compress: "gzip") }
+      assert_raises(Registry::InvalidArgument) { c.push_archive(docker, "ruby/x", "x", compress: "zstd") }
       File.write(File.join(dir, "junk.tar"), "no tar" * 200)
       assert_raises(Registry::InvalidArgument) { c.push_archive(File.join(dir, "junk.tar"), "ruby/x", "x") }
     end

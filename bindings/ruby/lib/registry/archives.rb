@@ -11,6 +11,9 @@ module Registry
     attach_function :registry_image_save,
                     %i[pointer pointer pointer size_t pointer string registry_progress_fn pointer pointer err_out],
                     :status, blocking: true
+    attach_function :registry_image_push_archive_with,
+                    %i[pointer string string string string pointer registry_progress_fn pointer pointer err_out],
+                    :status, blocking: true
     attach_function :registry_image_push_archive,
                     %i[pointer string string string string registry_progress_fn pointer pointer err_out],
                     :status, blocking: true
@@ -26,11 +29,16 @@ module Registry
     # layers as stored (ref: one of its RepoTags, or "@N"). ref: nil: the
     # archive's only image. The archive is untrusted: links, devices,
     # climbing names and lying sizes raise InvalidArgument before anything
-    # is sent. The block hears progress as for #push.
-    def push_archive(path, repo, tag, ref: nil, &progress)
+    # is sent. compress: "gzip" pushes a docker-archive's uncompressed layers
+    # gzip-compressed (an oci-archive, pushed byte for byte, raises
+    # InvalidArgument). platform: one image of an oci-archive's index. The
+    # block hears progress as for #push.
+    def push_archive(path, repo, tag, ref: nil, compress: nil, platform: nil, &progress)
       with_handle do |h|
-        image_call(progress) do |cb, out, e|
-          Native.registry_image_push_archive(h, path.to_s, ref, repo, tag, cb, nil, out, e)
+        Registry.with_transfer_options(platform, false, compress: compress) do |opts|
+          image_call(progress) do |cb, out, e|
+            Native.registry_image_push_archive_with(h, path.to_s, ref, repo, tag, opts, cb, nil, out, e)
+          end
         end
       end
     end

@@ -7,15 +7,16 @@ module Registry
     attach_function :registry_transfer_options_new, %i[pointer err_out], :status
     attach_function :registry_transfer_options_platform, %i[pointer string err_out], :status
     attach_function :registry_transfer_options_referrers, %i[pointer bool err_out], :status
+    attach_function :registry_transfer_options_compress, %i[pointer string err_out], :status
     attach_function :registry_transfer_options_free, %i[pointer], :void
   end
 
   # Yields a registry_transfer_options for platform (nil, a String or an
   # Array) and referrers, or nil (NULL) when neither asks anything; frees it
   # after the block.
-  def self.with_transfer_options(platform, referrers)
+  def self.with_transfer_options(platform, referrers, compress: nil)
     platforms = Array(platform)
-    return yield nil if platforms.empty? && !referrers
+    return yield nil if platforms.empty? && !referrers && compress.nil?
 
     out = FFI::MemoryPointer.new(:pointer)
     call { |e| Native.registry_transfer_options_new(out, e) }
@@ -23,6 +24,7 @@ module Registry
     begin
       platforms.each { |p| call { |e| Native.registry_transfer_options_platform(opts, p.to_s, e) } }
       call { |e| Native.registry_transfer_options_referrers(opts, referrers ? true : false, e) }
+      call { |e| Native.registry_transfer_options_compress(opts, compress.to_s, e) } unless compress.nil?
       yield opts
     ensure
       Native.registry_transfer_options_free(opts)
