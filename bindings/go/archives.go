@@ -116,9 +116,10 @@ func (c *Client) Save(ctx context.Context, images []ImageRef, path string, opts 
 // Without WithLayoutRef, the archive's only image. The archive is
 // untrusted: links, devices, climbing names and lying sizes are
 // ErrInvalidArgument before anything is sent. Options: WithLayoutRef,
+// WithCompress, WithPlatform (one image of an oci-archive's index),
 // WithProgress. ctx as for Pull.
 func (c *Client) PushArchive(ctx context.Context, path, repo, tag string, opts ...ImageOption) (string, error) {
-	o, err := options("PushArchive", opts, false, true)
+	o, err := options("PushArchive", opts, true, true)
 	if err != nil {
 		return "", err
 	}
@@ -127,7 +128,12 @@ func (c *Client) PushArchive(ctx context.Context, path, repo, tag string, opts .
 		return "", err
 	}
 	defer C.free(unsafe.Pointer(archiveRef))
+	t, err := transferOptions(o)
+	if err != nil {
+		return "", err
+	}
+	defer C.registry_transfer_options_free(t)
 	return imageCall(ctx, o, []*Client{c}, func(h []*C.registry_client, s []*C.char, cb C.registry_progress_fn, ud unsafe.Pointer, out **C.char, e **C.registry_error) C.registry_status {
-		return C.registry_image_push_archive(h[0], s[0], archiveRef, s[1], s[2], cb, ud, out, e)
+		return C.registry_image_push_archive_with(h[0], s[0], archiveRef, s[1], s[2], t, cb, ud, out, e)
 	}, path, "path", repo, "repo", tag, "tag")
 }

@@ -168,6 +168,26 @@ func TestPushArchiveOfEitherFormat(t *testing.T) {
 	if _, err := c.PushArchive(ctx, docker, "go/from-archive", "x", WithLayoutRef("g/app:v9")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown ref: %v", err)
 	}
+	// WithCompress("gzip"): the plain-tar layer goes gzip-compressed, the config kept.
+	if _, err := c.PushArchive(ctx, docker, "go/from-archive", "gz", WithCompress("gzip")); err != nil {
+		t.Fatal(err)
+	}
+	var gz struct {
+		Config struct{ Digest string }
+		Layers []struct{ MediaType string }
+	}
+	if err := json.Unmarshal(runSkopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+addr+"/go/from-archive:gz"), &gz); err != nil {
+		t.Fatal(err)
+	}
+	if gz.Config.Digest != m.Config.Digest || len(gz.Layers) != 1 || gz.Layers[0].MediaType != "application/vnd.oci.image.layer.v1.tar+gzip" {
+		t.Errorf("pushed compressed: %+v", gz)
+	}
+	if _, err := c.PushArchive(ctx, oci, "go/x", "x", WithCompress("gzip")); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("compressing an oci-archive: %v", err)
+	}
+	if _, err := c.Pull(ctx, "fixtures/app", "v1", t.TempDir(), WithCompress("gzip")); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("compressing a pull: %v", err)
+	}
 	junk := filepath.Join(dir, "junk.tar")
 	_ = os.WriteFile(junk, []byte(strings.Repeat("no tar", 200)), 0o644)
 	if _, err := c.PushArchive(ctx, junk, "go/x", "x"); !errors.Is(err, ErrInvalidArgument) {

@@ -36,6 +36,7 @@ type imageOptions struct {
 	platform  string
 	platforms []string
 	referrers bool
+	compress  string
 	layoutRef string
 	progress  func(digest string, done, total uint64)
 }
@@ -65,11 +66,19 @@ func WithReferrers() ImageOption {
 	return func(o *imageOptions) { o.referrers = true }
 }
 
+// WithCompress compresses a docker-archive's uncompressed layers on the
+// way ("gzip": pushed as application/vnd.oci.image.layer.v1.tar+gzip, the
+// config and its diff ids unchanged). PushArchive only; an oci-archive,
+// pushed byte for byte, is ErrInvalidArgument.
+func WithCompress(compression string) ImageOption {
+	return func(o *imageOptions) { o.compress = compression }
+}
+
 // transferOptions is the C registry_transfer_options o asks for (nil when
 // a plain call does), freed by the caller with
 // C.registry_transfer_options_free.
 func transferOptions(o *imageOptions) (*C.registry_transfer_options, error) {
-	if o.platform == "" && len(o.platforms) == 0 && !o.referrers {
+	if o.platform == "" && len(o.platforms) == 0 && !o.referrers && o.compress == "" {
 		return nil, nil
 	}
 	var t *C.registry_transfer_options
@@ -95,6 +104,17 @@ func transferOptions(o *imageOptions) (*C.registry_transfer_options, error) {
 	if err := takeError(C.registry_transfer_options_referrers(t, C.bool(o.referrers), &e), e); err != nil {
 		C.registry_transfer_options_free(t)
 		return nil, err
+	}
+	if o.compress != "" {
+		cs, err := cstring(o.compress, "compression")
+		if err == nil {
+			err = takeError(C.registry_transfer_options_compress(t, cs, &e), e)
+			C.free(unsafe.Pointer(cs))
+		}
+		if err != nil {
+			C.registry_transfer_options_free(t)
+			return nil, err
+		}
 	}
 	return t, nil
 }
@@ -124,7 +144,8 @@ func options(call string, opts []ImageOption, platform, layoutRef bool) (*imageO
 	for _, opt := range opts {
 		opt(o)
 	}
-	if ((o.platform != "" || len(o.platforms) > 0 || o.referrers) && !platform) || (o.layoutRef != "" && !layoutRef) {
+	if ((o.platform != "" || len(o.platforms) > 0 || o.referrers) && !platform) || (o.layoutRef != "" && !layoutRef) ||
+		(o.compress != "" && call != "PushArchive") {
 		return nil, &Error{Status: StatusInvalidArgument, Message: call + " takes no such option"}
 	}
 	return o, nil
