@@ -480,7 +480,10 @@ skopeo's docker-archive:) or an oci-archive, told apart by its content; --ref \
 then names one of several images (a RepoTag or @N of a docker-archive, a name \
 or digest of an oci-archive). An oci-archive's manifests are pushed byte for \
 byte; a docker-archive gets an OCI manifest for its layers as stored \
-(uncompressed ones as application/vnd.oci.image.layer.v1.tar). The archive is \
+(uncompressed ones as application/vnd.oci.image.layer.v1.tar), or with \
+--compress gzip those gzip-compressed on the way (as ...tar+gzip; the config and \
+its diff ids unchanged; each is compressed twice, once to learn its digest, so \
+a blob the registry has is not sent again). The archive is \
 untrusted input: links, devices, climbing names and sizes that lie are refused \
 before anything is sent. `-` reads the archive from stdin, spooled to a \
 temporary file in $TMPDIR first (an archive is read by offsets, which a pipe \
@@ -491,7 +494,8 @@ EXAMPLES:
   skopeo copy docker://alpine oci:./alpine:3 && regcli push ./alpine --ref 3 registry.example:5000/alpine:3
   regcli push --all ./bundle registry.example:5000/team/bundle
   docker save team/app:v1 | regcli push - registry.example:5000/team/app:v1
-  regcli push --ref team/db:v2 bundle.tar registry.example:5000/team/db:v2"
+  regcli push --ref team/db:v2 bundle.tar registry.example:5000/team/db:v2
+  regcli push --compress gzip app.tar registry.example:5000/team/app:v1"
     )]
     Push {
         /// The OCI layout directory to read, or an archive file (- for stdin).
@@ -507,6 +511,9 @@ EXAMPLES:
         /// Push every image the layout names, each under its name as the tag.
         #[arg(long)]
         all: bool,
+        /// Compress a docker-archive's uncompressed layers on the way: gzip.
+        #[arg(long, value_name = "gzip", conflicts_with = "all")]
+        compress: Option<String>,
     },
 
     /// Copy an image between repositories or registries.

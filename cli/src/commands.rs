@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use registry::{
-    ApiVersion, ArchiveFormat, Client, ContentId, Digest, Error, ErrorKind, ImageOptions,
-    ManifestRef, Platform, Result,
+    ApiVersion, ArchiveFormat, Client, Compression, ContentId, Digest, Error, ErrorKind,
+    ImageOptions, ManifestRef, Platform, Result,
 };
 use serde_json::{json, Value};
 
@@ -54,8 +54,9 @@ pub fn run(cli: Cli) -> Result<()> {
             dir,
             image,
             layout_ref,
+            compress,
             ..
-        } => push(g, &dir, &image, layout_ref.as_deref()),
+        } => push(g, &dir, &image, layout_ref.as_deref(), compress.as_deref()),
         Command::Cp { src, dst } => cp(g, &src, &dst),
         Command::Sync {
             src,
@@ -434,8 +435,15 @@ fn save(g: &Global, images: &[String], file: &Path) -> Result<()> {
     output::lines(&lines)
 }
 
-fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result<()> {
+fn push(
+    g: &Global,
+    dir: &Path,
+    image: &str,
+    layout_ref: Option<&str>,
+    compress: Option<&str>,
+) -> Result<()> {
     let image = Image::parse(image)?;
+    let compress = compress.map(Compression::parse).transpose()?;
     let Some(tag) = image.explicit_tag.clone().or_else(|| {
         image
             .digest()
@@ -447,10 +455,15 @@ fn push(g: &Global, dir: &Path, image: &str, layout_ref: Option<&str>) -> Result
     if g.referrers {
         return Err(usage("--referrers is for pull and cp"));
     }
-    let platform = connect::platform(g)?;
     let c = client(g, image.domain())?;
     if dir.as_os_str() == "-" || std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_file()) {
-        return push_archive(g, &c, dir, &image, &tag, layout_ref, platform);
+        return push_archive(g, &c, dir, &image, &tag, layout_ref, compress);
+    }
+    let platform = connect::platform(g)?;
+    if compress.is_some() {
+        return Err(usage(
+            "--compress is for an archive FILE: a layout's manifests are pushed byte for byte",
+        ));
     }
     let (digest, _) = with_progress(g, progress::PUSH, platform.into_iter().collect(), |opts| {
         c.image_push(dir, layout_ref, image.repo(), &tag, opts)
@@ -483,14 +496,19 @@ fn push_archive(
     image: &Image,
     tag: &str,
     archive_ref: Option<&str>,
-    platform: Option<Platform>,
+    compress: Option<Compression>,
 ) -> Result<()> {
+    let platform = connect::platform(g)?;
     let spooled = match file.as_os_str() == "-" {
         true => Some(spool_stdin()?),
         false => None,
     };
     let path = spooled.as_ref().map_or(file, |s| s.0.as_path());
     let result = with_progress(g, progress::PUSH, platform.into_iter().collect(), |opts| {
+        let opts = match compress {
+            Some(z) => opts.with_compress(z),
+            None => opts,
+        };
         c.image_push_archive(path, archive_ref, image.repo(), tag, opts)
     });
     drop(spooled);

@@ -160,6 +160,30 @@ fn push_takes_an_archive_file_or_stdin() {
     assert_eq!(sha256(&raw), pushed[0]);
     let m: Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(m["config"]["digest"], f.fact("IMAGE_ID"));
+    // --compress gzip: the uncompressed layer goes gzip-compressed.
+    let out = cli.run(&[
+        "push",
+        "--compress",
+        "gzip",
+        s(&file),
+        &f.image("cli/from-archive:gz"),
+    ]);
+    let gz: Value = serde_json::from_slice(&skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{}", f.image("cli/from-archive:gz")),
+    ]))
+    .unwrap();
+    assert_eq!(out.lines().len(), 1);
+    assert_eq!(gz["config"]["digest"], f.fact("IMAGE_ID"));
+    assert_eq!(
+        gz["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    assert_ne!(gz["layers"][0]["digest"], m["layers"][0]["digest"]);
+    cli.run(&["push", "--compress", "zstd", s(&file), &f.image("cli/x:v1")])
+        .fails(USAGE, "INVALID_ARGUMENT");
     // From stdin, an oci-archive, named.
     let oci = dir.join("multi.tar");
     cli.run(&[
