@@ -52,7 +52,7 @@ CBUILD     := ffi-tests/c/build
 SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
-            golang-go valgrind python3 gcc g++ make
+            golang-go valgrind python3 gcc g++ make umoci
 
 .PHONY: fuzz bench all deps ferro build demo demo-rust test lint header header-check exports-check static-libs-check \
         suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean \
