@@ -156,7 +156,8 @@ def run(program, addr, log_path, work):
         return True
 
     proxy = ThrottlingProxy(addr, rate=RATE, on_request=on_request)
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     argv = [program, proxy.addr, layout, repo, "v1", state]
 
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -190,10 +191,15 @@ def run(program, addr, log_path, work):
     check(not proxy.errors, "proxy: %s" % proxy.errors)
 
     with open(log_path, "rb") as f:
-        text = f.read().decode(errors="replace")
-    before, after = uploads(text[:mark], repo), uploads(text[mark:], repo)
-    committed = [u for m, u, t, s in after if m == "PUT" and s == 201
-                 and urllib.parse.parse_qs(urllib.parse.urlsplit(t).query).get("digest") == [layer_digest]]
+        text = f.read()
+    before = uploads(text[:mark].decode(errors="replace"), repo)
+    after = uploads(text[mark:].decode(errors="replace"), repo)
+
+    def digest_of(target):
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(target).query).get("digest")
+
+    committed = [u for m, u, t, s in after
+                 if m == "PUT" and s == 201 and digest_of(t) == [layer_digest]]
     check(len(committed) == 1, "one PUT committed the layer in the second run: %s" % after)
     session = committed[0]
     check(any(u == session for _, u, _, _ in before),
@@ -201,16 +207,19 @@ def run(program, addr, log_path, work):
     first_patch_after = next((t for m, _, t, _ in after if m == "PATCH"), None)
     check(first_patch_after and state_offset(first_patch_after) > 0,
           "the second run's first PATCH starts past 0: %s" % after)
-    patches = [state_offset(t) for m, u, t, s in after if m == "PATCH" and u == session and s == 202]
+    patches = [state_offset(t) for m, u, t, s in after
+               if m == "PATCH" and u == session and s == 202]
     check(patches and patches[0] > 0,
           "the second run's first PATCH of the layer starts past 0: %s" % patches)
-    check(patches[0] == KILL_AT, "it starts where the first run stopped (%d): %s" % (KILL_AT, patches))
+    check(patches[0] == KILL_AT,
+          "it starts where the first run stopped (%d): %s" % (KILL_AT, patches))
     check(first + second <= 1.2 * LAYER,
           "both runs sent %d bytes, more than 1.2 x %d" % (first + second, LAYER))
 
     read = os.path.join(work, "read")
-    copy = subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false",
-                           "docker://%s/%s:v1" % (addr, repo), "dir:" + read], capture_output=True)
+    copy = subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet",
+                           "--src-tls-verify=false", "docker://%s/%s:v1" % (addr, repo),
+                           "dir:" + read], capture_output=True)
     check(copy.returncode == 0, "skopeo reads the image: %s" % copy.stderr.decode(errors="replace"))
     with open(os.path.join(read, "manifest.json"), "rb") as f:
         check(sha256(f.read()) == manifest_digest, "skopeo's manifest is the one pushed")
