@@ -41,6 +41,7 @@ import tempfile
 import threading
 import urllib.parse
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from throttle import ThrottlingProxy  # noqa: E402
 
