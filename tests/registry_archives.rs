@@ -828,3 +828,295 @@ fn a_docker_archive_is_pushed_gzip_compressed_when_asked() {
         assert!(c.tags("archives/gzip-oci").map_or(true, |t| t.is_empty()));
     }
 }
+
+/// Runs `umoci <args>`; its stdout, or a panic with its stderr. umoci is one
+/// of the Debian packages `make deps` installs: missing, the test fails.
+fn umoci<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> Vec<u8> {
+    let out = std::process::Command::new("umoci")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("umoci {args:?} does not run ({e}): `make deps` installs it"));
+    assert!(
+        out.status.success(),
+        "umoci {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// An uncompressed tar of what is in `dir`, as GNU tar writes it (root
+/// owned, names without `./`).
+fn tar_of(dir: &Path) -> Vec<u8> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    let out = std::process::Command::new("tar")
+        .args([
+            "--create",
+            "--file=-",
+            "--sort=name",
+            "--owner=0",
+            "--group=0",
+        ])
+        .args(["--numeric-owner", "--mtime=@0", "-C"])
+        .arg(dir)
+        .args(&names)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tar: {out:?}");
+    out.stdout
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("gzip")
+        .args(["-n", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// An OCI layout at `dir` with one image, named `v1`, of two real layers:
+/// the first gzipped, the second a plain tar that replaces a file of the
+/// first, deletes one (an OCI whiteout) and adds a file and a symlink.
+/// Returns (the manifest's digest, the layers' digests, their diff ids, the
+/// noise file's bytes).
+fn umoci_layout(dir: &Path) -> (String, Vec<String>, Vec<String>, Vec<u8>) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let stage = |name: &str, files: &[(&str, &[u8])]| {
+        let root = temp_path(name);
+        for (path, data) in files {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, data).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        root
+    };
+    let noise = common::bytes("umoci noise", 300_000);
+    let one = stage(
+        "umoci-layer-one",
+        &[
+            ("etc/greeting", b"hello from layer one\n"),
+            ("etc/motd", b"kept from layer one\n"),
+            ("bin/tool", b"#!/bin/sh\necho tool\n"),
+            ("data/old.txt", b"whited out by layer two\n"),
+            ("data/noise.bin", &noise),
+        ],
+    );
+    std::fs::set_permissions(one.join("bin/tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let two = stage(
+        "umoci-layer-two",
+        &[
+            ("etc/greeting", b"hello from layer two\n"),
+            ("data/.wh.old.txt", b""),
+            ("data/new.txt", b"added by layer two\n"),
+        ],
+    );
+    std::os::unix::fs::symlink("etc/greeting", two.join("greeting")).unwrap();
+    let (tar_one, tar_two) = (tar_of(&one), tar_of(&two));
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = sha256(bytes);
+        std::fs::write(blobs.join(&d[7..]), bytes).unwrap();
+        d
+    };
+    let zipped = gzip(&tar_one);
+    let layers = vec![put(&zipped), put(&tar_two)];
+    let diff_ids = vec![sha256(&tar_one), sha256(&tar_two)];
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["/bin/tool"], "Env": ["PATH=/bin", "GREETING=umoci"],
+                   "WorkingDir": "/data"},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [{"created_by": "layer one"}, {"created_by": "layer two"}]
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": put(&config), "size": config.len()},
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+             "digest": layers[0], "size": zipped.len()},
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar",
+             "digest": layers[1], "size": tar_two.len()}
+        ]
+    }))
+    .unwrap();
+    let manifest_digest = put(&manifest);
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": manifest_digest, "size": manifest.len(),
+                       "annotations": {"org.opencontainers.image.ref.name": "v1"}}]
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    (manifest_digest, layers, diff_ids, noise)
+}
+
+/// umoci (openSUSE's OCI image tool, nothing of ours) unpacks the
+/// oci-archive we wrote once it is extracted: the image is found by the
+/// name our index.json gives it, every blob passes umoci's digest checks,
+/// the layers apply in order (a replaced file, a whiteout, a symlink, an
+/// executable), the runtime config comes from the image config, and the
+/// manifest, config and layer digests umoci reports are the registry's.
+#[test]
+#[ignore = "needs make test (real registry)"]
+fn umoci_unpacks_an_extracted_oci_archive_with_the_registrys_digests() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let f = common::fixture("anon");
+    let c = f.client();
+    let layout = temp_path("umoci-layout");
+    let (manifest_digest, layers, diff_ids, noise) = umoci_layout(&layout);
+    let repo = common::unique_repo("archives", "umoci");
+    let pushed = c
+        .image_push(&layout, Some("v1"), &repo, "v1", ImageOptions::default())
+        .unwrap();
+    assert_eq!(pushed.to_string(), manifest_digest);
+    let (registry_manifest, registry_digest) = registry_manifest(&f, &format!("{repo}:v1"));
+    assert_eq!(registry_digest, manifest_digest);
+
+    let path = archive_path("umoci");
+    let pulled = c
+        .image_pull_archive(
+            &repo,
+            "v1",
+            &path,
+            ArchiveFormat::OciArchive,
+            ImageOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(pulled.to_string(), registry_digest);
+    let dir = temp_path("umoci-extracted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&path)
+        .arg("-C")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tar -x: {out:?}");
+    // The name our archive gives the image is its tag.
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let name = index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ref.name in {index}"))
+        .to_string();
+    assert_eq!(name, "v1");
+    let listed = String::from_utf8(umoci(&["ls", "--layout", &dir.display().to_string()])).unwrap();
+    assert_eq!(listed.lines().collect::<Vec<_>>(), [name.as_str()]);
+
+    let image = format!("{}:{name}", dir.display());
+    let bundle = temp_path("umoci-bundle");
+    umoci(&[
+        "unpack",
+        "--rootless",
+        "--image",
+        &image,
+        &bundle.display().to_string(),
+    ]);
+    let rootfs = bundle.join("rootfs");
+    let read = |p: &str| {
+        std::fs::read(rootfs.join(p)).unwrap_or_else(|e| panic!("{p} in the rootfs: {e}"))
+    };
+    assert_eq!(read("etc/greeting"), b"hello from layer two\n");
+    assert_eq!(read("etc/motd"), b"kept from layer one\n");
+    assert_eq!(read("data/new.txt"), b"added by layer two\n");
+    assert!(read("data/noise.bin") == noise, "noise.bin's bytes");
+    assert_eq!(read("bin/tool"), b"#!/bin/sh\necho tool\n");
+    let mode = std::fs::metadata(rootfs.join("bin/tool"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755, "bin/tool is executable");
+    assert!(
+        !rootfs.join("data/old.txt").exists() && !rootfs.join("data/.wh.old.txt").exists(),
+        "the whiteout removed data/old.txt"
+    );
+    assert_eq!(
+        std::fs::read_link(rootfs.join("greeting")).unwrap(),
+        Path::new("etc/greeting")
+    );
+    // The runtime config umoci made from the image config.
+    let runtime: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    assert_eq!(runtime["process"]["args"], serde_json::json!(["/bin/tool"]));
+    assert_eq!(runtime["process"]["cwd"], "/data");
+    assert!(
+        runtime["process"]["env"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("GREETING=umoci")),
+        "{}",
+        runtime["process"]
+    );
+
+    // The digests umoci saw: the manifest it unpacked (umoci.json, its
+    // record of the descriptor path from index.json), and each layer with
+    // its diff id (umoci stat).
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("umoci.json")).unwrap()).unwrap();
+    let walk = meta["from_descriptor_path"]["descriptor_walk"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{meta}"));
+    assert_eq!(walk.len(), 1, "index.json names the manifest: {meta}");
+    assert_eq!(walk[0]["digest"], registry_digest.as_str(), "{meta}");
+    assert_eq!(
+        walk[0]["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        walk[0]["annotations"]["org.opencontainers.image.ref.name"],
+        name.as_str()
+    );
+    let stat: Value =
+        serde_json::from_slice(&umoci(&["stat", "--image", &image, "--json"])).unwrap();
+    let history = stat["history"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stat}"));
+    let seen: Vec<(&str, &str)> = history
+        .iter()
+        .map(|h| {
+            (
+                h["layer"]["digest"].as_str().unwrap_or_default(),
+                h["diff_id"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: Vec<(&str, &str)> = layers
+        .iter()
+        .map(String::as_str)
+        .zip(diff_ids.iter().map(String::as_str))
+        .collect();
+    assert_eq!(seen, want, "{stat}");
+    let registry_layers: Vec<&str> = registry_manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(registry_layers, layers);
+    // The config the registry holds is in the archive byte for byte (umoci
+    // made config.json above from it).
+    let config_digest = registry_manifest["config"]["digest"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("blobs/sha256").join(&config_digest[7..])).unwrap(),
+        std::fs::read(layout.join("blobs/sha256").join(&config_digest[7..])).unwrap()
+    );
+}
