@@ -90,31 +90,34 @@ func transferOptions(o *imageOptions) (*C.registry_transfer_options, error) {
 	if o.platform != "" {
 		platforms = append([]string{o.platform}, platforms...)
 	}
-	for _, p := range platforms {
-		cs, err := cstring(p, "platform")
-		if err == nil {
-			err = takeError(C.registry_transfer_options_platform(t, cs, &e), e)
-			C.free(unsafe.Pointer(cs))
-		}
+	// set calls one of t's setters with s as a C string.
+	set := func(s, what string, setter func(*C.char) C.registry_status) error {
+		cs, err := cstring(s, what)
 		if err != nil {
-			C.registry_transfer_options_free(t)
-			return nil, err
+			return err
+		}
+		defer C.free(unsafe.Pointer(cs))
+		return takeError(setter(cs), e)
+	}
+	var err error
+	for _, p := range platforms {
+		if err = set(p, "platform", func(cs *C.char) C.registry_status {
+			return C.registry_transfer_options_platform(t, cs, &e)
+		}); err != nil {
+			break
 		}
 	}
-	if err := takeError(C.registry_transfer_options_referrers(t, C.bool(o.referrers), &e), e); err != nil {
+	if err == nil {
+		err = takeError(C.registry_transfer_options_referrers(t, C.bool(o.referrers), &e), e)
+	}
+	if err == nil && o.compress != "" {
+		err = set(o.compress, "compression", func(cs *C.char) C.registry_status {
+			return C.registry_transfer_options_compress(t, cs, &e)
+		})
+	}
+	if err != nil {
 		C.registry_transfer_options_free(t)
 		return nil, err
-	}
-	if o.compress != "" {
-		cs, err := cstring(o.compress, "compression")
-		if err == nil {
-			err = takeError(C.registry_transfer_options_compress(t, cs, &e), e)
-			C.free(unsafe.Pointer(cs))
-		}
-		if err != nil {
-			C.registry_transfer_options_free(t)
-			return nil, err
-		}
 	}
 	return t, nil
 }
