@@ -61,6 +61,13 @@ PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
 all: build cli
 
 ## Install the Debian packages the demo and the tests need, when missing.
+## docker.io (dockerd, which ffi-tests/docker_archive.py runs privately,
+## never the system's) goes in without its recommends and under a temporary
+## policy-rc.d that forbids starting services (invoke-rc.d and
+## deb-systemd-invoke both obey it), so that installing it does not start the
+## system's docker and containerd services; an existing policy-rc.d is left
+## as it is. (The units stay enabled, as the package leaves them.)
+POLICY_RC_D := /usr/sbin/policy-rc.d
 deps:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -69,6 +76,15 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@dpkg-query -W -f='$${Status}' docker.io 2>/dev/null | grep -q "ok installed" || { \
+	  echo "installing: docker.io (without recommends; its services are not started)"; \
+	  if [ ! -e $(POLICY_RC_D) ]; then \
+	    trap 'rm -f $(POLICY_RC_D)' EXIT INT TERM; \
+	    printf '#!/bin/sh\n# make deps: no service starts while docker.io installs\nexit 101\n' > $(POLICY_RC_D); \
+	    chmod 755 $(POLICY_RC_D); \
+	  fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null; \
+	}
 
 ## ferro-oci-server, the second registry implementation every suite runs
 ## against (registry.py's ferro mode), when it is on neither PATH nor in
