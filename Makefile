@@ -56,11 +56,18 @@ PACKAGES := docker-registry skopeo apache2-utils openssl curl ruby ruby-ffi \
 
 .PHONY: fuzz bench all deps ferro build demo demo-rust test lint header header-check exports-check static-libs-check \
         suites test-rust test-c test-ruby test-go test-examples c-tests c-examples clean \
-        cli test-cli test-c-resume
+        cli test-cli test-c-resume test-docker-archive
 
 all: build cli
 
 ## Install the Debian packages the demo and the tests need, when missing.
+## docker.io (dockerd, which ffi-tests/docker_archive.py runs privately,
+## never the system's) goes in without its recommends and under a temporary
+## policy-rc.d that forbids starting services (invoke-rc.d and
+## deb-systemd-invoke both obey it), so that installing it does not start the
+## system's docker and containerd services; an existing policy-rc.d is left
+## as it is. (The units stay enabled, as the package leaves them.)
+POLICY_RC_D := /usr/sbin/policy-rc.d
 deps:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -69,6 +76,15 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@dpkg-query -W -f='$${Status}' docker.io 2>/dev/null | grep -q "ok installed" || { \
+	  echo "installing: docker.io (without recommends; its services are not started)"; \
+	  if [ ! -e $(POLICY_RC_D) ]; then \
+	    trap 'rm -f $(POLICY_RC_D)' EXIT INT TERM; \
+	    printf '#!/bin/sh\n# make deps: no service starts while docker.io installs\nexit 101\n' > $(POLICY_RC_D); \
+	    chmod 755 $(POLICY_RC_D); \
+	  fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null; \
+	}
 
 ## ferro-oci-server, the second registry implementation every suite runs
 ## against (registry.py's ferro mode), when it is on neither PATH nor in
@@ -106,7 +122,7 @@ demo-rust: deps
 
 ## Everything: lint, header check, then every suite against the real registry
 ## in every fixture mode (one set of fixtures shared by all languages).
-test: deps ferro lint build header-check exports-check static-libs-check c-tests c-examples
+test: deps ferro lint build cli header-check exports-check static-libs-check c-tests c-examples
 	$(CARGO) build --release $(FEATURES) --examples
 	$(FIXTURES) run -- $(MAKE) --no-print-directory suites
 
@@ -226,7 +242,8 @@ c-examples: build
 	$(CC) $(CFLAGS) -Iinclude examples/c/demo.c $(STATIC_LIB) $(NATIVE_STATIC_LIBS) -o $(CBUILD)/demo
 
 ## Run inside `registry.py run` (REGISTRY_TEST_* set).
-suites: test-rust test-c test-c-resume test-ruby test-go test-examples test-cli
+suites: test-rust test-c test-c-resume test-ruby test-go test-examples test-cli \
+        test-docker-archive
 
 ## The tests that need a real registry are #[ignore]d (a plain `cargo test`
 ## lists them as ignored); here, inside `registry.py run`, they run too.
@@ -250,6 +267,14 @@ test-c:
 ## checks the registry's access log, the bytes sent and skopeo's reading.
 test-c-resume:
 	python3 ffi-tests/c/push_resume.py ./$(CBUILD)/push_resume
+
+## A real dockerd (a private one: ffi-tests/docker_archive.py starts it in a
+## temporary directory and removes it) loads what `regcli save` wrote, and
+## regcli pushes what `docker save` wrote, as it is and with --compress gzip;
+## skopeo reads the registry's side (issue 22). Where dockerd cannot start,
+## it says so in one line and passes.
+test-docker-archive: cli
+	python3 ffi-tests/docker_archive.py $(RELEASE)/regcli
 
 test-ruby:
 	REGISTRY_LIB=$(abspath $(SHARED_LIB)) ruby -Ibindings/ruby/lib -e 'Dir["bindings/ruby/test/*_test.rb"].sort.each { |f| load f }'
