@@ -16,6 +16,7 @@ use crate::address::Address;
 use crate::auth::config::credentials_in;
 use crate::challenge::parse_all;
 use crate::error::Error;
+use crate::image::read_untrusted_archive;
 use crate::oci::ManifestDoc;
 use crate::reference::{
     validate_domain, validate_image_id, validate_repository, validate_tag, ContentId,
@@ -208,4 +209,23 @@ pub fn url(input: &str) {
         let _ = is_loopback_host(u);
         let _ = add_query(u, "scope", reference);
     }
+}
+
+/// Image archives (`image/archive_push.rs` on `tar.rs`): the bytes are an
+/// archive file, read as `image_push_archive` reads one before it sends
+/// anything: indexed, told apart (docker-archive or oci-archive), its
+/// manifests and config read and checked, its layers hashed; gzip-compressed
+/// too when the file's last byte is odd (the end-of-archive blocks are
+/// zeros, so a real archive is read plain).
+pub fn archive(data: &[u8]) {
+    let path = std::env::temp_dir().join(format!(
+        "registry-fuzz-archive-{}-{:?}.tar",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    if std::fs::write(&path, data).is_ok() {
+        let gzip = data.last().is_some_and(|b| b & 1 == 1);
+        let _ = read_untrusted_archive(&path, gzip);
+    }
+    let _ = std::fs::remove_file(&path);
 }

@@ -34,6 +34,7 @@ use crate::v2;
 mod archive;
 mod archive_push;
 pub use archive::ArchiveFormat;
+pub(crate) use archive_push::read_untrusted as read_untrusted_archive;
 
 /// An image tree holds at most this many manifests…
 const MAX_MANIFESTS: usize = 1000;

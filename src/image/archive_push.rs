@@ -93,11 +93,7 @@ impl Reading<'_> {
 
     /// The bytes of `e`.
     fn section(&self, e: &Entry) -> Section<'_> {
-        Section {
-            file: self.file,
-            pos: e.offset,
-            end: e.offset + e.size,
-        }
+        section(self.file, e)
     }
 
     /// Hashes the bytes of `e` (SHA-256); with `gzip`, and when they are not
@@ -378,6 +374,69 @@ impl Reading<'_> {
     }
 }
 
+/// The bytes of the entry `e` of `file`.
+fn section<'f>(file: &'f File, e: &Entry) -> Section<'f> {
+    Section {
+        file,
+        pos: e.offset,
+        end: e.offset + e.size,
+    }
+}
+
+/// The image of the archive at `path` that `archive_ref` names (see
+/// [`Client::image_push_archive`]), and the archive, opened: all a push does
+/// before it sends anything (the archive indexed, its manifests and config
+/// read and checked, its layers hashed, and compressed when `options` ask).
+fn find_image(
+    path: &Path,
+    archive_ref: Option<&str>,
+    options: &ImageOptions<'_>,
+    parallel: usize,
+) -> Result<(File, Found)> {
+    if options.referrers || options.platforms.len() > 1 {
+        return Err(Error::invalid(
+            "an archive push carries one image: one platform, no referrers",
+        ));
+    }
+    let what = format!("the archive {}", path.display());
+    let file = files::open(path, Mode::Read)?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{what} does not exist")))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", path, e))?
+        .len();
+    let reading = Reading {
+        file: &file,
+        index: TarIndex::index(&file, len, &what)?,
+        what,
+    };
+    let platform = options.platforms.first().or(options.platform.as_ref());
+    let found = if reading.index.has("oci-layout") && reading.index.has("index.json") {
+        options.keeping_layers("a push of an oci-archive")?;
+        reading.oci(archive_ref, platform)?
+    } else if reading.index.has("manifest.json") {
+        let gzip = options.compress == Some(Compression::Gzip);
+        reading.docker(archive_ref, parallel, gzip)?
+    } else {
+        return Err(Error::invalid(format!(
+            "{} is neither a docker-archive (manifest.json) nor an oci-archive \
+             (oci-layout, index.json)",
+            reading.what
+        )));
+    };
+    Ok((file, found))
+}
+
+/// [`find_image`] of the archive at `path` (its only image, compressed
+/// with `gzip`), for the fuzz target: what it finds is thrown away.
+pub(crate) fn read_untrusted(path: &Path, gzip: bool) -> Result<()> {
+    let options = ImageOptions {
+        compress: gzip.then_some(Compression::Gzip),
+        ..Default::default()
+    };
+    find_image(path, None, &options, 1).map(drop)
+}
+
 /// The media type of a layer whose first bytes are `head`, when they are a
 /// gzip or zstd stream's.
 fn compressed(head: &[u8]) -> Option<&'static str> {
@@ -470,39 +529,8 @@ impl Client {
     ) -> Result<Digest> {
         let repo = self.repo(repo)?;
         validate_tag(tag)?;
-        let path = path.as_ref();
-        let what = format!("the archive {}", path.display());
-        let file = files::open(path, Mode::Read)?
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{what} does not exist")))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("cannot read", path, e))?
-            .len();
-        let reading = Reading {
-            file: &file,
-            index: TarIndex::index(&file, len, &what)?,
-            what,
-        };
-        if options.referrers || options.platforms.len() > 1 {
-            return Err(Error::invalid(
-                "an archive push carries one image: one platform, no referrers",
-            ));
-        }
-        let platform = options.platforms.first().or(options.platform.as_ref());
-        let found = if reading.index.has("oci-layout") && reading.index.has("index.json") {
-            options.keeping_layers("a push of an oci-archive")?;
-            reading.oci(archive_ref, platform)?
-        } else if reading.index.has("manifest.json") {
-            let gzip = options.compress == Some(Compression::Gzip);
-            reading.docker(archive_ref, self.parallel(), gzip)?
-        } else {
-            return Err(Error::invalid(format!(
-                "{} is neither a docker-archive (manifest.json) nor an oci-archive \
-                 (oci-layout, index.json)",
-                reading.what
-            )));
-        };
         let parallel = self.parallel();
+        let (file, found) = find_image(path.as_ref(), archive_ref, &options, parallel)?;
         self.v2_only("pushing an image archive", |r| {
             let Found { tree, blobs } = &found;
             transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
@@ -510,7 +538,7 @@ impl Client {
                     return rep.moved(job.size);
                 }
                 let blob = blobs[&job.digest];
-                let section = reading.section(&blob.entry);
+                let section = section(&file, &blob.entry);
                 let inner: Box<dyn Read> = match blob.gzip {
                     true => Box::new(gzip::encoder(section)),
                     false => Box::new(section),
@@ -524,5 +552,31 @@ impl Client {
             })?;
             put_manifests(r, &repo, tree, Some(tag), &mut options.progress)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzz target's seeds (fuzz/corpus/archive) are archives a push
+    /// takes whole, so that the fuzzer starts from the paths that read deep.
+    #[test]
+    fn the_fuzz_seeds_are_archives_a_push_reads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/archive");
+        for (seed, gzip) in [
+            ("docker-plain", false),
+            ("docker-plain", true),
+            ("docker-gzip", true),
+            ("oci", false),
+        ] {
+            read_untrusted(&dir.join(seed), gzip).unwrap_or_else(|e| panic!("{seed}: {e}"));
+        }
+        let e = read_untrusted(&dir.join("oci"), true).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::InvalidArgument,
+            "an oci-archive keeps its layers"
+        );
     }
 }
