@@ -129,6 +129,85 @@ impl<W: Write> TarWriter<W> {
     }
 }
 
+/// A writer that can move past bytes and leave them to be written later.
+pub(crate) trait Skip {
+    /// Moves `n` bytes on without writing them; an error for a writer that
+    /// cannot (a stream).
+    fn skip(&mut self, n: u64) -> io::Result<()>;
+}
+
+impl<W: Write + Skip> TarWriter<W> {
+    /// Lays out a file entry `name` of `size` bytes whose body is written
+    /// later, in place: writes its header and the zeros that pad its body to
+    /// a block, moves past both, and returns the offset of the body's first
+    /// byte. The caller (any thread) then writes the `size` bytes there with
+    /// [`write_at`]; until it does, the body reads as zeros.
+    pub fn reserve(&mut self, name: &str, size: u64) -> io::Result<u64> {
+        self.header(name, size, Kind::File)?;
+        let at = self.written;
+        self.out.skip(size)?;
+        self.written += size;
+        self.pad(size)?;
+        Ok(at)
+    }
+}
+
+/// A file written by offset rather than through its cursor: as a [`Write`],
+/// it writes at its own position, one write after the other (a tar's headers
+/// and small entries); [`TarWriter::reserve`] moves that position past a body
+/// that [`write_at`] fills later. Several threads may fill bodies at once
+/// (positioned writes share no cursor). Borrows the file; the caller owns it.
+pub(crate) struct Placed<'f> {
+    file: &'f File,
+    pos: u64,
+}
+
+impl<'f> Placed<'f> {
+    /// Writes `file` from offset 0.
+    pub fn new(file: &'f File) -> Placed<'f> {
+        Placed { file, pos: 0 }
+    }
+}
+
+impl Skip for Placed<'_> {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        self.pos += n;
+        Ok(())
+    }
+}
+
+impl Write for Placed<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        write_at(self.file, buf, self.pos)?;
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether this platform writes files by offset ([`write_at`]); elsewhere
+/// archives are written one entry after the other.
+pub(crate) const POSITIONED_WRITES: bool = cfg!(unix);
+
+/// Writes all of `buf` into `file` at offset `at`, leaving the file's
+/// cursor alone (`pwrite`).
+#[cfg(unix)]
+pub(crate) fn write_at(file: &File, buf: &[u8], at: u64) -> io::Result<()> {
+    file.write_all_at(buf, at)
+}
+
+/// Writes all of `buf` into `file` at offset `at`: not on this platform
+/// (see [`POSITIONED_WRITES`]).
+#[cfg(not(unix))]
+pub(crate) fn write_at(_file: &File, _buf: &[u8], _at: u64) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "positioned writes are not available on this platform",
+    ))
+}
+
 /// One pax record: `"<len> <key>=<value>\n"`, where `<len>` counts itself.
 fn pax_record(key: &str, value: &str) -> Vec<u8> {
     let rest = key.len() + value.len() + 3; // ' ', '=', '\n'
@@ -521,6 +600,43 @@ mod tests {
                 .unwrap();
             assert_eq!(len, r.len(), "value of {n}");
         }
+    }
+
+    #[test]
+    fn a_reserved_body_filled_in_place_gives_the_bytes_a_stream_gives() {
+        let (a, b) = (vec![1u8; 700], vec![2u8; 1024]);
+        let mut t = TarWriter::new(Vec::new());
+        t.dir("blobs/").unwrap();
+        t.file("a", &a).unwrap();
+        t.file(&format!("blobs/{}", "b".repeat(120)), &b).unwrap();
+        t.file("index.json", b"{}").unwrap();
+        let streamed = t.finish().unwrap();
+
+        let path = std::env::temp_dir().join(format!("registry-tar-placed-{}", std::process::id()));
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let mut t = TarWriter::new(Placed::new(&file));
+        t.dir("blobs/").unwrap();
+        let at_a = t.reserve("a", a.len() as u64).unwrap();
+        let at_b = t
+            .reserve(&format!("blobs/{}", "b".repeat(120)), b.len() as u64)
+            .unwrap();
+        t.file("index.json", b"{}").unwrap();
+        let len = t.position();
+        t.finish().unwrap();
+        // Bodies filled last, the later one first, in pieces.
+        write_at(&file, &b[..1000], at_b).unwrap();
+        write_at(&file, &b[1000..], at_b + 1000).unwrap();
+        write_at(&file, &a, at_a).unwrap();
+        let placed = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(len + 2 * BLOCK, placed.len() as u64);
+        assert!(placed == streamed, "the same bytes as a stream");
     }
 
     fn indexed(bytes: &[u8]) -> Result<TarIndex> {

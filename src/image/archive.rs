@@ -5,14 +5,24 @@
 //! Nothing of the image touches the disk but the archive itself: each blob's
 //! tar header is written from its descriptor's size, then its bytes go from
 //! the HTTP body through the hasher into the tar; at the blob's end the
-//! digest is checked, and a mismatch fails the whole archive. A blob that a
-//! source (a mirror) failed part-way is cut from the file and read again
-//! from the next source. The file appears at its path only once whole
-//! (written beside it, synced, renamed); a failed or cancelled pull leaves
-//! nothing there.
+//! digest is checked, and a mismatch fails the whole archive.
+//!
+//! Into a file (on unix), an image's blobs are laid out first: every header
+//! and padding is written up front, in the order a stream would hold them,
+//! leaving each body's room; then the blobs download in parallel (the
+//! client's [`parallel`](crate::ClientBuilder::parallel) budget), each
+//! written at its own offset (positioned writes). The file holds the same
+//! bytes as a stream of the same image. A blob that a source (a mirror)
+//! failed part-way is read again from the next source into the same room.
+//! Into a stream (stdout, a pipe), blobs go one after the other, and such a
+//! blob is cut from the file (or, on a stream, fails the call).
+//!
+//! The file appears at its path only once whole (written beside it, synced,
+//! renamed); a failed or cancelled pull leaves nothing there.
 
 #![forbid(unsafe_code)]
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
@@ -23,7 +33,7 @@ use serde_json::json;
 use super::*;
 use crate::layer::write_atomically;
 use crate::oci::OCI_INDEX;
-use crate::tar::{Kind, TarWriter};
+use crate::tar::{self, Kind, Placed, Skip, TarWriter};
 
 /// What an image archive holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +90,30 @@ impl ArchiveFormat {
 
 /// Where an archive goes: a file, which can be cut back to a mark when a
 /// source fails part-way through a blob, or a stream, which cannot.
-trait Sink: Write + Send {
+/// Only a [`Placed`] file can leave room for a body ([`Skip`]).
+trait Sink: Write + Send + Skip {
     /// Drops every byte after `to`; false when the sink cannot.
     fn cut(&mut self, to: u64) -> io::Result<bool>;
+}
+
+/// What a sequential sink answers when asked to leave room: a bug.
+fn cannot_skip() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "an archive written in order cannot leave room for a blob",
+    )
+}
+
+impl Skip for BufWriter<&mut File> {
+    fn skip(&mut self, _n: u64) -> io::Result<()> {
+        Err(cannot_skip())
+    }
+}
+
+impl<W> Skip for Stream<W> {
+    fn skip(&mut self, _n: u64) -> io::Result<()> {
+        Err(cannot_skip())
+    }
 }
 
 impl Sink for BufWriter<&mut File> {
@@ -92,6 +123,15 @@ impl Sink for BufWriter<&mut File> {
         file.set_len(to)?;
         file.seek(SeekFrom::Start(to))?;
         Ok(true)
+    }
+}
+
+/// A file written by offset: a blob's room is laid out before its bytes
+/// come, and a source that fails part-way is followed by the next one into
+/// the same room, so nothing is ever cut.
+impl Sink for Placed<'_> {
+    fn cut(&mut self, _to: u64) -> io::Result<bool> {
+        Ok(false)
     }
 }
 
@@ -113,11 +153,15 @@ impl<W: Write + Send> Sink for Stream<W> {
     }
 }
 
-/// The archive being written, shared with the transfer's worker.
-struct Archive<S: Sink> {
+/// The archive being written, shared with the transfer's workers. Borrows
+/// the file it is written into (when it is one); owns nothing else.
+struct Archive<'f, S: Sink> {
     tar: Mutex<TarWriter<S>>,
     /// The names of the entries written (a blob shared by images goes once).
     names: Mutex<HashSet<String>>,
+    /// The file under `tar` when blobs are laid out first and written in
+    /// place, several at once; `None`: one after the other into `tar`.
+    placed: Option<&'f File>,
 }
 
 /// An archive write error as the call's error.
@@ -128,12 +172,30 @@ fn tar_err(e: io::Error) -> Error {
     }
 }
 
-impl<S: Sink> Archive<S> {
-    fn new(out: S) -> Archive<S> {
+impl<'f> Archive<'f, Placed<'f>> {
+    /// An archive written into `file` by offset, blobs laid out first.
+    fn placed(file: &'f File) -> Archive<'f, Placed<'f>> {
+        Archive {
+            tar: Mutex::new(TarWriter::new(Placed::new(file))),
+            names: Mutex::new(HashSet::new()),
+            placed: Some(file),
+        }
+    }
+}
+
+impl<S: Sink> Archive<'_, S> {
+    /// An archive written into `out` one entry after the other.
+    fn new(out: S) -> Self {
         Archive {
             tar: Mutex::new(TarWriter::new(out)),
             names: Mutex::new(HashSet::new()),
+            placed: None,
         }
+    }
+
+    /// The tar writer, once no worker holds it.
+    fn into_tar(self) -> TarWriter<S> {
+        self.tar.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether `name` is still to be written (and from now on, written).
@@ -156,6 +218,70 @@ impl<S: Sink> Archive<S> {
         if self.claim(name) {
             crate::sync::lock(&self.tar).dir(name).map_err(tar_err)?;
         }
+        Ok(())
+    }
+
+    /// Moves the blobs `jobs` of `repo` into their entries (`name` of each
+    /// job), reporting to `progress`. Laid out first and moved in parallel
+    /// (up to the client's budget) into a file; one after the other, largest
+    /// first, into a stream. Both give the same bytes: the entries come in
+    /// the same order (largest first, then as listed), each once.
+    fn blobs(
+        &self,
+        client: &Client,
+        repo: &str,
+        mut jobs: Vec<Job>,
+        name: impl Fn(&Digest) -> String + Sync,
+        progress: &mut Option<&mut Progress<'_>>,
+        served: &Served,
+    ) -> Result<()> {
+        // The order transfer::run starts them in, and so a stream's order.
+        jobs.sort_by_key(|j| Reverse(j.size));
+        let Some(file) = self.placed else {
+            return transfer::run(1, jobs, progress, |job, rep| {
+                self.blob(client, repo, job, &name(&job.digest), rep, served)
+            });
+        };
+        let mut rooms: HashMap<Digest, u64> = HashMap::new();
+        {
+            let mut tar = crate::sync::lock(&self.tar);
+            for job in &jobs {
+                let entry = name(&job.digest);
+                if !rooms.contains_key(&job.digest) && self.claim(&entry) {
+                    let at = tar.reserve(&entry, job.size).map_err(tar_err)?;
+                    rooms.insert(job.digest.clone(), at);
+                }
+            }
+        }
+        transfer::run(client.parallel(), jobs, progress, |job, rep| {
+            match rooms.get(&job.digest) {
+                Some(&at) => Self::placed_blob(client, repo, job, file, at, rep, served),
+                // Written already, for an image before this one.
+                None => rep.moved(job.size),
+            }
+        })
+    }
+
+    /// Downloads the blob `job` of `repo` into its room at `at` in `file`,
+    /// counted and hashed as it comes; a source that fails part-way is
+    /// followed by the next, from the room's start.
+    fn placed_blob(
+        client: &Client,
+        repo: &str,
+        job: &Job,
+        file: &File,
+        at: u64,
+        rep: &Reporter<'_>,
+        served: &Served,
+    ) -> Result<()> {
+        let (digest, size) = (&job.digest, job.size);
+        let ((), host) = client.v2_read_from("pulling an image archive", |r| {
+            let reader = v2::open_blob(r, repo, digest, Some(size))?;
+            copy_blob(reader, digest, size, rep, |done, bytes| {
+                tar::write_at(file, bytes, at + done).map_err(tar_err)
+            })
+        })?;
+        served.add(digest, host);
         Ok(())
     }
 
@@ -185,7 +311,13 @@ impl<S: Sink> Archive<S> {
             if let Some(e) = &spoilt {
                 return Err(e.clone());
             }
-            let written = copy_blob(r, repo, digest, size, name, &mut tar, rep);
+            let written = v2::open_blob(r, repo, digest, Some(size)).and_then(|reader| {
+                tar.header(name, size, Kind::File).map_err(tar_err)?;
+                copy_blob(reader, digest, size, rep, |_, bytes| {
+                    tar.body(bytes).map_err(tar_err)
+                })?;
+                tar.end_entry(size).map_err(tar_err)
+            });
             if let Err(e) = &written {
                 if tar.position() != mark {
                     match tar.get_mut().cut(mark) {
@@ -203,18 +335,16 @@ impl<S: Sink> Archive<S> {
     }
 }
 
-/// One try of [`Archive::blob`] from the source `r`.
-fn copy_blob<S: Sink>(
-    r: &Remote<'_>,
-    repo: &str,
+/// One try of a blob from one source: the `size` bytes of `reader` (which
+/// checks `digest` at its end) handed to `put` with their offset in the
+/// blob; a body shorter or longer than `size` fails.
+fn copy_blob(
+    mut reader: impl Read,
     digest: &Digest,
     size: u64,
-    name: &str,
-    tar: &mut TarWriter<S>,
     rep: &Reporter<'_>,
+    mut put: impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut reader = v2::open_blob(r, repo, digest, Some(size))?;
-    tar.header(name, size, Kind::File).map_err(tar_err)?;
     let mut buf = vec![0u8; CHUNK];
     let mut done = 0u64;
     while done < size {
@@ -226,7 +356,7 @@ fn copy_blob<S: Sink>(
                 "the blob {digest} ended after {done} of its {size} bytes"
             )));
         }
-        tar.body(&buf[..n]).map_err(tar_err)?;
+        put(done, &buf[..n])?;
         done += n as u64;
         rep.moved(done)?;
     }
@@ -238,7 +368,7 @@ fn copy_blob<S: Sink>(
             format!("the blob {digest} is longer than its {size} bytes"),
         ));
     }
-    tar.end_entry(size).map_err(tar_err)
+    Ok(())
 }
 
 /// The file name of a blob in a docker-archive.
@@ -273,7 +403,11 @@ impl Client {
     /// a blob that fails its digest fails the whole call. The file is
     /// written beside `path` and renamed there only once whole: a failed or
     /// cancelled pull leaves nothing at `path` (an existing file there
-    /// stays as it was). Blobs move one at a time (they are one stream).
+    /// stays as it was). The archive is laid out first and up to the
+    /// client's [`parallel`](crate::ClientBuilder::parallel) blobs download
+    /// at once, each written at its own offset (on unix; elsewhere one at a
+    /// time); the file holds the same bytes as
+    /// [`image_pull_archive_to`](Self::image_pull_archive_to) writes.
     ///
     /// `options` as for [`image_pull`](Self::image_pull): a docker-archive
     /// holds one image, so an index is resolved to one platform (the one
@@ -332,7 +466,8 @@ impl Client {
     /// what it wrote so far in `out`, and a blob that a source fails
     /// part-way fails the call (no other source is tried, since the bytes
     /// already written cannot be taken back). The caller owns `out`, which
-    /// is flushed at the end.
+    /// is flushed at the end. Blobs move one at a time (they are one
+    /// stream).
     ///
     /// # Errors
     ///
@@ -360,8 +495,7 @@ impl Client {
         let images = [(repo, reference)];
         let archive = Archive::new(Stream(out));
         let digests = self.run(|| self.fill_archive(&images, format, &archive, options))?;
-        let tar = archive.tar.into_inner().unwrap_or_else(|e| e.into_inner());
-        tar.finish().map_err(tar_err)?;
+        archive.into_tar().finish().map_err(tar_err)?;
         Ok(digests.into_iter().next().expect("one image"))
     }
 
@@ -420,9 +554,17 @@ impl Client {
         self.run(|| {
             let mut digests = vec![];
             write_atomically(path, |file| {
+                if tar::POSITIONED_WRITES {
+                    let archive = Archive::placed(file);
+                    digests = self.fill_archive(images, format, &archive, options)?;
+                    let tar = archive.into_tar();
+                    let len = tar.position();
+                    tar.finish().map_err(tar_err)?;
+                    return Ok(len);
+                }
                 let archive = Archive::new(BufWriter::with_capacity(CHUNK, file));
                 digests = self.fill_archive(images, format, &archive, options)?;
-                let tar = archive.tar.into_inner().unwrap_or_else(|e| e.into_inner());
+                let tar = archive.into_tar();
                 let len = tar.position();
                 tar.finish()
                     .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
@@ -438,7 +580,7 @@ impl Client {
         &self,
         images: &[(String, ManifestRef)],
         format: ArchiveFormat,
-        archive: &Archive<S>,
+        archive: &Archive<'_, S>,
         mut options: ImageOptions<'_>,
     ) -> Result<Vec<Digest>> {
         options.keeping_layers("an archive pull")?;
@@ -546,7 +688,7 @@ impl Client {
         &self,
         repo: &str,
         manifest: &Manifest,
-        archive: &Archive<S>,
+        archive: &Archive<'_, S>,
         served: &Served,
         options: &mut ImageOptions<'_>,
     ) -> Result<(Value, Option<String>)> {
@@ -591,9 +733,8 @@ impl Client {
                 });
             }
         }
-        transfer::run(1, jobs, &mut options.progress, |job, rep| {
-            archive.blob(self, repo, job, &names[&job.digest], rep, served)
-        })?;
+        let name = |d: &Digest| names[d].clone();
+        archive.blobs(self, repo, jobs, name, &mut options.progress, served)?;
         let top = layer_names
             .last()
             .map(|n| n.trim_end_matches(".tar").to_string());
@@ -609,7 +750,7 @@ impl Client {
         &self,
         repo: &str,
         tree: &Tree,
-        archive: &Archive<S>,
+        archive: &Archive<'_, S>,
         served: &Served,
         progress: &mut Option<&mut Progress<'_>>,
     ) -> Result<()> {
@@ -623,9 +764,7 @@ impl Client {
         {
             archive.dir(&format!("blobs/{}/", d.algorithm().name()))?;
         }
-        transfer::run(1, tree.jobs()?, progress, |job, rep| {
-            archive.blob(self, repo, job, &oci_name(&job.digest), rep, served)
-        })?;
+        archive.blobs(self, repo, tree.jobs()?, oci_name, progress, served)?;
         for node in &tree.manifests {
             let m = &node.manifest;
             report_manifest(progress, m, || archive.file(&oci_name(&m.digest), &m.body))?;
