@@ -35,6 +35,14 @@ Rows:
               registries, from their access logs
   static size examples/c/demo.c linked fully static (-Wl,--gc-sections,
               stripped) against libregistry.a, when it was built
+  resume      regcli push --upload-state of an image with one 64 MiB layer
+              to a fresh registry through a throttling proxy (bench/throttle.py,
+              loopback), killed (SIGKILL) at 50 % of the layer, then run
+              again: the bytes the second run sent, as a fraction of the
+              layer, counted by the proxy (every request body). Killed
+              between PATCHes (as the one past 50 % comes) and mid-PATCH
+              (at 50 % + 2 MiB, which distribution 2.8 answers by dropping
+              the session: the second run starts over)
 
 Every run writes into a fresh destination: a new file or directory, a new
 repository (blob pushes), a new registry (image pushes and copies); skopeo's
@@ -44,6 +52,8 @@ another, alternating, so that a warmer page cache favours neither.
   BENCH_RUNS (default 5)   runs per tool and row
   BENCH_ROWS=sync          only the sync rows (they replace the "## Sync" section
                            of an existing BENCHMARKS.md, the rest is kept)
+  BENCH_ROWS=resume        only the resume rows (they replace the "## Resume"
+                           section the same way)
   BENCH_ONLY=archive       only the archive rows; prints the table, leaves
                            BENCHMARKS.md alone
   REGCLI                   the regcli binary (default $CARGO_TARGET_DIR/release/regcli)
@@ -62,6 +72,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "ffi-tests", "fixtures"))
 import registry as fx  # noqa: E402  (the test fixtures' registry)
+import throttle  # noqa: E402  (the resume row's proxy, beside this file)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 ONLY = os.environ.get("BENCH_ONLY", "")
@@ -70,6 +81,11 @@ REGCLI = os.environ.get("REGCLI", os.path.join(TARGET, "release", "regcli"))
 LAYERS, LAYER_SIZE = 4, 64 << 20
 SYNC_TAGS, SYNC_LAYERS, SYNC_LAYER_SIZE = 20, 3, 4 << 20
 SYNC_REPO = "bench/sync"
+# resume: the layer, regcli's PATCH chunk, where the kill lands, how fast the
+# proxy lets PATCH bodies through on the first run (the second is not slowed)
+RESUME_LAYER, RESUME_CHUNK = 64 << 20, 8 << 20
+RESUME_KILL = RESUME_LAYER // 2
+RESUME_RATE = 64 << 20
 BIG_SIZE = 256 << 20
 # The static link line of README.md (registry.pc's Libs.private).
 STATIC_LINK_LIBS = ["-lgcc_eh", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"]
@@ -130,8 +146,9 @@ class Registries:
             self.started.remove(r)
 
 
-def make_image(root):
-    """An OCI layout with one image of LAYERS random layers; its facts."""
+def make_image(root, layers=LAYERS, size=LAYER_SIZE):
+    """An OCI layout with one image (v1) of `layers` random layers of `size`
+    bytes; the digest and path of its first layer."""
     import json
     blobs = os.path.join(root, "blobs", "sha256")
     os.makedirs(blobs)
@@ -142,7 +159,7 @@ def make_image(root):
             f.write(data)
         return {"digest": "sha256:" + d, "size": len(data)}
 
-    layers = [put(os.urandom(LAYER_SIZE)) for _ in range(LAYERS)]
+    layers = [put(os.urandom(size)) for _ in range(layers)]
     config = put(json.dumps({"architecture": "amd64", "os": "linux",
                              "rootfs": {"type": "layers",
                                         "diff_ids": [l["digest"] for l in layers]}}).encode())
@@ -193,25 +210,30 @@ def regcli(*args):
 def main():
     # No credentials anywhere: an empty docker config for regcli and skopeo.
     os.environ["DOCKER_CONFIG"] = tempfile.mkdtemp(prefix="registry-bench-config-")
-    only_sync = os.environ.get("BENCH_ROWS") == "sync"
+    rows = os.environ.get("BENCH_ROWS", "")
+    if rows not in ("", "sync", "resume"):
+        sys.exit(f"bench: BENCH_ROWS={rows}: sync or resume")
     needed = (REGCLI, "curl", "skopeo", "dxf", "docker-registry", "/usr/bin/time")
-    skipped = ("curl", "dxf") if only_sync else ("dxf",) if ONLY else ()
+    skipped = {"sync": ("curl", "dxf"), "resume": ("curl", "dxf", "/usr/bin/time")}.get(
+        rows, ("dxf",) if ONLY else ())
     for tool in [t for t in needed if t not in skipped]:
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing (make bench installs the peers)")
     results = {}  # row -> tool -> [(seconds, rss)]
-    if only_sync:
+    if rows:
         with tempfile.TemporaryDirectory(prefix="registry-bench-") as work:
             regs = Registries(work)
             try:
-                section = sync_section(*bench_sync(regs, work))
+                if rows == "sync":
+                    title, section = "Sync", sync_section(*bench_sync(regs, work))
+                else:
+                    title, section = "Resume", resume_section(bench_resume(regs, work))
             finally:
                 regs.stop()
         path = os.path.join(ROOT, "BENCHMARKS.md")
         text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-        text = text.split("\n## Sync")[0].rstrip("\n") + "\n" + section
         with open(path, "w") as f:
-            f.write(text)
+            f.write(replace_section(text, title, section))
         print(section)
         return
 
@@ -304,9 +326,24 @@ def main():
                         path = os.path.join(work, entry)
                         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
             sync = None if ONLY else bench_sync(regs, work)
+            resume = None if ONLY else bench_resume(regs, work)
         finally:
             regs.stop()
-    write(results, None if ONLY else static_size(), sync_section(*sync) if sync else "")
+    write(results, None if ONLY else static_size(),
+          (sync_section(*sync) if sync else "") + (resume_section(resume) if resume else ""))
+
+
+def replace_section(text, title, section):
+    """`text` (a BENCHMARKS.md) with its "## <title>" section, up to the next
+    "## " heading, replaced by `section` (which starts with a blank line and
+    its heading); appended at the end when there is none."""
+    head = f"\n## {title}\n"
+    if head not in text:
+        return text.rstrip("\n") + "\n" + section
+    before, rest = text.split(head, 1)
+    after = rest.split("\n## ", 1)
+    tail = "\n## " + after[1] if len(after) == 2 else ""
+    return before.rstrip("\n") + "\n" + section.rstrip("\n") + "\n" + tail
 
 
 def static_size():
@@ -441,6 +478,88 @@ def sync_section(results, counts):
             src_total, src_gets, dst_total, dst_gets = counts[(phase, tool)]
             lines.append(f"| {title} | {tool} | {t:.3f} | {rss:.1f} | {t / ours:.2f} | "
                          f"{src_total}+{dst_total} | {src_gets + dst_gets} |")
+    return "\n".join(lines) + "\n"
+
+
+def bench_resume(regs, work):
+    """regcli push --upload-state killed at RESUME_KILL bytes of the layer
+    (between PATCHes and mid-PATCH), then run again, RUNS times each, every
+    pair into a fresh registry through a fresh proxy; per kind of kill: the
+    second runs' body bytes, the first runs' PATCH bytes at the kill, and the
+    offsets the second runs' first PATCH started at."""
+    layout = os.path.join(work, "resume-layout")
+    log(f"making an image of one {RESUME_LAYER >> 20} MiB layer")
+    make_image(layout, layers=1, size=RESUME_LAYER)
+    out = {}
+    for run in range(RUNS):
+        log(f"resume run {run + 1}/{RUNS}")
+        for kind, mid in (("between", False), ("mid", True)):
+            dst = regs.new()
+            proxy = throttle.Proxy(dst, RESUME_RATE)
+            state = tempfile.mkdtemp(prefix="resume-state-", dir=work)
+            cmd = regcli("--parallel", "1", "--upload-state", state, "push", layout,
+                         f"127.0.0.1:{proxy.port}/{REPO}:v1")
+            env = {k: v for k, v in os.environ.items()
+                   if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+            try:
+                first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, env=env)
+                kill = RESUME_KILL + (2 << 20 if mid else 0)
+                proxy.kill_at(first, kill, mid=mid)
+                err = first.communicate()[1]
+                if proxy.killed_at is None:
+                    raise RuntimeError(f"resume: regcli ended before the kill "
+                                       f"({first.returncode}): {err.decode()[-2000:]}")
+                proxy.reset()
+                proxy.throttle = False
+                again = subprocess.run(cmd, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, env=env)
+                if again.returncode != 0:
+                    raise RuntimeError(f"resume: the second push failed: "
+                                       f"{again.stderr.decode()[-2000:]}")
+                sent, ranges = proxy.reset()
+                if any(n.endswith(".upload.json") for n in os.listdir(state)):
+                    raise RuntimeError("resume: the upload state outlived the push")
+            finally:
+                proxy.close()
+                regs.stop(dst)
+                shutil.rmtree(state, ignore_errors=True)
+            r = out.setdefault(kind, {"sent": [], "killed": [], "from": []})
+            r["sent"].append(sent)
+            r["killed"].append(proxy.killed_at)
+            start = ranges[0].split("-")[0] if ranges and ranges[0] else ""
+            r["from"].append(int(start) if start.isdigit() else None)
+    return out
+
+
+def resume_section(out):
+    mib = 1 << 20
+    lines = [
+        "",
+        "## Resume",
+        "",
+        f"`make bench`, {RUNS} runs: `regcli push --upload-state DIR --parallel 1` of an image "
+        f"with one {RESUME_LAYER >> 20} MiB layer (random bytes; {RESUME_CHUNK >> 20} MiB PATCH "
+        f"chunks) to Debian's docker-registry (distribution 2.8, a fresh one per run) through "
+        f"a throttling proxy on loopback ({RESUME_RATE >> 20} MiB/s for PATCH bodies), killed "
+        "with SIGKILL at 50 % of the layer, then the same command again (not throttled). "
+        "*Re-sent*: the bytes of every request body the second run sent (the rest of the layer, "
+        "the config, the manifest), counted by the proxy, as a fraction of the layer (target "
+        "<= 0.55); median, and the spread. Killed between PATCHes: as the PATCH past 50 % "
+        "comes, before any of it goes on. Killed mid-PATCH: at 50 % + 2 MiB, that PATCH cut: "
+        "distribution 2.8 then drops the session, so the second run starts over.",
+        "",
+        "| killed | PATCH MiB sent before the kill | second run resumed at MiB | re-sent (median) | "
+        "min | max |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind, title in (("between", "between PATCHes, at 50 %"), ("mid", "mid-PATCH, at 53 %")):
+        r = out[kind]
+        fr = [s / RESUME_LAYER for s in r["sent"]]
+        starts = sorted({f"{f / mib:g}" for f in r["from"] if f is not None}) or ["?"]
+        lines.append(f"| {title} | {statistics.median(r['killed']) / mib:.1f} | "
+                     f"{', '.join(starts)} | {statistics.median(fr):.3f} | {min(fr):.3f} | "
+                     f"{max(fr):.3f} |")
     return "\n".join(lines) + "\n"
 
 
