@@ -26,7 +26,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use serde_json::json;
 
@@ -162,6 +162,69 @@ struct Archive<'f, S: Sink> {
     /// The file under `tar` when blobs are laid out first and written in
     /// place, several at once; `None`: one after the other into `tar`.
     placed: Option<&'f File>,
+    /// The early writeback of a placed file.
+    writeback: Writeback,
+}
+
+/// A placed archive's data is synced (fdatasync) by a thread of its own
+/// each time this many more bytes were written, while the blobs still
+/// download, so that the sync before the rename finds little left to write.
+const WRITEBACK: u64 = 32 << 20;
+
+/// The early writeback of a placed archive: the workers count the bytes they
+/// write, a thread of the call syncs the file's data behind them
+/// ([`run`](Self::run)) until [`end`](Self::end). Only the sync before the
+/// rename makes the archive durable; one here that fails is left for that
+/// one to report.
+#[derive(Default)]
+struct Writeback {
+    /// (bytes written since the last sync began, over)
+    state: Mutex<(u64, bool)>,
+    wake: Condvar,
+}
+
+impl Writeback {
+    /// `n` more bytes written.
+    fn wrote(&self, n: u64) {
+        let mut state = crate::sync::lock(&self.state);
+        state.0 += n;
+        if state.0 >= WRITEBACK {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Syncs `file`'s data each time [`WRITEBACK`] more bytes were written,
+    /// until [`end`](Self::end).
+    fn run(&self, file: &File) {
+        loop {
+            let mut state = crate::sync::lock(&self.state);
+            while state.0 < WRITEBACK && !state.1 {
+                state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            if state.1 {
+                return;
+            }
+            state.0 = 0;
+            drop(state);
+            let _ = file.sync_data();
+        }
+    }
+
+    /// Stops [`run`](Self::run) (after the sync under way, if any).
+    fn end(&self) {
+        crate::sync::lock(&self.state).1 = true;
+        self.wake.notify_one();
+    }
+}
+
+/// Ends a writeback when dropped: also when the archive's filling panics,
+/// so that the scope waiting for the writeback thread ends.
+struct EndWriteback<'w>(&'w Writeback);
+
+impl Drop for EndWriteback<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
 /// An archive write error as the call's error.
@@ -179,6 +242,7 @@ impl<'f> Archive<'f, Placed<'f>> {
             tar: Mutex::new(TarWriter::new(Placed::new(file))),
             names: Mutex::new(HashSet::new()),
             placed: Some(file),
+            writeback: Writeback::default(),
         }
     }
 }
@@ -190,6 +254,7 @@ impl<S: Sink> Archive<'_, S> {
             tar: Mutex::new(TarWriter::new(out)),
             names: Mutex::new(HashSet::new()),
             placed: None,
+            writeback: Writeback::default(),
         }
     }
 
@@ -255,7 +320,7 @@ impl<S: Sink> Archive<'_, S> {
         }
         transfer::run(client.parallel(), jobs, progress, |job, rep| {
             match rooms.get(&job.digest) {
-                Some(&at) => Self::placed_blob(client, repo, job, file, at, rep, served),
+                Some(&at) => self.placed_blob(client, repo, job, file, at, rep, served),
                 // Written already, for an image before this one.
                 None => rep.moved(job.size),
             }
@@ -265,7 +330,9 @@ impl<S: Sink> Archive<'_, S> {
     /// Downloads the blob `job` of `repo` into its room at `at` in `file`,
     /// counted and hashed as it comes; a source that fails part-way is
     /// followed by the next, from the room's start.
+    #[allow(clippy::too_many_arguments)]
     fn placed_blob(
+        &self,
         client: &Client,
         repo: &str,
         job: &Job,
@@ -278,7 +345,9 @@ impl<S: Sink> Archive<'_, S> {
         let ((), host) = client.v2_read_from("pulling an image archive", |r| {
             let reader = v2::open_blob(r, repo, digest, Some(size))?;
             copy_blob(reader, digest, size, rep, |done, bytes| {
-                tar::write_at(file, bytes, at + done).map_err(tar_err)
+                tar::write_at(file, bytes, at + done).map_err(tar_err)?;
+                self.writeback.wrote(bytes.len() as u64);
+                Ok(())
             })
         })?;
         served.add(digest, host);
@@ -556,7 +625,12 @@ impl Client {
             write_atomically(path, |file| {
                 if tar::POSITIONED_WRITES {
                     let archive = Archive::placed(file);
-                    digests = self.fill_archive(images, format, &archive, options)?;
+                    std::thread::scope(|s| {
+                        let _end = EndWriteback(&archive.writeback);
+                        s.spawn(|| archive.writeback.run(file));
+                        self.fill_archive(images, format, &archive, options)
+                            .map(|d| digests = d)
+                    })?;
                     let tar = archive.into_tar();
                     let len = tar.position();
                     tar.finish().map_err(tar_err)?;
