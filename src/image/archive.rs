@@ -14,8 +14,13 @@
 //! written at its own offset (positioned writes). The file holds the same
 //! bytes as a stream of the same image. A blob that a source (a mirror)
 //! failed part-way is read again from the next source into the same room.
-//! Into a stream (stdout, a pipe), blobs go one after the other, and such a
-//! blob is cut from the file (or, on a stream, fails the call).
+//! A thread syncs the data written behind the downloads (every
+//! [`WRITEBACK`] bytes), so the final sync has little left to do.
+//!
+//! Into a stream (stdout, a pipe), and into a file where positioned writes
+//! are not available, blobs go one after the other; a blob that a source
+//! failed part-way is then cut from the file and read again, or, on a
+//! stream, fails the call.
 //!
 //! The file appears at its path only once whole (written beside it, synced,
 //! renamed); a failed or cancelled pull leaves nothing there.
