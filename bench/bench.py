@@ -214,7 +214,8 @@ def main():
     if rows not in ("", "sync", "resume"):
         sys.exit(f"bench: BENCH_ROWS={rows}: sync or resume")
     needed = (REGCLI, "curl", "skopeo", "dxf", "docker-registry", "/usr/bin/time")
-    skipped = {"sync": ("curl", "dxf"), "resume": ("curl", "dxf", "/usr/bin/time")}.get(
+    skipped = {"sync": ("curl", "dxf"),
+               "resume": ("curl", "dxf", "skopeo", "/usr/bin/time")}.get(
         rows, ("dxf",) if ONLY else ())
     for tool in [t for t in needed if t not in skipped]:
         if not shutil.which(tool):
