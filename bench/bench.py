@@ -36,8 +36,8 @@ Rows:
   static size examples/c/demo.c linked fully static (-Wl,--gc-sections,
               stripped) against libregistry.a, when it was built
   resume      regcli push --upload-state of an image with one 64 MiB layer
-              to a fresh registry through a throttling proxy (bench/throttle.py,
-              loopback), killed (SIGKILL) at 50 % of the layer, then run
+              to a fresh registry through a throttling proxy (the fixtures'
+              ffi-tests/fixtures/throttle.py, loopback), killed (SIGKILL) at 50 % of the layer, then run
               again: the bytes the second run sent, as a fraction of the
               layer, counted by the proxy (every request body). Killed
               between PATCHes (as the one past 50 % comes) and mid-PATCH
@@ -70,9 +70,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(ROOT, "ffi-tests", "fixtures"))
 import registry as fx  # noqa: E402  (the test fixtures' registry)
-import throttle  # noqa: E402  (the resume row's proxy, beside this file)
+from throttle import ThrottlingProxy  # noqa: E402  (the fixtures' proxy: the resume row)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 ONLY = os.environ.get("BENCH_ONLY", "")
@@ -482,43 +483,85 @@ def sync_section(results, counts):
     return "\n".join(lines) + "\n"
 
 
+def content_range_start(headers):
+    start = headers.get("content-range", "").split("-")[0]
+    return int(start) if start.isdigit() else None
+
+
 def bench_resume(regs, work):
     """regcli push --upload-state killed at RESUME_KILL bytes of the layer
     (between PATCHes and mid-PATCH), then run again, RUNS times each, every
     pair into a fresh registry through a fresh proxy; per kind of kill: the
     second runs' body bytes, the first runs' PATCH bytes at the kill, and the
     offsets the second runs' first PATCH started at."""
+    import threading
     layout = os.path.join(work, "resume-layout")
     log(f"making an image of one {RESUME_LAYER >> 20} MiB layer")
     make_image(layout, layers=1, size=RESUME_LAYER)
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     out = {}
     for run in range(RUNS):
         log(f"resume run {run + 1}/{RUNS}")
-        for kind, mid in (("between", False), ("mid", True)):
+        for kind in ("between", "mid"):
             dst = regs.new()
-            proxy = throttle.Proxy(dst, RESUME_RATE)
+            victim, killed, starts = [None], [], []
+
+            def kill(proxy):
+                if victim[0] is not None:
+                    victim[0].kill()
+                    victim[0].wait()
+                    killed.append(proxy.body_bytes("PATCH"))
+                    victim[0] = None
+
+            def on_request(method, target, headers):
+                if method != "PATCH":
+                    return True
+                starts.append(content_range_start(headers))
+                # between: the PATCH past 50 % never reaches the registry
+                if kind == "between" and victim[0] is not None \
+                        and proxy.body_bytes("PATCH") >= RESUME_KILL:
+                    kill(proxy)
+                    return False
+                return True
+
+            proxy = ThrottlingProxy(dst, rate=RESUME_RATE, on_request=on_request)
             state = tempfile.mkdtemp(prefix="resume-state-", dir=work)
             cmd = regcli("--parallel", "1", "--upload-state", state, "push", layout,
-                         f"127.0.0.1:{proxy.port}/{REPO}:v1")
-            env = {k: v for k, v in os.environ.items()
-                   if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+                         f"{proxy.addr}/{REPO}:v1")
             try:
-                first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, env=env)
-                kill = RESUME_KILL + (2 << 20 if mid else 0)
-                proxy.kill_at(first, kill, mid=mid)
+                victim[0] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.PIPE, env=env)
+                first = victim[0]
+                if kind == "mid":
+                    # mid: killed once 2 MiB of the PATCH past 50 % went on;
+                    # the proxy then relays that PATCH cut.
+                    def watch():
+                        while victim[0] is not None and first.poll() is None:
+                            if proxy.body_bytes("PATCH") >= RESUME_KILL + (2 << 20):
+                                kill(proxy)
+                                return
+                            time.sleep(0.002)
+                    threading.Thread(target=watch, daemon=True).start()
                 err = first.communicate()[1]
-                if proxy.killed_at is None:
+                if not killed:
                     raise RuntimeError(f"resume: regcli ended before the kill "
                                        f"({first.returncode}): {err.decode()[-2000:]}")
+                # What the killed client had written into its socket still
+                # goes on (the cut PATCH ends with it): wait for it to settle
+                # before counting the second run.
+                settled = -1
+                while settled != proxy.body_bytes():
+                    settled = proxy.body_bytes()
+                    time.sleep(0.3)
                 proxy.reset()
-                proxy.throttle = False
+                proxy.rate, starts[:] = None, []
                 again = subprocess.run(cmd, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, env=env)
                 if again.returncode != 0:
-                    raise RuntimeError(f"resume: the second push failed: "
+                    raise RuntimeError(f"resume ({kind}): the second push failed: "
                                        f"{again.stderr.decode()[-2000:]}")
-                sent, ranges = proxy.reset()
+                sent = proxy.body_bytes()
                 if any(n.endswith(".upload.json") for n in os.listdir(state)):
                     raise RuntimeError("resume: the upload state outlived the push")
             finally:
@@ -527,9 +570,8 @@ def bench_resume(regs, work):
                 shutil.rmtree(state, ignore_errors=True)
             r = out.setdefault(kind, {"sent": [], "killed": [], "from": []})
             r["sent"].append(sent)
-            r["killed"].append(proxy.killed_at)
-            start = ranges[0].split("-")[0] if ranges and ranges[0] else ""
-            r["from"].append(int(start) if start.isdigit() else None)
+            r["killed"].append(killed[0])
+            r["from"].append(starts[0] if starts else None)
     return out
 
 
@@ -542,16 +584,17 @@ def resume_section(out):
         f"`make bench`, {RUNS} runs: `regcli push --upload-state DIR --parallel 1` of an image "
         f"with one {RESUME_LAYER >> 20} MiB layer (random bytes; {RESUME_CHUNK >> 20} MiB PATCH "
         f"chunks) to Debian's docker-registry (distribution 2.8, a fresh one per run) through "
-        f"a throttling proxy on loopback ({RESUME_RATE >> 20} MiB/s for PATCH bodies), killed "
-        "with SIGKILL at 50 % of the layer, then the same command again (not throttled). "
+        f"a throttling proxy on loopback (ffi-tests/fixtures/throttle.py, {RESUME_RATE >> 20} "
+        "MiB/s per request body), killed with SIGKILL at 50 % of the layer, then the same "
+        "command again (not throttled). "
         "*Re-sent*: the bytes of every request body the second run sent (the rest of the layer, "
         "the config, the manifest), counted by the proxy, as a fraction of the layer (target "
         "<= 0.55); median, and the spread. Killed between PATCHes: as the PATCH past 50 % "
         "comes, before any of it goes on. Killed mid-PATCH: at 50 % + 2 MiB, that PATCH cut: "
         "distribution 2.8 then drops the session, so the second run starts over.",
         "",
-        "| killed | PATCH MiB sent before the kill | second run resumed at MiB | re-sent (median) | "
-        "min | max |",
+        "| killed | PATCH MiB through the proxy at the kill | second run resumed at MiB | "
+        "re-sent (median) | min | max |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for kind, title in (("between", "between PATCHes, at 50 %"), ("mid", "mid-PATCH, at 53 %")):
