@@ -23,6 +23,12 @@ Rows:
               skopeo copy docker-archive:/oci-archive: docker:// (from a
               docker-archive skopeo gzips the uncompressed layers on the way;
               regcli pushes them as stored, as ...layer.v1.tar)
+  archive push (docker-archive, --compress gzip, random | tar layers)
+              regcli push --compress gzip FILE | skopeo copy docker-archive:
+              docker:// (both gzip the uncompressed layers; regcli into a
+              spool file first, to learn each digest before it sends): that
+              image's random layers, and 4 x 64 MiB cut from a tar of /usr/lib
+              (compressible)
   256 MiB     one 256 MiB blob: sha256 alone (openssl dgst -sha256 of the
               file; sha256sum is about 4x slower here) | regcli blob get to
               stdout (/dev/null), verified | regcli blob get to a file,
@@ -189,7 +195,7 @@ def skopeo_converting(*args):
     return [a for a in skopeo(*args) if a != "--preserve-digests"]
 
 
-def archive_rows(record, regs, src, work, out_path, tars):
+def archive_rows(record, regs, src, work, out_path, tars, gzip_tars):
     """The archive rows of one run; `tars` holds the archives to push,
     made once by regcli."""
     record("archive pull (docker-archive)", "regcli", measure(
@@ -202,6 +208,52 @@ def archive_rows(record, regs, src, work, out_path, tars):
             dst = regs.new()
             record(f"archive push ({fmt})", tool, measure(cmd(dst)))
             regs.stop(dst)
+    for kind, tar in gzip_tars.items():
+        for tool, cmd in [("regcli", lambda d: regcli("push", "--compress", "gzip", tar, f"{d}/{REPO}:v1")),
+                          ("skopeo", lambda d: skopeo_converting(f"docker-archive:{tar}", f"docker://{d}/{REPO}:v1"))]:
+            dst = regs.new()
+            record(f"archive push (docker-archive, --compress gzip, {kind})", tool, measure(cmd(dst)))
+            regs.stop(dst)
+
+
+def tar_layers_archive(path):
+    """A docker-archive of 4 x 64 MiB uncompressed layers cut from a tar of
+    /usr/lib (what real layers hold: compressible, unlike random bytes)."""
+    import io
+    import json
+    import tarfile
+    size = 4 * LAYER_SIZE
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for root, _, files in os.walk("/usr/lib"):
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                if os.path.isfile(full) and not os.path.islink(full):
+                    try:
+                        t.add(full, recursive=False)
+                    except OSError:
+                        continue
+                if buf.tell() >= size:
+                    break
+            if buf.tell() >= size:
+                break
+    data = buf.getvalue()
+    while len(data) < size:
+        data += data
+    layers = [data[i * LAYER_SIZE:(i + 1) * LAYER_SIZE] for i in range(4)]
+    diff_ids = [hashlib.sha256(layer).hexdigest() for layer in layers]
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{d}" for d in diff_ids]}}).encode()
+    config_hex = hashlib.sha256(config).hexdigest()
+    manifest = json.dumps([{"Config": f"{config_hex}.json", "RepoTags": [f"{REPO}:v1"],
+                            "Layers": [f"{d}/layer.tar" for d in diff_ids]}]).encode()
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as t:
+        for name, body in [(f"{config_hex}.json", config),
+                           *[(f"{d}/layer.tar", layer) for d, layer in zip(diff_ids, layers)],
+                           ("manifest.json", manifest)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            t.addfile(info, io.BytesIO(body))
 
 
 def regcli(*args):
@@ -270,9 +322,11 @@ def main():
                 tars[fmt] = os.path.join(work, f"image-{fmt}.tar")
                 subprocess.run(regcli("pull", "--format", fmt, f"{src}/{REPO}:v1", tars[fmt]),
                                check=True, stdout=subprocess.DEVNULL)
+            gzip_tars = {"random": tars["docker-archive"], "tar": os.path.join(work, "tar-layers.tar")}
+            tar_layers_archive(gzip_tars["tar"])
             for run in range(RUNS):
                 log(f"run {run + 1}/{RUNS}")
-                archive_rows(record, regs, src, work, out_path, tars)
+                archive_rows(record, regs, src, work, out_path, tars, gzip_tars)
                 if ONLY == "archive":
                     for entry in [e for e in os.listdir(work) if e.startswith("out")]:
                         os.remove(os.path.join(work, entry))

@@ -2,12 +2,12 @@
 //! gzip encoder every compressed upload reads through.
 //!
 //! A compressed layer's digest is known only once its bytes are: a push
-//! compresses a layer once to learn its digest and size (for the manifest,
-//! and to ask the registry whether it has the blob), and again as it
-//! uploads. Both passes read through [`encoder`], whose output depends only
-//! on the input (no time or name in the gzip header, a fixed level), so the
-//! second pass yields the bytes the first one hashed; the upload checks
-//! them against that digest all the same.
+//! compresses a layer into a spool file before it sends anything (for the
+//! manifest, and to ask the registry whether it has the blob), then uploads
+//! the spool. [`encoder`]'s output depends only on its input (no time or
+//! name in the gzip header, a fixed level), so a push run again after a
+//! crash makes the same bytes, under the same digest, and resumes their
+//! upload.
 
 #![forbid(unsafe_code)]
 
@@ -19,8 +19,7 @@ use crate::error::{Error, Result};
 /// libraries, CPU seconds and output size): level 1 0.37 s, 0.44 of the
 /// input; 2: 0.66 s, 0.363; 3: 0.82 s, 0.349; 6 (gzip's default): 1.22 s,
 /// 0.338. skopeo's default wrote 0.349 of the same input: level 3 gives
-/// the same size for two thirds of level 6's time, which matters twice
-/// here (every layer is compressed twice).
+/// the same size for two thirds of level 6's time.
 const LEVEL: u32 = 3;
 
 /// How uncompressed layers are compressed when a push makes their manifest

@@ -92,8 +92,11 @@ pub struct ImageOptions<'a> {
     /// Compress the uncompressed layers on the way, where the push makes
     /// their manifest: [`Client::image_push_archive`] of a docker-archive
     /// (`docker save`'s layers are plain tars). Each such layer is
-    /// compressed twice, once to learn its digest and size and once as it
-    /// uploads; its diff id (the config) is unchanged. Every call that keeps
+    /// compressed once, before anything is sent, into a spool file beside
+    /// the archive (else in the temporary directory; unlinked at once), which
+    /// gives its digest and size for the manifest, lets a blob the registry
+    /// has be skipped, and is what uploads; its diff id (the config) is
+    /// unchanged. Every call that keeps
     /// manifests byte for byte (pulls, copies, sync, pushes of a layout or
     /// an oci-archive) fails with INVALID_ARGUMENT when it is set, rather
     /// than ignore it.

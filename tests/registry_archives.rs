@@ -798,6 +798,15 @@ fn a_docker_archive_is_pushed_gzip_compressed_when_asked() {
             .unwrap()
         };
         assert_eq!(again, d);
+        // The layers were compressed into files beside the archive, unlinked
+        // at once: none is left.
+        let dir = docker.parent().unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".registry-gzip"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
         for l in m["layers"].as_array().unwrap() {
             let moved: Vec<_> = reports
                 .iter()

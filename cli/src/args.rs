@@ -412,7 +412,8 @@ docker-archive is what `docker save` writes and `docker load` reads \
 (manifest.json with Config, RepoTags host[:port]/repo:tag, Layers; one platform: \
 --platform's, else linux/amd64); oci-archive is a tar of an OCI layout (digests \
 kept; an index whole unless --platform). Blobs stream from the registry into \
-the archive, each verified on the way, one at a time. The file appears at \
+the archive, each verified on the way: into a file --parallel at once, each \
+written at its place in the tar; to stdout one at a time. The file appears at \
 FILE only once whole: a failed or interrupted pull leaves nothing there. FILE \
 `-` writes the archive to stdout instead, which cannot be atomic: a failure \
 leaves a truncated tar on stdout and exits non-zero (the digest then goes to \
@@ -482,8 +483,9 @@ or digest of an oci-archive). An oci-archive's manifests are pushed byte for \
 byte; a docker-archive gets an OCI manifest for its layers as stored \
 (uncompressed ones as application/vnd.oci.image.layer.v1.tar), or with \
 --compress gzip those gzip-compressed on the way (as ...tar+gzip; the config and \
-its diff ids unchanged; each is compressed twice, once to learn its digest, so \
-a blob the registry has is not sent again). The archive is \
+its diff ids unchanged; each is compressed once, before anything is sent, into \
+a spool file beside FILE or in $TMPDIR, so a blob the registry has is not sent \
+again). The archive is \
 untrusted input: links, devices, climbing names and sizes that lie are refused \
 before anything is sent. `-` reads the archive from stdin, spooled to a \
 temporary file in $TMPDIR first (an archive is read by offsets, which a pipe \

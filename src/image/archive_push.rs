@@ -48,32 +48,33 @@ struct Found {
     blobs: HashMap<Digest, Blob>,
 }
 
-/// Where a blob's bytes are: an entry of the archive, sent as it is or
-/// gzip-compressed on the way (its digest is then the gzip stream's).
-#[derive(Clone, Copy)]
+/// Where a blob's bytes are: an entry of the archive or, for a layer
+/// compressed on the way, all of its spool file (see [`spool_file`]).
 struct Blob {
     entry: Entry,
-    gzip: bool,
+    spool: Option<File>,
 }
 
 impl Blob {
     fn stored(entry: Entry) -> Blob {
-        Blob { entry, gzip: false }
+        Blob { entry, spool: None }
     }
 }
 
 /// What reading a layer found: its digest and first bytes (for the
-/// compression's magic number), and the digest and size of its gzip stream
-/// when it was compressed on the way.
+/// compression's magic number), and when it was compressed on the way the
+/// digest and size of its gzip stream and the spool file that holds it.
 struct Hashed {
     digest: Digest,
     head: Vec<u8>,
-    gzip: Option<(Digest, u64)>,
+    gzip: Option<(Digest, u64, File)>,
 }
 
 /// The archive being read.
 struct Reading<'a> {
     file: &'a File,
+    /// Where spool files go first: the archive's directory.
+    spool_dir: &'a Path,
     index: TarIndex,
     what: String,
 }
@@ -97,25 +98,36 @@ impl Reading<'_> {
     }
 
     /// Hashes the bytes of `e` (SHA-256); with `gzip`, and when they are not
-    /// compressed already, hashes their gzip stream too.
+    /// compressed already, compresses them into a spool file, hashing the
+    /// gzip stream too.
     fn hash(&self, e: &Entry, gzip: bool) -> Result<Hashed> {
         let io = |err: std::io::Error| Error::new(ErrorKind::Io, format!("{}: {err}", self.what));
-        let (_, _, head) = drain(&mut self.section(e).take(8)).map_err(io)?;
+        let (_, _, head) = drain(&mut self.section(e).take(8), None).map_err(io)?;
         if !gzip || compressed(&head).is_some() {
-            let (digest, _, head) = drain(&mut self.section(e)).map_err(io)?;
+            let (digest, _, head) = drain(&mut self.section(e), None).map_err(io)?;
             return Ok(Hashed {
                 digest,
                 head,
                 gzip: None,
             });
         }
+        let spool = spool_file(self.spool_dir).map_err(|err| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot make a file to compress a layer into: {err}"),
+            )
+        })?;
         let mut section = self.section(e);
         let mut raw = Hashing::new(&mut section, Hasher::new(Algorithm::Sha256));
-        let (gz_digest, gz_size, _) = drain(&mut gzip::encoder(&mut raw)).map_err(io)?;
+        let mut out = std::io::BufWriter::with_capacity(CHUNK, &spool);
+        let (gz_digest, gz_size, _) =
+            drain(&mut gzip::encoder(&mut raw), Some(&mut out)).map_err(io)?;
+        out.flush().map_err(io)?;
+        drop(out);
         Ok(Hashed {
             digest: raw.digest(),
             head,
-            gzip: Some((gz_digest, gz_size)),
+            gzip: Some((gz_digest, gz_size, spool)),
         })
     }
 
@@ -314,15 +326,15 @@ impl Reading<'_> {
                 }
             }
             let (media_type, digest, size, blob) = match gzip {
-                Some((gz, size)) => (
-                    OCI_LAYER_GZIP,
-                    gz,
-                    size,
-                    Blob {
-                        entry: e,
-                        gzip: true,
-                    },
-                ),
+                Some((gz, size, spool)) => {
+                    let entry = Entry {
+                        offset: 0,
+                        size,
+                        ..e
+                    };
+                    let spool = Some(spool);
+                    (OCI_LAYER_GZIP, gz, size, Blob { entry, spool })
+                }
                 None => (media_type, digest, e.size, Blob::stored(e)),
             };
             layers.push(
@@ -405,8 +417,13 @@ fn find_image(
         .metadata()
         .map_err(|e| Error::io("cannot read", path, e))?
         .len();
+    let spool_dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let reading = Reading {
         file: &file,
+        spool_dir,
         index: TarIndex::index(&file, len, &what)?,
         what,
     };
@@ -447,9 +464,41 @@ fn compressed(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Reads `r` to its end; returns the SHA-256 digest of its bytes, their
-/// count and the first 8 of them.
-fn drain(r: &mut dyn Read) -> std::io::Result<(Digest, u64, Vec<u8>)> {
+/// A new file for a layer's gzip stream: in `dir` (beside the archive),
+/// else in the temporary directory; readable by its owner only, and
+/// unlinked at once, so that it goes when the push ends, whatever ends it.
+fn spool_file(dir: &Path) -> std::io::Result<File> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        ".registry-gzip-{}-{}.tmp",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut failed = None;
+    for dir in [dir.to_path_buf(), std::env::temp_dir()] {
+        let path = dir.join(&name);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(file) => {
+                std::fs::remove_file(&path)?;
+                return Ok(file);
+            }
+            Err(e) => failed = Some(e),
+        }
+    }
+    Err(failed.expect("two places tried"))
+}
+
+/// Reads `r` to its end, copying its bytes into `copy` if any; returns the
+/// SHA-256 digest of its bytes, their count and the first 8 of them.
+fn drain(
+    r: &mut dyn Read,
+    mut copy: Option<&mut dyn Write>,
+) -> std::io::Result<(Digest, u64, Vec<u8>)> {
     let mut hasher = Hasher::new(Algorithm::Sha256);
     let mut buf = vec![0u8; CHUNK];
     let (mut len, mut head) = (0u64, Vec::new());
@@ -462,6 +511,9 @@ fn drain(r: &mut dyn Read) -> std::io::Result<(Digest, u64, Vec<u8>)> {
             head.extend_from_slice(&buf[..n.min(8 - head.len())]);
         }
         hasher.update(&buf[..n]);
+        if let Some(out) = copy.as_mut() {
+            out.write_all(&buf[..n])?;
+        }
         len += n as u64;
     }
 }
@@ -537,14 +589,9 @@ impl Client {
                 if v2::blob_exists(r, &repo, &job.digest)? {
                     return rep.moved(job.size);
                 }
-                let blob = blobs[&job.digest];
-                let section = section(&file, &blob.entry);
-                let inner: Box<dyn Read> = match blob.gzip {
-                    true => Box::new(gzip::encoder(section)),
-                    false => Box::new(section),
-                };
+                let blob = &blobs[&job.digest];
                 let mut body = Counting {
-                    inner,
+                    inner: section(blob.spool.as_ref().unwrap_or(&file), &blob.entry),
                     done: 0,
                     reporter: rep,
                 };
