@@ -785,8 +785,9 @@ registry_status registry_transfer_options_referrers(registry_transfer_options *o
 // Compresses uncompressed layers on the way, where the push makes their
 // manifest: `registry_image_push_archive_with` of a docker-archive
 // (`docker save`'s plain-tar layers) pushes each as
-// `application/vnd.oci.image.layer.v1.tar+gzip`, compressed once to learn
-// its digest and again as it uploads. `compression` (copied): "gzip"; NULL
+// `application/vnd.oci.image.layer.v1.tar+gzip`, compressed once before
+// anything is sent, into a spool file beside the archive (else in the
+// temporary directory) that the upload reads. `compression` (copied): "gzip"; NULL
 // turns compression off again. The calls that keep manifests byte for byte
 // (pulls, copies, pushes of a layout or an oci-archive) fail
 // INVALID_ARGUMENT with options that compress. INVALID_ARGUMENT for an
