@@ -894,7 +894,7 @@ impl Client {
                 reporter: rep,
             };
             // The reader checks the digest; no second hash on the way out.
-            v2::upload_blob(to, dst_repo, &mut body, d, true).map(|_| ())
+            v2::upload_blob(to, dst_repo, &mut body, d, Some(job.size), true).map(|_| ())
         })?;
         served.add(d, host);
         Ok(())
@@ -1076,7 +1076,7 @@ fn push_images(
             done: 0,
             reporter: rep,
         };
-        v2::upload_blob(r, repo, &mut body, &job.digest, false).map(|_| ())
+        v2::upload_blob(r, repo, &mut body, &job.digest, Some(job.size), false).map(|_| ())
     })?;
     // A manifest two images share (a child, or one image's root another's
     // child) is stored once, by the first; each root goes under its tag.

@@ -595,7 +595,7 @@ impl Client {
                     done: 0,
                     reporter: rep,
                 };
-                v2::upload_blob(r, &repo, &mut body, &job.digest, false).map(|_| ())
+                v2::upload_blob(r, &repo, &mut body, &job.digest, Some(job.size), false).map(|_| ())
             })?;
             put_manifests(r, &repo, tree, Some(tag), &mut options.progress)
         })

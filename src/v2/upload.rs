@@ -62,7 +62,7 @@ pub(crate) fn put_blob(
         if blob_exists(remote, repo, d)? {
             return Ok(d.clone());
         }
-        return upload_blob(remote, repo, reader, d, false);
+        return upload_blob(remote, repo, reader, d, None, false);
     }
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
@@ -73,9 +73,9 @@ pub(crate) fn put_blob(
     cancel_on_error(remote, repo, &upload, result)
 }
 
-/// Uploads the bytes of `reader`, which must hash to `expected`, without
-/// asking first whether the registry has the blob: a POST, one PATCH and a
-/// bodiless `PUT ?digest=`. The bytes are hashed on the way unless
+/// Uploads the bytes of `reader`, which must hash to `expected` (and number
+/// `size`, when known), without asking first whether the registry has the
+/// blob: a POST, one PATCH and a bodiless `PUT ?digest=`. The bytes are hashed on the way unless
 /// `reader_verifies` (a [`LayerReader`] already checks them and fails its
 /// last read when they are wrong); either way bytes that do not match abort
 /// the PATCH before its end, and the PUT that would commit them is never
@@ -87,11 +87,12 @@ pub(crate) fn upload_blob(
     repo: &str,
     reader: &mut dyn Read,
     expected: &Digest,
+    size: Option<u64>,
     reader_verifies: bool,
 ) -> Result<Digest> {
     if let Some(dir) = remote.upload_state {
         let path = resume::state_path(dir, &remote.base, repo, expected);
-        return upload_recorded(remote, repo, reader, expected, &path);
+        return upload_recorded(remote, repo, reader, expected, size, &path);
     }
     let upload = start_upload(remote, repo, None)?.ok_or_else(|| {
         Error::protocol("the registry answered an upload start as a finished mount")
@@ -242,6 +243,7 @@ fn upload_recorded(
     repo: &str,
     reader: &mut dyn Read,
     expected: &Digest,
+    size: Option<u64>,
     path: &std::path::Path,
 ) -> Result<Digest> {
     let mut hasher = Hasher::new(expected.algorithm());
@@ -275,19 +277,27 @@ fn upload_recorded(
             (upload, 0)
         }
     };
-    let result =
-        send_chunks(remote, repo, upload, reader, &mut hasher, offset, path).and_then(|upload| {
-            let got = hasher.clone().finish();
-            if &got != expected {
-                cancel_upload(remote, repo, &upload);
-                resume::remove(path);
-                return Err(Error::new(
-                    ErrorKind::DigestMismatch,
-                    format!("upload to {repo}: the bytes hash to {got}, not {expected}"),
-                ));
-            }
-            commit(remote, repo, &upload, expected)
-        });
+    let result = send_chunks(
+        remote,
+        repo,
+        upload,
+        reader,
+        &mut hasher,
+        (offset, size),
+        path,
+    )
+    .and_then(|upload| {
+        let got = hasher.clone().finish();
+        if &got != expected {
+            cancel_upload(remote, repo, &upload);
+            resume::remove(path);
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("upload to {repo}: the bytes hash to {got}, not {expected}"),
+            ));
+        }
+        commit(remote, repo, &upload, expected)
+    });
     if result.is_ok() {
         resume::remove(path);
     }
@@ -382,37 +392,62 @@ fn prefix_error(repo: &str, short: bool) -> Error {
     )
 }
 
-/// Sends the rest of `reader` from `offset` in PATCH chunks with
-/// `Content-Range`, hashing it into `hasher` and saving the state at `path`
-/// after each chunk the registry confirmed; returns the session at its
-/// latest Location.
+/// Sends the rest of `reader` from `offset` in PATCHes of the chunk size,
+/// each with its `Content-Range`, hashing the bytes into `hasher`, and
+/// records the session and the bytes the registry confirmed after each.
+/// When the blob's `size` is known a chunk streams from the reader with its
+/// `Content-Length` (nothing held in memory; a PATCH that fails is not sent
+/// again: the record lets the next upload go on from the last whole
+/// chunk); when it is not, each chunk is read into memory first, and sent
+/// again when a retry is due.
 fn send_chunks(
     remote: &Remote<'_>,
     repo: &str,
     mut upload: Upload,
     reader: &mut dyn Read,
     hasher: &mut Hasher,
-    mut offset: u64,
+    (mut offset, size): (u64, Option<u64>),
     path: &std::path::Path,
 ) -> Result<Upload> {
     let chunk = upload.chunk_min.unwrap_or(0).clamp(CHUNK, MAX_CHUNK);
-    let mut buf = Vec::with_capacity(chunk as usize);
+    let mut buf = Vec::new();
     loop {
-        buf.clear();
-        reader
-            .take(chunk)
-            .read_to_end(&mut buf)
-            .map_err(Error::from)?;
-        if buf.is_empty() {
+        let len = match size {
+            Some(size) => chunk.min(size.saturating_sub(offset)),
+            None => {
+                buf.clear();
+                reader
+                    .take(chunk)
+                    .read_to_end(&mut buf)
+                    .map_err(Error::from)?;
+                hasher.update(&buf);
+                buf.len() as u64
+            }
+        };
+        if len == 0 {
             return Ok(upload);
         }
-        hasher.update(&buf);
-        let end = offset + buf.len() as u64 - 1;
+        let end = offset + len - 1;
         let req = Request::new("PATCH", upload.location.clone())
             .header("Content-Type", "application/octet-stream")
             .header("Content-Range", format!("{offset}-{end}"))
             .bulk();
-        let resp = remote.send(&req, &Scope::push(repo), &mut Payload::Bytes(&buf))?;
+        let mut teed;
+        let mut body = match size {
+            Some(_) => {
+                teed = Tee {
+                    inner: reader.take(len),
+                    hasher,
+                };
+                Payload::Stream(&mut teed)
+            }
+            None => Payload::Bytes(&buf),
+        };
+        let req = match body {
+            Payload::Stream(_) => req.header("Content-Length", len.to_string()),
+            _ => req,
+        };
+        let resp = remote.send(&req, &Scope::push(repo), &mut body)?;
         let resp = remote.check(resp)?;
         upload.location = header(&resp, "location")
             .map_or(upload.location.clone(), |l| resolve(&upload.location, &l));
@@ -424,5 +459,19 @@ fn send_chunks(
         };
         resume::save(path, &state)
             .map_err(|e| Error::io("cannot record the upload in", path, e))?;
+    }
+}
+
+/// Reads `inner`, hashing what it reads into `hasher`.
+struct Tee<'h, R> {
+    inner: R,
+    hasher: &'h mut Hasher,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
 }
