@@ -42,8 +42,8 @@ pub(crate) struct Upload {
 /// against 0.37 s in one PATCH without a state directory.
 const CHUNK: u64 = 8 * 1024 * 1024;
 
-/// The largest chunk a registry's `OCI-Chunk-Min-Length` may demand (each
-/// chunk is held in memory).
+/// The largest chunk a registry's `OCI-Chunk-Min-Length` may demand (a
+/// chunk of a blob whose size is not known up front is held in memory).
 const MAX_CHUNK: u64 = 128 * 1024 * 1024;
 
 /// Uploads the bytes of `reader` into `repo` and returns their digest. With
