@@ -787,7 +787,9 @@ registry_status registry_transfer_options_referrers(registry_transfer_options *o
 // (`docker save`'s plain-tar layers) pushes each as
 // `application/vnd.oci.image.layer.v1.tar+gzip`, compressed once before
 // anything is sent, into a spool file beside the archive (else in the
-// temporary directory) that the upload reads. `compression` (copied): "gzip"; NULL
+// temporary directory) that the upload reads; progress hears of each such
+// layer first under its diff id (uncompressed digest and size) while it is
+// compressed, and can cancel then too. `compression` (copied): "gzip"; NULL
 // turns compression off again. The calls that keep manifests byte for byte
 // (pulls, copies, pushes of a layout or an oci-archive) fail
 // INVALID_ARGUMENT with options that compress. INVALID_ARGUMENT for an

@@ -96,7 +96,10 @@ pub struct ImageOptions<'a> {
     /// the archive (else in the temporary directory; unlinked at once), which
     /// gives its digest and size for the manifest, lets a blob the registry
     /// has be skipped, and is what uploads; its diff id (the config) is
-    /// unchanged. Every call that keeps
+    /// unchanged. The compressing is part of the transfer: `progress` hears
+    /// of each such layer first under its diff id (its uncompressed digest
+    /// and size) as its bytes are read, and can cancel it, before the
+    /// upload under the compressed digest. Every call that keeps
     /// manifests byte for byte (pulls, copies, sync, pushes of a layout or
     /// an oci-archive) fails with INVALID_ARGUMENT when it is set, rather
     /// than ignore it.

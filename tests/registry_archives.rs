@@ -744,12 +744,53 @@ fn a_docker_archive_is_pushed_gzip_compressed_when_asked() {
         "fixtures/app:v1",
         &format!("docker-archive:{}:x/app:v1", docker.display()),
     );
-    for f in [&anon, &common::fixture("ferro")] {
+    for (i, f) in [&anon, &common::fixture("ferro")].into_iter().enumerate() {
         let c = f.client();
-        let d = c
-            .image_push_archive(&docker, None, "archives/gzip", "v1", gzip())
-            .unwrap();
+        let cancelled = format!("archives/gzip-cancelled-{i}");
+        // Compressing is part of the transfer: cancelled at its first
+        // report, the push sends nothing.
+        let e = {
+            let mut cancel = |_: &Digest, _: u64, _: u64| false;
+            c.image_push_archive(
+                &docker,
+                None,
+                &cancelled,
+                "v1",
+                gzip().with_progress(&mut cancel),
+            )
+            .unwrap_err()
+        };
+        assert_eq!(e.kind(), ErrorKind::Aborted, "{e}");
+        let log = std::fs::read_to_string(anon.var("LOG").unwrap()).unwrap();
+        assert!(!log.contains(&cancelled), "a request was sent");
+        assert!(c.tags(&cancelled).map_or(true, |t| t.is_empty()));
+        let mut reports: Vec<(Digest, u64, u64)> = vec![];
+        let d = {
+            let mut cb = |d: &Digest, done: u64, total: u64| {
+                reports.push((d.clone(), done, total));
+                true
+            };
+            c.image_push_archive(
+                &docker,
+                None,
+                "archives/gzip",
+                "v1",
+                gzip().with_progress(&mut cb),
+            )
+            .unwrap()
+        };
         let (m, config, layers) = skopeo_dir_of(f, "archives/gzip:v1");
+        // Each layer is heard of first under its diff id, as it is compressed.
+        for id in config["rootfs"]["diff_ids"].as_array().unwrap() {
+            let id: Digest = id.as_str().unwrap().parse().unwrap();
+            let heard: Vec<_> = reports.iter().filter(|r| r.0 == id).collect();
+            assert!(heard.len() >= 2, "{id}: {heard:?}");
+            assert_eq!(
+                heard.last().unwrap().1,
+                heard.last().unwrap().2,
+                "{id}: whole"
+            );
+        }
         assert_eq!(
             m["config"]["digest"],
             anon.fact("IMAGE_ID"),

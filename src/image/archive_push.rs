@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -52,7 +53,7 @@ struct Found {
 /// compressed on the way, all of its spool file (see [`spool_file`]).
 struct Blob {
     entry: Entry,
-    spool: Option<File>,
+    spool: Option<Arc<File>>,
 }
 
 impl Blob {
@@ -67,7 +68,7 @@ impl Blob {
 struct Hashed {
     digest: Digest,
     head: Vec<u8>,
-    gzip: Option<(Digest, u64, File)>,
+    gzip: Option<(Digest, u64, Arc<File>)>,
 }
 
 /// The archive being read.
@@ -97,27 +98,35 @@ impl Reading<'_> {
         section(self.file, e)
     }
 
-    /// Hashes the bytes of `e` (SHA-256); with `gzip`, and when they are not
-    /// compressed already, compresses them into a spool file, hashing the
-    /// gzip stream too.
-    fn hash(&self, e: &Entry, gzip: bool) -> Result<Hashed> {
-        let io = |err: std::io::Error| Error::new(ErrorKind::Io, format!("{}: {err}", self.what));
+    /// Hashes the bytes of `e` (SHA-256); with `gzip` (which `rep` hears
+    /// of, as they are read), and when they are not compressed already,
+    /// compresses them into a spool file, hashing the gzip stream too.
+    fn hash(&self, e: &Entry, gzip: Option<&Reporter<'_>>) -> Result<Hashed> {
+        // A cancel (ABORTED, from the reporter) comes through as it is.
+        let io = |err: std::io::Error| match err.get_ref().is_some_and(|i| i.is::<Error>()) {
+            true => Error::from(err),
+            false => Error::new(ErrorKind::Io, format!("{}: {err}", self.what)),
+        };
         let (_, _, head) = drain(&mut self.section(e).take(8), None).map_err(io)?;
-        if !gzip || compressed(&head).is_some() {
+        let Some(rep) = gzip.filter(|_| compressed(&head).is_none()) else {
             let (digest, _, head) = drain(&mut self.section(e), None).map_err(io)?;
             return Ok(Hashed {
                 digest,
                 head,
                 gzip: None,
             });
-        }
+        };
         let spool = spool_file(self.spool_dir).map_err(|err| {
             Error::new(
                 ErrorKind::Io,
                 format!("cannot make a file to compress a layer into: {err}"),
             )
         })?;
-        let mut section = self.section(e);
+        let mut section = Counting {
+            inner: self.section(e),
+            done: 0,
+            reporter: rep,
+        };
         let mut raw = Hashing::new(&mut section, Hasher::new(Algorithm::Sha256));
         let mut out = std::io::BufWriter::with_capacity(CHUNK, &spool);
         let (gz_digest, gz_size, _) =
@@ -127,12 +136,12 @@ impl Reading<'_> {
         Ok(Hashed {
             digest: raw.digest(),
             head,
-            gzip: Some((gz_digest, gz_size, spool)),
+            gzip: Some((gz_digest, gz_size, Arc::new(spool))),
         })
     }
 
     /// [`hash`](Self::hash) of each entry, `parallel` at a time; in order.
-    fn hash_all(&self, entries: &[Entry], parallel: usize, gzip: bool) -> Result<Vec<Hashed>> {
+    fn hash_all(&self, entries: &[Entry], parallel: usize) -> Result<Vec<Hashed>> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let next = AtomicUsize::new(0);
         let results: Vec<std::sync::Mutex<Option<Result<Hashed>>>> =
@@ -142,7 +151,7 @@ impl Reading<'_> {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(e) = entries.get(i) else { return };
-                    *crate::sync::lock(&results[i]) = Some(self.hash(e, gzip));
+                    *crate::sync::lock(&results[i]) = Some(self.hash(e, None));
                 });
             }
         });
@@ -154,6 +163,64 @@ impl Reading<'_> {
                     .expect("every entry hashed")
             })
             .collect()
+    }
+
+    /// [`hash`](Self::hash) of each entry with gzip, as the jobs of one
+    /// transfer (`parallel` at a time, each reported under its diff id
+    /// from `diff_ids` as its bytes are read, and cancelled as any transfer
+    /// is); in order. A layer listed twice is read once.
+    fn compress_all(
+        &self,
+        entries: &[Entry],
+        diff_ids: &[String],
+        parallel: usize,
+        progress: &mut Option<&mut Progress<'_>>,
+    ) -> Result<Vec<Hashed>> {
+        let names = (0..entries.len())
+            .map(|i| {
+                diff_ids
+                    .get(i)
+                    .and_then(|d| Digest::parse(d).ok())
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "{}: the config names no diff id for layer {i}, which compressing \
+                             needs",
+                            self.what
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut jobs: Vec<Job> = vec![];
+        for (name, e) in names.iter().zip(entries) {
+            if !jobs.iter().any(|j| j.digest == *name) {
+                jobs.push(Job {
+                    digest: name.clone(),
+                    size: e.size,
+                });
+            }
+        }
+        let done: std::sync::Mutex<HashMap<Digest, Hashed>> = Default::default();
+        transfer::run(parallel, jobs, progress, |job, rep| {
+            let i = names
+                .iter()
+                .position(|n| *n == job.digest)
+                .expect("a job per name");
+            let hashed = self.hash(&entries[i], Some(rep))?;
+            crate::sync::lock(&done).insert(job.digest.clone(), hashed);
+            rep.moved(job.size)
+        })?;
+        let done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        Ok(names
+            .iter()
+            .map(|n| {
+                let h = &done[n];
+                Hashed {
+                    digest: h.digest.clone(),
+                    head: h.head.clone(),
+                    gzip: h.gzip.clone(),
+                }
+            })
+            .collect())
     }
 
     /// The image an oci-archive names `name` (or its only image).
@@ -238,8 +305,14 @@ impl Reading<'_> {
 
     /// The image a docker-archive names `name` (a RepoTag, or `@N`; none:
     /// its only image), with an OCI manifest made for its files as stored,
-    /// or with its uncompressed layers gzip-compressed when `gzip`.
-    fn docker(&self, name: Option<&str>, parallel: usize, gzip: bool) -> Result<Found> {
+    /// or with its uncompressed layers gzip-compressed when `gzip` (which
+    /// hears of the compression).
+    fn docker(
+        &self,
+        name: Option<&str>,
+        parallel: usize,
+        gzip: Option<&mut Option<&mut Progress<'_>>>,
+    ) -> Result<Found> {
         let body = self.index.read(self.file, "manifest.json", CONFIG_CAP)?;
         let entries: Vec<DockerEntry> = serde_json::from_slice(&body)
             .map_err(|e| Error::invalid(format!("{}: manifest.json: {e}", self.what)))?;
@@ -306,7 +379,10 @@ impl Reading<'_> {
             .iter()
             .map(|path| self.index.file(path))
             .collect::<Result<Vec<_>>>()?;
-        let hashed = self.hash_all(&files, parallel, gzip)?;
+        let hashed = match gzip {
+            Some(progress) => self.compress_all(&files, &diff_ids, parallel, progress)?,
+            None => self.hash_all(&files, parallel)?,
+        };
         for (i, ((path, e), hashed)) in entry.layers.iter().zip(files).zip(hashed).enumerate() {
             let Hashed { digest, head, gzip } = hashed;
             let media_type = compressed(&head).unwrap_or(OCI_LAYER_TAR);
@@ -402,7 +478,7 @@ fn section<'f>(file: &'f File, e: &Entry) -> Section<'f> {
 fn find_image(
     path: &Path,
     archive_ref: Option<&str>,
-    options: &ImageOptions<'_>,
+    options: &mut ImageOptions<'_>,
     parallel: usize,
 ) -> Result<(File, Found)> {
     if options.referrers || options.platforms.len() > 1 {
@@ -433,7 +509,7 @@ fn find_image(
         reading.oci(archive_ref, platform)?
     } else if reading.index.has("manifest.json") {
         let gzip = options.compress == Some(Compression::Gzip);
-        reading.docker(archive_ref, parallel, gzip)?
+        reading.docker(archive_ref, parallel, gzip.then_some(&mut options.progress))?
     } else {
         return Err(Error::invalid(format!(
             "{} is neither a docker-archive (manifest.json) nor an oci-archive \
@@ -447,11 +523,11 @@ fn find_image(
 /// [`find_image`] of the archive at `path` (its only image, compressed
 /// with `gzip`), for the fuzz target: what it finds is thrown away.
 pub(crate) fn read_untrusted(path: &Path, gzip: bool) -> Result<()> {
-    let options = ImageOptions {
+    let mut options = ImageOptions {
         compress: gzip.then_some(Compression::Gzip),
         ..Default::default()
     };
-    find_image(path, None, &options, 1).map(drop)
+    find_image(path, None, &mut options, 1).map(drop)
 }
 
 /// The media type of a layer whose first bytes are `head`, when they are a
@@ -582,7 +658,7 @@ impl Client {
         let repo = self.repo(repo)?;
         validate_tag(tag)?;
         let parallel = self.parallel();
-        let (file, found) = find_image(path.as_ref(), archive_ref, &options, parallel)?;
+        let (file, found) = find_image(path.as_ref(), archive_ref, &mut options, parallel)?;
         self.v2_only("pushing an image archive", |r| {
             let Found { tree, blobs } = &found;
             transfer::run(parallel, tree.jobs()?, &mut options.progress, |job, rep| {
@@ -591,7 +667,7 @@ impl Client {
                 }
                 let blob = &blobs[&job.digest];
                 let mut body = Counting {
-                    inner: section(blob.spool.as_ref().unwrap_or(&file), &blob.entry),
+                    inner: section(blob.spool.as_deref().unwrap_or(&file), &blob.entry),
                     done: 0,
                     reporter: rep,
                 };
