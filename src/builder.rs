@@ -208,8 +208,9 @@ impl ClientBuilder {
     /// `layer_put` and `layer_put_file` with an expected digest) goes in PATCH
     /// chunks of 8 MiB (more if the registry's `OCI-Chunk-Min-Length` says
     /// so; streamed from the source when the blob's size is known, as in
-    /// whole-image calls, else read into memory one chunk at a time), and after each chunk the registry confirmed it records, in a small
-    /// file (mode 0600, written whole then renamed; no credentials) named by
+    /// whole-image calls, else read into memory one chunk at a time), and
+    /// after each chunk the registry confirmed it records, in a small file
+    /// (mode 0600, written whole then renamed; no credentials) named by
     /// the blob's digest and a hash of the registry and repository, the
     /// session's URL and the bytes the registry holds; the file is removed
     /// once the blob is committed. A failed upload keeps its session open for

@@ -75,11 +75,11 @@ pub(crate) fn put_blob(
 
 /// Uploads the bytes of `reader`, which must hash to `expected` (and number
 /// `size`, when known), without asking first whether the registry has the
-/// blob: a POST, one PATCH and a bodiless `PUT ?digest=`. The bytes are hashed on the way unless
-/// `reader_verifies` (a [`LayerReader`] already checks them and fails its
-/// last read when they are wrong); either way bytes that do not match abort
-/// the PATCH before its end, and the PUT that would commit them is never
-/// sent. On any failure the session is cancelled and nothing is committed.
+/// blob: a POST, one PATCH and a bodiless `PUT ?digest=`. The bytes are
+/// hashed on the way unless `reader_verifies` (a [`LayerReader`] already
+/// checks them and fails its last read when they are wrong); either way
+/// bytes that do not match abort the PATCH before its end, and the PUT that
+/// would commit them is never sent. On any failure the session is cancelled and nothing is committed.
 ///
 /// [`LayerReader`]: crate::layer::LayerReader
 pub(crate) fn upload_blob(
