@@ -50,13 +50,15 @@ import tarfile
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # the import below writes no __pycache__ into the tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from oci_layout import write_layout  # noqa: E402
+
 NAME = "docker_archive"
 READY_TIMEOUT = 60  # seconds dockerd may take to answer before it counts as not starting
 STOP_TIMEOUT = 30
 CMD_TIMEOUT = 300
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
@@ -260,32 +262,14 @@ OWN_LAYERS = [
 def make_own_layout(root, tag):
     """An OCI layout holding one image (named tag) of OWN_LAYERS, gzipped;
     returns the config digest."""
-    blobs = os.path.join(root, "blobs", "sha256")
-    os.makedirs(blobs)
-
-    def put(data):
-        d = sha256(data)
-        with open(os.path.join(blobs, d[7:]), "wb") as f:
-            f.write(data)
-        return {"digest": d, "size": len(data)}
-
     tars = [tar_of(entries) for entries in OWN_LAYERS]
-    layers = [{"mediaType": OCI_LAYER_GZIP, **put(gzip.compress(t, mtime=0))} for t in tars]
-    config = put(json.dumps({
+    config = {
         "architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/true"]},
         "rootfs": {"type": "layers", "diff_ids": [sha256(t) for t in tars]},
-    }, sort_keys=True).encode())
-    manifest = put(json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, **config}, "layers": layers,
-    }, sort_keys=True).encode())
-    with open(os.path.join(root, "oci-layout"), "w") as f:
-        json.dump({"imageLayoutVersion": "1.0.0"}, f)
-    with open(os.path.join(root, "index.json"), "w") as f:
-        json.dump({"schemaVersion": 2, "manifests": [
-            {"mediaType": OCI_MANIFEST, **manifest,
-             "annotations": {"org.opencontainers.image.ref.name": tag}}]}, f)
-    return config["digest"]
+    }
+    layers = [(OCI_LAYER_GZIP, gzip.compress(t, mtime=0)) for t in tars]
+    _, config_digest, _ = write_layout(root, config, layers, tag)
+    return config_digest
 
 
 def skopeo(*args, what="skopeo"):

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::{skopeo, temp_path, Fixture};
-use registry::{ArchiveFormat, Compression, Digest, ErrorKind, ImageOptions, Platform};
+use registry::{ArchiveFormat, Client, Compression, Digest, ErrorKind, ImageOptions, Platform};
 use serde_json::Value;
 
 fn sha256(bytes: &[u8]) -> String {
@@ -705,6 +705,29 @@ fn hostile_archives_are_refused_before_anything_is_sent() {
     );
 }
 
+/// The only image of the docker-archive `archive` pushed gzip-compressed to
+/// `repo:tag` through `c`: its digest, and every progress report.
+fn push_gzip_reporting(
+    c: &Client,
+    archive: &Path,
+    repo: &str,
+    tag: &str,
+) -> (Digest, Vec<(Digest, u64, u64)>) {
+    let mut reports = vec![];
+    let digest = {
+        let mut cb = |d: &Digest, done: u64, total: u64| {
+            reports.push((d.clone(), done, total));
+            true
+        };
+        let options = ImageOptions::default()
+            .with_compress(Compression::Gzip)
+            .with_progress(&mut cb);
+        c.image_push_archive(archive, None, repo, tag, options)
+            .unwrap()
+    };
+    (digest, reports)
+}
+
 /// The manifest and config of `image` on `f`'s registry as skopeo reads
 /// them (plain HTTP), and each layer's bytes: from `skopeo copy … dir:`.
 fn skopeo_dir_of(f: &Fixture, image: &str) -> (Value, Value, Vec<Vec<u8>>) {
@@ -764,21 +787,7 @@ fn a_docker_archive_is_pushed_gzip_compressed_when_asked() {
         let log = std::fs::read_to_string(anon.var("LOG").unwrap()).unwrap();
         assert!(!log.contains(&cancelled), "a request was sent");
         assert!(c.tags(&cancelled).map_or(true, |t| t.is_empty()));
-        let mut reports: Vec<(Digest, u64, u64)> = vec![];
-        let d = {
-            let mut cb = |d: &Digest, done: u64, total: u64| {
-                reports.push((d.clone(), done, total));
-                true
-            };
-            c.image_push_archive(
-                &docker,
-                None,
-                "archives/gzip",
-                "v1",
-                gzip().with_progress(&mut cb),
-            )
-            .unwrap()
-        };
+        let (d, reports) = push_gzip_reporting(&c, &docker, "archives/gzip", "v1");
         let (m, config, layers) = skopeo_dir_of(f, "archives/gzip:v1");
         // Each layer is heard of first under its diff id, as it is compressed.
         for id in config["rootfs"]["diff_ids"].as_array().unwrap() {
@@ -823,21 +832,7 @@ fn a_docker_archive_is_pushed_gzip_compressed_when_asked() {
         }
         // Again: the same bytes, so the same manifest, and no layer is sent
         // twice (each is there already: one report per blob, whole at once).
-        let mut reports: Vec<(Digest, u64, u64)> = vec![];
-        let again = {
-            let mut cb = |d: &Digest, done: u64, total: u64| {
-                reports.push((d.clone(), done, total));
-                true
-            };
-            c.image_push_archive(
-                &docker,
-                None,
-                "archives/gzip",
-                "v2",
-                gzip().with_progress(&mut cb),
-            )
-            .unwrap()
-        };
+        let (again, reports) = push_gzip_reporting(&c, &docker, "archives/gzip", "v2");
         assert_eq!(again, d);
         // The layers were compressed into files beside the archive, unlinked
         // at once: none is left.

@@ -43,6 +43,7 @@ import urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from oci_layout import write_layout  # noqa: E402
 from throttle import ThrottlingProxy  # noqa: E402
 
 MIB = 1 << 20
@@ -52,7 +53,7 @@ KILL_AT = LAYER // 2
 RATE = 32 * MIB  # bytes/s while the first run goes: the kill comes after ~1 s
 TIMEOUT = 120
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 
 
 def fail(msg):
@@ -71,29 +72,11 @@ def sha256(data):
 def make_layout(root):
     """One image (tag-less: the layout's only one) with the 64 MiB layer;
     returns (manifest digest, layer digest)."""
-    blobs = os.path.join(root, "blobs", "sha256")
-    os.makedirs(blobs)
-
-    def put(data):
-        d = sha256(data)
-        with open(os.path.join(blobs, d[7:]), "wb") as f:
-            f.write(data)
-        return {"digest": d, "size": len(data)}
-
-    layer = put(os.urandom(LAYER))
-    config = put(json.dumps({"architecture": "amd64", "os": "linux",
-                             "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}).encode())
-    manifest = put(json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer}],
-    }).encode())
-    with open(os.path.join(root, "oci-layout"), "w") as f:
-        json.dump({"imageLayoutVersion": "1.0.0"}, f)
-    with open(os.path.join(root, "index.json"), "w") as f:
-        json.dump({"schemaVersion": 2,
-                   "manifests": [{"mediaType": OCI_MANIFEST, **manifest}]}, f)
-    return manifest["digest"], layer["digest"]
+    layer = os.urandom(LAYER)
+    config = {"architecture": "amd64", "os": "linux",
+              "rootfs": {"type": "layers", "diff_ids": [sha256(layer)]}}
+    manifest, _, (layer_digest,) = write_layout(root, config, [(OCI_LAYER_TAR, layer)])
+    return manifest, layer_digest
 
 
 def state_offset(target):
