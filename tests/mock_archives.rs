@@ -18,32 +18,10 @@ fn digest_of(b: &[u8]) -> String {
 /// Serves `r:v1`: a config and one layer whose descriptor says `layer` but
 /// whose GET answers `served`.
 fn serve(s: &MockServer, layer: &[u8], served: &[u8]) {
-    let config = br#"{"rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest_of(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": digest_of(layer), "size": layer.len()}],
-    }))
-    .unwrap();
-    let d = digest_of(&manifest);
-    s.mock(move |w, t| {
-        w.method(GET).path("/v2/r/manifests/v1");
-        t.status(200)
-            .header("Content-Type", OCI_MANIFEST)
-            .header("Docker-Content-Digest", d)
-            .body(manifest);
-    });
-    let cd = digest_of(&config);
-    s.mock(move |w, t| {
-        w.method(GET).path(format!("/v2/r/blobs/{cd}"));
-        t.status(200).body(config);
-    });
-    let (ld, served) = (digest_of(layer), served.to_vec());
-    s.mock(move |w, t| {
-        w.method(GET).path(format!("/v2/r/blobs/{ld}"));
-        t.status(200).body(served);
+    let config = br#"{"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    serve_image(s, config, &[layer.to_vec()], |b| match b == layer {
+        true => served.to_vec(),
+        false => b.to_vec(),
     });
 }
 
