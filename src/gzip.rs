@@ -65,9 +65,9 @@ impl Compression {
     }
 }
 
-/// The gzip stream of `raw`'s bytes, read as it is produced (a 32 KiB
-/// buffer in front of `raw`; nothing else is held). The same input always
-/// gives the same output.
+/// The gzip stream of `raw`'s bytes, read as it is produced (what is held:
+/// a 32 KiB buffer in front of `raw` and the deflate state, a few hundred
+/// KiB). The same input always gives the same output.
 pub(crate) fn encoder<R: Read>(raw: R) -> impl Read {
     flate2::read::GzEncoder::new(raw, flate2::Compression::new(LEVEL))
 }
