@@ -93,6 +93,30 @@ impl Reading<'_> {
         Ok(e)
     }
 
+    /// The archive's only image of `images`: NOT_FOUND when it holds none;
+    /// INVALID_ARGUMENT naming them all (`names`) and saying `how` to pick
+    /// one when it holds several.
+    fn only<'i, T>(
+        &self,
+        images: &'i [T],
+        names: impl FnOnce(&[T]) -> Vec<String>,
+        how: &str,
+    ) -> Result<&'i T> {
+        match images {
+            [one] => Ok(one),
+            [] => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} holds no image", self.what),
+            )),
+            many => Err(Error::invalid(format!(
+                "{} holds {} images ({}): {how}",
+                self.what,
+                many.len(),
+                names(many).join(", ")
+            ))),
+        }
+    }
+
     /// The bytes of `e`.
     fn section(&self, e: &Entry) -> Section<'_> {
         section(self.file, e)
@@ -254,27 +278,15 @@ impl Reading<'_> {
                         format!("{}: no image named {n:?}", self.what),
                     )
                 })?,
-            None => match images.as_slice() {
-                [one] => one,
-                [] => {
-                    return Err(Error::new(
-                        ErrorKind::NotFound,
-                        format!("{} holds no image", self.what),
-                    ))
-                }
-                many => {
-                    let names: Vec<String> = many
-                        .iter()
+            None => self.only(
+                &images,
+                |many| {
+                    many.iter()
                         .map(|d| named(d).unwrap_or_else(|| d.digest.to_string()))
-                        .collect();
-                    return Err(Error::invalid(format!(
-                        "{} holds {} images ({}): name one",
-                        self.what,
-                        many.len(),
-                        names.join(", ")
-                    )));
-                }
-            },
+                        .collect()
+                },
+                "name one",
+            )?,
         };
         let read = |d: &Digest, media_type: &str| -> Result<Manifest> {
             let body = self.index.read(self.file, &oci_path(d), v2::MANIFEST_CAP)?;
@@ -335,24 +347,11 @@ impl Reading<'_> {
                     )
                 })?
             }
-            None => match entries.as_slice() {
-                [one] => one,
-                [] => {
-                    return Err(Error::new(
-                        ErrorKind::NotFound,
-                        format!("{} holds no image", self.what),
-                    ))
-                }
-                many => {
-                    let names: Vec<String> = many.iter().flat_map(tags).collect();
-                    return Err(Error::invalid(format!(
-                        "{} holds {} images ({}): name one by its tag or @N",
-                        self.what,
-                        many.len(),
-                        names.join(", ")
-                    )));
-                }
-            },
+            None => self.only(
+                &entries,
+                |many| many.iter().flat_map(tags).collect(),
+                "name one by its tag or @N",
+            )?,
         };
         let config = self.index.read(self.file, &entry.config, CONFIG_CAP)?;
         let config_digest = Hasher::digest(Algorithm::Sha256, &config);
