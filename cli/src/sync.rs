@@ -116,6 +116,12 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// `tag` failed with `err`.
+    fn fail(&mut self, tag: &str, err: &Error) {
+        self.failed
+            .push((tag.to_string(), err.kind(), err.message().to_string()));
+    }
+
     fn json(&self, e: &Entry, dry_run: bool) -> Value {
         let pairs = |l: &[(String, String)]| -> Vec<Value> {
             l.iter()
@@ -348,8 +354,7 @@ fn sync_entry(
                 let head = match from.manifest_head(src.repo(), tag.as_str()) {
                     Ok(h) => h.digest,
                     Err(err) => {
-                        out.failed
-                            .push((tag.clone(), err.kind(), err.message().to_string()));
+                        out.fail(tag, &err);
                         continue;
                     }
                 };
@@ -377,10 +382,7 @@ fn sync_entry(
                     }
                     Ok(d) => out.copied.push((tag.clone(), d.to_string())),
                     Err(err) if err.kind() == ErrorKind::Aborted => return Err(err),
-                    Err(err) => {
-                        out.failed
-                            .push((tag.clone(), err.kind(), err.message().to_string()))
-                    }
+                    Err(err) => out.fail(tag, &err),
                 }
             }
             Ok(out)
@@ -406,8 +408,7 @@ fn sync_entry(
                     }
                     Ok(_) => {}
                     Err(err) => {
-                        out.failed
-                            .push((tag.clone(), err.kind(), err.message().to_string()));
+                        out.fail(tag, &err);
                         continue;
                     }
                 }
@@ -421,10 +422,7 @@ fn sync_entry(
                 match pushed {
                     Ok(d) => out.copied.push((tag.clone(), d.to_string())),
                     Err(err) if err.kind() == ErrorKind::Aborted => return Err(err),
-                    Err(err) => {
-                        out.failed
-                            .push((tag.clone(), err.kind(), err.message().to_string()))
-                    }
+                    Err(err) => out.fail(tag, &err),
                 }
             }
             Ok(out)
